@@ -1,0 +1,88 @@
+/**
+ * Record-layer benchmark: the produce hot path (validate + patch) against a plain Buffer.copy of
+ * the same bytes, full record decoding, and encoding. 1 MiB of 1 KiB records.
+ */
+
+import { decodeBatchesSync, encodeBatchSync, type RecordInput } from '../src/protocol/records/batch.ts'
+import { assignOffsets, setPartitionLeaderEpoch } from '../src/protocol/records/batch-patch.ts'
+import { validateBatches } from '../src/protocol/records/batch-validate.ts'
+import { COMPRESSION_NAMES, type CompressionCodec } from '../src/protocol/records/compression.ts'
+import { RecordsError } from '../src/protocol/records/errors.ts'
+
+const RECORD_SIZE = 1024
+const TOTAL = 1024 * 1024
+
+function makeRecords(count: number): RecordInput[] {
+  const records: RecordInput[] = []
+  for (let i = 0; i < count; i++) {
+    const value = Buffer.alloc(RECORD_SIZE)
+    for (let j = 0; j < RECORD_SIZE; j++) value[j] = (i * 31 + j * 7) & 0x7f
+    records.push({ key: Buffer.from(`key-${i}`), value, timestamp: 1_700_000_000_000 + i })
+  }
+  return records
+}
+
+/** Run fn repeatedly for ~ms milliseconds; returns the mean time per call in ns. */
+function measure(fn: () => void, ms = 300): number {
+  for (let i = 0; i < 5; i++) fn()
+  let iterations = 0
+  const start = process.hrtime.bigint()
+  const deadline = start + BigInt(ms) * 1_000_000n
+  let now = start
+  while (now < deadline) {
+    for (let i = 0; i < 10; i++) fn()
+    iterations += 10
+    now = process.hrtime.bigint()
+  }
+  return Number(now - start) / iterations
+}
+
+function rate(bytes: number, ns: number): string {
+  return `${(((bytes / ns) * 1e9) / (1024 * 1024)).toFixed(0)} MB/s (${(ns / 1000).toFixed(1)} µs per MiB)`
+}
+
+/** Print record-layer throughput figures. */
+export async function benchRecords(): Promise<void> {
+  const records = makeRecords(TOTAL / RECORD_SIZE)
+  // A produce request's records: one batch (what v3+ clients send per partition), and 16 batches.
+  const single = encodeBatchSync({ records })
+  const multi = Buffer.concat(
+    Array.from({ length: 16 }, (_, i) => encodeBatchSync({ records: records.slice(i * 64, (i + 1) * 64) })),
+  )
+  const target = Buffer.allocUnsafe(Math.max(single.length, multi.length))
+
+  console.log(`records: ${records.length} × ${RECORD_SIZE} B values, ${single.length} bytes per MiB batch`)
+  const copyNs = measure(() => single.copy(target))
+  console.log(`  Buffer.copy of the same bytes        ${rate(single.length, copyNs)}`)
+  for (const [name, buf] of [
+    ['1 batch', single],
+    ['16 batches', multi],
+  ] as const) {
+    const ns = measure(() => {
+      const batches = validateBatches(buf)
+      if (batches instanceof RecordsError) throw batches
+      assignOffsets(buf, batches, 1000)
+      for (const b of batches) setPartitionLeaderEpoch(buf, b.position, 3)
+    })
+    console.log(
+      `  validate (CRC32C) + patch, ${name.padEnd(10)} ${rate(buf.length, ns)}  ${(ns / copyNs).toFixed(2)}× copy`,
+    )
+  }
+  for (const codec of [0, 3, 4, 1] as CompressionCodec[]) {
+    const batch = encodeBatchSync({ records, compression: codec })
+    const decodeNs = measure(() => decodeBatchesSync(batch))
+    if (codec === 0) {
+      const noCrcNs = measure(() => decodeBatchesSync(batch, 0, batch.length, { verifyCrc: false }))
+      console.log(
+        `  full decode none, no CRC check  ${rate(TOTAL, noCrcNs)}, ${(noCrcNs / records.length).toFixed(0)} ns/record`,
+      )
+    }
+    const encodeNs = measure(() => encodeBatchSync({ records, compression: codec }), codec === 1 ? 600 : 300)
+    const name = COMPRESSION_NAMES[codec].padEnd(6)
+    console.log(`  full decode ${name} ${rate(TOTAL, decodeNs)}, ${(decodeNs / records.length).toFixed(0)} ns/record`)
+    console.log(`  encode      ${name} ${rate(TOTAL, encodeNs)}`)
+  }
+}
+
+// Run directly: node dist/bench/records.js
+if (import.meta.url === `file://${process.argv[1]}`) await benchRecords()

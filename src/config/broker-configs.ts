@@ -1,0 +1,147 @@
+/**
+ * Broker-level configs under Apache Kafka's names, with Kafka's defaults. The topic-level
+ * defaults (log.retention.ms, log.segment.bytes, ...) are the synonyms listed in
+ * topic-configs.ts; this table adds those and the broker's own settings.
+ */
+import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
+
+const BROKER_ONLY: readonly ConfigDefinition[] = [
+  { name: 'node.id', type: 'INT', default: '1', min: 0, doc: 'This broker\'s id in Metadata responses.' },
+  {
+    name: 'listeners',
+    type: 'LIST',
+    default: 'PLAINTEXT://:9092',
+    doc: 'Where the broker listens; an empty host binds every interface (IPv4 and IPv6).',
+  },
+  {
+    name: 'advertised.listeners',
+    type: 'LIST',
+    default: '',
+    doc: 'The address clients are told to connect to; defaults to localhost and the listening port.',
+  },
+  { name: 'log.dirs', type: 'STRING', default: './data', doc: 'The data directory of the local storage engine.' },
+  {
+    name: 'samsa.storage',
+    type: 'STRING',
+    default: 'local',
+    validValues: ['local', 'memory'],
+    doc: 'Storage engine: "local" (files in log.dirs, durable) or "memory" (for tests).',
+  },
+  { name: 'num.partitions', type: 'INT', default: '1', min: 1, doc: 'Default partition count of new topics.' },
+  {
+    name: 'default.replication.factor',
+    type: 'SHORT',
+    default: '1',
+    min: 1,
+    doc: 'Default replication factor of new topics.',
+  },
+  {
+    name: 'auto.create.topics.enable',
+    type: 'BOOLEAN',
+    default: 'true',
+    doc: 'Create a topic when a client asks for its metadata and it does not exist.',
+  },
+  { name: 'delete.topic.enable', type: 'BOOLEAN', default: 'true', doc: 'Allow topic deletion.' },
+  {
+    name: 'socket.request.max.bytes',
+    type: 'INT',
+    default: '104857600',
+    min: 1,
+    doc: 'Largest request frame accepted; larger frames close the connection.',
+  },
+  { name: 'max.connections', type: 'INT', default: '2147483647', min: 0, doc: 'Maximum number of client connections.' },
+  {
+    name: 'queued.max.requests',
+    type: 'INT',
+    default: '500',
+    min: 1,
+    doc: 'Requests read from one connection but not yet answered before reading pauses.',
+  },
+  {
+    name: 'log.retention.hours',
+    type: 'INT',
+    default: '168',
+    doc: 'Retention in hours; log.retention.minutes and log.retention.ms take precedence.',
+  },
+  { name: 'log.retention.minutes', type: 'INT', default: '', doc: 'Retention in minutes; log.retention.ms wins.' },
+  { name: 'log.roll.hours', type: 'INT', default: '168', min: 1, doc: 'Segment age in hours; log.roll.ms wins.' },
+  {
+    name: 'log.retention.check.interval.ms',
+    type: 'LONG',
+    default: '300000',
+    min: 1,
+    doc: 'How often the retention of every log is checked.',
+  },
+  {
+    name: 'group.initial.rebalance.delay.ms',
+    type: 'INT',
+    default: '3000',
+    min: 0,
+    doc: 'Wait for more members before the first rebalance of an empty group.',
+  },
+  {
+    name: 'offsets.retention.minutes',
+    type: 'INT',
+    default: '10080',
+    min: 1,
+    doc: 'Committed offsets of empty groups older than this are removed.',
+  },
+  {
+    name: 'log.level',
+    type: 'STRING',
+    default: 'info',
+    validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+    doc: 'samsa\'s log level.',
+  },
+]
+
+function synonymDefinitions(): ConfigDefinition[] {
+  const out: ConfigDefinition[] = []
+  const seen = new Set(BROKER_ONLY.map((c) => c.name))
+  for (const topic of TOPIC_CONFIGS) {
+    const name = topic.brokerSynonym
+    if (!name || seen.has(name)) continue
+    seen.add(name)
+    // Time-based defaults are derived from the *.hours configs, as in Kafka.
+    const derived = name === 'log.retention.ms' || name === 'log.roll.ms'
+    out.push({ ...topic, name, default: derived ? '' : topic.default })
+  }
+  return out
+}
+
+export const BROKER_CONFIGS: readonly ConfigDefinition[] = [...BROKER_ONLY, ...synonymDefinitions()]
+
+export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDefinition> = new Map(
+  BROKER_CONFIGS.map((c) => [c.name, c]),
+)
+
+/**
+ * Effective broker properties: every known config with its value (set or default), with the
+ * derived time configs (log.retention.ms from minutes or hours, log.roll.ms from hours) filled in.
+ */
+export function effectiveBrokerProps(set: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const def of BROKER_CONFIGS) out[def.name] = set[def.name] ?? def.default
+  if (!set['log.retention.ms']) {
+    const minutes = set['log.retention.minutes']
+    out['log.retention.ms'] = minutes
+      ? String(Number(minutes) * 60_000)
+      : String(Number(out['log.retention.hours']) * 3_600_000)
+  }
+  if (!set['log.roll.ms']) out['log.roll.ms'] = String(Number(out['log.roll.hours']) * 3_600_000)
+  return out
+}
+
+/** Validates broker properties; returns the problems found (unknown names are reported too). */
+export function validateBrokerProps(set: Record<string, string>): string[] {
+  const problems: string[] = []
+  for (const [name, value] of Object.entries(set)) {
+    const def = BROKER_CONFIG_BY_NAME.get(name)
+    if (!def) problems.push(`unknown config ${name}`)
+    else if (value !== '' || def.type !== 'STRING') {
+      const why = validateConfigValue(def, value)
+      if (why) problems.push(why)
+    }
+  }
+  return problems
+}
