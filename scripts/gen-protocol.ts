@@ -358,12 +358,16 @@ function emitWrite(mod: ModuleWriter, f: Field, valid: Range, w: string, v: stri
   mod.line('}')
 }
 
-/** An expression that is true when `v` differs from the field's default (for tags and absent versions). */
-function differsFromDefault(f: Field, v: string): string | undefined {
+/**
+ * An expression that is true when `v` differs from the field's default (for tags and absent
+ * versions), as Kafka's generator checks it: a null array or bytes differs from an empty default,
+ * and a struct differs when it is not equal to a freshly created one.
+ */
+function differsFromDefault(f: Field, v: string): string {
   const d = defaultExpr(f)
-  if (f.isArray) return d === 'null' ? `${v} !== null` : `${v} !== null && ${v}.length > 0`
-  if (f.struct) return undefined
-  if (f.elem === 'bytes') return d === 'null' ? `${v} !== null` : `${v} !== null && ${v}.length > 0`
+  if (d === 'null') return `${v} !== null`
+  if (f.isArray || f.elem === 'bytes') return `(${v} === null || ${v}.length > 0)`
+  if (f.struct) return `(${v} === null || differsFromStruct(${v}, ${d}))`
   if (f.elem === 'records') return `${v} !== null`
   return `${v} !== ${d}`
 }
@@ -446,7 +450,16 @@ function emitEncoder(mod: ModuleWriter, s: Struct, valid: Range, flexible: Range
     const when = inlineCond(f, valid)
     const v = `m.${f.prop}`
     // Like Kafka's generated code, refuse to silently drop a value the version cannot carry.
-    const differs = isEmpty(intersect(f.tagged, valid)) && !f.spec.ignorable ? differsFromDefault(f, v) : undefined
+    const everTagged = !isEmpty(intersect(f.tagged, valid))
+    const differs = !everTagged && !f.spec.ignorable ? differsFromDefault(f, v) : undefined
+    if (everTagged && !f.spec.ignorable) {
+      // A tagged field is also refused in versions that lack it, as Kafka does.
+      const present = cond(f.versions, valid)
+      const absent = present === 'false' ? '' : `!(${present}) && `
+      if (present !== 'true') {
+        body.line(`if (${absent}${differsFromDefault(f, v)}) throw absentInVersion('${f.spec.name}', version)`)
+      }
+    }
     if (when === 'true') {
       emitWrite(body, f, valid, 'w', v, false)
     } else if (when === 'false') {
@@ -471,7 +484,7 @@ function emitEncoder(mod: ModuleWriter, s: Struct, valid: Range, flexible: Range
       body.line(`if (${flex}) {`)
       const present = (f: Field): string => {
         const when = cond(intersect(f.tagged, f.versions), valid)
-        const differs = differsFromDefault(f, `m.${f.prop}`) ?? 'true'
+        const differs = differsFromDefault(f, `m.${f.prop}`)
         return when === 'true' ? differs : `${when} && ${differs}`
       }
       body.line('  let tags = 0')
@@ -535,7 +548,7 @@ function generateModule(file: string, specs: MessageSpec[]): void {
     }
   }
   const text = body.lines.join('\n')
-  const helpers = ['absentInVersion', 'notNull', 'nullInVersion', 'EMPTY_BYTES'].filter((h) =>
+  const helpers = ['absentInVersion', 'differsFromStruct', 'notNull', 'nullInVersion', 'EMPTY_BYTES'].filter((h) =>
     new RegExp(`\\b${h}\\b`).test(text),
   )
   const header = [

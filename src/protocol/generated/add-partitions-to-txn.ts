@@ -140,7 +140,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, m: A
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnTransaction(w, version, e)
     }
-  } else if (m.transactions !== null && m.transactions.length > 0) {
+  } else if (m.transactions === null || m.transactions.length > 0) {
     throw absentInVersion('Transactions', version)
   }
   if (version <= 3) {
@@ -165,7 +165,7 @@ export function encodeAddPartitionsToTxnRequest(w: Writer, version: number, m: A
       w.writeArrayLength(a.length, version >= 3)
       for (const e of a) encodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(w, version, e)
     }
-  } else if (m.v3AndBelowTopics !== null && m.v3AndBelowTopics.length > 0) {
+  } else if (m.v3AndBelowTopics === null || m.v3AndBelowTopics.length > 0) {
     throw absentInVersion('V3AndBelowTopics', version)
   }
   if (version >= 3) w.writeUVarint(0)
@@ -229,7 +229,7 @@ function encodeAddPartitionsToTxnTransaction(w: Writer, version: number, m: AddP
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnTopic(w, version, e)
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version >= 3) w.writeUVarint(0)
@@ -452,7 +452,7 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, m: 
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnResult(w, version, e)
     }
-  } else if (m.resultsByTransaction !== null && m.resultsByTransaction.length > 0) {
+  } else if (m.resultsByTransaction === null || m.resultsByTransaction.length > 0) {
     throw absentInVersion('ResultsByTransaction', version)
   }
   if (version <= 3) {
@@ -461,7 +461,7 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, m: 
       w.writeArrayLength(a.length, version >= 3)
       for (const e of a) encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, version, e)
     }
-  } else if (m.resultsByTopicV3AndBelow !== null && m.resultsByTopicV3AndBelow.length > 0) {
+  } else if (m.resultsByTopicV3AndBelow === null || m.resultsByTopicV3AndBelow.length > 0) {
     throw absentInVersion('ResultsByTopicV3AndBelow', version)
   }
   if (version >= 3) w.writeUVarint(0)
@@ -498,7 +498,7 @@ function encodeAddPartitionsToTxnResult(w: Writer, version: number, m: AddPartit
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnTopicResult(w, version, e)
     }
-  } else if (m.topicResults !== null && m.topicResults.length > 0) {
+  } else if (m.topicResults === null || m.topicResults.length > 0) {
     throw absentInVersion('TopicResults', version)
   }
   if (version >= 3) w.writeUVarint(0)

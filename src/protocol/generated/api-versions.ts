@@ -222,12 +222,12 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
   }
   if (version >= 3) {
     let tags = 0
-    if (version >= 3 && m.supportedFeatures !== null && m.supportedFeatures.length > 0) tags++
+    if (version >= 3 && (m.supportedFeatures === null || m.supportedFeatures.length > 0)) tags++
     if (version >= 3 && m.finalizedFeaturesEpoch !== -1n) tags++
-    if (version >= 3 && m.finalizedFeatures !== null && m.finalizedFeatures.length > 0) tags++
+    if (version >= 3 && (m.finalizedFeatures === null || m.finalizedFeatures.length > 0)) tags++
     if (version >= 3 && m.zkMigrationReady !== false) tags++
     w.writeUVarint(tags)
-    if (version >= 3 && m.supportedFeatures !== null && m.supportedFeatures.length > 0) {
+    if (version >= 3 && (m.supportedFeatures === null || m.supportedFeatures.length > 0)) {
       w.writeUVarint(0)
       const t = new Writer(64)
       {
@@ -247,7 +247,7 @@ export function encodeApiVersionsResponse(w: Writer, version: number, m: ApiVers
       w.writeUVarint(b.length)
       w.writeRaw(b)
     }
-    if (version >= 3 && m.finalizedFeatures !== null && m.finalizedFeatures.length > 0) {
+    if (version >= 3 && (m.finalizedFeatures === null || m.finalizedFeatures.length > 0)) {
       w.writeUVarint(2)
       const t = new Writer(64)
       {

@@ -133,7 +133,7 @@ function encodeTopicPartition(w: Writer, version: number, m: TopicPartition): vo
       w.writeArrayLength(a.length, false)
       for (const e of a) w.writeInt32(e)
     }
-  } else if (m.partitions !== null && m.partitions.length > 0) {
+  } else if (m.partitions === null || m.partitions.length > 0) {
     throw absentInVersion('Partitions', version)
   }
 }

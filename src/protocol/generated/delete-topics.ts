@@ -77,7 +77,7 @@ export function encodeDeleteTopicsRequest(w: Writer, version: number, m: DeleteT
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeDeleteTopicState(w, version, e)
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version <= 5) {

@@ -319,7 +319,7 @@ export function encodeDescribeQuorumResponse(w: Writer, version: number, m: Desc
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeNode(w, version, e)
     }
-  } else if (m.nodes !== null && m.nodes.length > 0) {
+  } else if (m.nodes === null || m.nodes.length > 0) {
     throw absentInVersion('Nodes', version)
   }
   w.writeUVarint(0)
@@ -512,7 +512,7 @@ function encodeNode(w: Writer, version: number, m: Node): void {
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeListener(w, version, e)
     }
-  } else if (m.listeners !== null && m.listeners.length > 0) {
+  } else if (m.listeners === null || m.listeners.length > 0) {
     throw absentInVersion('Listeners', version)
   }
   w.writeUVarint(0)

@@ -67,7 +67,7 @@ export function encodeFindCoordinatorRequest(w: Writer, version: number, m: Find
       w.writeArrayLength(a.length, true)
       for (const e of a) w.writeCompactString(notNull(e))
     }
-  } else if (m.coordinatorKeys !== null && m.coordinatorKeys.length > 0) {
+  } else if (m.coordinatorKeys === null || m.coordinatorKeys.length > 0) {
     throw absentInVersion('CoordinatorKeys', version)
   }
   if (version >= 3) w.writeUVarint(0)
@@ -209,7 +209,7 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, m: Fin
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeCoordinator(w, version, e)
     }
-  } else if (m.coordinators !== null && m.coordinators.length > 0) {
+  } else if (m.coordinators === null || m.coordinators.length > 0) {
     throw absentInVersion('Coordinators', version)
   }
   if (version >= 3) w.writeUVarint(0)

@@ -80,7 +80,7 @@ export function encodeLeaveGroupRequest(w: Writer, version: number, m: LeaveGrou
       w.writeArrayLength(a.length, version >= 4)
       for (const e of a) encodeMemberIdentity(w, version, e)
     }
-  } else if (m.members !== null && m.members.length > 0) {
+  } else if (m.members === null || m.members.length > 0) {
     throw absentInVersion('Members', version)
   }
   if (version >= 4) w.writeUVarint(0)
@@ -194,7 +194,7 @@ export function encodeLeaveGroupResponse(w: Writer, version: number, m: LeaveGro
       w.writeArrayLength(a.length, version >= 4)
       for (const e of a) encodeMemberResponse(w, version, e)
     }
-  } else if (m.members !== null && m.members.length > 0) {
+  } else if (m.members === null || m.members.length > 0) {
     throw absentInVersion('Members', version)
   }
   if (version >= 4) w.writeUVarint(0)

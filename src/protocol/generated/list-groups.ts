@@ -55,7 +55,7 @@ export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroup
       w.writeArrayLength(a.length, true)
       for (const e of a) w.writeCompactString(notNull(e))
     }
-  } else if (m.statesFilter !== null && m.statesFilter.length > 0) {
+  } else if (m.statesFilter === null || m.statesFilter.length > 0) {
     throw absentInVersion('StatesFilter', version)
   }
   if (version >= 5) {
@@ -64,7 +64,7 @@ export function encodeListGroupsRequest(w: Writer, version: number, m: ListGroup
       w.writeArrayLength(a.length, true)
       for (const e of a) w.writeCompactString(notNull(e))
     }
-  } else if (m.typesFilter !== null && m.typesFilter.length > 0) {
+  } else if (m.typesFilter === null || m.typesFilter.length > 0) {
     throw absentInVersion('TypesFilter', version)
   }
   if (version >= 3) w.writeUVarint(0)

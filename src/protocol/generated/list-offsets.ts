@@ -321,7 +321,7 @@ function encodeListOffsetsPartitionResponse(w: Writer, version: number, m: ListO
       w.writeArrayLength(a.length, false)
       for (const e of a) w.writeInt64(e)
     }
-  } else if (m.oldStyleOffsets !== null && m.oldStyleOffsets.length > 0) {
+  } else if (m.oldStyleOffsets === null || m.oldStyleOffsets.length > 0) {
     throw absentInVersion('OldStyleOffsets', version)
   }
   if (version >= 1) {

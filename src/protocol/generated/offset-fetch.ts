@@ -141,7 +141,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
         for (const e of a) encodeOffsetFetchRequestTopic(w, version, e)
       }
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version >= 8) {
@@ -150,7 +150,7 @@ export function encodeOffsetFetchRequest(w: Writer, version: number, m: OffsetFe
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchRequestGroup(w, version, e)
     }
-  } else if (m.groups !== null && m.groups.length > 0) {
+  } else if (m.groups === null || m.groups.length > 0) {
     throw absentInVersion('Groups', version)
   }
   if (version >= 7) {
@@ -193,7 +193,7 @@ function encodeOffsetFetchRequestTopic(w: Writer, version: number, m: OffsetFetc
       w.writeArrayLength(a.length, version >= 6)
       for (const e of a) w.writeInt32(e)
     }
-  } else if (m.partitionIndexes !== null && m.partitionIndexes.length > 0) {
+  } else if (m.partitionIndexes === null || m.partitionIndexes.length > 0) {
     throw absentInVersion('PartitionIndexes', version)
   }
   if (version >= 6) w.writeUVarint(0)
@@ -251,7 +251,7 @@ function encodeOffsetFetchRequestGroup(w: Writer, version: number, m: OffsetFetc
         for (const e of a) encodeOffsetFetchRequestTopics(w, version, e)
       }
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version >= 6) w.writeUVarint(0)
@@ -288,7 +288,7 @@ function encodeOffsetFetchRequestTopics(w: Writer, version: number, m: OffsetFet
       w.writeArrayLength(a.length, true)
       for (const e of a) w.writeInt32(e)
     }
-  } else if (m.partitionIndexes !== null && m.partitionIndexes.length > 0) {
+  } else if (m.partitionIndexes === null || m.partitionIndexes.length > 0) {
     throw absentInVersion('PartitionIndexes', version)
   }
   if (version >= 6) w.writeUVarint(0)
@@ -471,7 +471,7 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
       w.writeArrayLength(a.length, version >= 6)
       for (const e of a) encodeOffsetFetchResponseTopic(w, version, e)
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version >= 2 && version <= 7) {
@@ -483,7 +483,7 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponseGroup(w, version, e)
     }
-  } else if (m.groups !== null && m.groups.length > 0) {
+  } else if (m.groups === null || m.groups.length > 0) {
     throw absentInVersion('Groups', version)
   }
   if (version >= 6) w.writeUVarint(0)
@@ -521,7 +521,7 @@ function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFet
       w.writeArrayLength(a.length, version >= 6)
       for (const e of a) encodeOffsetFetchResponsePartition(w, version, e)
     }
-  } else if (m.partitions !== null && m.partitions.length > 0) {
+  } else if (m.partitions === null || m.partitions.length > 0) {
     throw absentInVersion('Partitions', version)
   }
   if (version >= 6) w.writeUVarint(0)
@@ -615,7 +615,7 @@ function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFet
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponseTopics(w, version, e)
     }
-  } else if (m.topics !== null && m.topics.length > 0) {
+  } else if (m.topics === null || m.topics.length > 0) {
     throw absentInVersion('Topics', version)
   }
   if (version >= 8) {
@@ -657,7 +657,7 @@ function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFe
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponsePartitions(w, version, e)
     }
-  } else if (m.partitions !== null && m.partitions.length > 0) {
+  } else if (m.partitions === null || m.partitions.length > 0) {
     throw absentInVersion('Partitions', version)
   }
   if (version >= 6) w.writeUVarint(0)

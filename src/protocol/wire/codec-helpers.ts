@@ -1,4 +1,5 @@
 /** Small helpers the generated codecs call; kept apart so the generated files stay readable. */
+import { isDeepStrictEqual } from 'node:util'
 
 /** The value of an absent non-nullable bytes field. Never written to. */
 export const EMPTY_BYTES: Buffer = Buffer.alloc(0)
@@ -22,4 +23,12 @@ export function nullInVersion(field: string, version: number): UnsupportedVersio
 export function notNull<T>(value: T | null): T {
   if (value === null) throw new UnsupportedVersionError('null value in a non-nullable field')
   return value
+}
+
+/**
+ * Whether a struct value differs from its default (`create…()`), as Kafka's `!x.equals(new X())`:
+ * a tagged struct is written only when it differs, and refused in versions that lack it.
+ */
+export function differsFromStruct(value: object, defaultValue: object): boolean {
+  return !isDeepStrictEqual(value, defaultValue)
 }

@@ -83,10 +83,10 @@ export class Reader {
     return value
   }
 
-  /** Zigzag-encoded signed 32-bit varint. */
+  /** Zigzag-encoded signed 32-bit varint; bits above 32 are dropped, as Kafka's ByteUtils.readVarint. */
   readVarint(): number {
     const u = this.readUVarint()
-    return u % 2 === 0 ? u / 2 : -(u + 1) / 2
+    return (u >>> 1) ^ -(u & 1)
   }
 
   /** Zigzag-encoded signed 64-bit varint. */
@@ -101,7 +101,9 @@ export class Reader {
       shift += 7n
       if (shift > 63n) this.fail('varlong longer than 10 bytes')
     }
-    return (value >> 1n) ^ -(value & 1n)
+    // Bits above 64 (from a 10th byte above 1) are dropped, as Kafka's ByteUtils.readVarlong.
+    const u = BigInt.asUintN(64, value)
+    return (u >> 1n) ^ -(u & 1n)
   }
 
   /** A view of the next n bytes. */
