@@ -443,16 +443,22 @@ function emitFunction(mod: ModuleWriter, signature: string, body: ModuleWriter):
   mod.line()
 }
 
-function emitEncoder(mod: ModuleWriter, s: Struct, valid: Range, flexible: Range, exported: boolean): void {
+/**
+ * Writes an encoder. `strict` encoders (requests, data) refuse, like Kafka's generated code, to
+ * silently drop a value the version cannot carry. Response encoders drop such values instead:
+ * the broker builds each response once for every version, and a field an old client cannot read
+ * must not cost that client its connection.
+ */
+function emitEncoder(mod: ModuleWriter, s: Struct, valid: Range, flexible: Range, exported: boolean, strict: boolean): void {
   const flex = cond(flexible, valid)
   const body = new ModuleWriter()
   for (const f of s.fields) {
     const when = inlineCond(f, valid)
     const v = `m.${f.prop}`
-    // Like Kafka's generated code, refuse to silently drop a value the version cannot carry.
     const everTagged = !isEmpty(intersect(f.tagged, valid))
-    const differs = !everTagged && !f.spec.ignorable ? differsFromDefault(f, v) : undefined
-    if (everTagged && !f.spec.ignorable) {
+    const checked = strict && !f.spec.ignorable
+    const differs = !everTagged && checked ? differsFromDefault(f, v) : undefined
+    if (everTagged && checked) {
       // A tagged field is also refused in versions that lack it, as Kafka does.
       const present = cond(f.versions, valid)
       const absent = present === 'false' ? '' : `!(${present}) && `
@@ -544,7 +550,7 @@ function generateModule(file: string, specs: MessageSpec[]): void {
     for (const s of structs) emitInterface(body, s, b.valid)
     for (const s of structs) {
       emitDecoder(body, s, b.valid, b.flexible, s === b.struct)
-      emitEncoder(body, s, b.valid, b.flexible, s === b.struct)
+      emitEncoder(body, s, b.valid, b.flexible, s === b.struct, b.spec.type !== 'response')
     }
   }
   const text = body.lines.join('\n')

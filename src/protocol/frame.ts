@@ -42,7 +42,10 @@ export function decodeRequestHeader(r: Reader): RequestHeader {
   const apiVersion = r.readInt16()
   const correlationId = r.readInt32()
   const clientId = r.readNullableString()
-  if (isFlexible(apiKey, apiVersion)) r.skipTaggedFields()
+  // A client probing with an ApiVersions version newer than ours may send a header without the
+  // tagged section; tolerate that so it still gets the UNSUPPORTED_VERSION answer it needs.
+  const probing = apiKey === ApiKey.ApiVersions && r.remaining() === 0
+  if (isFlexible(apiKey, apiVersion) && !probing) r.skipTaggedFields()
   return { apiKey, apiVersion, correlationId, clientId }
 }
 

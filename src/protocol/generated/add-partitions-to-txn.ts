@@ -452,8 +452,6 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, m: 
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnResult(w, version, e)
     }
-  } else if (m.resultsByTransaction === null || m.resultsByTransaction.length > 0) {
-    throw absentInVersion('ResultsByTransaction', version)
   }
   if (version <= 3) {
     {
@@ -461,8 +459,6 @@ export function encodeAddPartitionsToTxnResponse(w: Writer, version: number, m: 
       w.writeArrayLength(a.length, version >= 3)
       for (const e of a) encodeAddPartitionsToTxnResponseAddPartitionsToTxnTopicResult(w, version, e)
     }
-  } else if (m.resultsByTopicV3AndBelow === null || m.resultsByTopicV3AndBelow.length > 0) {
-    throw absentInVersion('ResultsByTopicV3AndBelow', version)
   }
   if (version >= 3) w.writeUVarint(0)
 }
@@ -489,8 +485,6 @@ function decodeAddPartitionsToTxnResult(r: Reader, version: number): AddPartitio
 function encodeAddPartitionsToTxnResult(w: Writer, version: number, m: AddPartitionsToTxnResult): void {
   if (version >= 4) {
     w.writeCompactString(notNull(m.transactionalId))
-  } else if (m.transactionalId !== '') {
-    throw absentInVersion('TransactionalId', version)
   }
   if (version >= 4) {
     {
@@ -498,8 +492,6 @@ function encodeAddPartitionsToTxnResult(w: Writer, version: number, m: AddPartit
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeAddPartitionsToTxnTopicResult(w, version, e)
     }
-  } else if (m.topicResults === null || m.topicResults.length > 0) {
-    throw absentInVersion('TopicResults', version)
   }
   if (version >= 3) w.writeUVarint(0)
 }

@@ -198,13 +198,9 @@ export function encodeCreateDelegationTokenResponse(
   else w.writeString(notNull(m.principalName))
   if (version >= 3) {
     w.writeCompactString(notNull(m.tokenRequesterPrincipalType))
-  } else if (m.tokenRequesterPrincipalType !== '') {
-    throw absentInVersion('TokenRequesterPrincipalType', version)
   }
   if (version >= 3) {
     w.writeCompactString(notNull(m.tokenRequesterPrincipalName))
-  } else if (m.tokenRequesterPrincipalName !== '') {
-    throw absentInVersion('TokenRequesterPrincipalName', version)
   }
   w.writeInt64(m.issueTimestampMs)
   w.writeInt64(m.expiryTimestampMs)

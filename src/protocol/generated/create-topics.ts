@@ -433,26 +433,18 @@ function decodeCreatableTopicConfigs(r: Reader, version: number): CreatableTopic
 function encodeCreatableTopicConfigs(w: Writer, version: number, m: CreatableTopicConfigs): void {
   if (version >= 5) {
     w.writeCompactString(notNull(m.name))
-  } else if (m.name !== '') {
-    throw absentInVersion('Name', version)
   }
   if (version >= 5) {
     w.writeCompactNullableString(m.value)
-  } else if (m.value !== '') {
-    throw absentInVersion('Value', version)
   }
   if (version >= 5) {
     w.writeBool(m.readOnly)
-  } else if (m.readOnly !== false) {
-    throw absentInVersion('ReadOnly', version)
   }
   if (version >= 5) {
     w.writeInt8(m.configSource)
   }
   if (version >= 5) {
     w.writeBool(m.isSensitive)
-  } else if (m.isSensitive !== false) {
-    throw absentInVersion('IsSensitive', version)
   }
   if (version >= 5) w.writeUVarint(0)
 }

@@ -278,8 +278,6 @@ function encodeDeleteAclsMatchingAcl(w: Writer, version: number, m: DeleteAclsMa
   else w.writeString(notNull(m.resourceName))
   if (version >= 1) {
     w.writeInt8(m.patternType)
-  } else if (m.patternType !== 3) {
-    throw absentInVersion('PatternType', version)
   }
   if (version >= 2) w.writeCompactString(notNull(m.principal))
   else w.writeString(notNull(m.principal))

@@ -203,8 +203,6 @@ function encodeDescribeAclsResource(w: Writer, version: number, m: DescribeAclsR
   else w.writeString(notNull(m.resourceName))
   if (version >= 1) {
     w.writeInt8(m.patternType)
-  } else if (m.patternType !== 3) {
-    throw absentInVersion('PatternType', version)
   }
   {
     const a = m.acls

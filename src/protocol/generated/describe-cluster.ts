@@ -140,8 +140,6 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, m: Des
   w.writeCompactNullableString(m.errorMessage)
   if (version >= 1) {
     w.writeInt8(m.endpointType)
-  } else if (m.endpointType !== 1) {
-    throw absentInVersion('EndpointType', version)
   }
   w.writeCompactString(notNull(m.clusterId))
   w.writeInt32(m.controllerId)

@@ -325,8 +325,6 @@ function encodeDescribeConfigsResourceResult(w: Writer, version: number, m: Desc
   w.writeBool(m.readOnly)
   if (version <= 0) {
     w.writeBool(m.isDefault)
-  } else if (m.isDefault !== false) {
-    throw absentInVersion('IsDefault', version)
   }
   if (version >= 1) {
     w.writeInt8(m.configSource)
@@ -370,19 +368,13 @@ function encodeDescribeConfigsSynonym(w: Writer, version: number, m: DescribeCon
   if (version >= 1) {
     if (version >= 4) w.writeCompactString(notNull(m.name))
     else w.writeString(notNull(m.name))
-  } else if (m.name !== '') {
-    throw absentInVersion('Name', version)
   }
   if (version >= 1) {
     if (version >= 4) w.writeCompactNullableString(m.value)
     else w.writeNullableString(m.value)
-  } else if (m.value !== '') {
-    throw absentInVersion('Value', version)
   }
   if (version >= 1) {
     w.writeInt8(m.source)
-  } else if (m.source !== 0) {
-    throw absentInVersion('Source', version)
   }
   if (version >= 4) w.writeUVarint(0)
 }

@@ -203,8 +203,6 @@ function encodeDescribedGroup(w: Writer, version: number, m: DescribedGroup): vo
   }
   if (version >= 3) {
     w.writeInt32(m.authorizedOperations)
-  } else if (m.authorizedOperations !== -2147483648) {
-    throw absentInVersion('AuthorizedOperations', version)
   }
   if (version >= 5) w.writeUVarint(0)
 }

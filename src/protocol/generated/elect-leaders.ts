@@ -188,8 +188,6 @@ export function encodeElectLeadersResponse(w: Writer, version: number, m: ElectL
   w.writeInt32(m.throttleTimeMs)
   if (version >= 1) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   {
     const a = m.replicaElectionResults

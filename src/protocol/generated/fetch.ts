@@ -705,16 +705,12 @@ export function encodeFetchResponse(w: Writer, version: number, m: FetchResponse
   }
   if (version >= 7) {
     w.writeInt32(m.sessionId)
-  } else if (m.sessionId !== 0) {
-    throw absentInVersion('SessionId', version)
   }
   {
     const a = m.responses
     w.writeArrayLength(a.length, version >= 12)
     for (const e of a) encodeFetchableTopicResponse(w, version, e)
   }
-  if (!(version >= 16) && (m.nodeEndpoints === null || m.nodeEndpoints.length > 0))
-    throw absentInVersion('NodeEndpoints', version)
   if (version >= 12) {
     let tags = 0
     if (version >= 16 && (m.nodeEndpoints === null || m.nodeEndpoints.length > 0)) tags++
@@ -854,12 +850,6 @@ function encodePartitionData(w: Writer, version: number, m: PartitionData): void
   if (version >= 5) {
     w.writeInt64(m.logStartOffset)
   }
-  if (!(version >= 12) && (m.divergingEpoch === null || differsFromStruct(m.divergingEpoch, createEpochEndOffset())))
-    throw absentInVersion('DivergingEpoch', version)
-  if (!(version >= 12) && (m.currentLeader === null || differsFromStruct(m.currentLeader, createLeaderIdAndEpoch())))
-    throw absentInVersion('CurrentLeader', version)
-  if (!(version >= 12) && (m.snapshotId === null || differsFromStruct(m.snapshotId, createSnapshotId())))
-    throw absentInVersion('SnapshotId', version)
   if (version >= 4) {
     {
       const a = m.abortedTransactions
@@ -873,8 +863,6 @@ function encodePartitionData(w: Writer, version: number, m: PartitionData): void
   }
   if (version >= 11) {
     w.writeInt32(m.preferredReadReplica)
-  } else if (m.preferredReadReplica !== -1) {
-    throw absentInVersion('PreferredReadReplica', version)
   }
   if (version >= 12) w.writeCompactNullableBytes(m.records)
   else w.writeNullableBytes(m.records)
@@ -929,13 +917,9 @@ function decodeEpochEndOffset(r: Reader, version: number): EpochEndOffset {
 function encodeEpochEndOffset(w: Writer, version: number, m: EpochEndOffset): void {
   if (version >= 12) {
     w.writeInt32(m.epoch)
-  } else if (m.epoch !== -1) {
-    throw absentInVersion('Epoch', version)
   }
   if (version >= 12) {
     w.writeInt64(m.endOffset)
-  } else if (m.endOffset !== -1n) {
-    throw absentInVersion('EndOffset', version)
   }
   if (version >= 12) w.writeUVarint(0)
 }
@@ -956,13 +940,9 @@ function decodeLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
 function encodeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAndEpoch): void {
   if (version >= 12) {
     w.writeInt32(m.leaderId)
-  } else if (m.leaderId !== -1) {
-    throw absentInVersion('LeaderId', version)
   }
   if (version >= 12) {
     w.writeInt32(m.leaderEpoch)
-  } else if (m.leaderEpoch !== -1) {
-    throw absentInVersion('LeaderEpoch', version)
   }
   if (version >= 12) w.writeUVarint(0)
 }
@@ -996,13 +976,9 @@ function decodeAbortedTransaction(r: Reader, version: number): AbortedTransactio
 function encodeAbortedTransaction(w: Writer, version: number, m: AbortedTransaction): void {
   if (version >= 4) {
     w.writeInt64(m.producerId)
-  } else if (m.producerId !== 0n) {
-    throw absentInVersion('ProducerId', version)
   }
   if (version >= 4) {
     w.writeInt64(m.firstOffset)
-  } else if (m.firstOffset !== 0n) {
-    throw absentInVersion('FirstOffset', version)
   }
   if (version >= 12) w.writeUVarint(0)
 }
@@ -1031,23 +1007,15 @@ function decodeNodeEndpoint(r: Reader, version: number): NodeEndpoint {
 function encodeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): void {
   if (version >= 16) {
     w.writeInt32(m.nodeId)
-  } else if (m.nodeId !== 0) {
-    throw absentInVersion('NodeId', version)
   }
   if (version >= 16) {
     w.writeCompactString(notNull(m.host))
-  } else if (m.host !== '') {
-    throw absentInVersion('Host', version)
   }
   if (version >= 16) {
     w.writeInt32(m.port)
-  } else if (m.port !== 0) {
-    throw absentInVersion('Port', version)
   }
   if (version >= 16) {
     w.writeCompactNullableString(m.rack)
-  } else if (m.rack !== null) {
-    throw absentInVersion('Rack', version)
   }
   if (version >= 12) w.writeUVarint(0)
 }

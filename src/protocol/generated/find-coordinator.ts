@@ -180,8 +180,6 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, m: Fin
   }
   if (version <= 3) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 1 && version <= 3) {
     if (version >= 3) w.writeCompactNullableString(m.errorMessage)
@@ -189,19 +187,13 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, m: Fin
   }
   if (version <= 3) {
     w.writeInt32(m.nodeId)
-  } else if (m.nodeId !== 0) {
-    throw absentInVersion('NodeId', version)
   }
   if (version <= 3) {
     if (version >= 3) w.writeCompactString(notNull(m.host))
     else w.writeString(notNull(m.host))
-  } else if (m.host !== '') {
-    throw absentInVersion('Host', version)
   }
   if (version <= 3) {
     w.writeInt32(m.port)
-  } else if (m.port !== 0) {
-    throw absentInVersion('Port', version)
   }
   if (version >= 4) {
     {
@@ -209,8 +201,6 @@ export function encodeFindCoordinatorResponse(w: Writer, version: number, m: Fin
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeCoordinator(w, version, e)
     }
-  } else if (m.coordinators === null || m.coordinators.length > 0) {
-    throw absentInVersion('Coordinators', version)
   }
   if (version >= 3) w.writeUVarint(0)
 }
@@ -247,28 +237,18 @@ function decodeCoordinator(r: Reader, version: number): Coordinator {
 function encodeCoordinator(w: Writer, version: number, m: Coordinator): void {
   if (version >= 4) {
     w.writeCompactString(notNull(m.key))
-  } else if (m.key !== '') {
-    throw absentInVersion('Key', version)
   }
   if (version >= 4) {
     w.writeInt32(m.nodeId)
-  } else if (m.nodeId !== 0) {
-    throw absentInVersion('NodeId', version)
   }
   if (version >= 4) {
     w.writeCompactString(notNull(m.host))
-  } else if (m.host !== '') {
-    throw absentInVersion('Host', version)
   }
   if (version >= 4) {
     w.writeInt32(m.port)
-  } else if (m.port !== 0) {
-    throw absentInVersion('Port', version)
   }
   if (version >= 4) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 4) {
     w.writeCompactNullableString(m.errorMessage)

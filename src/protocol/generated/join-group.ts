@@ -251,8 +251,6 @@ export function encodeJoinGroupResponse(w: Writer, version: number, m: JoinGroup
   else w.writeString(notNull(m.leader))
   if (version >= 9) {
     w.writeBool(m.skipAssignment)
-  } else if (m.skipAssignment !== false) {
-    throw absentInVersion('SkipAssignment', version)
   }
   if (version >= 6) w.writeCompactString(notNull(m.memberId))
   else w.writeString(notNull(m.memberId))

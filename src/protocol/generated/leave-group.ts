@@ -194,8 +194,6 @@ export function encodeLeaveGroupResponse(w: Writer, version: number, m: LeaveGro
       w.writeArrayLength(a.length, version >= 4)
       for (const e of a) encodeMemberResponse(w, version, e)
     }
-  } else if (m.members === null || m.members.length > 0) {
-    throw absentInVersion('Members', version)
   }
   if (version >= 4) w.writeUVarint(0)
 }
@@ -221,19 +219,13 @@ function encodeMemberResponse(w: Writer, version: number, m: MemberResponse): vo
   if (version >= 3) {
     if (version >= 4) w.writeCompactString(notNull(m.memberId))
     else w.writeString(notNull(m.memberId))
-  } else if (m.memberId !== '') {
-    throw absentInVersion('MemberId', version)
   }
   if (version >= 3) {
     if (version >= 4) w.writeCompactNullableString(m.groupInstanceId)
     else w.writeNullableString(m.groupInstanceId)
-  } else if (m.groupInstanceId !== '') {
-    throw absentInVersion('GroupInstanceId', version)
   }
   if (version >= 3) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 4) w.writeUVarint(0)
 }

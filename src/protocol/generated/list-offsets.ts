@@ -321,23 +321,15 @@ function encodeListOffsetsPartitionResponse(w: Writer, version: number, m: ListO
       w.writeArrayLength(a.length, false)
       for (const e of a) w.writeInt64(e)
     }
-  } else if (m.oldStyleOffsets === null || m.oldStyleOffsets.length > 0) {
-    throw absentInVersion('OldStyleOffsets', version)
   }
   if (version >= 1) {
     w.writeInt64(m.timestamp)
-  } else if (m.timestamp !== -1n) {
-    throw absentInVersion('Timestamp', version)
   }
   if (version >= 1) {
     w.writeInt64(m.offset)
-  } else if (m.offset !== -1n) {
-    throw absentInVersion('Offset', version)
   }
   if (version >= 4) {
     w.writeInt32(m.leaderEpoch)
-  } else if (m.leaderEpoch !== -1) {
-    throw absentInVersion('LeaderEpoch', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }

@@ -305,8 +305,6 @@ export function encodeMetadataResponse(w: Writer, version: number, m: MetadataRe
   }
   if (version >= 8 && version <= 10) {
     w.writeInt32(m.clusterAuthorizedOperations)
-  } else if (m.clusterAuthorizedOperations !== -2147483648) {
-    throw absentInVersion('ClusterAuthorizedOperations', version)
   }
   if (version >= 9) w.writeUVarint(0)
 }
@@ -386,8 +384,6 @@ function encodeMetadataResponseTopic(w: Writer, version: number, m: MetadataResp
   }
   if (version >= 8) {
     w.writeInt32(m.topicAuthorizedOperations)
-  } else if (m.topicAuthorizedOperations !== -2147483648) {
-    throw absentInVersion('TopicAuthorizedOperations', version)
   }
   if (version >= 9) w.writeUVarint(0)
 }

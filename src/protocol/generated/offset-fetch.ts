@@ -471,8 +471,6 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
       w.writeArrayLength(a.length, version >= 6)
       for (const e of a) encodeOffsetFetchResponseTopic(w, version, e)
     }
-  } else if (m.topics === null || m.topics.length > 0) {
-    throw absentInVersion('Topics', version)
   }
   if (version >= 2 && version <= 7) {
     w.writeInt16(m.errorCode)
@@ -483,8 +481,6 @@ export function encodeOffsetFetchResponse(w: Writer, version: number, m: OffsetF
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponseGroup(w, version, e)
     }
-  } else if (m.groups === null || m.groups.length > 0) {
-    throw absentInVersion('Groups', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }
@@ -512,8 +508,6 @@ function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFet
   if (version <= 7) {
     if (version >= 6) w.writeCompactString(notNull(m.name))
     else w.writeString(notNull(m.name))
-  } else if (m.name !== '') {
-    throw absentInVersion('Name', version)
   }
   if (version <= 7) {
     {
@@ -521,8 +515,6 @@ function encodeOffsetFetchResponseTopic(w: Writer, version: number, m: OffsetFet
       w.writeArrayLength(a.length, version >= 6)
       for (const e of a) encodeOffsetFetchResponsePartition(w, version, e)
     }
-  } else if (m.partitions === null || m.partitions.length > 0) {
-    throw absentInVersion('Partitions', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }
@@ -555,13 +547,9 @@ function decodeOffsetFetchResponsePartition(r: Reader, version: number): OffsetF
 function encodeOffsetFetchResponsePartition(w: Writer, version: number, m: OffsetFetchResponsePartition): void {
   if (version <= 7) {
     w.writeInt32(m.partitionIndex)
-  } else if (m.partitionIndex !== 0) {
-    throw absentInVersion('PartitionIndex', version)
   }
   if (version <= 7) {
     w.writeInt64(m.committedOffset)
-  } else if (m.committedOffset !== 0n) {
-    throw absentInVersion('CommittedOffset', version)
   }
   if (version >= 5 && version <= 7) {
     w.writeInt32(m.committedLeaderEpoch)
@@ -569,13 +557,9 @@ function encodeOffsetFetchResponsePartition(w: Writer, version: number, m: Offse
   if (version <= 7) {
     if (version >= 6) w.writeCompactNullableString(m.metadata)
     else w.writeNullableString(m.metadata)
-  } else if (m.metadata !== '') {
-    throw absentInVersion('Metadata', version)
   }
   if (version <= 7) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }
@@ -606,8 +590,6 @@ function decodeOffsetFetchResponseGroup(r: Reader, version: number): OffsetFetch
 function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFetchResponseGroup): void {
   if (version >= 8) {
     w.writeCompactString(notNull(m.groupId))
-  } else if (m.groupId !== '') {
-    throw absentInVersion('GroupId', version)
   }
   if (version >= 8) {
     {
@@ -615,13 +597,9 @@ function encodeOffsetFetchResponseGroup(w: Writer, version: number, m: OffsetFet
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponseTopics(w, version, e)
     }
-  } else if (m.topics === null || m.topics.length > 0) {
-    throw absentInVersion('Topics', version)
   }
   if (version >= 8) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }
@@ -648,8 +626,6 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
 function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFetchResponseTopics): void {
   if (version >= 8) {
     w.writeCompactString(notNull(m.name))
-  } else if (m.name !== '') {
-    throw absentInVersion('Name', version)
   }
   if (version >= 8) {
     {
@@ -657,8 +633,6 @@ function encodeOffsetFetchResponseTopics(w: Writer, version: number, m: OffsetFe
       w.writeArrayLength(a.length, true)
       for (const e of a) encodeOffsetFetchResponsePartitions(w, version, e)
     }
-  } else if (m.partitions === null || m.partitions.length > 0) {
-    throw absentInVersion('Partitions', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }
@@ -691,26 +665,18 @@ function decodeOffsetFetchResponsePartitions(r: Reader, version: number): Offset
 function encodeOffsetFetchResponsePartitions(w: Writer, version: number, m: OffsetFetchResponsePartitions): void {
   if (version >= 8) {
     w.writeInt32(m.partitionIndex)
-  } else if (m.partitionIndex !== 0) {
-    throw absentInVersion('PartitionIndex', version)
   }
   if (version >= 8) {
     w.writeInt64(m.committedOffset)
-  } else if (m.committedOffset !== 0n) {
-    throw absentInVersion('CommittedOffset', version)
   }
   if (version >= 8) {
     w.writeInt32(m.committedLeaderEpoch)
   }
   if (version >= 8) {
     w.writeCompactNullableString(m.metadata)
-  } else if (m.metadata !== '') {
-    throw absentInVersion('Metadata', version)
   }
   if (version >= 8) {
     w.writeInt16(m.errorCode)
-  } else if (m.errorCode !== 0) {
-    throw absentInVersion('ErrorCode', version)
   }
   if (version >= 6) w.writeUVarint(0)
 }

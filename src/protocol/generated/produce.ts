@@ -314,8 +314,6 @@ export function encodeProduceResponse(w: Writer, version: number, m: ProduceResp
   if (version >= 1) {
     w.writeInt32(m.throttleTimeMs)
   }
-  if (!(version >= 10) && (m.nodeEndpoints === null || m.nodeEndpoints.length > 0))
-    throw absentInVersion('NodeEndpoints', version)
   if (version >= 9) {
     let tags = 0
     if (version >= 10 && (m.nodeEndpoints === null || m.nodeEndpoints.length > 0)) tags++
@@ -426,8 +424,6 @@ function encodePartitionProduceResponse(w: Writer, version: number, m: Partition
     if (version >= 9) w.writeCompactNullableString(m.errorMessage)
     else w.writeNullableString(m.errorMessage)
   }
-  if (!(version >= 10) && (m.currentLeader === null || differsFromStruct(m.currentLeader, createLeaderIdAndEpoch())))
-    throw absentInVersion('CurrentLeader', version)
   if (version >= 9) {
     let tags = 0
     if (version >= 10 && (m.currentLeader === null || differsFromStruct(m.currentLeader, createLeaderIdAndEpoch())))
@@ -460,14 +456,10 @@ function decodeBatchIndexAndErrorMessage(r: Reader, version: number): BatchIndex
 function encodeBatchIndexAndErrorMessage(w: Writer, version: number, m: BatchIndexAndErrorMessage): void {
   if (version >= 8) {
     w.writeInt32(m.batchIndex)
-  } else if (m.batchIndex !== 0) {
-    throw absentInVersion('BatchIndex', version)
   }
   if (version >= 8) {
     if (version >= 9) w.writeCompactNullableString(m.batchIndexErrorMessage)
     else w.writeNullableString(m.batchIndexErrorMessage)
-  } else if (m.batchIndexErrorMessage !== null) {
-    throw absentInVersion('BatchIndexErrorMessage', version)
   }
   if (version >= 9) w.writeUVarint(0)
 }
@@ -488,13 +480,9 @@ function decodeLeaderIdAndEpoch(r: Reader, version: number): LeaderIdAndEpoch {
 function encodeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAndEpoch): void {
   if (version >= 10) {
     w.writeInt32(m.leaderId)
-  } else if (m.leaderId !== -1) {
-    throw absentInVersion('LeaderId', version)
   }
   if (version >= 10) {
     w.writeInt32(m.leaderEpoch)
-  } else if (m.leaderEpoch !== -1) {
-    throw absentInVersion('LeaderEpoch', version)
   }
   if (version >= 9) w.writeUVarint(0)
 }
@@ -523,23 +511,15 @@ function decodeNodeEndpoint(r: Reader, version: number): NodeEndpoint {
 function encodeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): void {
   if (version >= 10) {
     w.writeInt32(m.nodeId)
-  } else if (m.nodeId !== 0) {
-    throw absentInVersion('NodeId', version)
   }
   if (version >= 10) {
     w.writeCompactString(notNull(m.host))
-  } else if (m.host !== '') {
-    throw absentInVersion('Host', version)
   }
   if (version >= 10) {
     w.writeInt32(m.port)
-  } else if (m.port !== 0) {
-    throw absentInVersion('Port', version)
   }
   if (version >= 10) {
     w.writeCompactNullableString(m.rack)
-  } else if (m.rack !== null) {
-    throw absentInVersion('Rack', version)
   }
   if (version >= 9) w.writeUVarint(0)
 }

@@ -1,0 +1,13 @@
+import type { Logger } from 'pino'
+import type { Connection } from '../server/connection.ts'
+import type { BrokerCore } from './broker-core.ts'
+
+/** Everything a handler may use while answering one request. */
+export interface RequestContext {
+  broker: BrokerCore
+  apiVersion: number
+  correlationId: number
+  clientId: string | null
+  connection: Connection
+  log: Logger
+}

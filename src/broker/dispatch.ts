@@ -1,0 +1,118 @@
+import type { Logger } from 'pino'
+import { ErrorCode } from '../protocol/error-codes.ts'
+import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/frame.ts'
+import { createApiVersionsResponse, encodeApiVersionsResponse } from '../protocol/generated/api-versions.ts'
+import { API_DESCRIPTORS, type ApiDescriptor, ApiKey } from '../protocol/generated/index.ts'
+import { ProtocolError } from '../protocol/wire/protocol-error.ts'
+import { Reader } from '../protocol/wire/reader.ts'
+import { Writer } from '../protocol/wire/writer.ts'
+import type { Connection, Dispatcher, DispatchResult } from '../server/connection.ts'
+import type { BrokerCore } from './broker-core.ts'
+import type { RequestContext } from './context.ts'
+import type { AnyHandler } from './handler.ts'
+import { isStorageError } from '../storage/storage-error.ts'
+
+interface Route {
+  handler: AnyHandler
+  codec: ApiDescriptor
+}
+
+/**
+ * Turns frames into handler calls and responses into frames. Malformed bytes, unknown APIs and
+ * versions outside a handler's range close the connection with a log line (as Kafka does), except
+ * ApiVersions, which answers UNSUPPORTED_VERSION in v0 so the client can negotiate.
+ */
+export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler[]): Dispatcher {
+  const routes: (Route | undefined)[] = []
+  for (const handler of handlers) {
+    const codec = API_DESCRIPTORS.find((d) => d.apiKey === handler.apiKey)
+    if (!codec) throw new Error(`no codec for API key ${handler.apiKey}`)
+    routes[handler.apiKey] = { handler, codec }
+  }
+  const log = core.log
+
+  return (frame: Buffer, connection: Connection): DispatchResult | Promise<DispatchResult> => {
+    const r = new Reader(frame)
+    let header: RequestHeader
+    try {
+      header = decodeRequestHeader(r)
+    } catch (err) {
+      log.warn({ err, remote: connection.remote }, 'malformed request header')
+      return 'close'
+    }
+    const route = routes[header.apiKey]
+    const { apiKey, apiVersion } = header
+    if (route === undefined || apiVersion < route.handler.minVersion || apiVersion > route.handler.maxVersion) {
+      if (apiKey === ApiKey.ApiVersions) return unsupportedApiVersions(header, handlers)
+      log.warn(
+        { remote: connection.remote, apiKey, apiVersion, correlationId: header.correlationId, clientId: header.clientId },
+        route === undefined ? 'unsupported API key' : 'unsupported API version',
+      )
+      return 'close'
+    }
+    let request: unknown
+    try {
+      request = route.codec.decodeRequest(r, apiVersion)
+    } catch (err) {
+      if (err instanceof ProtocolError) err.withContext(apiKey, apiVersion)
+      log.warn({ err, remote: connection.remote, correlationId: header.correlationId }, 'malformed request')
+      return 'close'
+    }
+    const ctx: RequestContext = {
+      broker: core,
+      apiVersion,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      connection,
+      log,
+    }
+    const respond = (response: unknown): DispatchResult => encode(route, header, response, log)
+    const fail = (err: unknown): DispatchResult => {
+      const storage = isStorageError(err)
+      log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
+      if (!route.handler.errorResponse) return 'close'
+      const code = storage ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR
+      return respond(route.handler.errorResponse(ctx, request, code))
+    }
+    let result: unknown
+    try {
+      result = route.handler.handle(ctx, request)
+    } catch (err) {
+      return fail(err)
+    }
+    if (result instanceof Promise) return result.then(respond, fail)
+    return respond(result)
+  }
+}
+
+function encode(route: Route, header: RequestHeader, response: unknown, log: Logger): DispatchResult {
+  if (response === null) return null
+  const w = new Writer(512)
+  try {
+    encodeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId)
+    route.codec.encodeResponse(w, header.apiVersion, response as never)
+  } catch (err) {
+    log.error({ err, apiKey: header.apiKey, apiVersion: header.apiVersion }, 'response encoding failed')
+    return 'close'
+  }
+  return w.finish()
+}
+
+/** ApiVersions in a version we do not know: answer in v0 with our ranges so the client can pick one. */
+function unsupportedApiVersions(header: RequestHeader, handlers: readonly AnyHandler[]): DispatchResult {
+  const w = new Writer(512)
+  encodeResponseHeader(w, header.apiKey, 0, header.correlationId)
+  encodeApiVersionsResponse(
+    w,
+    0,
+    createApiVersionsResponse({ errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: apiVersionRanges(handlers) }),
+  )
+  return w.finish()
+}
+
+/** The ApiVersions list: exactly the handlers registered, sorted by key. */
+export function apiVersionRanges(handlers: readonly AnyHandler[]): { apiKey: number; minVersion: number; maxVersion: number }[] {
+  return handlers
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey)
+}

@@ -1,0 +1,29 @@
+import type { RequestContext } from './context.ts'
+
+/**
+ * One API's handler: the versions it serves and how it answers. `handle` returns the response,
+ * or null when no response is owed (acks=0 produce). Kafka outcomes are error codes inside the
+ * response; a thrown error is a bug or an I/O fault and is answered through `errorResponse`
+ * (every item UNKNOWN_SERVER_ERROR or KAFKA_STORAGE_ERROR) or, without one, by closing the connection.
+ */
+export interface Handler<Req, Res> {
+  apiKey: number
+  minVersion: number
+  maxVersion: number
+  handle(ctx: RequestContext, request: Req): Res | null | Promise<Res | null>
+  errorResponse?(ctx: RequestContext, request: Req, errorCode: number): Res
+}
+
+/** A handler with its request and response types erased, as the registry stores it. */
+export interface AnyHandler {
+  apiKey: number
+  minVersion: number
+  maxVersion: number
+  handle(ctx: RequestContext, request: unknown): unknown
+  errorResponse?(ctx: RequestContext, request: unknown, errorCode: number): unknown
+}
+
+/** Declares a handler; the generic parameters tie it to its generated request and response types. */
+export function defineHandler<Req, Res>(handler: Handler<Req, Res>): AnyHandler {
+  return handler as AnyHandler
+}

@@ -1,0 +1,142 @@
+// Produce: v0-11
+// Validates each partition's batches from their headers alone (length, magic, CRC32C, counts,
+// timestamps, size), stamps LogAppendTime where the topic asks for it, and appends the bytes as
+// they came: no record is decoded. Appends are issued synchronously, in request order, so
+// pipelined requests on one connection land in the order they were sent.
+// acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
+// Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
+// exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message.
+// Deliberate gaps: idempotent and transactional fields are accepted but not yet enforced;
+// INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createPartitionProduceResponse,
+  createProduceResponse,
+  type PartitionProduceData,
+  type PartitionProduceResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../../protocol/generated/produce.ts'
+import type { BatchInfo } from '../../protocol/records/batch-header.ts'
+import { setLogAppendTime } from '../../protocol/records/batch-patch.ts'
+import { batchTimestampsWithin, validateProducedRecords } from '../../protocol/records/batch-validate.ts'
+import { Compression } from '../../protocol/records/compression.ts'
+import { messageSetToBatchSync } from '../../protocol/records/convert.ts'
+import { asRecordsError, kafkaErrorCode, RecordsError } from '../../protocol/records/index.ts'
+import { isStorageError } from '../../storage/storage-error.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+const VALID_ACKS = new Set([0, 1, -1])
+
+export default defineHandler<ProduceRequest, ProduceResponse>({
+  apiKey: ApiKey.Produce,
+  minVersion: 0,
+  maxVersion: 11,
+  async handle(ctx, req) {
+    const core = ctx.broker
+    const pending: Promise<void>[] = []
+    const responses = req.topicData.map((topic) => ({
+      name: topic.name,
+      partitionResponses: topic.partitionData.map((p) => {
+        const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
+        if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
+        else {
+          const appended = produceToPartition(core, ctx.apiVersion, topic.name, p, req.acks, res)
+          if (appended) pending.push(appended)
+        }
+        return res
+      }),
+    }))
+    if (req.acks === 0) {
+      // No response is owed, but a failed append must still be seen by someone.
+      Promise.all(pending).catch((err) => ctx.log.error({ err }, 'acks=0 append failed'))
+      return null
+    }
+    await Promise.all(pending)
+    return createProduceResponse({ responses })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createProduceResponse({
+      responses: req.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) => createPartitionProduceResponse({ index: p.index, errorCode })),
+      })),
+    })
+  },
+})
+
+function fail(res: PartitionProduceResponse, errorCode: number, message: string | null): undefined {
+  res.errorCode = errorCode
+  res.errorMessage = message
+  return undefined
+}
+
+/** Validates and starts the append of one partition's data; returns the append in flight, if any. */
+function produceToPartition(
+  core: BrokerCore,
+  version: number,
+  topic: string,
+  p: PartitionProduceData,
+  acks: number,
+  res: PartitionProduceResponse,
+): Promise<void> | undefined {
+  if (!core.topics.hasPartition(topic, p.index)) {
+    return fail(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
+  }
+  if (p.records === null || p.records.length === 0) {
+    return fail(res, ErrorCode.INVALID_RECORD, 'Produce requests must carry at least one record batch per partition')
+  }
+  let data = p.records
+  if (version < 3) {
+    try {
+      data = messageSetToBatchSync(p.records)
+    } catch (err) {
+      const e = asRecordsError(err)
+      return fail(res, kafkaErrorCode(e), e.message)
+    }
+  }
+  const batches = validateProducedRecords(data)
+  if (batches instanceof RecordsError) return fail(res, kafkaErrorCode(batches), batches.message)
+  if (version >= 3 && batches.length !== 1) {
+    return fail(res, ErrorCode.INVALID_RECORD, `Produce v${version} must carry exactly one record batch per partition`)
+  }
+  const config = core.topics.logConfig(topic)
+  const now = core.now()
+  for (const info of batches) {
+    const err = checkBatch(info, version, config.maxMessageBytes, config.segmentBytes)
+    if (err) return fail(res, err[0], err[1])
+    if (config.messageTimestampType === 'CreateTime') {
+      if (!batchTimestampsWithin(info, now, config.timestampBeforeMaxMs, config.timestampAfterMaxMs)) {
+        return fail(res, ErrorCode.INVALID_TIMESTAMP, `Timestamp out of the range accepted by topic ${topic}`)
+      }
+    } else {
+      setLogAppendTime(data, info.position, now)
+      res.logAppendTimeMs = BigInt(now)
+    }
+  }
+  return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1 }).then(
+    (result) => {
+      res.baseOffset = BigInt(result.baseOffset)
+      res.logStartOffset = BigInt(result.logStartOffset)
+    },
+    (err) => {
+      core.log.error({ err, topic, partition: p.index }, 'append failed')
+      fail(res, isStorageError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR, null)
+    },
+  )
+}
+
+function checkBatch(info: BatchInfo, version: number, maxMessageBytes: number, segmentBytes: number): [number, string] | undefined {
+  if (info.compression === Compression.ZSTD && version < 7) {
+    return [ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later']
+  }
+  if (info.size > segmentBytes) {
+    return [ErrorCode.RECORD_LIST_TOO_LARGE, `Batch of ${info.size} bytes is larger than segment.bytes ${segmentBytes}`]
+  }
+  if (info.size > maxMessageBytes) {
+    return [ErrorCode.MESSAGE_TOO_LARGE, `Batch of ${info.size} bytes is larger than max.message.bytes ${maxMessageBytes}`]
+  }
+  return undefined
+}

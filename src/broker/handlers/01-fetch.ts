@@ -1,0 +1,180 @@
+// Fetch: v0-17
+// Returns stored batches as they are (never split, never decoded, except down-conversion for
+// v0-3 clients), at least one batch for the first partition with data even when it exceeds the
+// byte limits (KIP-74), and long-polls until min_bytes arrive or max_wait_ms passes, woken by
+// appends. Incremental fetch sessions (KIP-227, v7+) are kept in memory.
+// Version notes: v0-3 get legacy message sets (magic 0 for v0-1, magic 1 for v2-3); v4+ add
+// isolation level and the last stable offset; v5+ the log start offset; v13+ name topics by id.
+// Deliberate gaps: read_committed reads up to the last stable offset, which equals the high
+// watermark until transactions exist; no preferred read replica (one copy per partition).
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createFetchableTopicResponse,
+  createFetchResponse,
+  createPartitionData,
+  type FetchRequest,
+  type FetchResponse,
+  type PartitionData,
+} from '../../protocol/generated/fetch.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { batchesToMessageSet } from '../../protocol/records/convert.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
+import { defineHandler } from '../handler.ts'
+
+const READ_COMMITTED = 1
+
+export default defineHandler<FetchRequest, FetchResponse>({
+  apiKey: ApiKey.Fetch,
+  minVersion: 0,
+  maxVersion: 17,
+  async handle(ctx, req) {
+    const core = ctx.broker
+    const v = ctx.apiVersion
+    const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
+    if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
+    const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
+    const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
+    const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
+    const deadline = core.now() + req.maxWaitMs
+    for (;;) {
+      const round = await readPartitions(core, wanted, maxBytes, v, req.isolationLevel)
+      const remaining = deadline - core.now()
+      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) {
+        return buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
+      }
+      await ctx.broker.waiters.wait(wanted, remaining)
+    }
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createFetchResponse({ errorCode })
+  },
+})
+
+interface Wanted extends SessionPartition {
+  /** Error found while resolving the topic (unknown name or id), or NONE. */
+  errorCode: number
+}
+
+/** The partitions this request fetches: the request's own, or the whole session's. */
+function collectPartitions(
+  core: BrokerCore,
+  req: FetchRequest,
+  v: number,
+  session: FetchSession | undefined,
+  incremental: boolean,
+): Wanted[] {
+  const byId = v >= 13
+  const requested: Wanted[] = []
+  for (const t of req.topics) {
+    const meta = byId ? core.topics.getById(t.topicId) : core.topics.get(t.topic)
+    const name = byId ? (meta?.name ?? '') : t.topic
+    for (const p of t.partitions) {
+      let errorCode: number = ErrorCode.NONE
+      if (meta === undefined) errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      else if (p.partition < 0 || p.partition >= meta.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      requested.push({
+        topic: name,
+        topicId: byId ? t.topicId : (meta?.topicId ?? ''),
+        partition: p.partition,
+        fetchOffset: Number(p.fetchOffset),
+        maxBytes: p.partitionMaxBytes,
+        sentHighWatermark: -1,
+        sentLastStableOffset: -1,
+        sentLogStartOffset: -1,
+        errorCode,
+      })
+    }
+  }
+  if (session === undefined) return requested
+  const parts = session.partitions as Map<string, Wanted>
+  if (!incremental) parts.clear()
+  for (const f of req.forgottenTopicsData) {
+    const name = byId ? core.topics.getById(f.topicId)?.name : f.topic
+    if (name !== undefined) for (const p of f.partitions) parts.delete(FetchSession.key(name, p))
+  }
+  for (const w of requested) {
+    const key = FetchSession.key(w.topic || w.topicId, w.partition)
+    const known = parts.get(key)
+    if (known) {
+      known.fetchOffset = w.fetchOffset
+      known.maxBytes = w.maxBytes
+      known.errorCode = w.errorCode
+    } else parts.set(key, w)
+  }
+  return [...parts.values()]
+}
+
+interface Round {
+  results: PartitionData[]
+  bytes: number
+  errors: number
+}
+
+async function readPartitions(core: BrokerCore, wanted: Wanted[], maxBytes: number, v: number, isolation: number): Promise<Round> {
+  const results: PartitionData[] = []
+  let budget = maxBytes
+  let bytes = 0
+  let errors = 0
+  for (const w of wanted) {
+    const res = createPartitionData({ partitionIndex: w.partition, abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null })
+    results.push(res)
+    if (w.errorCode !== ErrorCode.NONE) {
+      res.errorCode = w.errorCode
+      errors++
+      continue
+    }
+    const limit = Math.min(w.maxBytes, budget)
+    const read = await core.storage.read(w.topic, w.partition, w.fetchOffset, limit, { minOneBatch: bytes === 0 })
+    res.errorCode = read.errorCode
+    res.highWatermark = BigInt(read.offsets.highWatermark)
+    res.lastStableOffset = BigInt(read.offsets.lastStableOffset)
+    res.logStartOffset = BigInt(read.offsets.logStartOffset)
+    if (read.errorCode !== ErrorCode.NONE) {
+      errors++
+      continue
+    }
+    let records = read.records
+    if (v <= 3 && records.length > 0) {
+      records = await batchesToMessageSet(records, 0, records.length, { magic: v <= 1 ? 0 : 1, firstOffset: w.fetchOffset })
+    }
+    res.records = records
+    bytes += records.length
+    budget = Math.max(0, budget - records.length)
+  }
+  return { results, bytes, errors }
+}
+
+function buildResponse(
+  wanted: Wanted[],
+  results: PartitionData[],
+  v: number,
+  session: FetchSession | undefined,
+  incremental: boolean,
+): FetchResponse {
+  const topics = new Map<string, ReturnType<typeof createFetchableTopicResponse>>()
+  for (const [i, w] of wanted.entries()) {
+    const res = results[i] as PartitionData
+    if (session) {
+      const changed =
+        !incremental ||
+        res.errorCode !== ErrorCode.NONE ||
+        (res.records?.length ?? 0) > 0 ||
+        Number(res.highWatermark) !== w.sentHighWatermark ||
+        Number(res.lastStableOffset) !== w.sentLastStableOffset ||
+        Number(res.logStartOffset) !== w.sentLogStartOffset
+      w.sentHighWatermark = Number(res.highWatermark)
+      w.sentLastStableOffset = Number(res.lastStableOffset)
+      w.sentLogStartOffset = Number(res.logStartOffset)
+      if (!changed) continue
+    }
+    const key = v >= 13 ? w.topicId : w.topic
+    let topic = topics.get(key)
+    if (topic === undefined) {
+      topic = createFetchableTopicResponse(v >= 13 ? { topicId: w.topicId } : { topic: w.topic })
+      topics.set(key, topic)
+    }
+    topic.partitions.push(res)
+  }
+  return createFetchResponse({ sessionId: session?.id ?? 0, responses: [...topics.values()] })
+}

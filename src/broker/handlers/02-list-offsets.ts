@@ -1,0 +1,101 @@
+// ListOffsets: v0-10
+// Offsets by timestamp: -2 earliest (log start), -1 latest (high watermark, or the last stable
+// offset for read_committed), -3 the record with the largest timestamp (v7+), -4 earliest
+// local (v8+, the log start offset: all data is local), -5 earliest tiered (v9+, none: -1),
+// otherwise the first offset whose timestamp is at least the one asked.
+// Version notes: v0 answers a list of offsets (old_style_offsets) bounded by max_num_offsets.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createListOffsetsPartitionResponse,
+  createListOffsetsResponse,
+  type ListOffsetsPartition,
+  type ListOffsetsPartitionResponse,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+} from '../../protocol/generated/list-offsets.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+const LATEST = -1n
+const EARLIEST = -2n
+const MAX_TIMESTAMP = -3n
+const EARLIEST_LOCAL = -4n
+const EARLIEST_TIERED = -5n
+const READ_COMMITTED = 1
+
+export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 0,
+  maxVersion: 10,
+  async handle(ctx, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map((p) => listOffset(ctx.broker, ctx.apiVersion, t.name, p, req.isolationLevel)),
+        ),
+      })),
+    )
+    return createListOffsetsResponse({ topics })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createListOffsetsResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => createListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    })
+  },
+})
+
+async function listOffset(
+  core: BrokerCore,
+  v: number,
+  topic: string,
+  p: ListOffsetsPartition,
+  isolation: number,
+): Promise<ListOffsetsPartitionResponse> {
+  const res = createListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, timestamp: -1n, offset: -1n, leaderEpoch: -1 })
+  if (!core.topics.hasPartition(topic, p.partitionIndex)) {
+    res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    return res
+  }
+  const found = await lookup(core, topic, p.partitionIndex, p.timestamp, isolation)
+  if (found !== null) {
+    res.offset = BigInt(found.offset)
+    res.timestamp = BigInt(found.timestamp)
+    res.leaderEpoch = 0
+  }
+  if (v === 0) {
+    res.oldStyleOffsets = found !== null && p.maxNumOffsets > 0 ? [res.offset] : []
+    res.offset = -1n
+    res.timestamp = -1n
+  }
+  return res
+}
+
+async function lookup(
+  core: BrokerCore,
+  topic: string,
+  partition: number,
+  timestamp: bigint,
+  isolation: number,
+): Promise<{ offset: number; timestamp: number } | null> {
+  const storage = core.storage
+  switch (timestamp) {
+    case LATEST: {
+      const o = await storage.offsets(topic, partition)
+      return { offset: isolation === READ_COMMITTED ? o.lastStableOffset : o.highWatermark, timestamp: -1 }
+    }
+    case EARLIEST:
+    case EARLIEST_LOCAL:
+      return { offset: (await storage.offsets(topic, partition)).logStartOffset, timestamp: -1 }
+    case EARLIEST_TIERED:
+      return null
+    case MAX_TIMESTAMP:
+      return storage.maxTimestamp(topic, partition)
+    default:
+      return storage.offsetForTimestamp(topic, partition, Number(timestamp))
+  }
+}

@@ -1,0 +1,83 @@
+import type { Command } from 'commander'
+import pino from 'pino'
+import { startBroker } from '../../broker/broker.ts'
+import { BROKER_CONFIG_BY_NAME } from '../../config/broker-configs.ts'
+import { propsFromEnv, readPropertiesFile } from '../../config/properties-file.ts'
+
+interface BrokerFlags {
+  config?: string
+  set: string[]
+  port?: string
+  host?: string
+  dataDir?: string
+  advertisedHost?: string
+  memory?: boolean
+  logLevel?: string
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** `samsa broker`: runs a broker until SIGTERM or SIGINT. */
+export function registerBrokerCommand(program: Command): void {
+  program
+    .command('broker')
+    .description('run a Kafka-compatible broker (local storage in ./data, port 9092 by default)')
+    .option('-c, --config <file>', 'a server.properties file with Kafka config names')
+    .option('-s, --set <name=value>', 'set a Kafka config, e.g. --set num.partitions=3 (repeatable)', collect, [])
+    .option('-p, --port <port>', 'port to listen on (listeners=PLAINTEXT://:<port>)')
+    .option('--host <host>', 'interface to bind (default: every interface)')
+    .option('-d, --data-dir <dir>', 'data directory (log.dirs)')
+    .option('--advertised-host <host>', 'host name clients are told to connect to (default localhost)')
+    .option('--memory', 'keep everything in memory (nothing is written to disk)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+    .addHelpText(
+      'after',
+      `
+Configuration comes from, lowest precedence first: Kafka's defaults, the --config file,
+SAMSA_* environment variables (SAMSA_NUM_PARTITIONS=3 sets num.partitions), then flags.
+
+Examples:
+  samsa broker                                 # localhost:9092, data in ./data
+  samsa broker --port 19092 --data-dir /var/lib/samsa
+  samsa broker --memory --set auto.create.topics.enable=false
+  SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
+    )
+    .action(async (flags: BrokerFlags) => {
+      const props: Record<string, string> = {
+        listeners: 'PLAINTEXT://:9092',
+        'log.dirs': './data',
+        'samsa.storage': 'local',
+      }
+      if (flags.config) Object.assign(props, readPropertiesFile(flags.config))
+      Object.assign(props, propsFromEnv(process.env, new Set(BROKER_CONFIG_BY_NAME.keys())))
+      for (const pair of flags.set) {
+        const eq = pair.indexOf('=')
+        if (eq <= 0) throw new Error(`--set expects name=value, got "${pair}"`)
+        props[pair.slice(0, eq)] = pair.slice(eq + 1)
+      }
+      if (flags.port || flags.host !== undefined) {
+        props.listeners = `PLAINTEXT://${flags.host ?? ''}:${flags.port ?? 9092}`
+      }
+      if (flags.dataDir) props['log.dirs'] = flags.dataDir
+      if (flags.memory) props['samsa.storage'] = 'memory'
+      if (flags.logLevel) props['log.level'] = flags.logLevel
+      const logger = pino({ level: props['log.level'] ?? 'info' })
+      const broker = await startBroker({
+        config: props,
+        advertisedHost: flags.advertisedHost,
+        logger,
+      })
+      const stop = (signal: string): void => {
+        logger.info({ signal }, 'shutting down')
+        broker.close().then(
+          () => process.exit(0),
+          (err) => {
+            logger.error({ err }, 'shutdown failed')
+            process.exit(1)
+          },
+        )
+      }
+      process.once('SIGTERM', () => stop('SIGTERM'))
+      process.once('SIGINT', () => stop('SIGINT'))
+    })
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs'
+
+/**
+ * Reads a Java-style .properties file (key=value or key: value, # and ! comments), the format of
+ * Kafka's server.properties. Line continuations and escapes beyond \\ are not supported.
+ */
+export function readPropertiesFile(path: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const raw of readFileSync(path, 'utf8').split(/\r?\n/)) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue
+    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line)
+    if (!m) throw new Error(`${path}: cannot parse line "${line}"`)
+    out[m[1] as string] = (m[2] as string).replaceAll('\\\\', '\\')
+  }
+  return out
+}
+
+/**
+ * Kafka properties from SAMSA_* environment variables: SAMSA_LOG_RETENTION_MS=1000 sets
+ * log.retention.ms (lower case, underscores become dots).
+ */
+export function propsFromEnv(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('SAMSA_') || value === undefined) continue
+    const name = key.slice('SAMSA_'.length).toLowerCase().replaceAll('_', '.')
+    if (known.has(name)) out[name] = value
+  }
+  return out
+}

@@ -1,0 +1,2 @@
+export { type Broker, type BrokerOptions, startBroker } from './broker/broker.ts'
+export { ErrorCode } from './protocol/error-codes.ts'

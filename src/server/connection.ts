@@ -1,0 +1,207 @@
+import type { Socket } from 'node:net'
+import type { Logger } from 'pino'
+
+/** What the dispatcher answers for one frame. */
+export type DispatchResult =
+  /** Encoded response (header included, length prefix excluded). */
+  | Buffer[]
+  /** No response is owed (acks=0 produce), but the request was applied in order. */
+  | null
+  /** The request was malformed or not allowed: close the connection. */
+  | 'close'
+
+export type Dispatcher = (frame: Buffer, connection: Connection) => DispatchResult | Promise<DispatchResult>
+
+export interface ConnectionLimits {
+  /** socket.request.max.bytes: a frame larger than this closes the connection. */
+  maxFrameBytes: number
+  /** Requests read but not yet answered before the connection stops reading. */
+  maxInFlight: number
+}
+
+interface Slot {
+  done: boolean
+  result: Buffer[] | null
+}
+
+let nextConnectionId = 1
+
+/**
+ * One client connection: splits the byte stream into length-prefixed frames, dispatches each,
+ * and writes responses in request order even when handlers finish out of order (clients pipeline
+ * requests and match responses by order as well as correlation id). Reading pauses while too
+ * many requests are in flight or the socket's write buffer is full.
+ */
+export class Connection {
+  readonly id = nextConnectionId++
+  readonly socket: Socket
+  readonly remote: string
+  readonly #dispatch: Dispatcher
+  readonly #limits: ConnectionLimits
+  readonly #log: Logger
+  #pending: Buffer[] = []
+  #pendingBytes = 0
+  /** Responses owed, oldest first. */
+  #slots: Slot[] = []
+  #closed = false
+  #idleWaiters: (() => void)[] = []
+
+  constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Logger) {
+    this.socket = socket
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`
+    this.#dispatch = dispatch
+    this.#limits = limits
+    this.#log = log
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#maybeResume())
+    socket.on('error', (err) => this.#log.debug({ err, remote: this.remote }, 'connection error'))
+    socket.on('close', () => this.#onClose())
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Closes the connection after logging why (garbage, oversized frame, protocol violation). */
+  abort(reason: string, details?: Record<string, unknown>): void {
+    if (this.#closed) return
+    this.#log.warn({ remote: this.remote, ...details }, `closing connection: ${reason}`)
+    this.#closed = true
+    this.socket.destroy()
+  }
+
+  /** Resolves once every request read so far has been answered (for a clean shutdown). */
+  idle(): Promise<void> {
+    if (this.#slots.length === 0 || this.#closed) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  #onClose(): void {
+    this.#closed = true
+    this.#slots = []
+    for (const w of this.#idleWaiters.splice(0)) w()
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#pending.push(chunk)
+    this.#pendingBytes += chunk.length
+    this.#drainFrames()
+  }
+
+  /** Cuts every complete frame out of the received chunks, copying a frame only if it spans chunks. */
+  #drainFrames(): void {
+    while (!this.#closed && this.#pendingBytes >= 4) {
+      const size = this.#peekSize()
+      if (size < 0 || size > this.#limits.maxFrameBytes) {
+        this.abort(size < 0 ? 'negative frame size' : 'frame larger than socket.request.max.bytes', {
+          size,
+          max: this.#limits.maxFrameBytes,
+        })
+        return
+      }
+      if (this.#pendingBytes < 4 + size) return
+      this.#take(4)
+      this.#handleFrame(this.#take(size))
+    }
+  }
+
+  #peekSize(): number {
+    const first = this.#pending[0] as Buffer
+    if (first.length >= 4) return first.readInt32BE(0)
+    const head = Buffer.alloc(4)
+    let copied = 0
+    for (const c of this.#pending) {
+      copied += c.copy(head, copied, 0, Math.min(c.length, 4 - copied))
+      if (copied === 4) break
+    }
+    return head.readInt32BE(0)
+  }
+
+  #take(n: number): Buffer {
+    this.#pendingBytes -= n
+    const first = this.#pending[0] as Buffer
+    if (first.length > n) {
+      this.#pending[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    if (first.length === n) {
+      this.#pending.shift()
+      return first
+    }
+    const out = Buffer.allocUnsafe(n)
+    let copied = 0
+    while (copied < n) {
+      const c = this.#pending[0] as Buffer
+      const k = Math.min(c.length, n - copied)
+      c.copy(out, copied, 0, k)
+      copied += k
+      if (k === c.length) this.#pending.shift()
+      else this.#pending[0] = c.subarray(k)
+    }
+    return out
+  }
+
+  #handleFrame(frame: Buffer): void {
+    const slot: Slot = { done: false, result: null }
+    this.#slots.push(slot)
+    if (this.#slots.length >= this.#limits.maxInFlight) this.socket.pause()
+    let result: DispatchResult | Promise<DispatchResult>
+    try {
+      result = this.#dispatch(frame, this)
+    } catch (err) {
+      this.abort('dispatch failed', { err })
+      return
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (r) => this.#complete(slot, r),
+        (err) => this.abort('dispatch failed', { err }),
+      )
+    } else {
+      this.#complete(slot, result)
+    }
+  }
+
+  #complete(slot: Slot, result: DispatchResult): void {
+    if (this.#closed) return
+    if (result === 'close') {
+      this.abort('request rejected')
+      return
+    }
+    slot.done = true
+    slot.result = result
+    this.#flush()
+  }
+
+  #flush(): void {
+    const socket = this.socket
+    let corked = false
+    while (this.#slots.length > 0 && (this.#slots[0] as Slot).done) {
+      const { result } = this.#slots.shift() as Slot
+      if (result === null) continue
+      if (!corked) {
+        socket.cork()
+        corked = true
+      }
+      let size = 0
+      for (const c of result) size += c.length
+      const prefix = Buffer.allocUnsafe(4)
+      prefix.writeInt32BE(size, 0)
+      socket.write(prefix)
+      for (const c of result) socket.write(c)
+    }
+    if (corked) socket.uncork()
+    if (this.#slots.length === 0) for (const w of this.#idleWaiters.splice(0)) w()
+    this.#maybeResume()
+  }
+
+  #maybeResume(): void {
+    if (this.#closed) return
+    if (this.#slots.length < this.#limits.maxInFlight && this.socket.writableLength < 4 * 1024 * 1024) {
+      if (this.socket.isPaused()) this.socket.resume()
+    } else if (!this.socket.isPaused()) {
+      this.socket.pause()
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { Connection, type ConnectionLimits, type Dispatcher } from './connection.ts'
+
+export interface ListenerOptions extends ConnectionLimits {
+  /**
+   * Interfaces to bind, all on one port (the first decides it when port is 0); an empty list
+   * binds every interface, IPv4 and IPv6 alike. Binding a host after the first may fail (no
+   * IPv6 on the machine) without failing the listener.
+   */
+  hosts: string[]
+  port: number
+  maxConnections: number
+}
+
+/**
+ * The TCP listener. An empty host binds '::' dual-stack, so clients that resolve localhost to
+ * ::1 and those that resolve it to 127.0.0.1 both reach the broker; hosts without IPv6 fall back
+ * to 0.0.0.0.
+ */
+export class Listener {
+  readonly #servers: Server[] = []
+  readonly #connections = new Set<Connection>()
+  readonly #options: ListenerOptions
+  readonly #dispatch: Dispatcher
+  readonly #log: Logger
+  #port = 0
+
+  private constructor(options: ListenerOptions, dispatch: Dispatcher, log: Logger) {
+    this.#options = options
+    this.#dispatch = dispatch
+    this.#log = log
+  }
+
+  static async start(options: ListenerOptions, dispatch: Dispatcher, log: Logger): Promise<Listener> {
+    const listener = new Listener(options, dispatch, log)
+    if (options.hosts.length === 0) {
+      // '::' accepts IPv4 too unless the machine has no IPv6 at all.
+      try {
+        await listener.#bind('::', options.port)
+      } catch (err) {
+        if (!isAddressFamilyError(err)) throw err
+        await listener.#bind('0.0.0.0', options.port)
+      }
+      return listener
+    }
+    const [first, ...rest] = options.hosts as [string, ...string[]]
+    await listener.#bind(first, options.port)
+    for (const host of rest) {
+      try {
+        await listener.#bind(host, listener.#port)
+      } catch (err) {
+        log.debug({ err, host }, 'could not bind an additional address')
+      }
+    }
+    return listener
+  }
+
+  async #bind(host: string, port: number): Promise<void> {
+    const server = createServer({ noDelay: true })
+    server.on('connection', (socket: Socket) => {
+      if (this.#connections.size >= this.#options.maxConnections) {
+        this.#log.warn({ remote: socket.remoteAddress }, 'connection refused: max.connections reached')
+        socket.destroy()
+        return
+      }
+      const conn = new Connection(socket, this.#dispatch, this.#options, this.#log)
+      this.#connections.add(conn)
+      socket.on('close', () => this.#connections.delete(conn))
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen({ host, port, ipv6Only: false }, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const address = server.address()
+    if (typeof address === 'object' && address !== null) this.#port = address.port
+    this.#servers.push(server)
+  }
+
+  /** The bound port (useful when listening on port 0). */
+  get port(): number {
+    return this.#port
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size
+  }
+
+  /** Stops accepting, lets every connection finish the requests it has read, then closes them. */
+  async close(graceMs = 5000): Promise<void> {
+    const closed = Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    const idle = Promise.all([...this.#connections].map((c) => c.idle()))
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
+    clearTimeout(timer)
+    for (const c of this.#connections) c.socket.destroy()
+    await closed
+    this.#log.debug('listener closed')
+  }
+}
+
+function isAddressFamilyError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code
+  return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL'
+}
