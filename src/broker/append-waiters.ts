@@ -27,9 +27,15 @@ export class AppendWaiters {
       signal?.addEventListener('abort', wake)
       for (const { topic, partition } of partitions) {
         let byPartition = this.#waiting.get(topic)
-        if (byPartition === undefined) this.#waiting.set(topic, (byPartition = new Map()))
+        if (byPartition === undefined) {
+          byPartition = new Map()
+          this.#waiting.set(topic, byPartition)
+        }
         let set = byPartition.get(partition)
-        if (set === undefined) byPartition.set(partition, (set = new Set()))
+        if (set === undefined) {
+          set = new Set()
+          byPartition.set(partition, set)
+        }
         set.add(wake)
         registered.push(set)
       }

@@ -1,0 +1,340 @@
+/**
+ * The local engine, samsa's embedded default: one data directory holding the metadata journal
+ * (metadata-store.ts) and a directory per partition named `<topic>-<partition>` as in Kafka
+ * (partition-log.ts). Topic deletion first renames the partition directories to
+ * `<topic>-<partition>.<id>-delete`, then removes them in the background; leftovers of a crash
+ * (such directories, or directories of topics the journal does not know) are removed on open.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, readdir, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
+import { AppendListeners } from '../memory/append-listeners.ts'
+import { type StorageLogger, silentLogger } from '../memory/logger.ts'
+import { readUnknownPartition } from '../memory/read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
+import type {
+  AppendInput,
+  AppendListener,
+  AppendOptions,
+  AppendResult,
+  PartitionOffsets,
+  ReadOptions,
+  ReadResult,
+  Storage,
+  TimestampLookup,
+  TopicMetadata,
+} from '../types.ts'
+import { DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
+import { fsyncDir, removeQuietly } from './fs-util.ts'
+import type { SyncStats } from './group-sync.ts'
+import { LocalKeyValueStore } from './local-kv.ts'
+import { MetadataStore } from './metadata-store.ts'
+import { PartitionLog } from './partition-log.ts'
+import { openSegments } from './recovery.ts'
+import { Segment } from './segment.ts'
+
+/** Options of the local engine. */
+export interface LocalStorageOptions {
+  /** The data directory; created if missing. */
+  dataDir: string
+  /** Broker-level Kafka configs (log.retention.ms, log.segment.bytes, ...), read at each use. */
+  brokerDefaults?: () => Record<string, string>
+  logger?: StorageLogger
+  /** How often retention runs; default log.retention.check.interval.ms, else 300000. 0 disables the timer. */
+  retentionCheckIntervalMs?: number
+  /** Sync acks=1 data of a partition after this many unsynced bytes (default 64 MiB). */
+  backgroundFlushBytes?: number
+  /** Clock for retention (default Date.now). */
+  now?: () => number
+}
+
+/** Files the engine writes in a partition directory. */
+const SEGMENT_FILE = /^\d{20}\.(log|index|timeindex)(\.tmp|\.deleted)?$/
+const DEFAULT_RETENTION_CHECK_MS = 300_000
+const DEFAULT_BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024
+
+function copyMeta(meta: TopicMetadata): TopicMetadata {
+  return { ...meta, configs: { ...meta.configs } }
+}
+
+/** A Storage on the local file system. */
+export class LocalStorage implements Storage {
+  readonly engine = 'local'
+  readonly location: string
+  readonly kv: LocalKeyValueStore
+  readonly #meta: MetadataStore
+  readonly #brokerDefaults: () => Record<string, string>
+  readonly #logger: StorageLogger
+  readonly #listeners: AppendListeners
+  readonly #now: () => number
+  readonly #backgroundFlushBytes: number
+  readonly #logs = new Map<string, PartitionLog[]>()
+  readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0 }
+  readonly #removals = new Set<Promise<void>>()
+  #topicQueue: Promise<unknown> = Promise.resolve()
+  #retentionTimer: NodeJS.Timeout | undefined
+  #retentionRun: Promise<void> | null = null
+  #closed = false
+
+  private constructor(options: LocalStorageOptions, meta: MetadataStore) {
+    this.location = options.dataDir
+    this.#meta = meta
+    this.kv = new LocalKeyValueStore(meta)
+    this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
+    this.#logger = options.logger ?? silentLogger
+    this.#listeners = new AppendListeners(this.#logger)
+    this.#now = options.now ?? Date.now
+    this.#backgroundFlushBytes = options.backgroundFlushBytes ?? DEFAULT_BACKGROUND_FLUSH_BYTES
+  }
+
+  /** Opens a data directory, recovering every partition, and starts the retention timer. */
+  static async open(options: LocalStorageOptions): Promise<LocalStorage> {
+    await mkdir(options.dataDir, { recursive: true })
+    const meta = await MetadataStore.open(options.dataDir)
+    await fsyncDir(options.dataDir)
+    const storage = new LocalStorage(options, meta)
+    await storage.#cleanDataDir()
+    for (const topic of meta.topics.values()) {
+      const logs: PartitionLog[] = []
+      for (let p = 0; p < topic.partitionCount; p++) logs.push(await storage.#openLog(topic.name, p, false))
+      storage.#logs.set(topic.name, logs)
+    }
+    const interval =
+      options.retentionCheckIntervalMs ??
+      Number(storage.#brokerDefaults()['log.retention.check.interval.ms'] ?? DEFAULT_RETENTION_CHECK_MS)
+    if (interval > 0) {
+      storage.#retentionTimer = setInterval(() => {
+        storage.runRetention().catch((err: unknown) => storage.#logger.error({ err }, 'retention failed'))
+      }, interval)
+      storage.#retentionTimer.unref()
+    }
+    return storage
+  }
+
+  /** Removes `-delete` directories and partition directories the metadata does not know. */
+  async #cleanDataDir(): Promise<void> {
+    for (const entry of await readdir(this.location, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue
+      if (entry.name.endsWith(DELETE_SUFFIX)) {
+        this.#removeInBackground(join(this.location, entry.name))
+        continue
+      }
+      const parsed = parsePartitionDirName(entry.name)
+      if (parsed === null) continue
+      const topic = this.#meta.topics.get(parsed.topic)
+      if (topic !== undefined && parsed.partition < topic.partitionCount) continue
+      const dir = join(this.location, entry.name)
+      // Only directories holding nothing but segment files are ours to remove.
+      if (!(await readdir(dir)).every((name) => SEGMENT_FILE.test(name))) {
+        this.#logger.warn({ dir }, 'ignoring a directory that looks like a partition of no known topic')
+        continue
+      }
+      this.#logger.warn({ dir }, 'removing a partition directory of no known topic')
+      await this.#retireDir(dir)
+    }
+  }
+
+  /** Opens (or, when `fresh` or missing, creates) a partition's directory and log. */
+  async #openLog(topic: string, partition: number, fresh: boolean): Promise<PartitionLog> {
+    const dir = join(this.location, partitionDirName(topic, partition))
+    const logStart = this.#meta.logStarts.get(topic)?.get(partition) ?? 0
+    const config = (): LogConfig =>
+      resolveLogConfig(this.#meta.topics.get(topic)?.configs ?? {}, this.#brokerDefaults())
+    if (fresh) await removeQuietly(dir)
+    await mkdir(dir, { recursive: true })
+    let segments = fresh
+      ? []
+      : await openSegments(dir, { indexIntervalBytes: config().indexIntervalBytes, logger: this.#logger })
+    if (segments.length === 0) {
+      segments = [await Segment.create(dir, logStart)]
+      await fsyncDir(dir)
+      await fsyncDir(this.location)
+    }
+    const ctx = {
+      topic,
+      partition,
+      dir,
+      config,
+      persistLogStart: (offset: number) => this.#meta.commit({ op: 'logStart', topic, partition, offset }),
+      onAppended: (hw: number) => this.#listeners.emit(topic, partition, hw),
+      backgroundFlushBytes: this.#backgroundFlushBytes,
+      now: this.#now,
+      stats: this.#stats,
+      logger: this.#logger,
+    }
+    return new PartitionLog(ctx, segments, logStart)
+  }
+
+  /** Renames a directory out of the way and removes it in the background, as Kafka does. */
+  async #retireDir(dir: string): Promise<void> {
+    const retired = `${dir}.${randomBytes(8).toString('hex')}${DELETE_SUFFIX}`
+    await rename(dir, retired)
+    this.#removeInBackground(retired)
+  }
+
+  #removeInBackground(dir: string): void {
+    const removal = removeQuietly(dir).catch((err: unknown) =>
+      this.#logger.error({ err, dir }, 'cannot remove directory'),
+    )
+    this.#removals.add(removal)
+    removal.finally(() => this.#removals.delete(removal))
+  }
+
+  /** Serializes topic-level changes. */
+  #topicOp<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#topicQueue.then(() => {
+      if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
+      return task()
+    })
+    this.#topicQueue = run.catch(() => {})
+    return run
+  }
+
+  async listTopics(): Promise<TopicMetadata[]> {
+    return [...this.#meta.topics.values()].map(copyMeta)
+  }
+
+  createTopic(topic: TopicMetadata): Promise<boolean> {
+    return this.#topicOp(async () => {
+      if (this.#meta.topics.has(topic.name)) return false
+      const logs: PartitionLog[] = []
+      for (let p = 0; p < topic.partitionCount; p++) logs.push(await this.#openLog(topic.name, p, true))
+      await this.#meta.commit({ op: 'topic', topic: copyMeta(topic) })
+      this.#logs.set(topic.name, logs)
+      return true
+    })
+  }
+
+  deleteTopic(name: string): Promise<boolean> {
+    return this.#topicOp(async () => {
+      if (!this.#meta.topics.has(name)) return false
+      await this.#meta.commit({ op: 'deleteTopic', name })
+      const logs = this.#logs.get(name) ?? []
+      this.#logs.delete(name)
+      for (let p = 0; p < logs.length; p++) {
+        await (logs[p] as PartitionLog).close()
+        await this.#retireDir(join(this.location, partitionDirName(name, p)))
+      }
+      await fsyncDir(this.location)
+      return true
+    })
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.#topicOp(async () => {
+      const topic = this.#topic(name)
+      await this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), configs: { ...configs } } })
+    })
+  }
+
+  createPartitions(name: string, count: number): Promise<void> {
+    return this.#topicOp(async () => {
+      const topic = this.#topic(name)
+      const logs = this.#logs.get(name) ?? []
+      if (count < topic.partitionCount) {
+        throw new EngineRequestError(
+          'INVALID_PARTITIONS',
+          `${name} has ${topic.partitionCount} partitions, cannot shrink to ${count}`,
+        )
+      }
+      const added: PartitionLog[] = []
+      for (let p = topic.partitionCount; p < count; p++) added.push(await this.#openLog(name, p, true))
+      await this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), partitionCount: count } })
+      logs.push(...added)
+    })
+  }
+
+  async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
+    return this.#log(topic, partition).append(input, options.durable)
+  }
+
+  async read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): Promise<ReadResult> {
+    const log = this.#logs.get(topic)?.[partition]
+    return log === undefined ? readUnknownPartition() : log.read(offset, maxBytes, options)
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.#log(topic, partition).offsets()
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<TimestampLookup | null> {
+    return this.#log(topic, partition).offsetForTimestamp(timestamp)
+  }
+
+  async maxTimestamp(topic: string, partition: number): Promise<TimestampLookup | null> {
+    return this.#log(topic, partition).maxTimestamp()
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.#log(topic, partition).deleteBefore(offset)
+  }
+
+  async partitionSize(topic: string, partition: number): Promise<number> {
+    return this.#log(topic, partition).size
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  /** Counters for tests and metrics: fdatasyncs of log data and appends. */
+  get stats(): SyncStats {
+    return { ...this.#stats }
+  }
+
+  /** Base offsets of a partition's segments, oldest first (tests, DescribeLogDirs). */
+  segmentBaseOffsets(topic: string, partition: number): number[] {
+    return this.#log(topic, partition).segmentBaseOffsets()
+  }
+
+  /** Applies retention to every partition now (the timer calls this too). */
+  runRetention(): Promise<void> {
+    this.#retentionRun ??= (async () => {
+      try {
+        for (const logs of [...this.#logs.values()]) {
+          for (const log of logs) {
+            await log.applyRetention().catch((err: unknown) => {
+              if (!(err instanceof EngineIoError && err.reason === 'CLOSED')) throw err
+            })
+          }
+        }
+      } finally {
+        this.#retentionRun = null
+      }
+    })()
+    return this.#retentionRun
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    clearInterval(this.#retentionTimer)
+    await this.#topicOp(async () => {
+      this.#closed = true
+    })
+    await this.#retentionRun?.catch(() => {})
+    await Promise.all([...this.#logs.values()].flat().map((log) => log.close()))
+    this.#logs.clear()
+    await Promise.all([...this.#removals])
+    await this.#meta.close()
+  }
+
+  #topic(name: string): TopicMetadata {
+    const topic = this.#meta.topics.get(name)
+    if (topic === undefined) throw unknownTopic(name)
+    return topic
+  }
+
+  #log(topic: string, partition: number): PartitionLog {
+    if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
+    const log = this.#logs.get(topic)?.[partition]
+    if (log === undefined) throw unknownPartition(topic, partition)
+    return log
+  }
+}

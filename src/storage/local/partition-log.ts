@@ -1,0 +1,371 @@
+/**
+ * One partition of the local engine: its segments, the append queue, group commit, reads and
+ * retention.
+ *
+ * Ordering: appends, rolls, retention and DeleteRecords of a partition run one at a time on a
+ * promise chain, so offsets follow arrival order; partitions proceed concurrently. Reads do not
+ * queue: they see the bytes and offsets of completed writes only.
+ *
+ * High watermark: with one copy of the data, Kafka's high watermark is the log end offset. It
+ * moves when the write to the file completes (the bytes are in the page cache and survive a
+ * process crash), before any fdatasync; acks=all appends additionally wait for the sync that
+ * covers them (power-loss durability).
+ */
+import type { LogConfig } from '../../config/topic-configs.ts'
+import * as L from '../../protocol/records/batch-layout.ts'
+import { assignOffsets } from '../../protocol/records/batch-patch.ts'
+import type { StorageLogger } from '../memory/logger.ts'
+import { readEmpty, readOk, readOutOfRange } from '../memory/read-result.ts'
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
+import { EngineIoError, EngineRequestError } from '../memory/storage-error.ts'
+import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
+import { fsyncDir } from './fs-util.ts'
+import { GroupSync, type SyncStats } from './group-sync.ts'
+import { planRetention } from './retention.ts'
+import { Segment } from './segment.ts'
+
+/** What a partition log needs from its engine. */
+export interface PartitionLogContext {
+  topic: string
+  partition: number
+  dir: string
+  /** The topic's effective configs, resolved at each use (they may change at run time). */
+  config: () => LogConfig
+  /** Records a new log start offset durably. */
+  persistLogStart: (offset: number) => Promise<void>
+  /** Called after each append with the new high watermark. */
+  onAppended: (highWatermark: number) => void
+  /** Sync unsynced acks=1 data once this many bytes are written. */
+  backgroundFlushBytes: number
+  now: () => number
+  stats: SyncStats
+  logger: StorageLogger
+}
+
+/** Largest offset delta a segment's 32-bit relative index offsets can hold. */
+const MAX_RELATIVE_OFFSET = 0x7fffffff
+/** setTimeout's limit; larger flush.ms values mean "never". */
+const MAX_TIMER_MS = 0x7fffffff
+
+/** A partition's log on disk. */
+export class PartitionLog {
+  readonly #ctx: PartitionLogContext
+  #segments: Segment[]
+  #logStartOffset: number
+  #queue: Promise<unknown> = Promise.resolve()
+  readonly #sync: GroupSync
+  #unflushedMessages = 0
+  #unflushedBytes = 0
+  #flushTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  /** `segments` (at least one) come from recovery or a fresh create. */
+  constructor(ctx: PartitionLogContext, segments: Segment[], logStartOffset: number) {
+    this.#ctx = ctx
+    this.#segments = segments
+    this.#logStartOffset = Math.max(logStartOffset, (segments[0] as Segment).baseOffset)
+    this.#sync = new GroupSync(() => this.#syncActive(), ctx.stats)
+  }
+
+  /** Log start, high watermark, last stable offset (= high watermark until transactions arrive). */
+  offsets(): PartitionOffsets {
+    const hw = this.#active.nextOffset
+    return { logStartOffset: this.#logStartOffset, highWatermark: hw, lastStableOffset: hw }
+  }
+
+  /** Bytes in all segments. */
+  get size(): number {
+    let total = 0
+    for (const s of this.#segments) total += s.size
+    return total
+  }
+
+  /** Number of segments (for tests and DescribeLogDirs). */
+  get segmentCount(): number {
+    return this.#segments.length
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset)
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1] as Segment
+  }
+
+  /** Runs a mutation after every earlier one. */
+  #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(() => {
+      if (this.#closed) throw new EngineIoError('CLOSED', `partition ${this.#ctx.dir} is closed`)
+      return task()
+    })
+    this.#queue = run.catch(() => {})
+    return run
+  }
+
+  /** Appends batches; resolves the first assigned offset (after fdatasync when durable). */
+  async append(input: AppendInput, durable: boolean): Promise<{ baseOffset: number; logStartOffset: number }> {
+    const { baseOffset, seq } = await this.#enqueue(() => this.#write(input))
+    if (durable) await this.#sync.waitFor(seq)
+    return { baseOffset, logStartOffset: this.#logStartOffset }
+  }
+
+  async #write(input: AppendInput): Promise<{ baseOffset: number; seq: number }> {
+    checkLayout(input)
+    const config = this.#ctx.config()
+    let segment = this.#active
+    let newestTimestamp = -1
+    for (const b of input.batches) newestTimestamp = Math.max(newestTimestamp, b.maxTimestamp)
+    if (segment.size > 0 && this.#shouldRoll(segment, input, newestTimestamp, config)) segment = await this.#roll()
+    const baseOffset = segment.nextOffset
+    const start = segment.size
+    assignOffsets(input.data, input.batches, baseOffset)
+    try {
+      await segment.write(input.data)
+    } catch (err) {
+      // Positional writes: the next append overwrites whatever part of this one reached the file.
+      await segment.fh.truncate(start).catch(() => {})
+      throw new EngineIoError('IO', `append to ${this.#ctx.dir} failed`, { cause: err })
+    }
+    let messages = 0
+    for (const b of input.batches) {
+      const lastOffset = b.baseOffset + b.lastOffsetDelta
+      const position = start + b.position
+      segment.track(
+        { position, size: b.size, baseOffset: b.baseOffset, lastOffset, maxTimestamp: b.maxTimestamp },
+        config.indexIntervalBytes,
+      )
+      messages += b.lastOffsetDelta + 1
+    }
+    const seq = this.#sync.wrote()
+    this.#ctx.stats.appends++
+    this.#afterWrite(messages, input.data.length, config)
+    this.#ctx.onAppended(segment.nextOffset)
+    return { baseOffset, seq }
+  }
+
+  #shouldRoll(segment: Segment, input: AppendInput, newestTimestamp: number, config: LogConfig): boolean {
+    if (segment.size + input.data.length > config.segmentBytes) return true
+    let records = 0
+    for (const b of input.batches) records += b.lastOffsetDelta + 1
+    if (segment.nextOffset + records - segment.baseOffset > MAX_RELATIVE_OFFSET) return true
+    // segment.ms counts from the first batch's timestamp, as Kafka's LogSegment.shouldRoll.
+    return segment.firstBatchTimestamp >= 0 && newestTimestamp - segment.firstBatchTimestamp > config.segmentMs
+  }
+
+  /** flush.messages, flush.ms and the engine's byte threshold for acks=1 data. */
+  #afterWrite(messages: number, bytes: number, config: LogConfig): void {
+    this.#unflushedMessages += messages
+    this.#unflushedBytes += bytes
+    if (this.#unflushedMessages >= config.flushMessages || this.#unflushedBytes >= this.#ctx.backgroundFlushBytes) {
+      this.#backgroundFlush()
+    } else if (this.#flushTimer === undefined && config.flushMs < MAX_TIMER_MS) {
+      this.#flushTimer = setTimeout(() => this.#backgroundFlush(), config.flushMs)
+      this.#flushTimer.unref()
+    }
+  }
+
+  #backgroundFlush(): void {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    this.#unflushedMessages = 0
+    this.#unflushedBytes = 0
+    this.#sync
+      .flush()
+      .catch((err: unknown) => this.#ctx.logger.error({ err, dir: this.#ctx.dir }, 'background flush failed'))
+  }
+
+  async #syncActive(): Promise<void> {
+    const segment = this.#active
+    if (!segment.acquire()) return
+    try {
+      await segment.datasync()
+    } finally {
+      await segment.release()
+    }
+  }
+
+  /**
+   * Starts a new segment at the log end offset. The old one is synced and its indexes written
+   * first: recovery relies on every segment but the last being whole.
+   */
+  async #roll(): Promise<Segment> {
+    const old = this.#active
+    this.#ctx.stats.fdatasyncs++
+    await old.datasync()
+    this.#sync.markAllSynced()
+    await old.writeIndexes()
+    const segment = await Segment.create(this.#ctx.dir, old.nextOffset)
+    await fsyncDir(this.#ctx.dir)
+    this.#segments.push(segment)
+    this.#ctx.logger.info({ dir: this.#ctx.dir, baseOffset: segment.baseOffset }, 'rolled log segment')
+    return segment
+  }
+
+  /** Whole batches from the one containing offset, up to maxBytes (KIP-74 with minOneBatch). */
+  async read(offset: number, maxBytes: number, options: ReadOptions): Promise<ReadResult> {
+    const offsets = this.offsets()
+    if (offset < offsets.logStartOffset || offset > offsets.highWatermark) return readOutOfRange(offsets)
+    const maxOffset = Math.min(options.maxOffset ?? offsets.highWatermark, offsets.highWatermark)
+    let segment: Segment | undefined = this.#segments[this.#segmentIndexFor(offset)]
+    while (segment !== undefined && offset < maxOffset) {
+      if (segment.acquire()) {
+        try {
+          const records = await this.#readSegment(segment, offset, maxBytes, maxOffset, options.minOneBatch)
+          if (records !== null) return records.length === 0 ? readEmpty(offsets) : readOk(records, offsets)
+        } finally {
+          await segment.release()
+        }
+      }
+      // The offset lies past this segment's batches: continue with the next one (looked up
+      // afresh, since retention may have changed the list meanwhile).
+      segment = this.#segments[this.#segmentIndexFor(segment.baseOffset) + 1]
+    }
+    return readEmpty(offsets)
+  }
+
+  /** Reads from one segment; null when the offset lies past its last batch. */
+  async #readSegment(
+    segment: Segment,
+    offset: number,
+    maxBytes: number,
+    maxOffset: number,
+    minOneBatch: boolean,
+  ): Promise<Buffer | null> {
+    const limit = segment.size
+    const first = await segment.findBatch(offset, limit, (b) => b.lastOffset >= offset)
+    if (first === null) return null
+    if (first.baseOffset >= maxOffset) return Buffer.alloc(0)
+    if (first.size > maxBytes) {
+      if (!minOneBatch) return Buffer.alloc(0)
+      segment.hint(first.lastOffset + 1, first.position + first.size)
+      return segment.read(first.position, first.size)
+    }
+    // One read of up to maxBytes, then cut after the last whole batch below maxOffset.
+    const buf = await segment.read(first.position, Math.min(maxBytes, limit - first.position))
+    let end = 0
+    let nextOffset = offset
+    while (end + L.RECORDS <= buf.length) {
+      const size = L.LOG_OVERHEAD + buf.readInt32BE(end + L.BATCH_LENGTH)
+      const base = L.readInt64AsNumber(buf, end + L.BASE_OFFSET)
+      if (base >= maxOffset || end + size > buf.length) break
+      nextOffset = base + buf.readInt32BE(end + L.LAST_OFFSET_DELTA) + 1
+      end += size
+    }
+    segment.hint(nextOffset, first.position + end)
+    return end === buf.length ? buf : buf.subarray(0, end)
+  }
+
+  /** Index of the last segment whose base offset is ≤ offset (0 if none). */
+  #segmentIndexFor(offset: number): number {
+    let lo = 0
+    let hi = this.#segments.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.#segments[mid] as Segment).baseOffset <= offset) lo = mid + 1
+      else hi = mid
+    }
+    return Math.max(0, lo - 1)
+  }
+
+  /** The earliest record at or after the log start whose timestamp is ≥ target. */
+  async offsetForTimestamp(target: number): Promise<TimestampLookup | null> {
+    const logStart = this.#logStartOffset
+    for (const segment of [...this.#segments]) {
+      if (segment.maxTimestamp < target || segment.nextOffset <= logStart || !segment.acquire()) continue
+      try {
+        const from = Math.max(segment.timeIndex.lookup(target), logStart)
+        const batch = await segment.findBatch(
+          from,
+          segment.size,
+          (b) => b.lastOffset >= from && b.maxTimestamp >= target,
+        )
+        if (batch === null) continue
+        const hit = await firstRecordAtOrAfter(await segment.read(batch.position, batch.size), target, logStart)
+        if (hit !== null) return hit
+      } finally {
+        await segment.release()
+      }
+    }
+    return null
+  }
+
+  /** The record with the largest timestamp (the first on ties), or null for an empty log. */
+  async maxTimestamp(): Promise<TimestampLookup | null> {
+    let best: Segment | undefined
+    for (const s of this.#segments) if (s.maxTimestamp >= 0 && (!best || s.maxTimestamp > best.maxTimestamp)) best = s
+    if (best === undefined || !best.acquire()) return null
+    try {
+      const target = best.offsetOfMaxTimestamp
+      const batch = await best.findBatch(target, best.size, (b) => b.lastOffset >= target)
+      return batch === null ? null : await recordWithMaxTimestamp(await best.read(batch.position, batch.size))
+    } finally {
+      await best.release()
+    }
+  }
+
+  /** DeleteRecords: moves the log start (durably) and deletes segments wholly below it. */
+  deleteBefore(offset: number): Promise<number> {
+    return this.#enqueue(async () => {
+      const hw = this.#active.nextOffset
+      if (offset > hw)
+        throw new EngineRequestError('OFFSET_OUT_OF_RANGE', `offset ${offset} is above the high watermark ${hw}`)
+      if (offset <= this.#logStartOffset) return this.#logStartOffset
+      await this.#ctx.persistLogStart(offset)
+      this.#logStartOffset = offset
+      let count = 0
+      while (count < this.#segments.length - 1 && (this.#segments[count + 1] as Segment).baseOffset <= offset) count++
+      await this.#deleteOldest(count)
+      return offset
+    })
+  }
+
+  /** Applies retention.ms and retention.bytes now. */
+  applyRetention(): Promise<void> {
+    return this.#enqueue(async () => {
+      const plan = planRetention(this.#segments, this.#ctx.config(), this.#ctx.now())
+      if (plan.deleteCount === 0) return
+      if (plan.rollActive) await this.#roll()
+      await this.#deleteOldest(plan.deleteCount)
+      const start = (this.#segments[0] as Segment).baseOffset
+      if (start > this.#logStartOffset) {
+        this.#logStartOffset = start
+        await this.#ctx.persistLogStart(start)
+      }
+    })
+  }
+
+  async #deleteOldest(count: number): Promise<void> {
+    if (count <= 0) return
+    const doomed = this.#segments.splice(0, count)
+    this.#logStartOffset = Math.max(this.#logStartOffset, (this.#segments[0] as Segment).baseOffset)
+    for (const s of doomed) await s.delete()
+    this.#ctx.logger.info(
+      { dir: this.#ctx.dir, segments: doomed.length, logStartOffset: this.#logStartOffset },
+      'deleted old log segments',
+    )
+  }
+
+  /** Waits for queued appends, syncs, writes the active indexes and closes the files. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.#enqueue(async () => {
+      this.#closed = true
+    })
+    clearTimeout(this.#flushTimer)
+    if (this.#sync.dirty) await this.#sync.flush()
+    await this.#active.writeIndexes()
+    for (const s of this.#segments) await s.close()
+  }
+}
+
+/** The broker hands batches laid out back to back from byte 0; the file bookkeeping relies on it. */
+function checkLayout(input: AppendInput): void {
+  let pos = 0
+  for (const b of input.batches) {
+    if (b.position !== pos) throw new Error(`batch at ${b.position}, expected ${pos}`)
+    pos += b.size
+  }
+  if (pos !== input.data.length) throw new Error(`batches cover ${pos} of ${input.data.length} bytes`)
+}

@@ -1,0 +1,150 @@
+/**
+ * The memory engine: everything in process memory, nothing survives close(). For tests and for
+ * `startBroker({ storage: 'memory' })`. Retention is not applied (tests rarely want data to
+ * vanish); DeleteRecords works batch by batch.
+ */
+import type {
+  AppendInput,
+  AppendListener,
+  AppendOptions,
+  AppendResult,
+  PartitionOffsets,
+  ReadOptions,
+  ReadResult,
+  Storage,
+  TimestampLookup,
+  TopicMetadata,
+} from '../types.ts'
+import { AppendListeners } from './append-listeners.ts'
+import { type StorageLogger, silentLogger } from './logger.ts'
+import { MemoryKeyValueStore } from './memory-kv.ts'
+import { MemoryLog } from './memory-log.ts'
+import { readUnknownPartition } from './read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from './storage-error.ts'
+
+/** Options of the memory engine. */
+export interface MemoryStorageOptions {
+  /** Broker-level Kafka configs; accepted for symmetry with the other engines (no retention here). */
+  brokerDefaults?: () => Record<string, string>
+  logger?: StorageLogger
+}
+
+interface MemoryTopic {
+  meta: TopicMetadata
+  logs: MemoryLog[]
+}
+
+function copyMeta(meta: TopicMetadata): TopicMetadata {
+  return { ...meta, configs: { ...meta.configs } }
+}
+
+/** A Storage held in memory. */
+export class MemoryStorage implements Storage {
+  readonly engine = 'memory'
+  readonly location = 'memory'
+  readonly kv = new MemoryKeyValueStore()
+  #topics = new Map<string, MemoryTopic>()
+  #listeners: AppendListeners
+  #closed = false
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.#listeners = new AppendListeners(options.logger ?? silentLogger)
+  }
+
+  async listTopics(): Promise<TopicMetadata[]> {
+    return [...this.#topics.values()].map((t) => copyMeta(t.meta))
+  }
+
+  async createTopic(topic: TopicMetadata): Promise<boolean> {
+    this.#checkOpen()
+    if (this.#topics.has(topic.name)) return false
+    const logs = Array.from({ length: topic.partitionCount }, () => new MemoryLog())
+    this.#topics.set(topic.name, { meta: copyMeta(topic), logs })
+    return true
+  }
+
+  async deleteTopic(name: string): Promise<boolean> {
+    this.#checkOpen()
+    return this.#topics.delete(name)
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    this.#topic(name).meta.configs = { ...configs }
+  }
+
+  async createPartitions(name: string, count: number): Promise<void> {
+    const topic = this.#topic(name)
+    if (count < topic.logs.length) {
+      throw new EngineRequestError(
+        'INVALID_PARTITIONS',
+        `${name} has ${topic.logs.length} partitions, cannot shrink to ${count}`,
+      )
+    }
+    while (topic.logs.length < count) topic.logs.push(new MemoryLog())
+    topic.meta.partitionCount = count
+  }
+
+  async append(topic: string, partition: number, input: AppendInput, _options: AppendOptions): Promise<AppendResult> {
+    this.#checkOpen()
+    const log = this.#log(topic, partition)
+    const baseOffset = log.append(input)
+    const offsets = log.offsets()
+    this.#listeners.emit(topic, partition, offsets.highWatermark)
+    return { baseOffset, logStartOffset: offsets.logStartOffset }
+  }
+
+  async read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): Promise<ReadResult> {
+    const log = this.#topics.get(topic)?.logs[partition]
+    return log === undefined ? readUnknownPartition() : log.read(offset, maxBytes, options)
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.#log(topic, partition).offsets()
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<TimestampLookup | null> {
+    return this.#log(topic, partition).offsetForTimestamp(timestamp)
+  }
+
+  async maxTimestamp(topic: string, partition: number): Promise<TimestampLookup | null> {
+    return this.#log(topic, partition).maxTimestamp()
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.#log(topic, partition).deleteBefore(offset)
+  }
+
+  async partitionSize(topic: string, partition: number): Promise<number> {
+    return this.#log(topic, partition).size
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    return this.#listeners.add(listener)
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+  }
+
+  #topic(name: string): MemoryTopic {
+    const topic = this.#topics.get(name)
+    if (topic === undefined) throw unknownTopic(name)
+    return topic
+  }
+
+  #log(topic: string, partition: number): MemoryLog {
+    const log = this.#topics.get(topic)?.logs[partition]
+    if (log === undefined) throw unknownPartition(topic, partition)
+    return log
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
+  }
+}

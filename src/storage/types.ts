@@ -1,0 +1,126 @@
+import type { BatchInfo } from '../protocol/records/batch-header.ts'
+
+/**
+ * The Storage interface: the seam between the broker and its engines (memory, local files,
+ * PostgreSQL). Batch-oriented and async; it knows nothing about sockets or the wire protocol
+ * beyond the record batch header. Offsets are plain numbers: a partition would need 2^53
+ * records before they lose precision.
+ *
+ * Expected outcomes are values (an errorCode in a result), not exceptions; engines throw only
+ * for I/O faults, which the broker answers with KAFKA_STORAGE_ERROR.
+ */
+
+/** A topic as stored: name, id and partition count, plus its explicitly set config overrides. */
+export interface TopicMetadata {
+  name: string
+  /** Canonical 8-4-4-4-12 hex form. */
+  topicId: string
+  partitionCount: number
+  /** Only the configs set on the topic; defaults come from the broker config. */
+  configs: Record<string, string>
+}
+
+/**
+ * Per-batch facts the broker read from a validated batch header (position, size,
+ * lastOffsetDelta, timestamps, producer fields, flags), so engines never parse records.
+ */
+export type { BatchInfo } from '../protocol/records/batch-header.ts'
+
+/** One or more validated v2 batches for one partition, laid out back to back. */
+export interface AppendInput {
+  data: Buffer
+  batches: BatchInfo[]
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record of the first batch. */
+  baseOffset: number
+  logStartOffset: number
+}
+
+export interface AppendOptions {
+  /** Resolve only once the data is durable (acks=all); appends arriving meanwhile share one sync. */
+  durable: boolean
+}
+
+export interface PartitionOffsets {
+  logStartOffset: number
+  highWatermark: number
+  lastStableOffset: number
+}
+
+export interface ReadOptions {
+  /** Upper bound (exclusive) for batches returned, e.g. the last stable offset for read_committed. */
+  maxOffset?: number
+  /**
+   * Return the first batch even when it is larger than maxBytes (KIP-74), so a consumer always
+   * makes progress.
+   */
+  minOneBatch: boolean
+}
+
+export interface ReadResult {
+  /** Whole batches, as stored, starting with the one that contains the requested offset. */
+  records: Buffer
+  offsets: PartitionOffsets
+  /**
+   * NONE, OFFSET_OUT_OF_RANGE (offset outside [logStartOffset, highWatermark]) or
+   * UNKNOWN_TOPIC_OR_PARTITION; records is empty unless NONE.
+   */
+  errorCode: number
+}
+
+export interface TimestampLookup {
+  offset: number
+  timestamp: number
+}
+
+/** Called after every append with the partition and its new high watermark. */
+export type AppendListener = (topic: string, partition: number, highWatermark: number) => void
+
+/**
+ * A durable key-value namespace for coordinator state (group metadata, committed offsets,
+ * producer ids, transactions). Writes in one call are atomic.
+ */
+export interface KeyValueStore {
+  get(namespace: string, key: string): Promise<Buffer | undefined>
+  list(namespace: string): Promise<Map<string, Buffer>>
+  /** Writes every entry atomically; a null value deletes the key. */
+  put(namespace: string, entries: Map<string, Buffer | null>): Promise<void>
+  /** Removes a whole namespace. */
+  drop(namespace: string): Promise<void>
+}
+
+export interface Storage {
+  /** Engine name for logs and DescribeLogDirs: 'memory', 'local', 'postgres'. */
+  readonly engine: string
+  /** Where the data lives, for DescribeLogDirs (a directory, a connection string, 'memory'). */
+  readonly location: string
+  readonly kv: KeyValueStore
+
+  listTopics(): Promise<TopicMetadata[]>
+  /** Creates a topic; resolves false if a topic with that name already exists. */
+  createTopic(topic: TopicMetadata): Promise<boolean>
+  /** Deletes a topic and its data; resolves false if it does not exist. */
+  deleteTopic(name: string): Promise<boolean>
+  /** Replaces a topic's config overrides. */
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<void>
+  /** Grows a topic to `count` partitions. */
+  createPartitions(name: string, count: number): Promise<void>
+
+  append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult>
+  read(topic: string, partition: number, offset: number, maxBytes: number, options: ReadOptions): Promise<ReadResult>
+  offsets(topic: string, partition: number): Promise<PartitionOffsets>
+  /** The first batch whose max timestamp is >= timestamp, or null if none. */
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<TimestampLookup | null>
+  /** The offset and timestamp of the record with the largest timestamp, or null for an empty log. */
+  maxTimestamp(topic: string, partition: number): Promise<TimestampLookup | null>
+  /** Moves the log start offset forward (DeleteRecords); resolves the new log start offset. */
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number>
+  /** Bytes stored for a partition. */
+  partitionSize(topic: string, partition: number): Promise<number>
+
+  onAppend(listener: AppendListener): () => void
+  /** Flushes and releases everything; no call may follow. */
+  close(): Promise<void>
+}
