@@ -449,7 +449,14 @@ function emitFunction(mod: ModuleWriter, signature: string, body: ModuleWriter):
  * the broker builds each response once for every version, and a field an old client cannot read
  * must not cost that client its connection.
  */
-function emitEncoder(mod: ModuleWriter, s: Struct, valid: Range, flexible: Range, exported: boolean, strict: boolean): void {
+function emitEncoder(
+  mod: ModuleWriter,
+  s: Struct,
+  valid: Range,
+  flexible: Range,
+  exported: boolean,
+  strict: boolean,
+): void {
   const flex = cond(flexible, valid)
   const body = new ModuleWriter()
   for (const f of s.fields) {

@@ -7,10 +7,10 @@ import { ProtocolError } from '../protocol/wire/protocol-error.ts'
 import { Reader } from '../protocol/wire/reader.ts'
 import { Writer } from '../protocol/wire/writer.ts'
 import type { Connection, Dispatcher, DispatchResult } from '../server/connection.ts'
+import { kafkaErrorCodeOf } from '../storage/storage-error.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
-import { isStorageError } from '../storage/storage-error.ts'
 
 interface Route {
   handler: AnyHandler
@@ -45,7 +45,13 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
     if (route === undefined || apiVersion < route.handler.minVersion || apiVersion > route.handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return unsupportedApiVersions(header, handlers)
       log.warn(
-        { remote: connection.remote, apiKey, apiVersion, correlationId: header.correlationId, clientId: header.clientId },
+        {
+          remote: connection.remote,
+          apiKey,
+          apiVersion,
+          correlationId: header.correlationId,
+          clientId: header.clientId,
+        },
         route === undefined ? 'unsupported API key' : 'unsupported API version',
       )
       return 'close'
@@ -68,11 +74,9 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
     }
     const respond = (response: unknown): DispatchResult => encode(route, header, response, log)
     const fail = (err: unknown): DispatchResult => {
-      const storage = isStorageError(err)
       log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
       if (!route.handler.errorResponse) return 'close'
-      const code = storage ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR
-      return respond(route.handler.errorResponse(ctx, request, code))
+      return respond(route.handler.errorResponse(ctx, request, kafkaErrorCodeOf(err)))
     }
     let result: unknown
     try {
@@ -111,7 +115,9 @@ function unsupportedApiVersions(header: RequestHeader, handlers: readonly AnyHan
 }
 
 /** The ApiVersions list: exactly the handlers registered, sorted by key. */
-export function apiVersionRanges(handlers: readonly AnyHandler[]): { apiKey: number; minVersion: number; maxVersion: number }[] {
+export function apiVersionRanges(
+  handlers: readonly AnyHandler[],
+): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return handlers
     .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey)

@@ -24,7 +24,7 @@ import { batchTimestampsWithin, validateProducedRecords } from '../../protocol/r
 import { Compression } from '../../protocol/records/compression.ts'
 import { messageSetToBatchSync } from '../../protocol/records/convert.ts'
 import { asRecordsError, kafkaErrorCode, RecordsError } from '../../protocol/records/index.ts'
-import { isStorageError } from '../../storage/storage-error.ts'
+import { kafkaErrorCodeOf } from '../../storage/storage-error.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -123,12 +123,17 @@ function produceToPartition(
     },
     (err) => {
       core.log.error({ err, topic, partition: p.index }, 'append failed')
-      fail(res, isStorageError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR, null)
+      fail(res, kafkaErrorCodeOf(err), null)
     },
   )
 }
 
-function checkBatch(info: BatchInfo, version: number, maxMessageBytes: number, segmentBytes: number): [number, string] | undefined {
+function checkBatch(
+  info: BatchInfo,
+  version: number,
+  maxMessageBytes: number,
+  segmentBytes: number,
+): [number, string] | undefined {
   if (info.compression === Compression.ZSTD && version < 7) {
     return [ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, 'zstd compression needs Produce v7 or later']
   }
@@ -136,7 +141,10 @@ function checkBatch(info: BatchInfo, version: number, maxMessageBytes: number, s
     return [ErrorCode.RECORD_LIST_TOO_LARGE, `Batch of ${info.size} bytes is larger than segment.bytes ${segmentBytes}`]
   }
   if (info.size > maxMessageBytes) {
-    return [ErrorCode.MESSAGE_TOO_LARGE, `Batch of ${info.size} bytes is larger than max.message.bytes ${maxMessageBytes}`]
+    return [
+      ErrorCode.MESSAGE_TOO_LARGE,
+      `Batch of ${info.size} bytes is larger than max.message.bytes ${maxMessageBytes}`,
+    ]
   }
   return undefined
 }
