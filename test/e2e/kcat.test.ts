@@ -9,7 +9,20 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 /** kcat consumer output, one record per line: key|value|timestamp|offset|headers. */
 async function consumeAll(bootstrap: string, topic: string, extra: string[] = []): Promise<string[]> {
-  const out = await kcat(['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%k|%s|%T|%o|%h\n', ...extra])
+  const out = await kcat([
+    '-C',
+    '-b',
+    bootstrap,
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-f',
+    '%k|%s|%T|%o|%h\n',
+    ...extra,
+  ])
   return out.split('\n').filter((l) => l !== '')
 }
 
@@ -25,7 +38,10 @@ describe('librdkafka (kcat) against samsa', { skip: hasKcat ? false : KCAT_MISSI
     test(`kcat produces and consumes keyed records with headers (${codec})`, async () => {
       const topic = `kcat-${codec}`
       const lines = Array.from({ length: 20 }, (_, i) => `key${i}:value ${i} ${'z'.repeat(i * 10)}`)
-      await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-K:', '-z', codec, '-H', 'trace=t1', '-H', 'n=2'], `${lines.join('\n')}\n`)
+      await kcat(
+        ['-P', '-b', broker.bootstrap, '-t', topic, '-K:', '-z', codec, '-H', 'trace=t1', '-H', 'n=2'],
+        `${lines.join('\n')}\n`,
+      )
       const got = await consumeAll(broker.bootstrap, topic)
       assert.equal(got.length, lines.length)
       for (const [i, line] of got.entries()) {
@@ -45,12 +61,23 @@ describe('librdkafka (kcat) against samsa', { skip: hasKcat ? false : KCAT_MISSI
     const admin = kafka.admin()
     await admin.connect()
     await admin.createTopics({ topics: [{ topic: 'from-kafkajs', numPartitions: 1 }] })
-    const codecs = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4, CompressionTypes.ZSTD]
+    const codecs = [
+      CompressionTypes.None,
+      CompressionTypes.GZIP,
+      CompressionTypes.Snappy,
+      CompressionTypes.LZ4,
+      CompressionTypes.ZSTD,
+    ]
     for (const [i, compression] of codecs.entries()) {
       await producer.send({
         topic: 'from-kafkajs',
         compression,
-        messages: [0, 1].map((j) => ({ key: `k${i}${j}`, value: `v${i}${j}`, timestamp: String(5_000 + i * 100 + j), headers: { c: String(compression) } })),
+        messages: [0, 1].map((j) => ({
+          key: `k${i}${j}`,
+          value: `v${i}${j}`,
+          timestamp: String(5_000 + i * 100 + j),
+          headers: { c: String(compression) },
+        })),
       })
     }
     await producer.disconnect()
@@ -60,9 +87,33 @@ describe('librdkafka (kcat) against samsa', { skip: hasKcat ? false : KCAT_MISSI
       all,
       codecs.flatMap((c, i) => [0, 1].map((j) => `k${i}${j}|v${i}${j}|${5_000 + i * 100 + j}|${i * 2 + j}|c=${c}`)),
     )
-    const fromOffset = await kcat(['-C', '-b', broker.bootstrap, '-t', 'from-kafkajs', '-o', '7', '-e', '-q', '-f', '%o\n'])
+    const fromOffset = await kcat([
+      '-C',
+      '-b',
+      broker.bootstrap,
+      '-t',
+      'from-kafkajs',
+      '-o',
+      '7',
+      '-e',
+      '-q',
+      '-f',
+      '%o\n',
+    ])
     assert.deepEqual(fromOffset.trim().split('\n'), ['7', '8', '9'])
-    const fromTime = await kcat(['-C', '-b', broker.bootstrap, '-t', 'from-kafkajs', '-o', 's@5201', '-e', '-q', '-f', '%o\n'])
+    const fromTime = await kcat([
+      '-C',
+      '-b',
+      broker.bootstrap,
+      '-t',
+      'from-kafkajs',
+      '-o',
+      's@5201',
+      '-e',
+      '-q',
+      '-f',
+      '%o\n',
+    ])
     assert.deepEqual(fromTime.trim().split('\n'), ['5', '6', '7', '8', '9'])
     const query = await kcat(['-Q', '-b', broker.bootstrap, '-t', 'from-kafkajs:0:5300'])
     assert.match(query, /from-kafkajs \[0\] offset 6/)
@@ -73,7 +124,13 @@ describe('librdkafka (kcat) against samsa', { skip: hasKcat ? false : KCAT_MISSI
     const admin = kafka.admin()
     await admin.connect()
     await admin.createTopics({
-      topics: [{ topic: 'append-time', numPartitions: 1, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+      topics: [
+        {
+          topic: 'append-time',
+          numPartitions: 1,
+          configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+        },
+      ],
     })
     await admin.disconnect()
     const before = Date.now()
@@ -95,7 +152,12 @@ describe('librdkafka (kcat) against samsa', { skip: hasKcat ? false : KCAT_MISSI
       await kcat(['-P', '-b', broker.bootstrap, '-t', topic, '-K:', '-z', 'gzip', ...old], 'k1:v1\nk2:v2\nk3:v3\n')
       const got = await consumeAll(broker.bootstrap, topic, old)
       assert.deepEqual(
-        got.map((l) => l.split('|').filter((_, i) => i !== 2).join('|')),
+        got.map((l) =>
+          l
+            .split('|')
+            .filter((_, i) => i !== 2)
+            .join('|'),
+        ),
         ['k1|v1|0|', 'k2|v2|1|', 'k3|v3|2|'],
       )
       // A modern client reads the same records from the v2 batches they were converted into.

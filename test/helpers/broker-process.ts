@@ -1,0 +1,53 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
+
+/** A `samsa broker` running as a child process, for tests that kill it. */
+export interface BrokerProcess {
+  child: ChildProcess
+  bootstrap: string
+  /** Sends a signal and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Starts `samsa broker` on a free port with the given data directory and extra flags. */
+export async function spawnBroker(dataDir: string, extra: string[] = []): Promise<BrokerProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  const bootstrap = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 10_000)
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const m = /listening on ([^"]+:\d+)/.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1] as string)
+      }
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`broker exited with ${code}:\n${output}`))
+    })
+  })
+  return {
+    child,
+    bootstrap,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode
+      child.kill(signal)
+      const [code] = (await once(child, 'exit')) as [number | null]
+      return code
+    },
+  }
+}
