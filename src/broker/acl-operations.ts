@@ -23,7 +23,16 @@ const bits = (ops: number[]): number => ops.reduce((acc, op) => acc | (1 << op),
 export const OPERATIONS_NOT_REQUESTED = -2147483648
 
 const A = AclOperation
-export const TOPIC_OPERATIONS = bits([A.READ, A.WRITE, A.CREATE, A.DELETE, A.ALTER, A.DESCRIBE, A.DESCRIBE_CONFIGS, A.ALTER_CONFIGS])
+export const TOPIC_OPERATIONS = bits([
+  A.READ,
+  A.WRITE,
+  A.CREATE,
+  A.DELETE,
+  A.ALTER,
+  A.DESCRIBE,
+  A.DESCRIBE_CONFIGS,
+  A.ALTER_CONFIGS,
+])
 export const CLUSTER_OPERATIONS = bits([
   A.CREATE,
   A.ALTER,

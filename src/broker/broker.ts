@@ -96,7 +96,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const advertised = props['advertised.listeners'] ? parseListener(props['advertised.listeners']) : undefined
   const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
   core.advertised = { host, port: advertised?.port || listener.port }
-  log.info({ host, port: core.advertised.port, storage: storage.location, clusterId }, `samsa broker listening on ${host}:${core.advertised.port}`)
+  log.info(
+    { host, port: core.advertised.port, storage: storage.location, clusterId },
+    `samsa broker listening on ${host}:${core.advertised.port}`,
+  )
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {

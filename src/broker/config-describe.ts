@@ -1,5 +1,10 @@
-import { BROKER_CONFIG_BY_NAME } from '../config/broker-configs.ts'
-import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue, TOPIC_CONFIG_BY_NAME } from '../config/topic-configs.ts'
+import { BROKER_CONFIG_BY_NAME, BROKER_CONFIGS } from '../config/broker-configs.ts'
+import {
+  type ConfigDefinition,
+  TOPIC_CONFIG_BY_NAME,
+  TOPIC_CONFIGS,
+  validateConfigValue,
+} from '../config/topic-configs.ts'
 import type { BrokerCore } from './broker-core.ts'
 
 /** Kafka's ConfigSource values, as DescribeConfigs and CreateTopics v5+ report them. */
@@ -14,7 +19,7 @@ export const ConfigSource = {
 
 export interface ConfigSynonym {
   name: string
-  value: string
+  value: string | null
   source: number
 }
 
@@ -30,11 +35,17 @@ export interface DescribedConfig {
   definition: ConfigDefinition
 }
 
-/** The source of a broker-level value: set at run time, set at start, or Kafka's default. */
-function brokerSource(core: BrokerCore, name: string): number | undefined {
-  if (core.dynamicProps[name] !== undefined) return ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG
-  if (core.staticProps[name] !== undefined) return ConfigSource.STATIC_BROKER_CONFIG
-  return undefined
+/** A broker config as set in each layer that sets it, most specific first (Kafka's configSynonyms order). */
+function brokerLayers(core: BrokerCore, name: string): ConfigSynonym[] {
+  const out: ConfigSynonym[] = []
+  const add = (layer: Readonly<Record<string, string>>, source: number): void => {
+    const value = layer[name]
+    if (value !== undefined) out.push({ name, value, source })
+  }
+  add(core.dynamicBrokerProps, ConfigSource.DYNAMIC_BROKER_CONFIG)
+  add(core.dynamicDefaultProps, ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+  add(core.staticProps, ConfigSource.STATIC_BROKER_CONFIG)
+  return out
 }
 
 /** Every topic config with its effective value and the chain of synonyms that produced it. */
@@ -43,11 +54,12 @@ export function describeTopicConfigs(core: BrokerCore, overrides: Record<string,
     const synonyms: ConfigSynonym[] = []
     const own = overrides[def.name]
     if (own !== undefined) synonyms.push({ name: def.name, value: own, source: ConfigSource.TOPIC_CONFIG })
-    if (def.brokerSynonym) {
-      const source = brokerSource(core, def.brokerSynonym)
-      if (source !== undefined) synonyms.push({ name: def.brokerSynonym, value: core.prop(def.brokerSynonym), source })
-    }
-    synonyms.push({ name: def.brokerSynonym ?? def.name, value: brokerDefault(core, def), source: ConfigSource.DEFAULT_CONFIG })
+    if (def.brokerSynonym) synonyms.push(...brokerLayers(core, def.brokerSynonym))
+    synonyms.push({
+      name: def.brokerSynonym ?? def.name,
+      value: brokerDefault(core, def),
+      source: ConfigSource.DEFAULT_CONFIG,
+    })
     const first = synonyms[0] as ConfigSynonym
     return {
       name: def.name,
@@ -79,4 +91,65 @@ export function invalidTopicConfigs(configs: { name: string; value: string | nul
     if (why) return `Invalid value ${value} for configuration ${name}: ${why}`
   }
   return undefined
+}
+
+/** Kafka's names of the broker configs that share one setting, the most precise unit first. */
+const BROKER_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
+  'log.retention.ms': ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+  'log.retention.minutes': ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+  'log.retention.hours': ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
+  'log.roll.ms': ['log.roll.ms', 'log.roll.hours'],
+  'log.roll.hours': ['log.roll.ms', 'log.roll.hours'],
+}
+
+/**
+ * The broker configs that can change at run time: the broker-level defaults of topic configs
+ * (Kafka's DynamicLogConfig), applied to every topic without an override of its own.
+ */
+export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set(
+  TOPIC_CONFIGS.flatMap((c) => (c.brokerSynonym ? [c.brokerSynonym] : [])),
+)
+
+/**
+ * Broker configs as DescribeConfigs reports them. For this broker (`perBroker`), every config
+ * with its value; for the cluster-wide defaults (an empty resource name), only the dynamic
+ * defaults that are set, as Kafka does. Unset configs without a default have a null value.
+ */
+export function describeBrokerConfigs(core: BrokerCore, perBroker: boolean): DescribedConfig[] {
+  const defs = perBroker ? BROKER_CONFIGS : BROKER_CONFIGS.filter((d) => core.dynamicDefaultProps[d.name] !== undefined)
+  return defs.map((def) => {
+    let synonyms = (BROKER_SYNONYMS[def.name] ?? [def.name]).flatMap((name) => {
+      const layers = brokerLayers(core, name)
+      const fallback = BROKER_CONFIG_BY_NAME.get(name)?.default
+      if (fallback) layers.push({ name, value: fallback, source: ConfigSource.DEFAULT_CONFIG })
+      return layers
+    })
+    synonyms.sort((a, b) => sourceRank(a.source) - sourceRank(b.source))
+    // Like Kafka, start the chain at the described name (a set log.retention.hours does not show under log.retention.ms).
+    const start = synonyms.findIndex((s) => s.name === def.name)
+    synonyms = start < 0 ? [] : synonyms.slice(start)
+    if (!perBroker) synonyms = synonyms.filter((s) => s.source === ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG)
+    const own = synonyms.find((s) => s.name === def.name)
+    const sensitive = def.type === 'PASSWORD'
+    return {
+      name: def.name,
+      value: sensitive ? null : (own?.value ?? (def.default === '' ? null : def.default)),
+      source: synonyms[0]?.source ?? ConfigSource.DEFAULT_CONFIG,
+      readOnly: !DYNAMIC_BROKER_CONFIGS.has(def.name),
+      isSensitive: sensitive,
+      synonyms: sensitive ? synonyms.map((s) => ({ ...s, value: null })) : synonyms,
+      definition: def,
+    }
+  })
+}
+
+const SOURCE_ORDER: readonly number[] = [
+  ConfigSource.DYNAMIC_BROKER_CONFIG,
+  ConfigSource.DYNAMIC_DEFAULT_BROKER_CONFIG,
+  ConfigSource.STATIC_BROKER_CONFIG,
+  ConfigSource.DEFAULT_CONFIG,
+]
+
+function sourceRank(source: number): number {
+  return SOURCE_ORDER.indexOf(source)
 }

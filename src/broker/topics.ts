@@ -7,10 +7,12 @@ const MAX_NAME_LENGTH = 249
 
 /** Why a topic name is invalid (Kafka's Topic.validate rules), or undefined when it is valid. */
 export function invalidTopicName(name: string): string | undefined {
-  if (name.length === 0) return 'Topic name is illegal, it can\'t be empty'
+  if (name.length === 0) return "Topic name is illegal, it can't be empty"
   if (name === '.' || name === '..') return 'Topic name cannot be "." or ".."'
-  if (name.length > MAX_NAME_LENGTH) return `Topic name is illegal, it can't be longer than ${MAX_NAME_LENGTH} characters`
-  if (!LEGAL_NAME.test(name)) return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`
+  if (name.length > MAX_NAME_LENGTH)
+    return `Topic name is illegal, it can't be longer than ${MAX_NAME_LENGTH} characters`
+  if (!LEGAL_NAME.test(name))
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`
   return undefined
 }
 
@@ -76,7 +78,11 @@ export class TopicRegistry {
   }
 
   /** Creates a validated topic; resolves undefined when it already exists. */
-  async create(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMetadata | undefined> {
+  async create(
+    name: string,
+    partitionCount: number,
+    configs: Record<string, string>,
+  ): Promise<TopicMetadata | undefined> {
     if (this.#byName.has(name) || this.#creating.has(name)) return undefined
     return this.#createOnce(name, partitionCount, configs)
   }

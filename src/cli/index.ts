@@ -3,10 +3,7 @@ import { Command } from 'commander'
 import { registerBrokerCommand } from './commands/broker.ts'
 
 const program = new Command()
-program
-  .name('samsa')
-  .description('samsa: a Kafka-compatible event streaming platform')
-  .showHelpAfterError()
+program.name('samsa').description('samsa: a Kafka-compatible event streaming platform').showHelpAfterError()
 registerBrokerCommand(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {

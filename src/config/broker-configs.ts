@@ -6,7 +6,7 @@
 import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
 
 const BROKER_ONLY: readonly ConfigDefinition[] = [
-  { name: 'node.id', type: 'INT', default: '1', min: 0, doc: 'This broker\'s id in Metadata responses.' },
+  { name: 'node.id', type: 'INT', default: '1', min: 0, doc: "This broker's id in Metadata responses." },
   {
     name: 'listeners',
     type: 'LIST',
@@ -91,7 +91,7 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     type: 'STRING',
     default: 'info',
     validValues: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-    doc: 'samsa\'s log level.',
+    doc: "samsa's log level.",
   },
 ]
 

@@ -131,7 +131,7 @@ export const TOPIC_CONFIGS: readonly ConfigDefinition[] = [
     default: 'CreateTime',
     brokerSynonym: 'log.message.timestamp.type',
     validValues: ['CreateTime', 'LogAppendTime'],
-    doc: 'Whether record timestamps are the producer\'s (CreateTime) or the broker\'s append time (LogAppendTime).',
+    doc: "Whether record timestamps are the producer's (CreateTime) or the broker's append time (LogAppendTime).",
   },
   {
     name: 'min.cleanable.dirty.ratio',
@@ -193,7 +193,7 @@ export const TOPIC_CONFIGS: readonly ConfigDefinition[] = [
     default: '10485760',
     brokerSynonym: 'log.index.size.max.bytes',
     min: 4,
-    doc: 'Maximum size of a segment\'s offset index.',
+    doc: "Maximum size of a segment's offset index.",
   },
   {
     name: 'segment.jitter.ms',
@@ -277,16 +277,15 @@ export interface LogConfig {
 }
 
 /** Resolves effective values: topic override, else the broker default, else Kafka's default. */
-export function resolveLogConfig(
-  overrides: Record<string, string>,
-  brokerDefaults: Record<string, string>,
-): LogConfig {
+export function resolveLogConfig(overrides: Record<string, string>, brokerDefaults: Record<string, string>): LogConfig {
   const get = (name: string): string => {
     const def = TOPIC_CONFIG_BY_NAME.get(name) as ConfigDefinition
     return overrides[name] ?? (def.brokerSynonym ? brokerDefaults[def.brokerSynonym] : undefined) ?? def.default
   }
   const num = (name: string): number => Number(get(name))
-  const policy = get('cleanup.policy').split(',').map((s) => s.trim())
+  const policy = get('cleanup.policy')
+    .split(',')
+    .map((s) => s.trim())
   const differenceMax = num('message.timestamp.difference.max.ms')
   return {
     cleanupPolicy: { delete: policy.includes('delete'), compact: policy.includes('compact') },

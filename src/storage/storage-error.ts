@@ -27,4 +27,3 @@ export function kafkaErrorCodeOf(err: unknown): number {
   if (typeof code === 'number') return code
   return isStorageError(err) ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.UNKNOWN_SERVER_ERROR
 }
-

@@ -328,7 +328,9 @@ describe('values a version cannot carry', () => {
       topics: [
         {
           name: 't',
-          partitions: [listOffsets.createListOffsetsPartitionResponse({ partitionIndex: 0, offset: 5n, leaderEpoch: 3 })],
+          partitions: [
+            listOffsets.createListOffsetsPartitionResponse({ partitionIndex: 0, offset: 5n, leaderEpoch: 3 }),
+          ],
         },
       ],
     })

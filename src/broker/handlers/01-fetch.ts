@@ -111,13 +111,22 @@ interface Round {
   errors: number
 }
 
-async function readPartitions(core: BrokerCore, wanted: Wanted[], maxBytes: number, v: number, isolation: number): Promise<Round> {
+async function readPartitions(
+  core: BrokerCore,
+  wanted: Wanted[],
+  maxBytes: number,
+  v: number,
+  isolation: number,
+): Promise<Round> {
   const results: PartitionData[] = []
   let budget = maxBytes
   let bytes = 0
   let errors = 0
   for (const w of wanted) {
-    const res = createPartitionData({ partitionIndex: w.partition, abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null })
+    const res = createPartitionData({
+      partitionIndex: w.partition,
+      abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null,
+    })
     results.push(res)
     if (w.errorCode !== ErrorCode.NONE) {
       res.errorCode = w.errorCode
@@ -136,7 +145,10 @@ async function readPartitions(core: BrokerCore, wanted: Wanted[], maxBytes: numb
     }
     let records = read.records
     if (v <= 3 && records.length > 0) {
-      records = await batchesToMessageSet(records, 0, records.length, { magic: v <= 1 ? 0 : 1, firstOffset: w.fetchOffset })
+      records = await batchesToMessageSet(records, 0, records.length, {
+        magic: v <= 1 ? 0 : 1,
+        firstOffset: w.fetchOffset,
+      })
     }
     res.records = records
     bytes += records.length

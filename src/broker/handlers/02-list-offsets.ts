@@ -43,7 +43,9 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
     return createListOffsetsResponse({
       topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => createListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, errorCode })),
+        partitions: t.partitions.map((p) =>
+          createListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, errorCode }),
+        ),
       })),
     })
   },
@@ -56,7 +58,12 @@ async function listOffset(
   p: ListOffsetsPartition,
   isolation: number,
 ): Promise<ListOffsetsPartitionResponse> {
-  const res = createListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, timestamp: -1n, offset: -1n, leaderEpoch: -1 })
+  const res = createListOffsetsPartitionResponse({
+    partitionIndex: p.partitionIndex,
+    timestamp: -1n,
+    offset: -1n,
+    leaderEpoch: -1,
+  })
   if (!core.topics.hasPartition(topic, p.partitionIndex)) {
     res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
     return res

@@ -33,16 +33,16 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       topics = core.topics.list().map((t) => describeTopic(core, t, topicOps))
     } else {
       const autoCreate = req.allowAutoTopicCreation && core.prop('auto.create.topics.enable') === 'true'
-      topics = await Promise.all(
-        (req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)),
-      )
+      topics = await Promise.all((req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)))
     }
     return createMetadataResponse({
       brokers: [{ nodeId: core.nodeId, host: core.advertised.host, port: core.advertised.port, rack: null }],
       clusterId: core.clusterId,
       controllerId: core.nodeId,
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS
+        : OPERATIONS_NOT_REQUESTED,
     })
   },
 })

@@ -46,7 +46,12 @@ function result(t: CreatableTopic, errorCode: number, errorMessage: string | nul
   return createCreatableTopicResult({ name: t.name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1 })
 }
 
-async function createTopic(core: BrokerCore, t: CreatableTopic, validateOnly: boolean, v: number): Promise<CreatableTopicResult> {
+async function createTopic(
+  core: BrokerCore,
+  t: CreatableTopic,
+  validateOnly: boolean,
+  v: number,
+): Promise<CreatableTopicResult> {
   const badName = invalidTopicName(t.name)
   if (badName) return result(t, ErrorCode.INVALID_TOPIC_EXCEPTION, badName)
   if (core.topics.get(t.name)) return result(t, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
@@ -54,7 +59,11 @@ async function createTopic(core: BrokerCore, t: CreatableTopic, validateOnly: bo
   let replication = t.replicationFactor
   if (t.assignments.length > 0) {
     if (partitions !== -1 || replication !== -1) {
-      return result(t, ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set.')
+      return result(
+        t,
+        ErrorCode.INVALID_REQUEST,
+        'Both numPartitions or replicationFactor and replicasAssignments were set.',
+      )
     }
     const bad = checkAssignments(core, t)
     if (bad) return result(t, ErrorCode.INVALID_REPLICA_ASSIGNMENT, bad)
@@ -64,9 +73,14 @@ async function createTopic(core: BrokerCore, t: CreatableTopic, validateOnly: bo
   if (partitions === -1) partitions = core.numberProp('num.partitions')
   if (replication === -1) replication = core.numberProp('default.replication.factor')
   if (partitions <= 0) return result(t, ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
-  if (replication <= 0) return result(t, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.')
+  if (replication <= 0)
+    return result(t, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.')
   if (replication > 1) {
-    return result(t, ErrorCode.INVALID_REPLICATION_FACTOR, `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`)
+    return result(
+      t,
+      ErrorCode.INVALID_REPLICATION_FACTOR,
+      `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`,
+    )
   }
   const badConfig = invalidTopicConfigs(t.configs)
   if (badConfig) return result(t, ErrorCode.INVALID_CONFIG, badConfig)
