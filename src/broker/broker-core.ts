@@ -41,6 +41,8 @@ export class BrokerCore {
   /** Every broker config at its default value. */
   readonly defaultProps: Readonly<Record<string, string>> = effectiveBrokerProps({})
   #dynamicProps: Record<string, string>
+  #dynamicBrokerProps: Record<string, string> = {}
+  #dynamicDefaultProps: Record<string, string>
   #props: Record<string, string>
 
   constructor(options: BrokerCoreOptions) {
@@ -52,6 +54,7 @@ export class BrokerCore {
     this.now = options.now ?? Date.now
     this.staticProps = options.staticProps
     this.#dynamicProps = options.dynamicProps ?? {}
+    this.#dynamicDefaultProps = this.#dynamicProps
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...this.#dynamicProps })
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
@@ -74,9 +77,28 @@ export class BrokerCore {
     return this.#dynamicProps
   }
 
+  /** Dynamic configs set for this broker alone (config resource named by its node id). */
+  get dynamicBrokerProps(): Readonly<Record<string, string>> {
+    return this.#dynamicBrokerProps
+  }
+
+  /** Dynamic configs set as cluster-wide defaults (config resource with an empty name). */
+  get dynamicDefaultProps(): Readonly<Record<string, string>> {
+    return this.#dynamicDefaultProps
+  }
+
+  /** Replaces both layers of dynamic broker configs; the per-broker layer wins over the defaults. */
+  setDynamicLayers(clusterDefaults: Record<string, string>, perBroker: Record<string, string>): void {
+    this.setDynamicProps({ ...clusterDefaults, ...perBroker })
+    this.#dynamicDefaultProps = clusterDefaults
+    this.#dynamicBrokerProps = perBroker
+  }
+
   /** Replaces the dynamic broker configs, refreshing every derived topic config. */
   setDynamicProps(dynamic: Record<string, string>): void {
     this.#dynamicProps = dynamic
+    this.#dynamicDefaultProps = dynamic
+    this.#dynamicBrokerProps = {}
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...dynamic })
     this.topics.invalidateLogConfigs()
   }

@@ -6,6 +6,7 @@ import type { Storage } from '../storage/types.ts'
 import { BrokerCore } from './broker-core.ts'
 import { loadClusterId } from './cluster-id.ts'
 import { apiVersionRanges, createDispatcher } from './dispatch.ts'
+import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
 import { parseListener } from './listeners-config.ts'
 
@@ -74,6 +75,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     storage,
     log,
   })
+  await loadDynamicConfigs(core)
   await core.topics.load()
   core.apiVersions = apiVersionRanges(HANDLERS)
   let listener: Listener

@@ -76,8 +76,9 @@ export function describeTopicConfigs(core: BrokerCore, overrides: Record<string,
 /** The value a topic config has when neither the topic nor the broker sets it. */
 function brokerDefault(core: BrokerCore, def: ConfigDefinition): string {
   const synonym = def.brokerSynonym ? BROKER_CONFIG_BY_NAME.get(def.brokerSynonym) : undefined
-  // Derived broker defaults (log.retention.ms from log.retention.hours) have an empty table default.
-  if (synonym && synonym.default === '' && def.brokerSynonym) return core.defaultProps[def.brokerSynonym] ?? def.default
+  // Derived broker defaults (log.retention.ms from log.retention.hours) have an empty table
+  // default: report the value in effect, which a set log.retention.hours changes.
+  if (synonym && synonym.default === '' && def.brokerSynonym) return core.prop(def.brokerSynonym) || def.default
   return def.default
 }
 

@@ -1,0 +1,61 @@
+// DeleteRecords: v0-2
+// Moves each partition's log start offset forward to the requested offset (-1 means the high
+// watermark) and returns the new low watermark; a request below the current log start changes
+// nothing and returns the current one. Errors per partition (low watermark -1): unknown topic or
+// partition UNKNOWN_TOPIC_OR_PARTITION; an offset beyond the high watermark or otherwise negative
+// OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks "delete" POLICY_VIOLATION, as in Kafka.
+// Version notes: v1 same as v0; v2 flexible.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDeleteRecordsResponse,
+  type DeleteRecordsPartitionResult,
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse,
+} from '../../protocol/generated/delete-records.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+const HIGH_WATERMARK = -1n
+
+export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
+  apiKey: ApiKey.DeleteRecords,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(ctx, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        name: t.name,
+        partitions: await Promise.all(
+          t.partitions.map((p) => deleteBefore(ctx.broker, t.name, p.partitionIndex, p.offset)),
+        ),
+      })),
+    )
+    return createDeleteRecordsResponse({ topics })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDeleteRecordsResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode })),
+      })),
+    })
+  },
+})
+
+async function deleteBefore(
+  core: BrokerCore,
+  topic: string,
+  partitionIndex: number,
+  requested: bigint,
+): Promise<DeleteRecordsPartitionResult> {
+  const failed = (errorCode: number): DeleteRecordsPartitionResult => ({ partitionIndex, lowWatermark: -1n, errorCode })
+  if (!core.topics.hasPartition(topic, partitionIndex)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  if (!core.topics.logConfig(topic).cleanupPolicy.delete) return failed(ErrorCode.POLICY_VIOLATION)
+  const { highWatermark } = await core.storage.offsets(topic, partitionIndex)
+  const offset = requested === HIGH_WATERMARK ? highWatermark : Number(requested)
+  if (offset < 0 || offset > highWatermark) return failed(ErrorCode.OFFSET_OUT_OF_RANGE)
+  const lowWatermark = await core.storage.deleteRecordsBefore(topic, partitionIndex, offset)
+  if (offset > 0) core.log.debug({ topic, partition: partitionIndex, offset, lowWatermark }, 'deleted records')
+  return { partitionIndex, lowWatermark: BigInt(lowWatermark), errorCode: ErrorCode.NONE }
+}

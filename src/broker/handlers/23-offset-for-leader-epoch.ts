@@ -1,0 +1,65 @@
+// OffsetForLeaderEpoch: v0-4
+// Consumers (KIP-320) ask where a leader epoch ended to detect log truncation. samsa's
+// partitions have one leader epoch, 0, starting at the log start offset, so as Kafka's epoch
+// cache answers: epoch 0 ends at the high watermark (the log end); a larger, unknown epoch gives
+// epoch -1 and offset -1 (UNDEFINED); -1 gives the same; an epoch below -1 (older than any known)
+// ends where epoch 0 starts. current_leader_epoch (v2+, -1 when absent) older than 0 is
+// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Unknown partitions UNKNOWN_TOPIC_OR_PARTITION.
+// Version notes: v1 returns the leader epoch; v2 current_leader_epoch; v3 replica_id (ignored:
+// followers do not exist); v4 flexible.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createOffsetForLeaderEpochResponse,
+  type EpochEndOffset,
+  type OffsetForLeaderEpochRequest,
+  type OffsetForLeaderEpochResponse,
+  type OffsetForLeaderPartition,
+} from '../../protocol/generated/offset-for-leader-epoch.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+const LEADER_EPOCH = 0
+const NO_EPOCH = -1
+
+export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
+  apiKey: ApiKey.OffsetForLeaderEpoch,
+  minVersion: 0,
+  maxVersion: 4,
+  async handle(ctx, req) {
+    const topics = await Promise.all(
+      req.topics.map(async (t) => ({
+        topic: t.topic,
+        partitions: await Promise.all(t.partitions.map((p) => endOffset(ctx.broker, t.topic, p))),
+      })),
+    )
+    return createOffsetForLeaderEpochResponse({ topics })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createOffsetForLeaderEpochResponse({
+      topics: req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p) => failed(p, errorCode)) })),
+    })
+  },
+})
+
+function failed(p: OffsetForLeaderPartition, errorCode: number): EpochEndOffset {
+  return { errorCode, partition: p.partition, leaderEpoch: NO_EPOCH, endOffset: -1n }
+}
+
+async function endOffset(core: BrokerCore, topic: string, p: OffsetForLeaderPartition): Promise<EpochEndOffset> {
+  if (!core.topics.hasPartition(topic, p.partition)) return failed(p, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  if (p.currentLeaderEpoch !== NO_EPOCH) {
+    if (p.currentLeaderEpoch < LEADER_EPOCH) return failed(p, ErrorCode.FENCED_LEADER_EPOCH)
+    if (p.currentLeaderEpoch > LEADER_EPOCH) return failed(p, ErrorCode.UNKNOWN_LEADER_EPOCH)
+  }
+  const answer = (leaderEpoch: number, offset: number): EpochEndOffset => ({
+    errorCode: ErrorCode.NONE,
+    partition: p.partition,
+    leaderEpoch,
+    endOffset: BigInt(offset),
+  })
+  if (p.leaderEpoch === NO_EPOCH || p.leaderEpoch > LEADER_EPOCH) return answer(NO_EPOCH, -1)
+  const offsets = await core.storage.offsets(topic, p.partition)
+  if (p.leaderEpoch === LEADER_EPOCH) return answer(LEADER_EPOCH, offsets.highWatermark)
+  return answer(p.leaderEpoch, offsets.logStartOffset)
+}

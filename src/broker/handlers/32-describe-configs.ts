@@ -1,0 +1,133 @@
+// DescribeConfigs: v0-4
+// TOPIC: every topic config with its effective value and source (topic override, dynamic broker
+// config of this node or of the cluster, static broker config, default). BROKER named by this
+// node id: every broker config (readOnly unless it can change at run time); BROKER with an empty
+// name: only the dynamic cluster-wide defaults that are set. BROKER_LOGGER: the "root" logger.
+// configuration_keys null or empty lists everything; unknown keys are left out. Synonyms only
+// when include_synonyms, documentation only when include_documentation.
+// Errors: unknown topic UNKNOWN_TOPIC_OR_PARTITION, bad topic name INVALID_TOPIC_EXCEPTION,
+// another broker id or an unknown resource type INVALID_REQUEST, all per resource.
+// Version notes: v0 reports is_default instead of a source; v1+ sources and synonyms; v3+
+// documentation and config types; v4 is flexible.
+// Gaps: GROUP and CLIENT_METRICS resources answer INVALID_REQUEST.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribeConfigsResourceResult,
+  createDescribeConfigsResponse,
+  createDescribeConfigsResult,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResource,
+  type DescribeConfigsResourceResult,
+  type DescribeConfigsResponse,
+  type DescribeConfigsResult,
+} from '../../protocol/generated/describe-configs.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { ConfigResourceType } from '../config-alter.ts'
+import { ConfigSource, type DescribedConfig, describeBrokerConfigs, describeTopicConfigs } from '../config-describe.ts'
+import { defineHandler } from '../handler.ts'
+import { invalidTopicName } from '../topics.ts'
+
+/** Kafka's DescribeConfigsResponse.ConfigType ids. */
+const CONFIG_TYPE: Readonly<Record<string, number>> = {
+  BOOLEAN: 1,
+  STRING: 2,
+  INT: 3,
+  SHORT: 4,
+  LONG: 5,
+  DOUBLE: 6,
+  LIST: 7,
+  CLASS: 8,
+  PASSWORD: 9,
+}
+const DYNAMIC_BROKER_LOGGER_CONFIG = 6
+
+interface Options {
+  synonyms: boolean
+  documentation: boolean
+}
+
+export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
+  apiKey: ApiKey.DescribeConfigs,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(ctx, req) {
+    const options = { synonyms: req.includeSynonyms, documentation: req.includeDocumentation }
+    return createDescribeConfigsResponse({ results: req.resources.map((r) => describe(ctx.broker, r, options)) })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDescribeConfigsResponse({ results: req.resources.map((r) => failed(r, errorCode, null)) })
+  },
+})
+
+function failed(r: DescribeConfigsResource, errorCode: number, errorMessage: string | null): DescribeConfigsResult {
+  return createDescribeConfigsResult({
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+    errorCode,
+    errorMessage,
+  })
+}
+
+function describe(core: BrokerCore, r: DescribeConfigsResource, options: Options): DescribeConfigsResult {
+  const name = r.resourceName
+  let entries: DescribeConfigsResourceResult[]
+  switch (r.resourceType) {
+    case ConfigResourceType.TOPIC: {
+      const badName = invalidTopicName(name)
+      if (badName) return failed(r, ErrorCode.INVALID_TOPIC_EXCEPTION, badName)
+      const topic = core.topics.get(name)
+      if (!topic) return failed(r, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null)
+      entries = describeTopicConfigs(core, topic.configs).map((c) => entry(c, options))
+      break
+    }
+    case ConfigResourceType.BROKER: {
+      const bad = name === '' ? undefined : wrongBroker(core, name, `expected ${core.nodeId} or empty string,`)
+      if (bad) return failed(r, ErrorCode.INVALID_REQUEST, bad)
+      entries = describeBrokerConfigs(core, name !== '').map((c) => entry(c, options))
+      break
+    }
+    case ConfigResourceType.BROKER_LOGGER: {
+      const bad = name === '' ? 'Broker id must not be empty' : wrongBroker(core, name, `expected ${core.nodeId}`)
+      if (bad) return failed(r, ErrorCode.INVALID_REQUEST, bad)
+      entries = [rootLogger(core)]
+      break
+    }
+    default:
+      return failed(r, ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${r.resourceType}`)
+  }
+  const keys = r.configurationKeys
+  if (keys !== null && keys.length > 0) entries = entries.filter((e) => keys.includes(e.name))
+  return createDescribeConfigsResult({ resourceType: r.resourceType, resourceName: name, configs: entries })
+}
+
+function wrongBroker(core: BrokerCore, name: string, expected: string): string | undefined {
+  if (!/^-?\d+$/.test(name)) return `Broker id must be an integer, but it is: ${name}`
+  if (Number(name) !== core.nodeId) return `Unexpected broker id, ${expected} but received ${name}`
+  return undefined
+}
+
+function entry(c: DescribedConfig, options: Options): DescribeConfigsResourceResult {
+  return createDescribeConfigsResourceResult({
+    name: c.name,
+    value: c.value,
+    readOnly: c.readOnly,
+    isDefault: c.source === ConfigSource.DEFAULT_CONFIG,
+    configSource: c.source,
+    isSensitive: c.isSensitive,
+    synonyms: options.synonyms ? c.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })) : [],
+    configType: CONFIG_TYPE[c.definition.type] ?? 0,
+    documentation: options.documentation ? c.definition.doc : null,
+  })
+}
+
+/** samsa has one logger; its level is reported in log4j's words. */
+function rootLogger(core: BrokerCore): DescribeConfigsResourceResult {
+  const level = core.log.level === 'silent' ? 'OFF' : core.log.level.toUpperCase()
+  return createDescribeConfigsResourceResult({
+    name: 'root',
+    value: level,
+    configSource: DYNAMIC_BROKER_LOGGER_CONFIG,
+    configType: CONFIG_TYPE.STRING,
+  })
+}

@@ -1,0 +1,106 @@
+// CreatePartitions: v0-3
+// Grows topics to a new partition count; partitions are never removed. Errors per topic, as
+// Kafka's controller gives them: unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count equal to or
+// below the current one INVALID_PARTITIONS; assignments (one replica list per new partition) that
+// do not match the number of new partitions, are empty, repeat a broker, name a broker other than
+// this one or differ from the topic's replication factor (1) INVALID_REPLICA_ASSIGNMENT; a topic
+// named twice INVALID_REQUEST. validate_only checks everything and changes nothing.
+// Version notes: v1 same as v0; v2 flexible; v3 same as v2.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  type CreatePartitionsTopic,
+  type CreatePartitionsTopicResult,
+  createCreatePartitionsResponse,
+  createCreatePartitionsTopicResult,
+} from '../../protocol/generated/create-partitions.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
+  apiKey: ApiKey.CreatePartitions,
+  minVersion: 0,
+  maxVersion: 3,
+  async handle(ctx, req) {
+    const counts = new Map<string, number>()
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
+    const results: CreatePartitionsTopicResult[] = []
+    const reported = new Set<string>()
+    for (const t of req.topics) {
+      if ((counts.get(t.name) ?? 0) > 1) {
+        // Kafka reports a duplicated topic once.
+        if (!reported.has(t.name)) results.push(result(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'))
+        reported.add(t.name)
+        continue
+      }
+      results.push(await createPartitions(ctx.broker, t, req.validateOnly))
+    }
+    return createCreatePartitionsResponse({ results })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createCreatePartitionsResponse({ results: req.topics.map((t) => result(t.name, errorCode, null)) })
+  },
+})
+
+function result(name: string, errorCode: number, errorMessage: string | null): CreatePartitionsTopicResult {
+  return createCreatePartitionsTopicResult({ name, errorCode, errorMessage })
+}
+
+async function createPartitions(
+  core: BrokerCore,
+  t: CreatePartitionsTopic,
+  validateOnly: boolean,
+): Promise<CreatePartitionsTopicResult> {
+  const topic = core.topics.get(t.name)
+  if (!topic) {
+    return result(t.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
+  }
+  const current = topic.partitionCount
+  if (t.count === current) {
+    return result(t.name, ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partition(s).`)
+  }
+  if (t.count < current) {
+    const message = `The topic ${t.name} currently has ${current} partition(s); ${t.count} would not be an increase.`
+    return result(t.name, ErrorCode.INVALID_PARTITIONS, message)
+  }
+  const additional = t.count - current
+  if (t.assignments !== null) {
+    const bad = invalidAssignments(core, t.assignments, additional)
+    if (bad) return result(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, bad)
+  }
+  if (!validateOnly) {
+    await core.topics.setPartitionCount(t.name, t.count)
+    core.log.info({ topic: t.name, from: current, to: t.count }, 'created partitions')
+  }
+  return result(t.name, ErrorCode.NONE, null)
+}
+
+/** Kafka's manual assignment checks; every samsa topic has one replica, on this broker. */
+function invalidAssignments(
+  core: BrokerCore,
+  assignments: { brokerIds: number[] }[],
+  additional: number,
+): string | undefined {
+  if (assignments.length !== additional) {
+    return `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`
+  }
+  for (const { brokerIds } of assignments) {
+    if (brokerIds.length === 0) return 'The manual partition assignment includes an empty replica list.'
+    const sorted = [...brokerIds].sort((a, b) => a - b)
+    for (let i = 0; i < sorted.length; i++) {
+      const id = sorted[i] as number
+      if (id !== core.nodeId) {
+        return `The manual partition assignment includes broker ${id}, but no such broker is registered.`
+      }
+      if (i > 0 && sorted[i - 1] === id) {
+        return `The manual partition assignment includes the broker ${id} more than once.`
+      }
+    }
+    if (sorted.length !== 1) {
+      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have 1 replica(s).`
+    }
+  }
+  return undefined
+}

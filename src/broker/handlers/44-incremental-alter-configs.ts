@@ -1,0 +1,50 @@
+// IncrementalAlterConfigs: v0-1
+// Changes single keys of each resource with SET, DELETE, APPEND or SUBTRACT (the last two only
+// for LIST configs such as cleanup.policy; an unset list starts from its default). Resources:
+// TOPIC overrides; the dynamic BROKER configs of this node (name = node id) or of the cluster
+// defaults (empty name), persisted and applied to every topic without its own override; and
+// BROKER_LOGGER with the single logger "root" (the broker's log level, not persisted, KIP-412).
+// validate_only runs every check and changes nothing. Errors as in AlterConfigs (config-alter.ts).
+// Version notes: v1 is flexible.
+// Gaps: GROUP and CLIENT_METRICS resources are not supported (INVALID_REQUEST).
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createAlterConfigsResourceResponse,
+  createIncrementalAlterConfigsResponse,
+  type IncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResponse,
+} from '../../protocol/generated/incremental-alter-configs.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { alterConfigResources } from '../config-alter.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
+  apiKey: ApiKey.IncrementalAlterConfigs,
+  minVersion: 0,
+  maxVersion: 1,
+  async handle(ctx, req) {
+    const resources = req.resources.map((r) => ({
+      resourceType: r.resourceType,
+      resourceName: r.resourceName,
+      changes: r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),
+    }))
+    const results = await alterConfigResources(ctx.broker, resources, 'incremental', req.validateOnly)
+    return createIncrementalAlterConfigsResponse({
+      responses: req.resources.map((r, i) =>
+        createAlterConfigsResourceResponse({
+          resourceType: r.resourceType,
+          resourceName: r.resourceName,
+          errorCode: results[i]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+          errorMessage: results[i]?.errorMessage ?? null,
+        }),
+      ),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createIncrementalAlterConfigsResponse({
+      responses: req.resources.map((r) =>
+        createAlterConfigsResourceResponse({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode }),
+      ),
+    })
+  },
+})

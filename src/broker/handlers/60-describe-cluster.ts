@@ -1,0 +1,53 @@
+// DescribeCluster: v0-1
+// The cluster id, this broker (the only one, and the controller clients are told about) and,
+// when asked, the cluster operations the client may perform (every one: samsa has no ACLs yet).
+// Version notes: v1 adds endpoint_type (KIP-919): this is a broker endpoint, so asking for
+// controllers is MISMATCHED_ENDPOINT_TYPE and any other unknown type UNSUPPORTED_ENDPOINT_TYPE
+// (INVALID_REQUEST for both in v0, whose requests always carry the broker type).
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribeClusterResponse,
+  type DescribeClusterRequest,
+  type DescribeClusterResponse,
+} from '../../protocol/generated/describe-cluster.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import { defineHandler } from '../handler.ts'
+
+/** Kafka's EndpointType ids. */
+const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const
+
+export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
+  apiKey: ApiKey.DescribeCluster,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx, req) {
+    const core = ctx.broker
+    const v0 = ctx.apiVersion === 0
+    if (req.endpointType === EndpointType.CONTROLLER) {
+      return createDescribeClusterResponse({
+        errorCode: v0 ? ErrorCode.INVALID_REQUEST : ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+        errorMessage:
+          'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER',
+      })
+    }
+    if (req.endpointType !== EndpointType.BROKER) {
+      return createDescribeClusterResponse({
+        errorCode: v0 ? ErrorCode.INVALID_REQUEST : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: `Unsupported endpoint type ${req.endpointType}`,
+      })
+    }
+    return createDescribeClusterResponse({
+      endpointType: EndpointType.BROKER,
+      clusterId: core.clusterId,
+      controllerId: core.nodeId,
+      brokers: [{ brokerId: core.nodeId, host: core.advertised.host, port: core.advertised.port, rack: null }],
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
+        ? CLUSTER_OPERATIONS
+        : OPERATIONS_NOT_REQUESTED,
+    })
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createDescribeClusterResponse({ errorCode })
+  },
+})

@@ -1,0 +1,101 @@
+// DescribeTopicPartitions: v0 (KIP-966)
+// Topics with their partitions, paginated as Kafka does: topics sorted by name; at most
+// response_partition_limit partitions (capped by max.request.partition.size.limit, 2000, and at
+// least 1) per response; next_cursor names the first topic and partition left out. A topic whose
+// partitions all fit is followed by the next one; when the limit falls inside a topic, the
+// cursor points into it; when the limit is reached exactly, the cursor points at partition 0 of
+// the next topic. An empty topic list means every topic (unknown names are then impossible);
+// requested unknown topics get UNKNOWN_TOPIC_OR_PARTITION (INVALID_TOPIC_EXCEPTION for bad names)
+// and use none of the limit. A cursor topic missing from a non-empty topic list, or a negative
+// cursor partition, fails every requested topic with INVALID_REQUEST.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribeTopicPartitionsResponse,
+  createDescribeTopicPartitionsResponseTopic,
+  type DescribeTopicPartitionsRequest,
+  type DescribeTopicPartitionsResponse,
+  type DescribeTopicPartitionsResponsePartition,
+} from '../../protocol/generated/describe-topic-partitions.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
+import { TOPIC_OPERATIONS } from '../acl-operations.ts'
+import { defineHandler } from '../handler.ts'
+import { invalidTopicName } from '../topics.ts'
+
+/** Kafka's max.request.partition.size.limit default. */
+const MAX_REQUEST_PARTITION_SIZE_LIMIT = 2000
+const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state'])
+
+export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>({
+  apiKey: ApiKey.DescribeTopicPartitions,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    const core = ctx.broker
+    const all = req.topics.length === 0
+    const cursor = req.cursor
+    const after = cursor?.topicName ?? ''
+    const names = new Set(
+      (all ? core.topics.list().map((t) => t.name) : req.topics.map((t) => t.name)).filter((n) => n >= after),
+    )
+    if (cursor && ((!all && !names.has(cursor.topicName)) || cursor.partitionIndex < 0)) {
+      return invalidRequest(req)
+    }
+    const response = createDescribeTopicPartitionsResponse()
+    let remaining = Math.max(Math.min(MAX_REQUEST_PARTITION_SIZE_LIMIT, req.responsePartitionLimit), 1)
+    for (const name of [...names].sort()) {
+      if (remaining === 0) {
+        response.nextCursor = { topicName: name, partitionIndex: 0 }
+        break
+      }
+      const t = core.topics.get(name)
+      const base = { name, isInternal: INTERNAL_TOPICS.has(name), topicAuthorizedOperations: TOPIC_OPERATIONS }
+      if (!t) {
+        if (all) continue
+        const errorCode = invalidTopicName(name)
+          ? ErrorCode.INVALID_TOPIC_EXCEPTION
+          : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        response.topics.push(createDescribeTopicPartitionsResponseTopic({ ...base, errorCode, topicId: ZERO_UUID }))
+        continue
+      }
+      const start = name === cursor?.topicName ? cursor.partitionIndex : 0
+      const end = Math.min(t.partitionCount, start + remaining)
+      const partitions: DescribeTopicPartitionsResponsePartition[] = []
+      for (let p = start; p < end; p++) partitions.push(partition(core.nodeId, p))
+      response.topics.push(createDescribeTopicPartitionsResponseTopic({ ...base, topicId: t.topicId, partitions }))
+      if (end < t.partitionCount) {
+        response.nextCursor = { topicName: name, partitionIndex: end }
+        break
+      }
+      remaining -= partitions.length
+    }
+    return response
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return failAll(req, errorCode)
+  },
+})
+
+function partition(node: number, index: number): DescribeTopicPartitionsResponsePartition {
+  return {
+    errorCode: 0,
+    partitionIndex: index,
+    leaderId: node,
+    leaderEpoch: 0,
+    replicaNodes: [node],
+    isrNodes: [node],
+    eligibleLeaderReplicas: [],
+    lastKnownElr: [],
+    offlineReplicas: [],
+  }
+}
+
+function invalidRequest(req: DescribeTopicPartitionsRequest): DescribeTopicPartitionsResponse {
+  return failAll(req, ErrorCode.INVALID_REQUEST)
+}
+
+function failAll(req: DescribeTopicPartitionsRequest, errorCode: number): DescribeTopicPartitionsResponse {
+  return createDescribeTopicPartitionsResponse({
+    topics: req.topics.map((t) => createDescribeTopicPartitionsResponseTopic({ name: t.name, errorCode })),
+  })
+}
