@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { effectiveBrokerProps } from '../config/broker-configs.ts'
+import { GroupCoordinator } from '../coordinator/group/group-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { FetchSessions } from './fetch-sessions.ts'
@@ -33,6 +34,8 @@ export class BrokerCore {
   readonly topics: TopicRegistry
   readonly waiters = new AppendWaiters()
   readonly fetchSessions = new FetchSessions()
+  /** Consumer groups and committed offsets; loaded by startBroker, closed before storage. */
+  readonly groups: GroupCoordinator
   readonly log: Logger
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -58,6 +61,13 @@ export class BrokerCore {
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...this.#dynamicProps })
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
+    const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, log: this.log }
+    this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n) })
+    this.topics.onChange(async ({ kind, name }) => {
+      if (kind !== 'deleted') return this.groups.onTopicsChanged()
+      this.fetchSessions.forgetTopic(name)
+      await this.groups.onTopicDeleted(name)
+    })
   }
 
   /** Effective broker properties (Kafka names). */

@@ -44,7 +44,9 @@ export interface Broker {
 
 /** Starts a broker; resolves once it listens. */
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
-  const props: Record<string, string> = { ...options.config }
+  // Embedded brokers serve test suites: the first rebalance of a group need not wait for more
+  // members (Kafka's 3 s default is kept by `samsa broker`).
+  const props: Record<string, string> = { 'group.initial.rebalance.delay.ms': '0', ...options.config }
   if (options.storage) props['samsa.storage'] = options.storage
   else props['samsa.storage'] ??= 'memory'
   if (options.dataDir) props['log.dirs'] = options.dataDir
@@ -77,6 +79,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   })
   await loadDynamicConfigs(core)
   await core.topics.load()
+  await core.groups.load()
   core.apiVersions = apiVersionRanges(HANDLERS)
   let listener: Listener
   try {
@@ -106,6 +109,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await readyCore.groups.close()
       await listener.close()
       await storage.close()
       log.info('samsa broker stopped')

@@ -16,6 +16,14 @@ export function invalidTopicName(name: string): string | undefined {
   return undefined
 }
 
+/** What changed about a topic, for the parts of the broker that keep per-topic state. */
+export interface TopicChange {
+  kind: 'created' | 'deleted' | 'partitions'
+  name: string
+}
+
+export type TopicChangeListener = (change: TopicChange) => void | Promise<void>
+
 /**
  * The broker's view of its topics: loaded from storage at start, kept in memory so the produce
  * and fetch paths look topics up synchronously, and written through to storage on change.
@@ -28,6 +36,7 @@ export class TopicRegistry {
   readonly #logConfigs = new Map<string, LogConfig>()
   /** Creations in progress, so concurrent auto-creations of one topic create it once. */
   readonly #creating = new Map<string, Promise<TopicMetadata>>()
+  readonly #listeners: TopicChangeListener[] = []
 
   constructor(storage: Storage, brokerDefaults: () => Record<string, string>) {
     this.#storage = storage
@@ -54,6 +63,15 @@ export class TopicRegistry {
 
   list(): TopicMetadata[] {
     return [...this.#byName.values()]
+  }
+
+  /** Calls `listener` after every topic creation, deletion and partition growth. */
+  onChange(listener: TopicChangeListener): void {
+    this.#listeners.push(listener)
+  }
+
+  async #changed(change: TopicChange): Promise<void> {
+    for (const listener of this.#listeners) await listener(change)
   }
 
   /** True when the topic exists and has the partition. */
@@ -96,8 +114,9 @@ export class TopicRegistry {
     const topic: TopicMetadata = { name, topicId: randomUUID(), partitionCount, configs }
     const p = this.#storage
       .createTopic(topic)
-      .then(() => {
+      .then(async () => {
         this.#index(topic)
+        await this.#changed({ kind: 'created', name })
         return topic
       })
       .finally(() => this.#creating.delete(name))
@@ -111,7 +130,9 @@ export class TopicRegistry {
     this.#byName.delete(name)
     this.#byId.delete(t.topicId)
     this.#logConfigs.delete(name)
-    return this.#storage.deleteTopic(name)
+    const deleted = await this.#storage.deleteTopic(name)
+    await this.#changed({ kind: 'deleted', name })
+    return deleted
   }
 
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
@@ -126,5 +147,6 @@ export class TopicRegistry {
     if (t === undefined) return
     await this.#storage.createPartitions(name, count)
     this.#index({ ...t, partitionCount: count })
+    await this.#changed({ kind: 'partitions', name })
   }
 }

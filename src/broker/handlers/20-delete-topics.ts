@@ -71,7 +71,6 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
 
     async function deleteTopic(name: string, topicId: string): Promise<DeletableTopicResult> {
       await core.topics.delete(name)
-      core.fetchSessions.forgetTopic(name)
       core.log.info({ topic: name, topicId }, 'deleted topic')
       return result(name, topicId, ErrorCode.NONE, null)
     }

@@ -3,6 +3,15 @@ import produce from './00-produce.ts'
 import fetch from './01-fetch.ts'
 import listOffsets from './02-list-offsets.ts'
 import metadata from './03-metadata.ts'
+import offsetCommit from './08-offset-commit.ts'
+import offsetFetch from './09-offset-fetch.ts'
+import findCoordinator from './10-find-coordinator.ts'
+import joinGroup from './11-join-group.ts'
+import heartbeat from './12-heartbeat.ts'
+import leaveGroup from './13-leave-group.ts'
+import syncGroup from './14-sync-group.ts'
+import describeGroups from './15-describe-groups.ts'
+import listGroups from './16-list-groups.ts'
 import apiVersions from './18-api-versions.ts'
 import createTopics from './19-create-topics.ts'
 import deleteTopics from './20-delete-topics.ts'
@@ -12,9 +21,19 @@ import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
 import createPartitions from './37-create-partitions.ts'
+import deleteGroups from './42-delete-groups.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
+import offsetDelete from './47-offset-delete.ts'
 import describeCluster from './60-describe-cluster.ts'
+import consumerGroupHeartbeat from './68-consumer-group-heartbeat.ts'
+import consumerGroupDescribe from './69-consumer-group-describe.ts'
 import describeTopicPartitions from './75-describe-topic-partitions.ts'
+
+/** The group coordinator's APIs. */
+const GROUP_HANDLERS: readonly AnyHandler[] = [
+  ...[offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups],
+  ...[listGroups, deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe],
+]
 
 /** Every API this broker serves; ApiVersions advertises exactly this list. */
 export const HANDLERS: readonly AnyHandler[] = [
@@ -34,4 +53,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   incrementalAlterConfigs,
   describeCluster,
   describeTopicPartitions,
+  ...GROUP_HANDLERS,
 ]

@@ -47,6 +47,8 @@ Examples:
         listeners: 'PLAINTEXT://:9092',
         'log.dirs': './data',
         'samsa.storage': 'local',
+        // Kafka's default; embedded brokers (startBroker) default to 0 for fast test suites.
+        'group.initial.rebalance.delay.ms': '3000',
       }
       if (flags.config) Object.assign(props, readPropertiesFile(flags.config))
       Object.assign(props, propsFromEnv(process.env, new Set(BROKER_CONFIG_BY_NAME.keys())))

@@ -7,6 +7,11 @@ import type { CreatePartitionsResponse } from '../../../src/protocol/generated/c
 import { createCreatePartitionsRequest } from '../../../src/protocol/generated/create-partitions.ts'
 import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../../src/protocol/generated/delete-topics.ts'
 import { ApiKey } from '../../../src/protocol/generated/index.ts'
+import {
+  createOffsetCommitRequest,
+  createOffsetCommitRequestPartition,
+  type OffsetCommitResponse,
+} from '../../../src/protocol/generated/offset-commit.ts'
 import { ZERO_UUID } from '../../../src/protocol/wire/uuid.ts'
 import { kafkajsClient } from '../../helpers/clients.ts'
 import { RawClient } from '../../helpers/raw-client.ts'
@@ -237,5 +242,48 @@ describe('DeleteTopics and CreatePartitions', () => {
       [[ErrorCode.NONE, null]],
     )
     assert.equal(broker.core.topics.get('raw-grow')?.partitionCount, 3)
+  })
+})
+
+describe('DeleteTopics and consumer groups', () => {
+  test('deleting a topic removes the committed offsets of every group for it', async () => {
+    const broker = await startBroker()
+    try {
+      const kafka = kafkajsClient(broker.bootstrap)
+      const admin = kafka.admin()
+      await admin.connect()
+      await admin.createTopics({
+        topics: [
+          { topic: 'gone', numPartitions: 2 },
+          { topic: 'stays', numPartitions: 1 },
+        ],
+      })
+      const raw = await RawClient.connect(broker.port)
+      const commit = await raw.send<OffsetCommitResponse>(
+        ApiKey.OffsetCommit,
+        8,
+        createOffsetCommitRequest({
+          groupId: 'g',
+          topics: ['gone', 'stays'].map((name) => ({
+            name,
+            partitions: [createOffsetCommitRequestPartition({ committedOffset: 1n })],
+          })),
+        }),
+      )
+      assert.deepEqual(
+        commit.topics.map((t) => t.partitions[0]?.errorCode),
+        [0, 0],
+      )
+      await raw.close()
+      await admin.deleteTopics({ topics: ['gone'] })
+      const offsets = await admin.fetchOffsets({ groupId: 'g' })
+      assert.deepEqual(
+        offsets.map((t) => t.topic),
+        ['stays'],
+      )
+      await admin.disconnect()
+    } finally {
+      await broker.close()
+    }
   })
 })

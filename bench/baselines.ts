@@ -1,0 +1,100 @@
+/**
+ * What the machine itself can do, measured in the same run as the broker:
+ * - loopback TCP with the produce test's frames, connections and pipelining, against a sink
+ *   process that splits frames by counting, discards them and answers a canned Produce response;
+ * - loopback TCP with the fetch test's response sizes, against a source process answering
+ *   canned Fetch responses;
+ * - disk: 1 MiB appends through fs/promises (libuv's pool, as the local engine writes), without
+ *   and with fdatasync after each, and the latency of a 4 KiB write + fdatasync.
+ */
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startServer } from './children.ts'
+import { BATCHES_PER_FETCH, type FetchRun, fetchLoad } from './fetch.ts'
+import { benchBatch, PARTITIONS, type ProduceRun, produceLoad, RECORDS_PER_BATCH } from './produce.ts'
+import { cannedProduceResponse } from './requests.ts'
+import { MB, MiB, msBetween, now, percentile, sorted, tempDir } from './util.ts'
+
+/** The produce load against the sink: the ceiling for produce over loopback. */
+export async function tcpProduceBaseline(): Promise<ProduceRun> {
+  const server = await startServer({ kind: 'sink', response: cannedProduceResponse('bench-acks1', 0).toString('hex') })
+  try {
+    return await produceLoad({ server, topic: 'bench-acks1', acks: 1 })
+  } finally {
+    await server.stop()
+  }
+}
+
+/** The fetch load against the source: the ceiling for fetch over loopback. */
+export async function tcpFetchBaseline(): Promise<FetchRun> {
+  const server = await startServer({
+    kind: 'source',
+    topic: 'bench-acks1',
+    recordsBytes: BATCHES_PER_FETCH * benchBatch().length,
+  })
+  try {
+    const endOffsets = Array.from({ length: PARTITIONS }, () => BATCHES_PER_FETCH * RECORDS_PER_BATCH)
+    return await fetchLoad(server, { topic: 'bench-acks1', endOffsets }, false)
+  } finally {
+    await server.stop()
+  }
+}
+
+export interface DiskResult {
+  /** 1 MiB sequential appends, no sync (page cache), MB/s. */
+  appendMbPerSec: number
+  /** 1 MiB appends with fdatasync after each, MB/s. */
+  syncedMbPerSec: number
+  /** 4 KiB write + fdatasync, ms. */
+  smallSyncP50Ms: number
+  smallSyncP99Ms: number
+}
+
+const APPEND_MS = 1500
+const SYNCED_MS = 1500
+const SMALL_SYNCS = 200
+
+export async function diskBaseline(): Promise<DiskResult> {
+  const dir = await tempDir('disk')
+  const block = Buffer.alloc(MiB, 0x5a)
+  try {
+    const append = async (sync: boolean, ms: number): Promise<number> => {
+      const fh = await open(join(dir.path, sync ? 'synced.log' : 'append.log'), 'w')
+      try {
+        let position = 0
+        const start = now()
+        const deadline = start + BigInt(ms * 1e6)
+        while (now() < deadline) {
+          await fh.write(block, 0, block.length, position)
+          position += block.length
+          if (sync) await fh.datasync()
+        }
+        const seconds = msBetween(start, now()) / 1000
+        // Untimed: do not leave dirty pages behind for the next measurement.
+        if (!sync) await fh.datasync()
+        return position / MB / seconds
+      } finally {
+        await fh.close()
+      }
+    }
+    const appendMbPerSec = await append(false, APPEND_MS)
+    const syncedMbPerSec = await append(true, SYNCED_MS)
+    const small = Buffer.alloc(4096, 0x33)
+    const fh = await open(join(dir.path, 'small.log'), 'w')
+    const times: number[] = []
+    try {
+      for (let i = 0; i < SMALL_SYNCS; i++) {
+        const t = now()
+        await fh.write(small, 0, small.length, i * small.length)
+        await fh.datasync()
+        times.push(msBetween(t, now()))
+      }
+    } finally {
+      await fh.close()
+    }
+    const s = sorted(times)
+    return { appendMbPerSec, syncedMbPerSec, smallSyncP50Ms: percentile(s, 50), smallSyncP99Ms: percentile(s, 99) }
+  } finally {
+    await dir.cleanup()
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
+ * `node dist/bench/index.js [section...] [--profile]`.
+ * Sections: baselines, produce, fetch, latency, embedded, records (default: all, in that order).
+ * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
+ *
+ * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
+ * process, so on a 2-core machine each side has a core and the ratios to the baselines are fair.
+ */
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type DiskResult, diskBaseline, tcpFetchBaseline, tcpProduceBaseline } from './baselines.ts'
+import { brokerExecArgv, killAllServers } from './children.ts'
+import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
+import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
+import { benchLatency, type LatencySection } from './latency.ts'
+import {
+  benchBatch,
+  benchProduce,
+  CONNECTIONS,
+  DURATION_MS,
+  IN_FLIGHT,
+  PARTITIONS,
+  type ProduceRun,
+  type ProduceSection,
+  RECORD_SIZE,
+  RECORDS_PER_BATCH,
+  type Throughput,
+  WARMUP_MS,
+} from './produce.ts'
+import { benchRecords } from './records.ts'
+import { fmt, MB, removeAllTempDirs, table } from './util.ts'
+
+const SECTIONS = ['baselines', 'produce', 'fetch', 'latency', 'embedded', 'records'] as const
+type Section = (typeof SECTIONS)[number]
+
+const COLD_START_TARGET_MS = 100
+const COLD_START_LATER_TARGET_MS = 50
+const IDLE_RSS_TARGET_MB = 80
+
+function parseArgs(argv: string[]): { sections: Set<Section>; profile: boolean } {
+  const names = argv.filter((a) => !a.startsWith('--'))
+  for (const n of names) {
+    if (!(SECTIONS as readonly string[]).includes(n)) {
+      console.error(`unknown section "${n}"; sections: ${SECTIONS.join(', ')}`)
+      process.exit(2)
+    }
+  }
+  return {
+    sections: new Set((names.length > 0 ? names : SECTIONS) as Section[]),
+    profile: argv.includes('--profile'),
+  }
+}
+
+const pct = (n: number): string => (Number.isFinite(n) ? `${fmt(n)}%` : 'n/a')
+const ms = (n: number): string => fmt(n, n < 10 ? 2 : 1)
+const ratio = (a: number, b: number): string => `${fmt(a / b, 2)}×`
+
+function heading(title: string, detail: string): void {
+  console.log(`\n== ${title}`)
+  console.log(detail)
+}
+
+function throughputRow(label: string, r: Throughput, extra: string[]): string[] {
+  return [
+    label,
+    fmt(r.mbPerSec),
+    fmt(r.recordsPerSec),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    pct(r.serverCpu),
+    pct(r.clientCpu),
+    fmt((r.serverCpu / 100 / r.mbPerSec) * 1000, 2),
+    ...extra,
+  ]
+}
+
+const THROUGHPUT_HEADER = [
+  'test',
+  'MB/s',
+  'records/s',
+  'req p50 ms',
+  'req p99 ms',
+  'server CPU',
+  'client CPU',
+  'server CPU s/GB',
+]
+
+function printDisk(d: DiskResult): void {
+  heading('Disk baseline', 'fs/promises writes in a temp dir on the same file system as the brokers.')
+  console.log(
+    table([
+      ['figure', 'value', 'unit'],
+      ['1 MiB appends, no sync (page cache)', fmt(d.appendMbPerSec), 'MB/s'],
+      ['1 MiB appends, fdatasync after each', fmt(d.syncedMbPerSec), 'MB/s'],
+      ['4 KiB write + fdatasync, p50', ms(d.smallSyncP50Ms), 'ms'],
+      ['4 KiB write + fdatasync, p99', ms(d.smallSyncP99Ms), 'ms'],
+    ]),
+  )
+}
+
+function printProduce(tcp: ProduceRun, disk: DiskResult, section: ProduceSection | undefined): void {
+  const batch = benchBatch().length
+  heading(
+    'Produce throughput',
+    `Produce v8, one ${fmt(batch)}-byte batch (${RECORDS_PER_BATCH} × ${RECORD_SIZE} B records, like librdkafka's ` +
+      `batch.size 1,000,000) per request, ${PARTITIONS} partitions, ${CONNECTIONS} connections × ${IN_FLIGHT} in flight, ` +
+      `${WARMUP_MS} ms warm-up then ${DURATION_MS} ms measured. MB = 10^6 bytes of record batches; CPU in % of one core ` +
+      '(all threads; server CPU s/GB is contention-proof: CPU seconds the server spent per GB).\n' +
+      'Target: produce acks=1 ≥ 0.5 × the loopback TCP figure with the same frames. "vs disk": local engine against ' +
+      'the disk baseline (acks=1: 1 MiB appends; acks=-1: 1 MiB appends + fdatasync each).',
+  )
+  const rows = [
+    [...THROUGHPUT_HEADER, 'vs disk', 'vs TCP', 'target'],
+    throughputRow('loopback TCP sink (baseline)', tcp, ['', '1.00×', '']),
+  ]
+  for (const r of section?.results ?? []) {
+    const share = r.run.mbPerSec / tcp.mbPerSec
+    const verdict = r.acks === 1 ? (share >= 0.5 ? 'PASS (≥ 0.5×)' : 'BELOW (< 0.5×)') : ''
+    const diskMb = r.acks === 1 ? disk.appendMbPerSec : disk.syncedMbPerSec
+    const vsDisk = r.storage === 'local' ? ratio(r.run.mbPerSec, diskMb) : ''
+    rows.push(throughputRow(r.label, r.run, [vsDisk, ratio(r.run.mbPerSec, tcp.mbPerSec), verdict]))
+  }
+  console.log(table(rows))
+}
+
+function printFetch(tcp: FetchRun, results: { label: string; run: FetchRun; dataMb: number }[]): void {
+  heading(
+    'Fetch throughput',
+    `Fetch v11, one partition per request, max bytes = ${BATCHES_PER_FETCH} batches (${fmt((BATCHES_PER_FETCH * benchBatch().length) / MB, 1)} MB), ` +
+      `${CONNECTIONS} connections × ${FETCH_IN_FLIGHT} in flight, cycling over the data produced. MB = 10^6 bytes of records returned.`,
+  )
+  const rows = [
+    [...THROUGHPUT_HEADER, 'vs TCP', 'data', 'mismatches'],
+    throughputRow('loopback TCP source (baseline)', tcp, ['1.00×', '', '']),
+  ]
+  for (const r of results) {
+    rows.push(
+      throughputRow(r.label, r.run, [
+        ratio(r.run.mbPerSec, tcp.mbPerSec),
+        `${fmt(r.dataMb)} MB`,
+        String(r.run.mismatches),
+      ]),
+    )
+  }
+  console.log(table(rows))
+}
+
+function printLatency(section: LatencySection): void {
+  heading(
+    'Produce→consume latency',
+    '1,000 records/s of 1 KiB in batches of 5 (a Produce every 5 ms), 1 partition, consumer long-polling ' +
+      '(Fetch max_wait 500 ms, min_bytes 1); 4 s measured after 0.5 s. Per record, ms.',
+  )
+  const rows = [
+    ['case', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'records', 'ack p50 ms', 'ack p99 ms', 'offered rec/s'],
+  ]
+  for (const { label, run } of section.results) {
+    rows.push([
+      label,
+      ms(run.p50Ms),
+      ms(run.p99Ms),
+      ms(run.p999Ms),
+      ms(run.maxMs),
+      fmt(run.samples),
+      ms(run.ackP50Ms),
+      ms(run.ackP99Ms),
+      fmt(run.offeredRate),
+    ])
+  }
+  console.log(table(rows))
+}
+
+function printEmbedded(e: EmbeddedResult): void {
+  heading('Embedded broker', 'startBroker({ storage: "memory" }) in fresh child processes.')
+  const verdict = (v: number, target: number): string => (v < target ? 'PASS' : 'BELOW')
+  const startTarget = (v: number): string =>
+    `< ${COLD_START_TARGET_MS} ms: ${verdict(v, COLD_START_TARGET_MS)}; later < ${COLD_START_LATER_TARGET_MS} ms: ${verdict(v, COLD_START_LATER_TARGET_MS)}`
+  console.log(
+    table([
+      ['figure', 'value', 'unit', 'target'],
+      [
+        'cold start: first startBroker(), median of 20 fresh processes',
+        ms(e.coldStartMs),
+        'ms',
+        startTarget(e.coldStartMs),
+      ],
+      ['  same, p90', ms(e.coldStartP90Ms), 'ms', ''],
+      ['  import of the broker module before it, median', ms(e.importMs), 'ms', ''],
+      ['  import + first startBroker(), median', ms(e.coldImportAndStartMs), 'ms', startTarget(e.coldImportAndStartMs)],
+      ['  fork() → listening (node boot included), median of 5', ms(e.spawnToReadyMs), 'ms', ''],
+      ['warm start: startBroker() ×20 in one process, median', ms(e.warmStartMs), 'ms', ''],
+      ['warm close: close() ×20, median', ms(e.warmCloseMs), 'ms', ''],
+      [
+        'idle RSS of a process running one broker',
+        fmt(e.idleRss / 1e6, 1),
+        'MB',
+        `< ${IDLE_RSS_TARGET_MB} MB: ${verdict(e.idleRss / 1e6, IDLE_RSS_TARGET_MB)}`,
+      ],
+      ['  V8 heap used in it', fmt(e.idleHeapUsed / 1e6, 1), 'MB', ''],
+    ]),
+  )
+}
+
+async function main(): Promise<void> {
+  const { sections, profile } = parseArgs(process.argv.slice(2))
+  if (profile) {
+    const dir = join(tmpdir(), 'samsa-bench-profiles')
+    mkdirSync(dir, { recursive: true })
+    brokerExecArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`)
+    console.log(`broker CPU profiles go to ${dir}`)
+  }
+  const started = process.hrtime.bigint()
+  console.log(
+    `samsa benchmark — node ${process.version}, ${process.platform}/${process.arch}; sections: ${[...sections].join(', ')}`,
+  )
+
+  let produce: ProduceSection | undefined
+  try {
+    if (sections.has('baselines') || sections.has('produce')) {
+      const disk = await diskBaseline()
+      printDisk(disk)
+      const tcp = await tcpProduceBaseline()
+      if (sections.has('produce')) produce = await benchProduce()
+      printProduce(tcp, disk, produce)
+    }
+    if (sections.has('baselines') || sections.has('fetch')) {
+      const tcp = await tcpFetchBaseline()
+      const fetched = sections.has('fetch') ? await benchFetch(produce?.fixtures) : undefined
+      printFetch(tcp, fetched?.results ?? [])
+    }
+  } finally {
+    await produce?.cleanup()
+  }
+
+  if (sections.has('latency')) printLatency(await benchLatency())
+  if (sections.has('embedded')) printEmbedded(await benchEmbedded())
+  if (sections.has('records')) {
+    heading('Record codec', 'bench/records.ts: the produce hot path and full decoding next to a Buffer.copy.')
+    await benchRecords()
+  }
+  console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
+}
+
+const abort = (signal: string): void => {
+  killAllServers()
+  void removeAllTempDirs().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
+}
+process.once('SIGINT', () => abort('SIGINT'))
+process.once('SIGTERM', () => abort('SIGTERM'))
+
+try {
+  await main()
+} catch (err) {
+  console.error(err)
+  killAllServers()
+  await removeAllTempDirs()
+  process.exitCode = 1
+}

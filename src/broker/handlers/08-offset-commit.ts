@@ -1,0 +1,81 @@
+// OffsetCommit: v0-9
+// Commits offsets for a group; they are durable (storage key-value store) before the response.
+// Group checks come first and apply to every partition: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+// FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (classic), STALE/FENCED_MEMBER_EPOCH (KIP-848).
+// A commit with generation -1 and an empty member id is accepted for a group without members
+// (admin tools, consumers using assign()), creating the group if needed. Then per partition:
+// UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE (offset.metadata.max.bytes).
+// Version notes: v1 per-partition commit timestamp; v2-4 retention_time_ms (an explicit expiry);
+// v6+ leader epoch; v7+ group.instance.id; v9+ GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
+// for a missing group, and the member epoch of KIP-848 groups.
+import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createOffsetCommitResponse,
+  type OffsetCommitRequest,
+  type OffsetCommitResponse,
+} from '../../protocol/generated/offset-commit.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
+  apiKey: ApiKey.OffsetCommit,
+  minVersion: 0,
+  maxVersion: 9,
+  async handle(ctx, req) {
+    const core = ctx.broker
+    const v = ctx.apiVersion
+    const now = core.now()
+    const maxMetadata = core.numberProp('offset.metadata.max.bytes')
+    const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== -1n ? Number(req.retentionTimeMs) : undefined
+    const errors = req.topics.map((t) => t.partitions.map(() => ErrorCode.NONE))
+    const offsets: OffsetToCommit[] = []
+    req.topics.forEach((t, ti) => {
+      t.partitions.forEach((p, pi) => {
+        const row = errors[ti] as number[]
+        if (!core.topics.hasPartition(t.name, p.partitionIndex)) row[pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        else if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata)
+          row[pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE
+        else {
+          const commitTimestamp = v === 1 && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : now
+          offsets.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+            metadata: p.committedMetadata ?? '',
+            commitTimestamp,
+            expireTimestamp: retention === undefined ? null : commitTimestamp + retention,
+          })
+        }
+      })
+    })
+    const groupError = await core.groups.commitOffsets(
+      req.groupId,
+      {
+        generationIdOrMemberEpoch: v >= 1 ? req.generationIdOrMemberEpoch : -1,
+        memberId: req.memberId,
+        groupInstanceId: req.groupInstanceId,
+        offsets,
+      },
+      v,
+    )
+    return createOffsetCommitResponse({
+      topics: req.topics.map((t, ti) => ({
+        name: t.name,
+        partitions: t.partitions.map((p, pi) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: groupError !== ErrorCode.NONE ? groupError : (errors[ti]?.[pi] ?? ErrorCode.NONE),
+        })),
+      })),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createOffsetCommitResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    })
+  },
+})

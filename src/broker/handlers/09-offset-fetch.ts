@@ -1,0 +1,63 @@
+// OffsetFetch: v0-9
+// Committed offsets of a group: the requested partitions (offset -1 and empty metadata where
+// nothing is committed), or every committed partition when topics is null (v2+).
+// require_stable (v7+) never waits: no transactional offset commit is pending in this broker.
+// Version notes: v0-1 errors per partition only; v2+ a top-level error; v5+ leader epoch;
+// v8+ several groups per request, each answered in groups[]; v9+ member id and epoch, checked
+// against KIP-848 groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
+import type { FetchedTopic } from '../../coordinator/group/group-coordinator.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createOffsetFetchResponse,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+  type OffsetFetchResponseTopic,
+} from '../../protocol/generated/offset-fetch.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  handle(ctx, req) {
+    const groups = ctx.broker.groups
+    if (ctx.apiVersion >= 8) {
+      return createOffsetFetchResponse({
+        groups: req.groups.map((g) => {
+          const r = g.groupId === '' ? invalid() : groups.fetchOffsets(g.groupId, g.topics, g)
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: toResponse(r.topics, ErrorCode.NONE) }
+        }),
+      })
+    }
+    const topics = ctx.apiVersion < 2 && req.topics !== null && req.topics.length === 0 ? [] : req.topics
+    const r = req.groupId === '' ? invalid() : groups.fetchOffsets(req.groupId, topics)
+    const perPartition = ctx.apiVersion < 2 ? r.errorCode : ErrorCode.NONE
+    return createOffsetFetchResponse({ errorCode: r.errorCode, topics: toResponse(r.topics, perPartition) })
+  },
+  errorResponse(ctx, req, errorCode) {
+    if (ctx.apiVersion >= 8) {
+      return createOffsetFetchResponse({
+        groups: req.groups.map((g) => ({ groupId: g.groupId, errorCode, topics: [] })),
+      })
+    }
+    return createOffsetFetchResponse({ errorCode })
+  },
+})
+
+function invalid(): { errorCode: number; topics: FetchedTopic[] } {
+  return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
+}
+
+function toResponse(topics: FetchedTopic[], errorCode: number): OffsetFetchResponseTopic[] {
+  return topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map(({ partitionIndex, committed }) => ({
+      partitionIndex,
+      committedOffset: committed?.offset ?? -1n,
+      committedLeaderEpoch: committed?.leaderEpoch ?? -1,
+      metadata: committed?.metadata ?? '',
+      errorCode,
+    })),
+  }))
+}

@@ -1,0 +1,68 @@
+// FindCoordinator: v0-6
+// This broker coordinates every group and every transactional id, so each key is answered with
+// this broker's address. Key types: 0 GROUP, 1 TRANSACTION; others (share groups) are
+// INVALID_REQUEST. An empty group id is INVALID_REQUEST too.
+// Version notes: v1+ key type, throttle time and error message; v4+ batches keys in
+// coordinator_keys and answers in coordinators[] instead of the top-level fields.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  type Coordinator,
+  createCoordinator,
+  createFindCoordinatorResponse,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+} from '../../protocol/generated/find-coordinator.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+const GROUP = 0
+const TRANSACTION = 1
+
+export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(ctx, req) {
+    const core = ctx.broker
+    if (ctx.apiVersion >= 4) {
+      return createFindCoordinatorResponse({ coordinators: req.coordinatorKeys.map((k) => find(core, k, req.keyType)) })
+    }
+    const c = find(core, req.key, req.keyType)
+    return createFindCoordinatorResponse({
+      errorCode: c.errorCode,
+      errorMessage: c.errorMessage,
+      nodeId: c.nodeId,
+      host: c.host,
+      port: c.port,
+    })
+  },
+  errorResponse(ctx, req, errorCode) {
+    if (ctx.apiVersion < 4) return createFindCoordinatorResponse({ errorCode, nodeId: -1, port: -1 })
+    return createFindCoordinatorResponse({
+      coordinators: req.coordinatorKeys.map((key) => createCoordinator({ key, errorCode, nodeId: -1, port: -1 })),
+    })
+  },
+})
+
+function find(core: BrokerCore, key: string, keyType: number): Coordinator {
+  if (keyType !== GROUP && keyType !== TRANSACTION) {
+    return createCoordinator({
+      key,
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `Unsupported key type ${keyType}`,
+      nodeId: -1,
+      port: -1,
+    })
+  }
+  if (key === '') {
+    return createCoordinator({
+      key,
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: 'Empty coordinator key',
+      nodeId: -1,
+      port: -1,
+    })
+  }
+  return createCoordinator({ key, nodeId: core.nodeId, host: core.advertised.host, port: core.advertised.port })
+}

@@ -1,0 +1,24 @@
+// Heartbeat: v0-4
+// Keeps a classic group member's session alive. REBALANCE_IN_PROGRESS tells the member to
+// rejoin; UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID that it is out.
+// Version notes: v3+ group.instance.id.
+import {
+  createHeartbeatResponse,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+} from '../../protocol/generated/heartbeat.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
+  apiKey: ApiKey.Heartbeat,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(ctx, req) {
+    const errorCode = ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
+    return createHeartbeatResponse({ errorCode })
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createHeartbeatResponse({ errorCode })
+  },
+})

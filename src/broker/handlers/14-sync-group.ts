@@ -1,0 +1,33 @@
+// SyncGroup: v0-5
+// The leader hands in the assignment of every member; each member's response is held until
+// then and carries its own assignment. Errors: UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID,
+// ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, INCONSISTENT_GROUP_PROTOCOL (protocol type or
+// name that does not match the group's, v5+).
+// Version notes: v3+ group.instance.id; v5+ protocol type and name in request and response.
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createSyncGroupResponse,
+  type SyncGroupRequest,
+  type SyncGroupResponse,
+} from '../../protocol/generated/sync-group.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
+  apiKey: ApiKey.SyncGroup,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(ctx, req) {
+    const r = await ctx.broker.groups.syncGroup(req.groupId, {
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      generationId: req.generationId,
+      protocolType: req.protocolType,
+      protocolName: req.protocolName,
+      assignments: req.assignments,
+    })
+    return createSyncGroupResponse(r)
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createSyncGroupResponse({ errorCode })
+  },
+})

@@ -1,0 +1,59 @@
+// DescribeGroups: v0-5
+// State, protocol type and members of classic groups. As in Kafka, member metadata, member
+// assignments and the protocol name are only given while the group is Stable. An unknown group,
+// or a KIP-848 consumer group (see ConsumerGroupDescribe), is described as Dead with no members.
+// Version notes: v3+ authorized operations on request; v4+ group.instance.id of members.
+
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribedGroup,
+  createDescribeGroupsResponse,
+  type DescribedGroup,
+  type DescribeGroupsRequest,
+  type DescribeGroupsResponse,
+} from '../../protocol/generated/describe-groups.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
+  apiKey: ApiKey.DescribeGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED
+    return createDescribeGroupsResponse({ groups: req.groups.map((id) => describe(ctx.broker, id, ops)) })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDescribeGroupsResponse({
+      groups: req.groups.map((groupId) => createDescribedGroup({ groupId, errorCode })),
+    })
+  },
+})
+
+function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
+  if (groupId === '') return createDescribedGroup({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID })
+  const g = core.groups.group(groupId)
+  if (g === undefined || g.type !== 'classic') {
+    return createDescribedGroup({ groupId, groupState: 'Dead', authorizedOperations })
+  }
+  const stable = g.state === 'Stable'
+  return createDescribedGroup({
+    groupId,
+    groupState: g.state,
+    protocolType: g.protocolType ?? '',
+    protocolData: stable ? (g.protocolName ?? '') : '',
+    authorizedOperations,
+    members: [...g.members.values()].map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      memberMetadata: stable
+        ? (m.protocols.find((p) => p.name === g.protocolName)?.metadata ?? Buffer.alloc(0))
+        : Buffer.alloc(0),
+      memberAssignment: stable ? m.assignment : Buffer.alloc(0),
+    })),
+  })
+}

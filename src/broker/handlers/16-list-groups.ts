@@ -1,0 +1,26 @@
+// ListGroups: v0-5
+// Every group this broker coordinates, classic and KIP-848, with its protocol type
+// ("consumer" for KIP-848 groups, "" for groups that only hold offsets).
+// Version notes: v4+ state filter and group state (case-insensitive, Kafka's state names);
+// v5+ type filter and group type ("classic" or "consumer").
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createListGroupsResponse,
+  type ListGroupsRequest,
+  type ListGroupsResponse,
+} from '../../protocol/generated/list-groups.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const v = ctx.apiVersion
+    const groups = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : [])
+    return createListGroupsResponse({ groups })
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createListGroupsResponse({ errorCode })
+  },
+})

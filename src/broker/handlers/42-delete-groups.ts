@@ -1,0 +1,26 @@
+// DeleteGroups: v0-2
+// Deletes groups and their committed offsets. Only a group without members can go:
+// NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for an unknown group, INVALID_GROUP_ID for "".
+// Version notes: v2+ flexible encoding only.
+import {
+  createDeleteGroupsResponse,
+  type DeleteGroupsRequest,
+  type DeleteGroupsResponse,
+} from '../../protocol/generated/delete-groups.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
+  apiKey: ApiKey.DeleteGroups,
+  minVersion: 0,
+  maxVersion: 2,
+  async handle(ctx, req) {
+    const results = []
+    for (const groupId of req.groupsNames)
+      results.push({ groupId, errorCode: await ctx.broker.groups.deleteGroup(groupId) })
+    return createDeleteGroupsResponse({ results })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDeleteGroupsResponse({ results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) })
+  },
+})

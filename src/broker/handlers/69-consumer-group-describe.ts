@@ -1,0 +1,67 @@
+// ConsumerGroupDescribe: v0
+// KIP-848 consumer groups: epochs, assignor, and per member its subscription, current
+// assignment and target assignment (topics by id and name). An unknown group, or a classic
+// group, is GROUP_ID_NOT_FOUND.
+import type { TopicAssignment } from '../../coordinator/group/assignors.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  type ConsumerGroupDescribeRequest,
+  type ConsumerGroupDescribeResponse,
+  createConsumerGroupDescribeResponse,
+  createDescribedGroup,
+  type DescribedGroup,
+  type TopicPartitions,
+} from '../../protocol/generated/consumer-group-describe.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
+  apiKey: ApiKey.ConsumerGroupDescribe,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED
+    return createConsumerGroupDescribeResponse({ groups: req.groupIds.map((id) => describe(ctx.broker, id, ops)) })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createConsumerGroupDescribeResponse({
+      groups: req.groupIds.map((groupId) => createDescribedGroup({ groupId, errorCode })),
+    })
+  },
+})
+
+function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
+  const g = core.groups.group(groupId)
+  if (g === undefined || g.type !== 'consumer') {
+    const errorMessage = g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a consumer group.`
+    return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage })
+  }
+  const named = (a: TopicAssignment | undefined): TopicPartitions[] =>
+    [...(a ?? [])].map(([topicId, partitions]) => ({
+      topicId,
+      topicName: core.topics.getById(topicId)?.name ?? '',
+      partitions,
+    }))
+  return createDescribedGroup({
+    groupId,
+    groupState: g.state,
+    groupEpoch: g.groupEpoch,
+    assignmentEpoch: g.assignmentEpoch,
+    assignorName: g.assignorName(),
+    authorizedOperations,
+    members: [...g.members.values()].map((m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      rackId: m.rackId,
+      memberEpoch: m.memberEpoch,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      subscribedTopicNames: m.subscribedTopicNames,
+      subscribedTopicRegex: m.subscribedTopicRegex,
+      assignment: { topicPartitions: named(m.assigned) },
+      targetAssignment: { topicPartitions: named(g.target.get(m.memberId)) },
+    })),
+  })
+}
