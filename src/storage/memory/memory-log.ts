@@ -22,12 +22,14 @@ export class MemoryLog {
   #nextOffset = 0
   #size = 0
 
-  /** Assigns offsets, stores a copy of the batches and returns the first offset. */
+  /** Assigns offsets, stores the batches and returns the first offset. */
   append(input: AppendInput): number {
     const first = this.#nextOffset
     assignOffsets(input.data, input.batches, first)
-    // One copy per append: the caller's request buffer is not kept alive by the log.
-    const copy = Buffer.from(input.data)
+    // Keep the request's bytes when they are most of their allocation (a large frame assembled
+    // for this request); copy small slices, so a few bytes never pin a large socket buffer.
+    const data = input.data
+    const copy = data.length * 2 >= data.buffer.byteLength ? data : Buffer.from(data)
     for (const info of input.batches) {
       const lastOffset = info.baseOffset + info.lastOffsetDelta
       const bytes = copy.subarray(info.position, info.position + info.size)
