@@ -63,7 +63,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       : ['127.0.0.1', '::1']
   const engine = props['samsa.storage'] === 'local' ? 'local' : 'memory'
   let core: BrokerCore | undefined
-  const brokerDefaults = (): Record<string, string> => ({ ...(core?.props ?? {}) })
+  const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? {}
   const storage: Storage =
     engine === 'local'
       ? await openStorage({ engine, dataDir: props['log.dirs'] ?? './data', brokerDefaults, logger: log })
