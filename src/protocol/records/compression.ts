@@ -10,11 +10,10 @@
  * from headers before the native call (gzip enforces it natively), see checkBound.
  */
 import zlib from 'node:zlib'
-import { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd'
-import { compressFrame, compressFrameSync, decompressFrame, decompressFrameSync } from 'lz4-napi'
-import { compress as snappyCompress, compressSync as snappyCompressSync } from 'snappy'
+import type { Decoder as ZstdDecoder, Encoder as ZstdEncoder } from '@toondepauw/node-zstd'
 import { corrupt, invalid, RecordsError } from './errors.ts'
 import { inspectLz4Frame, lz4BrokenHeaderChecksum, lz4HeaderChecksum } from './lz4-frame.ts'
+import { lz4Codec, snappyCodec, zstdCodec } from './native-codecs.ts'
 import { isXerialFramed, uncompressRawSnappy, uncompressXerial } from './snappy-framing.ts'
 import { zstdMaxDecompressedSize } from './zstd-frame.ts'
 
@@ -52,12 +51,17 @@ export interface DecompressOptions {
 const ASYNC_THRESHOLD = 32 * 1024
 const ZSTD_DEFAULT_LEVEL = 3
 const zstdEncoders = new Map<number, ZstdEncoder>()
-const zstdDecoder = new ZstdDecoder()
+let decoder: ZstdDecoder | undefined
+
+function zstdDecoder(): ZstdDecoder {
+  decoder ??= new (zstdCodec().Decoder)()
+  return decoder
+}
 
 function zstdEncoder(level: number): ZstdEncoder {
   let encoder = zstdEncoders.get(level)
   if (encoder === undefined) {
-    encoder = new ZstdEncoder(level)
+    encoder = new (zstdCodec().Encoder)(level)
     zstdEncoders.set(level, encoder)
   }
   return encoder
@@ -73,9 +77,9 @@ export function compressSync(codec: CompressionCodec, data: Buffer, options: Com
     case Compression.GZIP:
       return zlib.gzipSync(data, { level: options.level ?? 6 })
     case Compression.SNAPPY:
-      return snappyCompressSync(data)
+      return snappyCodec().compressSync(data)
     case Compression.LZ4:
-      return finishLz4(compressFrameSync(data, LZ4_OPTIONS), options)
+      return finishLz4(lz4Codec().compressFrameSync(data, LZ4_OPTIONS), options)
     case Compression.ZSTD:
       return zstdEncoder(options.level ?? ZSTD_DEFAULT_LEVEL).encodeSync(data)
   }
@@ -92,9 +96,9 @@ export async function compress(codec: CompressionCodec, data: Buffer, options: C
         zlib.gzip(data, { level: options.level ?? 6 }, (err, out) => (err === null ? resolve(out) : reject(err)))
       })
     case Compression.SNAPPY:
-      return await snappyCompress(data)
+      return await snappyCodec().compress(data)
     case Compression.LZ4:
-      return finishLz4(await compressFrame(data, LZ4_OPTIONS), options)
+      return finishLz4(await lz4Codec().compressFrame(data, LZ4_OPTIONS), options)
     case Compression.ZSTD:
       return await zstdEncoder(options.level ?? ZSTD_DEFAULT_LEVEL).encode(data)
   }
@@ -124,11 +128,11 @@ export function decompressSync(codec: CompressionCodec, data: Buffer, options: D
         out = isXerialFramed(data) ? uncompressXerial(data, maxBytes) : uncompressRawSnappy(data, maxBytes)
         break
       case Compression.LZ4:
-        out = decompressFrameSync(prepareLz4(data, options))
+        out = lz4Codec().decompressFrameSync(prepareLz4(data, options))
         break
       case Compression.ZSTD:
         checkBound(zstdMaxDecompressedSize(data), maxBytes, 'zstd')
-        out = zstdDecoder.decodeSync(data)
+        out = zstdDecoder().decodeSync(data)
         break
     }
   } catch (err) {
@@ -153,10 +157,10 @@ export async function decompress(codec: CompressionCodec, data: Buffer, options:
         )
       })
     } else if (codec === Compression.LZ4) {
-      out = await decompressFrame(prepareLz4(data, options))
+      out = await lz4Codec().decompressFrame(prepareLz4(data, options))
     } else {
       checkBound(zstdMaxDecompressedSize(data), maxBytes, 'zstd')
-      out = await zstdDecoder.decode(data)
+      out = await zstdDecoder().decode(data)
     }
   } catch (err) {
     throw wrapError(codec, err)

@@ -5,8 +5,8 @@
  * Every client decodes both (snappy-java falls back to raw when the magic is absent), so we read
  * both and write raw snappy, which is also cheaper.
  */
-import { uncompressSync } from 'snappy'
 import { corrupt, invalid, type RecordsError } from './errors.ts'
+import { snappyCodec } from './native-codecs.ts'
 
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
 const XERIAL_HEADER_SIZE = 16
@@ -38,7 +38,7 @@ export function uncompressRawSnappy(block: Buffer, maxBytes: number): Buffer {
   const length = snappyUncompressedLength(block)
   if (length > maxBytes) throw tooLarge(length, maxBytes)
   try {
-    return uncompressSync(block, { asBuffer: true }) as Buffer
+    return snappyCodec().uncompressSync(block, { asBuffer: true }) as Buffer
   } catch (err) {
     throw corrupt('DECOMPRESSION_FAILED', 'snappy: corrupt input', err)
   }
