@@ -3,11 +3,23 @@
  * the same bytes, full record decoding, and encoding. 1 MiB of 1 KiB records.
  */
 
+import {
+  decodeRequestHeader,
+  decodeResponseHeader,
+  encodeRequestHeader,
+  encodeResponseHeader,
+} from '../src/protocol/frame.ts'
+import * as fetch from '../src/protocol/generated/fetch.ts'
+import { ApiKey } from '../src/protocol/generated/index.ts'
+import * as produce from '../src/protocol/generated/produce.ts'
 import { decodeBatchesSync, encodeBatchSync, type RecordInput } from '../src/protocol/records/batch.ts'
 import { assignOffsets, setPartitionLeaderEpoch } from '../src/protocol/records/batch-patch.ts'
 import { validateBatches } from '../src/protocol/records/batch-validate.ts'
 import { COMPRESSION_NAMES, type CompressionCodec } from '../src/protocol/records/compression.ts'
 import { RecordsError } from '../src/protocol/records/errors.ts'
+import { Reader } from '../src/protocol/wire/reader.ts'
+import { ZERO_UUID } from '../src/protocol/wire/uuid.ts'
+import { Writer } from '../src/protocol/wire/writer.ts'
 
 const RECORD_SIZE = 1024
 const TOTAL = 1024 * 1024
@@ -23,7 +35,7 @@ function makeRecords(count: number): RecordInput[] {
 }
 
 /** Run fn repeatedly for ~ms milliseconds; returns the mean time per call in ns. */
-function measure(fn: () => void, ms = 300): number {
+function measure(fn: () => unknown, ms = 300): number {
   for (let i = 0; i < 5; i++) fn()
   let iterations = 0
   const start = process.hrtime.bigint()
@@ -81,6 +93,69 @@ export async function benchRecords(): Promise<void> {
     const name = COMPRESSION_NAMES[codec].padEnd(6)
     console.log(`  full decode ${name} ${rate(TOTAL, decodeNs)}, ${(decodeNs / records.length).toFixed(0)} ns/record`)
     console.log(`  encode      ${name} ${rate(TOTAL, encodeNs)}`)
+  }
+  benchMessages(single, copyNs)
+}
+
+/**
+ * The message codecs around the records: a Produce request (v9, flexible) and a Fetch response
+ * (v12) carrying the 1 MiB batch, encoded with their headers into one frame and decoded from it.
+ * The records field is referenced, never copied, so both should cost a small fraction of a copy.
+ */
+function benchMessages(batch: Buffer, copyNs: number): void {
+  const header = { apiKey: ApiKey.Produce, apiVersion: 9, correlationId: 7, clientId: 'bench' }
+  const request = produce.createProduceRequest({
+    acks: 1,
+    timeoutMs: 30_000,
+    topicData: [{ name: 'bench', partitionData: [{ index: 0, records: batch }] }],
+  })
+  const response = fetch.createFetchResponse({
+    responses: [
+      {
+        topic: 'bench',
+        topicId: ZERO_UUID,
+        partitions: [fetch.createPartitionData({ highWatermark: 1024n, lastStableOffset: 1024n, records: batch })],
+      },
+    ],
+  })
+  const encodeRequest = (): Buffer => {
+    const w = new Writer()
+    encodeRequestHeader(w, header)
+    produce.encodeProduceRequest(w, 9, request)
+    return w.toBuffer()
+  }
+  const encodeResponse = (): Buffer[] => {
+    const w = new Writer()
+    encodeResponseHeader(w, ApiKey.Fetch, 12, 7)
+    fetch.encodeFetchResponse(w, 12, response)
+    return w.finish()
+  }
+  const requestFrame = encodeRequest()
+  const responseFrame = Buffer.concat(encodeResponse())
+  const figures: [string, () => unknown][] = [
+    ['Produce v9 request encode (one frame)', encodeRequest],
+    [
+      'Produce v9 request decode',
+      () => {
+        const r = new Reader(requestFrame)
+        decodeRequestHeader(r)
+        return produce.decodeProduceRequest(r, 9)
+      },
+    ],
+    ['Fetch v12 response encode (writev chunks)', encodeResponse],
+    [
+      'Fetch v12 response decode',
+      () => {
+        const r = new Reader(responseFrame)
+        decodeResponseHeader(r, ApiKey.Fetch, 12)
+        return fetch.decodeFetchResponse(r, 12)
+      },
+    ],
+  ]
+  console.log('messages carrying that batch (records referenced, not copied):')
+  for (const [name, fn] of figures) {
+    const ns = measure(fn)
+    console.log(`  ${name.padEnd(42)} ${rate(batch.length, ns)}  ${(ns / copyNs).toFixed(2)}× copy`)
   }
 }
 
