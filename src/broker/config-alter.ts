@@ -34,9 +34,25 @@ export interface ConfigResourceChange {
   changes: ConfigChange[]
 }
 
+/** One resource's outcome, in the shape of both AlterConfigs responses. */
 export interface AlterResult {
+  resourceType: number
+  resourceName: string
   errorCode: number
   errorMessage: string | null
+}
+
+/** Every resource answered with the same error (for a handler's errorResponse). */
+export function failedResources(
+  resources: { resourceType: number; resourceName: string }[],
+  errorCode: number,
+): AlterResult[] {
+  return resources.map((r) => ({
+    resourceType: r.resourceType,
+    resourceName: r.resourceName,
+    errorCode,
+    errorMessage: null,
+  }))
 }
 
 /** 'replace' for AlterConfigs (unlisted keys are removed), 'incremental' for IncrementalAlterConfigs. */
@@ -67,16 +83,21 @@ export async function alterConfigResources(
   for (const r of resources) seen.set(key(r), (seen.get(key(r)) ?? 0) + 1)
   const results: AlterResult[] = []
   for (const r of resources) {
+    const result = { resourceType: r.resourceType, resourceName: r.resourceName }
     if ((seen.get(key(r)) ?? 0) > 1) {
-      results.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Each resource must appear at most once.' })
+      results.push({
+        ...result,
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: 'Each resource must appear at most once.',
+      })
       continue
     }
     try {
       await alterResource(core, r, mode, validateOnly)
-      results.push({ errorCode: ErrorCode.NONE, errorMessage: null })
+      results.push({ ...result, errorCode: ErrorCode.NONE, errorMessage: null })
     } catch (err) {
       if (!(err instanceof Rejected)) throw err
-      results.push({ errorCode: err.errorCode, errorMessage: err.message })
+      results.push({ ...result, errorCode: err.errorCode, errorMessage: err.message })
     }
   }
   return results

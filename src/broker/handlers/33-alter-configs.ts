@@ -8,15 +8,13 @@
 // Version notes: v1 same as v0; v2 is flexible.
 // Gaps: BROKER_LOGGER is only served by IncrementalAlterConfigs (as in Kafka); GROUP and
 // CLIENT_METRICS resources are not supported (INVALID_REQUEST).
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,
-  createAlterConfigsResourceResponse,
   createAlterConfigsResponse,
 } from '../../protocol/generated/alter-configs.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
-import { AlterConfigOp, alterConfigResources } from '../config-alter.ts'
+import { AlterConfigOp, alterConfigResources, failedResources } from '../config-alter.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
@@ -29,23 +27,10 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
       resourceName: r.resourceName,
       changes: r.configs.map((c) => ({ name: c.name, op: AlterConfigOp.SET, value: c.value })),
     }))
-    const results = await alterConfigResources(ctx.broker, resources, 'replace', req.validateOnly)
-    return createAlterConfigsResponse({
-      responses: req.resources.map((r, i) =>
-        createAlterConfigsResourceResponse({
-          resourceType: r.resourceType,
-          resourceName: r.resourceName,
-          errorCode: results[i]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
-          errorMessage: results[i]?.errorMessage ?? null,
-        }),
-      ),
-    })
+    const responses = await alterConfigResources(ctx.broker, resources, 'replace', req.validateOnly)
+    return createAlterConfigsResponse({ responses })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createAlterConfigsResponse({
-      responses: req.resources.map((r) =>
-        createAlterConfigsResourceResponse({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode }),
-      ),
-    })
+    return createAlterConfigsResponse({ responses: failedResources(req.resources, errorCode) })
   },
 })

@@ -7,15 +7,13 @@
 // validate_only runs every check and changes nothing. Errors as in AlterConfigs (config-alter.ts).
 // Version notes: v1 is flexible.
 // Gaps: GROUP and CLIENT_METRICS resources are not supported (INVALID_REQUEST).
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
-  createAlterConfigsResourceResponse,
   createIncrementalAlterConfigsResponse,
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/incremental-alter-configs.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
-import { alterConfigResources } from '../config-alter.ts'
+import { alterConfigResources, failedResources } from '../config-alter.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
@@ -28,23 +26,10 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
       resourceName: r.resourceName,
       changes: r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),
     }))
-    const results = await alterConfigResources(ctx.broker, resources, 'incremental', req.validateOnly)
-    return createIncrementalAlterConfigsResponse({
-      responses: req.resources.map((r, i) =>
-        createAlterConfigsResourceResponse({
-          resourceType: r.resourceType,
-          resourceName: r.resourceName,
-          errorCode: results[i]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
-          errorMessage: results[i]?.errorMessage ?? null,
-        }),
-      ),
-    })
+    const responses = await alterConfigResources(ctx.broker, resources, 'incremental', req.validateOnly)
+    return createIncrementalAlterConfigsResponse({ responses })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createIncrementalAlterConfigsResponse({
-      responses: req.resources.map((r) =>
-        createAlterConfigsResourceResponse({ resourceType: r.resourceType, resourceName: r.resourceName, errorCode }),
-      ),
-    })
+    return createIncrementalAlterConfigsResponse({ responses: failedResources(req.resources, errorCode) })
   },
 })
