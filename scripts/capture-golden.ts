@@ -87,6 +87,17 @@ async function kafkajsScenario(bootstrap: string): Promise<void> {
     messages: [{ key: 'k', value: 'v', timestamp: '1700000000000', headers: { h: 'x' } }],
   })
   await producer.disconnect()
+  const consumer = kafka.consumer({ groupId: 'golden-group', heartbeatInterval: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topic: 'golden', fromBeginning: true })
+  await new Promise<void>((resolve) => {
+    void consumer.run({ eachMessage: async () => resolve() })
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  await consumer.disconnect()
+  await admin.describeGroups(['golden-group'])
+  await admin.listGroups()
+  await admin.deleteTopics({ topics: ['golden'] })
   await admin.disconnect()
 }
 
@@ -138,6 +149,7 @@ async function kcatScenario(bootstrap: string): Promise<void> {
   await kcat(['-C', '-b', bootstrap, '-t', 'golden', '-o', 'beginning', '-e', '-q'])
   await kcat(['-Q', '-b', bootstrap, '-t', 'golden:0:1700000000000'])
   await kcat(['-L', '-b', bootstrap])
+  await kcat(['-b', bootstrap, '-G', 'golden-group', 'golden', '-e', '-q', '-X', 'auto.offset.reset=earliest'])
 }
 
 await capture('kafkajs', kafkajsScenario)
