@@ -1,0 +1,201 @@
+/** `samsa produce <topic>`: records from stdin or a file, one per line (or the whole input as one). */
+import { createReadStream } from 'node:fs'
+import type { Readable } from 'node:stream'
+import type { Command } from 'commander'
+import { Producer, type ProducerRecord, type RecordMetadata } from '../../client/producer.ts'
+import {
+  type CommonFlags,
+  collect,
+  EXIT_CODES_HELP,
+  info,
+  openCluster,
+  parseAssignments,
+  parseCountArg,
+  printJson,
+  UsageError,
+  withCommonFlags,
+} from '../common.ts'
+import { decodeText, parseEncoding, type TextEncoding, unescapeFlag } from '../output/encoding.ts'
+
+interface ProduceFlags extends CommonFlags {
+  file?: string
+  keySeparator?: string
+  header: string[]
+  partition?: number
+  compression: string
+  acks: string
+  encoding: string
+  raw?: boolean
+  delimiter: string
+  lingerMs: number
+  batchSize: number
+  nullValue?: string
+}
+
+/** Parses --acks (all, -1, 0, 1). */
+function parseAcks(v: string): number {
+  if (v === 'all' || v === '-1') return -1
+  if (v === '0' || v === '1') return Number(v)
+  throw new UsageError(`invalid --acks "${v}" (use all, 1 or 0)`)
+}
+
+/** Splits a stream into records at a delimiter, keeping bytes intact. */
+async function* splitRecords(input: Readable, delimiter: Buffer): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0)
+  for await (const chunk of input) {
+    rest = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer])
+    let start = 0
+    for (let i = rest.indexOf(delimiter, start); i >= 0; i = rest.indexOf(delimiter, start)) {
+      yield rest.subarray(start, i)
+      start = i + delimiter.length
+    }
+    rest = rest.subarray(start)
+  }
+  if (rest.length > 0) yield rest
+}
+
+async function readAll(input: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of input) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+function toRecord(
+  line: Buffer,
+  topic: string,
+  flags: ProduceFlags,
+  separator: Buffer | undefined,
+  encoding: TextEncoding,
+  headers: Record<string, string>,
+): ProducerRecord {
+  let key: Buffer | null = null
+  let value: Buffer | null = line
+  if (separator) {
+    const i = line.indexOf(separator)
+    if (i < 0) throw new UsageError(`line without key separator: "${line.toString().slice(0, 60)}"`)
+    key = decodeText(line.subarray(0, i), encoding)
+    value = line.subarray(i + separator.length)
+  }
+  if (flags.nullValue !== undefined && value.equals(Buffer.from(flags.nullValue))) value = null
+  else value = decodeText(value, encoding)
+  return { topic, key, value, headers, partition: flags.partition }
+}
+
+/** Registers `samsa produce`. */
+export function registerProduceCommand(program: Command): void {
+  withCommonFlags(
+    program.command('produce').description('write records from stdin or a file to a topic').argument('<topic>'),
+    { json: true },
+  )
+    .option('-f, --file <path>', 'read from this file instead of stdin')
+    .option('-k, --key-separator <sep>', 'split each line into key and value at the first <sep>')
+    .option('-H, --header <key=value>', 'add a header to every record (repeatable)', collect, [])
+    .option(
+      '-p, --partition <n>',
+      'write to this partition (default: by key, murmur2 like the Java client)',
+      parseCountArg,
+    )
+    .option('-z, --compression <codec>', 'none, gzip, snappy, lz4 or zstd', 'none')
+    .option('-a, --acks <acks>', 'all, 1 or 0', 'all')
+    .option('-e, --encoding <enc>', 'how keys and values are written in the input: utf8, base64 or hex', 'utf8')
+    .option('--raw', 'send the whole input as one record value, byte for byte')
+    .option('-d, --delimiter <str>', 'record delimiter (escapes like \\n, \\0 allowed)', '\\n')
+    .option('--null-value <str>', 'a value equal to <str> is sent as null (a tombstone)')
+    .option('--linger-ms <ms>', 'wait this long to fill batches', parseCountArg, 5)
+    .option('--batch-size <bytes>', 'batch size in bytes', parseCountArg, 16_384)
+    .addHelpText(
+      'after',
+      `
+Each input line becomes a record (keys with --key-separator); the command reports how many
+records went to each partition and at which offsets (with --json, as JSON on stdout).
+
+Examples:
+  echo hello | samsa produce greetings
+  printf 'user1:login\\nuser2:logout\\n' | samsa produce events -k :
+  samsa produce images --raw -f photo.jpg
+  samsa produce events -f events.txt -z zstd -H source=import -H version=2
+  echo 'AAEC/w==' | samsa produce bin --encoding base64
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (topic: string, flags: ProduceFlags) => {
+      const acks = parseAcks(flags.acks)
+      const encoding = parseEncoding(flags.encoding)
+      const headers = parseAssignments(flags.header, 'header')
+      const separator = flags.keySeparator === undefined ? undefined : Buffer.from(unescapeFlag(flags.keySeparator))
+      const delimiter = Buffer.from(unescapeFlag(flags.delimiter))
+      if (delimiter.length === 0) throw new UsageError('the delimiter cannot be empty')
+      const cluster = openCluster(flags, 'samsa-produce')
+      const producer = new Producer(cluster, {
+        acks,
+        compression: flags.compression as never,
+        lingerMs: flags.lingerMs,
+        batchSize: flags.batchSize,
+      })
+      const input: Readable = flags.file ? createReadStream(flags.file) : process.stdin
+      const results: Promise<RecordMetadata>[] = []
+      let failed: unknown
+      const track = (p: Promise<RecordMetadata>): void => {
+        p.catch((err: unknown) => {
+          failed ??= err
+        })
+        results.push(p)
+      }
+      try {
+        // Metadata first: an unknown topic fails before reading any input.
+        await cluster.topic(topic)
+        if (flags.raw) {
+          const value = await readAll(input)
+          track(producer.send({ topic, value, headers, partition: flags.partition }))
+        } else {
+          for await (const line of splitRecords(input, delimiter)) {
+            track(producer.send(toRecord(line, topic, flags, separator, encoding, headers)))
+            if (failed) break
+            if (producer.pending > 10_000) await producer.flush()
+          }
+        }
+        await producer.flush()
+        const written = await Promise.allSettled(results)
+        const errors = written.filter((r) => r.status === 'rejected')
+        if (errors.length > 0) throw (errors[0] as PromiseRejectedResult).reason
+        report(
+          topic,
+          written.map((r) => (r as PromiseFulfilledResult<RecordMetadata>).value),
+          flags.json === true,
+          acks,
+        )
+      } finally {
+        await cluster.close()
+      }
+    })
+}
+
+function report(topic: string, written: RecordMetadata[], json: boolean, acks: number): void {
+  const byPartition = new Map<number, { count: number; first: bigint; last: bigint }>()
+  for (const m of written) {
+    const s = byPartition.get(m.partition)
+    if (!s) byPartition.set(m.partition, { count: 1, first: m.offset, last: m.offset })
+    else {
+      s.count++
+      if (m.offset < s.first) s.first = m.offset
+      if (m.offset > s.last) s.last = m.offset
+    }
+  }
+  const partitions = [...byPartition].sort((a, b) => a[0] - b[0])
+  if (json) {
+    printJson({
+      topic,
+      records: written.length,
+      partitions: partitions.map(([partition, s]) => ({
+        partition,
+        records: s.count,
+        firstOffset: acks === 0 ? null : s.first,
+        lastOffset: acks === 0 ? null : s.last,
+      })),
+    })
+    return
+  }
+  const detail = partitions
+    .map(([p, s]) => (acks === 0 ? `partition ${p}: ${s.count}` : `partition ${p}: offsets ${s.first}-${s.last}`))
+    .join(', ')
+  info(`produced ${written.length} record${written.length === 1 ? '' : 's'} to ${topic}${detail ? ` (${detail})` : ''}`)
+}

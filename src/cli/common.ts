@@ -1,0 +1,133 @@
+/**
+ * What every client command shares: the --bootstrap/--verbose/--json flags, a client per run,
+ * exit codes scripts can rely on, and one-line error messages.
+ */
+import { type Command, InvalidArgumentError } from 'commander'
+import { Admin } from '../client/admin.ts'
+import { Cluster } from '../client/cluster.ts'
+import { ClientError, KafkaError } from '../client/errors.ts'
+
+/** Exit codes of the `samsa` command. */
+export const ExitCode = {
+  OK: 0,
+  /** The operation failed (a Kafka error such as an unknown topic, or a failed check). */
+  FAILED: 1,
+  /** Bad usage: unknown option, invalid value. */
+  USAGE: 2,
+  /** No broker could be reached. */
+  UNREACHABLE: 3,
+} as const
+
+/** Flags every client command has. */
+export interface CommonFlags {
+  bootstrap: string
+  verbose?: boolean
+  json?: boolean
+  timeout?: number
+}
+
+/** A usage problem found after parsing (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** Text shown after every command's help. */
+export const EXIT_CODES_HELP = `
+Exit codes: 0 success, 1 operation failed (e.g. unknown topic), 2 invalid usage,
+3 broker unreachable.`
+
+/** Adds --bootstrap, --verbose and (optionally) --json to a command. */
+export function withCommonFlags(cmd: Command, options: { json?: boolean } = {}): Command {
+  cmd
+    .option(
+      '-b, --bootstrap <servers>',
+      'bootstrap servers, host:port[,host:port] (env SAMSA_BOOTSTRAP)',
+      process.env.SAMSA_BOOTSTRAP || 'localhost:9092',
+    )
+    .option('--timeout <ms>', 'request timeout in milliseconds', parseIntArg, 30_000)
+    .option('-v, --verbose', 'show stack traces on errors')
+  if (options.json) cmd.option('--json', 'print JSON for scripts instead of a table')
+  return cmd
+}
+
+/** Parses an integer flag value (commander argument parser). */
+export function parseIntArg(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError('not an integer.')
+  return Number(value)
+}
+
+/** Parses a non-negative integer flag value. */
+export function parseCountArg(value: string): number {
+  const n = parseIntArg(value)
+  if (n < 0) throw new InvalidArgumentError('must be zero or more.')
+  return n
+}
+
+/** Collects repeated flag values. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value]
+}
+
+/** Parses `name=value` pairs into a record. */
+export function parseAssignments(pairs: string[] | undefined, what = 'config'): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const pair of pairs ?? []) {
+    const i = pair.indexOf('=')
+    if (i <= 0) throw new UsageError(`invalid ${what} "${pair}" (expected name=value)`)
+    out[pair.slice(0, i)] = pair.slice(i + 1)
+  }
+  return out
+}
+
+/** A cluster for one command run. */
+export function openCluster(flags: CommonFlags, clientId = 'samsa-cli'): Cluster {
+  return new Cluster({
+    bootstrap: flags.bootstrap,
+    clientId,
+    requestTimeoutMs: flags.timeout,
+    connectTimeoutMs: Math.min(flags.timeout ?? 10_000, 10_000),
+    retries: 3,
+  })
+}
+
+/** Runs `fn` with an admin client and closes it afterwards. */
+export async function withAdmin<T>(flags: CommonFlags, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin(openCluster(flags))
+  try {
+    return await fn(admin)
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Prints a JSON value (bigints as numbers when safe, else strings). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`)
+}
+
+/** JSON.stringify replacer for bigints and buffers. */
+export function jsonReplacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()
+  return v
+}
+
+/** Writes a line to stderr (status messages, so stdout stays clean for data). */
+export function info(message: string): void {
+  process.stderr.write(`${message}\n`)
+}
+
+/** The exit code and one-line message of an error. */
+export function describeError(err: unknown): { code: number; message: string } {
+  if (err instanceof UsageError) return { code: ExitCode.USAGE, message: err.message }
+  if (err instanceof ClientError) {
+    if (err.code === 'SAMSA_ERR_INVALID_ARGUMENT') return { code: ExitCode.USAGE, message: err.message }
+    if (err.code === 'SAMSA_ERR_CONNECTION') {
+      return { code: ExitCode.UNREACHABLE, message: `${err.message} (is a broker running? see --bootstrap)` }
+    }
+    return { code: ExitCode.FAILED, message: err.message }
+  }
+  if (err instanceof KafkaError) return { code: ExitCode.FAILED, message: err.message }
+  if (err instanceof Error) return { code: ExitCode.FAILED, message: err.message }
+  return { code: ExitCode.FAILED, message: String(err) }
+}

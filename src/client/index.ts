@@ -1,0 +1,11 @@
+/** The samsa client: connection, cluster metadata, producer, consumer, admin. */
+export { Admin, type ConfigEntry, type GroupDescription, type NewTopic, ResourceType } from './admin.ts'
+export { type ClientOptions, Cluster, parseBootstrap, type TopicInfo } from './cluster.ts'
+export { Connection } from './connection.ts'
+export { Consumer, type ConsumerOptions, type ConsumerRecord } from './consumer.ts'
+export { ClientError, isRetriable, KafkaError } from './errors.ts'
+export { cooperativeStickyAssignor, rangeAssignor } from './group/assignors.ts'
+export { murmur2, toPositive } from './murmur2.ts'
+export { commitOffsets, EARLIEST, fetchCommitted, LATEST, listOffsets } from './offsets.ts'
+export { DefaultPartitioner, partitionForKey } from './partitioner.ts'
+export { Producer, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './producer.ts'

@@ -1,0 +1,128 @@
+/** `samsa perf produce|consume` as real processes: the numbers they report match the log. */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { formatSummary, LatencyRecorder, summarize } from '../../src/cli/perf-stats.ts'
+import { Admin } from '../../src/client/admin.ts'
+import { EARLIEST, LATEST, listOffsets } from '../../src/client/offsets.ts'
+import { cli } from './helpers.ts'
+
+let broker: Broker
+let admin: Admin
+let samsa: ReturnType<typeof cli>
+
+before(async () => {
+  broker = await startBroker({ config: { 'group.initial.rebalance.delay.ms': '0' } })
+  admin = new Admin({ bootstrap: broker.bootstrap })
+  samsa = cli(broker.bootstrap)
+})
+after(async () => {
+  await admin.close()
+  await broker.close()
+})
+
+interface Summary {
+  records: number
+  bytes: number
+  elapsedMs: number
+  recordsPerSec: number
+  mbPerSec: number
+  latencyMs: { avg: number; p50: number; p95: number; p99: number; p999: number; max: number }
+}
+
+async function totalRecords(topic: string, partitions: number): Promise<number> {
+  const tps = Array.from({ length: partitions }, (_, partition) => ({ topic, partition }))
+  const [lo, hi] = await Promise.all([
+    listOffsets(admin.cluster, tps, EARLIEST),
+    listOffsets(admin.cluster, tps, LATEST),
+  ])
+  let n = 0
+  for (const [k, v] of hi) n += Number(v - (lo.get(k) ?? 0n))
+  return n
+}
+
+function checkSummary(s: Summary, records: number, bytes: number): void {
+  assert.equal(s.records, records)
+  assert.equal(s.bytes, bytes)
+  assert.ok(s.elapsedMs > 0)
+  // The rates are the counts over the elapsed time (rounded to 2 decimals).
+  assert.ok(Math.abs(s.recordsPerSec - records / (s.elapsedMs / 1000)) / s.recordsPerSec < 0.01)
+  assert.ok(Math.abs(s.mbPerSec - bytes / 1048576 / (s.elapsedMs / 1000)) <= 0.01 + s.mbPerSec * 0.01)
+  const l = s.latencyMs
+  assert.ok(l.p50 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l))
+  assert.ok(l.avg > 0 && l.avg <= l.max)
+}
+
+describe('samsa cli', { concurrency: true }, () => {
+  test('perf produce writes exactly the records it reports, with a progress bar', async () => {
+    await admin.createTopics([{ name: 'bench', partitions: 3 }])
+    const res = await samsa([
+      'perf',
+      'produce',
+      'bench',
+      '-n',
+      '30000',
+      '-s',
+      '64',
+      '--json',
+      '--progress',
+      '-z',
+      'lz4',
+    ])
+    assert.equal(res.code, 0, res.stderr)
+    const s = JSON.parse(res.stdout) as Summary
+    checkSummary(s, 30_000, 30_000 * 64)
+    assert.equal(await totalRecords('bench', 3), 30_000, 'the log holds what perf claims')
+    assert.match(res.stderr, /\r?█+ 100% 30000\/30000 records \d+ records\/s/)
+
+    const text = await samsa([
+      'perf',
+      'produce',
+      'bench',
+      '-n',
+      '2000',
+      '-s',
+      '10',
+      '--acks',
+      '1',
+      '--throughput',
+      '20000',
+    ])
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(
+      text.stdout,
+      /^2000 records sent in (\d+\.\d+) s\nthroughput: [\d.]+ records\/s, [\d.]+ MB\/s\nproduce latency \(ms\): avg [\d.]+, p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+\n$/,
+    )
+    // 2000 records at 20000/s take at least ~0.1 s.
+    assert.ok(Number(/in (\d+\.\d+) s/.exec(text.stdout)?.[1]) >= 0.09)
+    assert.equal(await totalRecords('bench', 3), 32_000)
+  })
+
+  test('perf consume reads every record of the topic and reports it', async () => {
+    await admin.createTopics([{ name: 'bench-read', partitions: 2 }])
+    const produced = await samsa(['perf', 'produce', 'bench-read', '-n', '20000', '-s', '100', '--json'])
+    assert.equal(produced.code, 0, produced.stderr)
+    const res = await samsa(['perf', 'consume', 'bench-read', '--json'])
+    assert.equal(res.code, 0, res.stderr)
+    const s = JSON.parse(res.stdout) as Summary
+    checkSummary(s, 20_000, 20_000 * 100)
+    const grouped = await samsa(['perf', 'consume', 'bench-read', '-n', '5000', '--group', 'perf-group'])
+    assert.equal(grouped.code, 0, grouped.stderr)
+    assert.match(grouped.stdout, /^\d+ records consumed in/)
+    const short = await samsa(['perf', 'consume', 'bench-read', '-n', '30000', '--idle-timeout', '300'])
+    assert.equal(short.code, 1)
+    assert.match(short.stderr, /only 20000 of 30000 records arrived/)
+    const missing = await samsa(['perf', 'produce', 'nope', '-n', '10'])
+    assert.equal(missing.code, 1)
+  })
+
+  test('latency summary: nearest-rank percentiles', () => {
+    const l = new LatencyRecorder()
+    for (let i = 1; i <= 1000; i++) l.record(i)
+    const s = summarize(1000, 1_048_576, 2000, l)
+    assert.deepEqual(s.latencyMs, { avg: 500.5, p50: 500, p95: 950, p99: 990, p999: 999, max: 1000 })
+    assert.equal(s.recordsPerSec, 500)
+    assert.equal(s.mbPerSec, 0.5)
+    assert.match(formatSummary(s, 'sent', 'produce'), /p99 990\.00, p99\.9 999\.00, max 1000\.00/)
+  })
+})
