@@ -1,7 +1,8 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, latency, embedded, records (default: all, in that order).
+ * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions (default: all, in
+ * that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  *
  * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
@@ -30,9 +31,11 @@ import {
   WARMUP_MS,
 } from './produce.ts'
 import { benchRecords } from './records.ts'
+import { benchTesting, TESTING_STARTS, type TestingResult } from './testing.ts'
+import { benchTransactions } from './transactions.ts'
 import { fmt, MB, removeAllTempDirs, table } from './util.ts'
 
-const SECTIONS = ['baselines', 'produce', 'fetch', 'latency', 'embedded', 'records'] as const
+const SECTIONS = ['baselines', 'produce', 'fetch', 'latency', 'embedded', 'testing', 'records', 'transactions'] as const
 type Section = (typeof SECTIONS)[number]
 
 const COLD_START_TARGET_MS = 100
@@ -203,6 +206,31 @@ function printEmbedded(e: EmbeddedResult): void {
   )
 }
 
+function printTesting(t: TestingResult): void {
+  heading(
+    'samsa/testing',
+    `startBroker() from samsa/testing (one topic pre-created) ×${TESTING_STARTS} in a fresh process.`,
+  )
+  const target = COLD_START_LATER_TARGET_MS
+  console.log(
+    table([
+      ['figure', 'value', 'unit', 'target'],
+      ['import of samsa/testing', ms(t.importMs), 'ms', ''],
+      ['first startBroker() in the process', ms(t.firstStartMs), 'ms', ''],
+      [
+        `startBroker() p50 of ${TESTING_STARTS}`,
+        ms(t.startP50Ms),
+        'ms',
+        `< ${target} ms: ${t.startP50Ms < target ? 'PASS' : 'BELOW'}`,
+      ],
+      [`startBroker() p99 of ${TESTING_STARTS}`, ms(t.startP99Ms), 'ms', ''],
+      ['RSS with one test broker running', fmt(t.rss / 1e6, 1), 'MB', ''],
+      ['startBroker() → first record produced (kafkajs)', ms(t.producedMs), 'ms', ''],
+      ['startBroker() → first record produced and consumed (kafkajs group)', ms(t.firstRecordMs), 'ms', ''],
+    ]),
+  )
+}
+
 async function main(): Promise<void> {
   const { sections, profile } = parseArgs(process.argv.slice(2))
   if (profile) {
@@ -236,9 +264,17 @@ async function main(): Promise<void> {
 
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())
+  if (sections.has('testing')) printTesting(await benchTesting())
   if (sections.has('records')) {
     heading('Record codec', 'bench/records.ts: the produce hot path and full decoding next to a Buffer.copy.')
     await benchRecords()
+  }
+  if (sections.has('transactions')) {
+    heading(
+      'Transactions',
+      'bench/transactions.ts: transactional produce next to idempotent produce (local engine, acks=all).',
+    )
+    await benchTransactions()
   }
   console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
 }

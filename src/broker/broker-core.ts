@@ -1,6 +1,10 @@
 import type { Logger } from 'pino'
 import { effectiveBrokerProps } from '../config/broker-configs.ts'
+import type { Clock } from '../coordinator/clock.ts'
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.ts'
+import { ProducerIdManager } from '../coordinator/producer/producer-ids.ts'
+import { ProducerStateManager } from '../coordinator/producer/producer-state-manager.ts'
+import { TxnCoordinator } from '../coordinator/txn/txn-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { FetchSessions } from './fetch-sessions.ts'
@@ -23,6 +27,8 @@ export interface BrokerCoreOptions {
   storage: Storage
   log: Logger
   now?: () => number
+  /** Time and timers of the coordinators (samsa/testing moves it forward); `now` defaults to its now(). */
+  clock?: Clock
 }
 
 /** The state every handler shares: identity, configuration, storage, topics and waiters. */
@@ -36,6 +42,10 @@ export class BrokerCore {
   readonly fetchSessions = new FetchSessions()
   /** Consumer groups and committed offsets; loaded by startBroker, closed before storage. */
   readonly groups: GroupCoordinator
+  /** Producer ids, per-partition producer state (idempotence, LSO) and transactions; loaded by startBroker. */
+  readonly producerIds: ProducerIdManager
+  readonly producers: ProducerStateManager
+  readonly txns: TxnCoordinator
   readonly log: Logger
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -54,19 +64,35 @@ export class BrokerCore {
     this.advertised = options.advertised
     this.storage = options.storage
     this.log = options.log
-    this.now = options.now ?? Date.now
+    const clock = options.clock
+    this.now = options.now ?? (clock ? () => clock.now() : Date.now)
     this.staticProps = options.staticProps
     this.#dynamicProps = options.dynamicProps ?? {}
     this.#dynamicDefaultProps = this.#dynamicProps
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...this.#dynamicProps })
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
-    const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, log: this.log }
+    const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, clock, log: this.log }
     this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n) })
+    this.producerIds = new ProducerIdManager(options.storage.kv)
+    const txnDeps = { storage: options.storage, log: this.log, now: this.now, prop: (n: string) => this.prop(n) }
+    this.producers = new ProducerStateManager({
+      ...txnDeps,
+      verify: (pid, epoch, topic, partition) => this.txns.verify(pid, epoch, topic, partition),
+    })
+    this.txns = new TxnCoordinator({
+      ...txnDeps,
+      kv: options.storage.kv,
+      ids: this.producerIds,
+      producers: this.producers,
+      hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
+      commitOffsets: (groupId, offsets) => this.groups.commitTransactionalOffsets(groupId, offsets),
+    })
     this.topics.onChange(async ({ kind, name }) => {
       if (kind !== 'deleted') return this.groups.onTopicsChanged()
       this.fetchSessions.forgetTopic(name)
       await this.groups.onTopicDeleted(name)
+      await this.producers.forgetTopic(name)
     })
   }
 

@@ -1,11 +1,13 @@
 import pino, { type Logger } from 'pino'
 import { validateBrokerProps } from '../config/broker-configs.ts'
+import type { Clock } from '../coordinator/clock.ts'
 import { Listener } from '../server/listener.ts'
+import type { StorageFaults } from '../storage/local/faults.ts'
 import { openStorage } from '../storage/open-storage.ts'
 import type { Storage } from '../storage/types.ts'
 import { BrokerCore } from './broker-core.ts'
 import { loadClusterId } from './cluster-id.ts'
-import { apiVersionRanges, createDispatcher } from './dispatch.ts'
+import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
 import { parseListener } from './listeners-config.ts'
@@ -27,6 +29,12 @@ export interface BrokerOptions {
   /** A pino logger, or a level for a new one; embedded brokers are silent by default. */
   logger?: Logger
   logLevel?: string
+  /** Time and timers of the coordinators (samsa/testing injects one it can move forward). */
+  clock?: Clock
+  /** Sees every decoded request before its handler (samsa/testing's interception and fault injection). */
+  dispatchHook?: DispatchHook
+  /** Test hook: simulated disk errors in the local engine (see storage/local/faults.ts). */
+  storageFaults?: StorageFaults
 }
 
 /** A running broker. */
@@ -66,7 +74,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? {}
   const storage: Storage =
     engine === 'local'
-      ? await openStorage({ engine, dataDir: props['log.dirs'] ?? './data', brokerDefaults, logger: log })
+      ? await openStorage({
+          engine,
+          dataDir: props['log.dirs'] ?? './data',
+          brokerDefaults,
+          logger: log,
+          faults: options.storageFaults,
+        })
       : await openStorage({ engine, brokerDefaults, logger: log })
   const clusterId = await loadClusterId(storage.kv)
   core = new BrokerCore({
@@ -76,10 +90,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     staticProps: props,
     storage,
     log,
+    clock: options.clock,
   })
   await loadDynamicConfigs(core)
   await core.topics.load()
   await core.groups.load()
+  await core.producerIds.load()
+  await core.producers.load(await storage.listTopics())
+  await core.txns.load()
   core.apiVersions = apiVersionRanges(HANDLERS)
   let listener: Listener
   try {
@@ -90,8 +108,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         maxFrameBytes: core.numberProp('socket.request.max.bytes'),
         maxInFlight: core.numberProp('queued.max.requests'),
         maxConnections: core.numberProp('max.connections'),
+        maxConnectionsPerIp: core.numberProp('max.connections.per.ip'),
+        idleMs: core.numberProp('connections.max.idle.ms'),
       },
-      createDispatcher(core, HANDLERS),
+      createDispatcher(core, HANDLERS, options.dispatchHook),
       log,
     )
   } catch (err) {
@@ -111,6 +131,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     closing ??= (async () => {
       await readyCore.groups.close()
       await listener.close()
+      await readyCore.txns.close()
+      await readyCore.producers.close()
       await storage.close()
       log.info('samsa broker stopped')
     })()

@@ -17,12 +17,37 @@ interface Route {
   codec: ApiDescriptor
 }
 
+/** One decoded request as a dispatch hook sees it. */
+export interface DispatchCall {
+  readonly apiKey: number
+  readonly apiVersion: number
+  readonly correlationId: number
+  readonly clientId: string | null
+  readonly ctx: RequestContext
+  /** The decoded request; a hook may change it before calling next(). */
+  readonly request: unknown
+  /** Runs the handler (on `request`, by default the call's); resolves its response, or null when none is owed. */
+  next(request?: unknown): Promise<unknown>
+  /** The handler's answer with every item set to `errorCode`, or undefined for handlers without one. */
+  errorResponse(errorCode: number): unknown
+}
+
+/** A hook's answer meaning: close the connection instead of responding. */
+export const CLOSE_CONNECTION: unique symbol = Symbol('samsa.closeConnection')
+
+/**
+ * Sees every decoded request in place of its handler (samsa/testing's interception and fault
+ * injection) and answers with a response object, null (no response), CLOSE_CONNECTION, or a
+ * promise of one of those; `call.next()` runs the real handler.
+ */
+export type DispatchHook = (call: DispatchCall) => unknown
+
 /**
  * Turns frames into handler calls and responses into frames. Malformed bytes, unknown APIs and
  * versions outside a handler's range close the connection with a log line (as Kafka does), except
  * ApiVersions, which answers UNSUPPORTED_VERSION in v0 so the client can negotiate.
  */
-export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler[]): Dispatcher {
+export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler[], hook?: DispatchHook): Dispatcher {
   const routes: (Route | undefined)[] = []
   for (const handler of handlers) {
     const codec = API_DESCRIPTORS.find((d) => d.apiKey === handler.apiKey)
@@ -72,7 +97,8 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
       connection,
       log,
     }
-    const respond = (response: unknown): DispatchResult => encode(route, header, response, log)
+    const respond = (response: unknown): DispatchResult =>
+      response === CLOSE_CONNECTION ? 'close' : encode(route, header, response, log)
     const fail = (err: unknown): DispatchResult => {
       log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
       if (!route.handler.errorResponse) return 'close'
@@ -80,12 +106,32 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
     }
     let result: unknown
     try {
-      result = route.handler.handle(ctx, request)
+      result = hook ? hook(hookCall(route.handler, ctx, request)) : route.handler.handle(ctx, request)
     } catch (err) {
       return fail(err)
     }
     if (result instanceof Promise) return result.then(respond, fail)
     return respond(result)
+  }
+}
+
+function hookCall(handler: AnyHandler, ctx: RequestContext, request: unknown): DispatchCall {
+  return {
+    apiKey: handler.apiKey,
+    apiVersion: ctx.apiVersion,
+    correlationId: ctx.correlationId,
+    clientId: ctx.clientId,
+    ctx,
+    request,
+    next(req = request) {
+      // Synchronous up to the handler's first await, so appends keep their request order.
+      try {
+        return Promise.resolve(handler.handle(ctx, req))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    },
+    errorResponse: (errorCode) => handler.errorResponse?.(ctx, request, errorCode),
   }
 }
 

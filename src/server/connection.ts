@@ -17,6 +17,11 @@ export interface ConnectionLimits {
   maxFrameBytes: number
   /** Requests read but not yet answered before the connection stops reading. */
   maxInFlight: number
+  /**
+   * connections.max.idle.ms: a connection with nothing read or written for this long, and no
+   * request waiting for its answer, is closed. Omitted or 0: never.
+   */
+  idleMs?: number
 }
 
 interface Slot {
@@ -57,6 +62,23 @@ export class Connection {
     socket.on('drain', () => this.#maybeResume())
     socket.on('error', (err) => this.#log.debug({ err, remote: this.remote }, 'connection error'))
     socket.on('close', () => this.#onClose())
+    if (limits.idleMs !== undefined && limits.idleMs > 0) {
+      socket.setTimeout(limits.idleMs)
+      socket.on('timeout', () => this.#onIdle())
+    }
+  }
+
+  /** No bytes either way for connections.max.idle.ms: close, unless a request is still being answered. */
+  #onIdle(): void {
+    if (this.#closed) return
+    if (this.#slots.length > 0) {
+      // A long-polling fetch or a slow append: wait for another idle period.
+      this.socket.setTimeout(this.#limits.idleMs ?? 0)
+      return
+    }
+    this.#log.info({ remote: this.remote, idleMs: this.#limits.idleMs }, 'closing idle connection')
+    this.#closed = true
+    this.socket.destroy()
   }
 
   get closed(): boolean {
@@ -119,6 +141,8 @@ export class Connection {
   }
 
   #take(n: number): Buffer {
+    // A zero-length frame may end a chunk: #pending can be empty here.
+    if (n === 0) return Buffer.alloc(0)
     this.#pendingBytes -= n
     const first = this.#pending[0] as Buffer
     if (first.length > n) {

@@ -11,6 +11,8 @@ export interface ListenerOptions extends ConnectionLimits {
   hosts: string[]
   port: number
   maxConnections: number
+  /** max.connections.per.ip: connections beyond this from one address are closed on arrival. */
+  maxConnectionsPerIp?: number
 }
 
 /**
@@ -21,6 +23,8 @@ export interface ListenerOptions extends ConnectionLimits {
 export class Listener {
   readonly #servers: Server[] = []
   readonly #connections = new Set<Connection>()
+  /** Open connections per remote address. */
+  readonly #perIp = new Map<string, number>()
   readonly #options: ListenerOptions
   readonly #dispatch: Dispatcher
   readonly #log: Logger
@@ -64,9 +68,22 @@ export class Listener {
         socket.destroy()
         return
       }
+      const ip = normalizeAddress(socket.remoteAddress)
+      const fromIp = this.#perIp.get(ip) ?? 0
+      if (fromIp >= (this.#options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY)) {
+        this.#log.warn({ remote: socket.remoteAddress }, 'connection refused: max.connections.per.ip reached')
+        socket.destroy()
+        return
+      }
+      this.#perIp.set(ip, fromIp + 1)
       const conn = new Connection(socket, this.#dispatch, this.#options, this.#log)
       this.#connections.add(conn)
-      socket.on('close', () => this.#connections.delete(conn))
+      socket.on('close', () => {
+        this.#connections.delete(conn)
+        const left = (this.#perIp.get(ip) ?? 1) - 1
+        if (left > 0) this.#perIp.set(ip, left)
+        else this.#perIp.delete(ip)
+      })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -100,6 +117,12 @@ export class Listener {
     await closed
     this.#log.debug('listener closed')
   }
+}
+
+/** An IPv4 client reaching a dual-stack socket shows up as ::ffff:a.b.c.d: count it as a.b.c.d. */
+function normalizeAddress(address: string | undefined): string {
+  if (address === undefined) return ''
+  return address.startsWith('::ffff:') ? address.slice(7) : address
 }
 
 function isAddressFamilyError(err: unknown): boolean {

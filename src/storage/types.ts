@@ -30,6 +30,13 @@ export type { BatchInfo } from '../protocol/records/batch-header.ts'
 export interface AppendInput {
   data: Buffer
   batches: BatchInfo[]
+  /**
+   * Called synchronously once offsets are assigned (the first batch gets `baseOffset`), before
+   * the high watermark moves past them and before any later append of the partition is
+   * assigned: the producer state (coordinator/producer) records offsets in log order here, so
+   * the last stable offset never exposes an open transaction.
+   */
+  onAssigned?: (baseOffset: number) => void
 }
 
 export interface AppendResult {
@@ -46,6 +53,11 @@ export interface AppendOptions {
 export interface PartitionOffsets {
   logStartOffset: number
   highWatermark: number
+  /**
+   * Engines report the high watermark; the broker lowers it to the first offset of the oldest
+   * open transaction from the producer state (coordinator/producer), which it rebuilds from the
+   * batch headers in the log.
+   */
   lastStableOffset: number
 }
 

@@ -6,8 +6,11 @@
 // acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
 // exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message.
-// Deliberate gaps: idempotent and transactional fields are accepted but not yet enforced;
-// INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
+// Idempotent and transactional batches (producer id ≥ 0) go through the producer state
+// (coordinator/producer), which checks epoch and sequence and appends in the same ordered step:
+// a retried batch among the producer's last 5 gets its original offset; a transactional batch
+// needs its partition in the producer's open transaction (KIP-890 verification, INVALID_TXN_STATE).
+// Deliberate gaps: INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import {
@@ -43,7 +46,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
         if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
         else {
-          const appended = produceToPartition(core, ctx.apiVersion, topic.name, p, req.acks, res)
+          const appended = produceToPartition(core, ctx.apiVersion, topic.name, p, req, res)
           if (appended) pending.push(appended)
         }
         return res
@@ -79,9 +82,10 @@ function produceToPartition(
   version: number,
   topic: string,
   p: PartitionProduceData,
-  acks: number,
+  req: ProduceRequest,
   res: PartitionProduceResponse,
 ): Promise<void> | undefined {
+  const acks = req.acks
   if (!core.topics.hasPartition(topic, p.index)) {
     return fail(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
   }
@@ -115,6 +119,28 @@ function produceToPartition(
       setLogAppendTime(data, info.position, now)
       res.logAppendTimeMs = BigInt(now)
     }
+  }
+  const first = batches[0] as BatchInfo
+  if (batches.length === 1 && first.producerId >= 0) {
+    if (first.isTransactional && req.transactionalId === null) {
+      return fail(res, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records need a transactional id')
+    }
+    return core.producers.append(topic, p.index, data, first, acks === -1).then(
+      (r) => {
+        if (r.errorCode !== ErrorCode.NONE) {
+          fail(res, r.errorCode, 'message' in r ? r.message : null)
+          return
+        }
+        if ('baseOffset' in r) {
+          res.baseOffset = BigInt(r.baseOffset)
+          res.logStartOffset = BigInt(r.logStartOffset)
+        }
+      },
+      (err) => {
+        core.log.error({ err, topic, partition: p.index }, 'append failed')
+        fail(res, kafkaErrorCodeOf(err), null)
+      },
+    )
   }
   return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1 }).then(
     (result) => {

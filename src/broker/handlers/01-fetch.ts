@@ -5,8 +5,10 @@
 // appends. Incremental fetch sessions (KIP-227, v7+) are kept in memory.
 // Version notes: v0-3 get legacy message sets (magic 0 for v0-1, magic 1 for v2-3); v4+ add
 // isolation level and the last stable offset; v5+ the log start offset; v13+ name topics by id.
-// Deliberate gaps: read_committed reads up to the last stable offset, which equals the high
-// watermark until transactions exist; no preferred read replica (one copy per partition).
+// read_committed (v4+) reads only below the last stable offset (the first offset of the oldest
+// open transaction, from the producer state) and lists the aborted transactions overlapping the
+// returned batches, so clients drop their records; batch headers are walked only then.
+// Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   createFetchableTopicResponse,
@@ -17,6 +19,7 @@ import {
   type PartitionData,
 } from '../../protocol/generated/fetch.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
+import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
@@ -134,16 +137,23 @@ async function readPartitions(
       continue
     }
     const limit = Math.min(w.maxBytes, budget)
-    const read = await core.storage.read(w.topic, w.partition, w.fetchOffset, limit, { minOneBatch: bytes === 0 })
+    const committed = v >= 4 && isolation === READ_COMMITTED
+    const unstable = committed
+      ? core.producers.lastStableOffset(w.topic, w.partition, Number.POSITIVE_INFINITY)
+      : Number.POSITIVE_INFINITY
+    const options = { minOneBatch: bytes === 0, maxOffset: Number.isFinite(unstable) ? unstable : undefined }
+    const read = await core.storage.read(w.topic, w.partition, w.fetchOffset, limit, options)
+    const lso = core.producers.lastStableOffset(w.topic, w.partition, read.offsets.highWatermark)
     res.errorCode = read.errorCode
     res.highWatermark = BigInt(read.offsets.highWatermark)
-    res.lastStableOffset = BigInt(read.offsets.lastStableOffset)
+    res.lastStableOffset = BigInt(lso)
     res.logStartOffset = BigInt(read.offsets.logStartOffset)
     if (read.errorCode !== ErrorCode.NONE) {
       errors++
       continue
     }
     let records = read.records
+    if (committed && records.length > 0) records = committedView(core, w, records, lso, res)
     if (v <= 3 && records.length > 0) {
       records = await batchesToMessageSet(records, 0, records.length, {
         magic: v <= 1 ? 0 : 1,
@@ -155,6 +165,32 @@ async function readPartitions(
     budget = Math.max(0, budget - records.length)
   }
   return { results, bytes, errors }
+}
+
+/**
+ * read_committed: cuts batches at or past the last stable offset (a transaction may have opened
+ * during the read) and lists the aborted transactions the returned batches overlap.
+ */
+function committedView(core: BrokerCore, w: Wanted, records: Buffer, lso: number, res: PartitionData): Buffer {
+  const state = core.producers.peek(w.topic, w.partition)
+  if (state === undefined || (!Number.isFinite(state.firstUnstableOffset()) && state.aborted.length === 0)) {
+    return records
+  }
+  let pos = 0
+  let end = w.fetchOffset
+  while (records.length - pos >= L.RECORDS) {
+    const base = L.readInt64AsNumber(records, pos + L.BASE_OFFSET)
+    if (base >= lso) break
+    end = base + records.readInt32BE(pos + L.LAST_OFFSET_DELTA) + 1
+    pos += L.LOG_OVERHEAD + records.readInt32BE(pos + L.BATCH_LENGTH)
+  }
+  const kept = pos >= records.length ? records : records.subarray(0, pos)
+  if (kept.length > 0) {
+    res.abortedTransactions = core.producers
+      .abortedTransactions(w.topic, w.partition, w.fetchOffset, end)
+      .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }))
+  }
+  return kept
 }
 
 function buildResponse(

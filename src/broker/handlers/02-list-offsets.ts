@@ -93,7 +93,8 @@ async function lookup(
   switch (timestamp) {
     case LATEST: {
       const o = await storage.offsets(topic, partition)
-      return { offset: isolation === READ_COMMITTED ? o.lastStableOffset : o.highWatermark, timestamp: -1 }
+      const lso = core.producers.lastStableOffset(topic, partition, o.highWatermark)
+      return { offset: isolation === READ_COMMITTED ? lso : o.highWatermark, timestamp: -1 }
     }
     case EARLIEST:
     case EARLIEST_LOCAL:

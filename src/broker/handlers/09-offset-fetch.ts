@@ -1,7 +1,8 @@
 // OffsetFetch: v0-9
 // Committed offsets of a group: the requested partitions (offset -1 and empty metadata where
 // nothing is committed), or every committed partition when topics is null (v2+).
-// require_stable (v7+) never waits: no transactional offset commit is pending in this broker.
+// require_stable (v7+): a partition with a transactional offset pending (TxnOffsetCommit of an
+// open transaction) answers UNSTABLE_OFFSET_COMMIT and offset -1, as Kafka; the client retries.
 // Version notes: v0-1 errors per partition only; v2+ a top-level error; v5+ leader epoch;
 // v8+ several groups per request, each answered in groups[]; v9+ member id and epoch, checked
 // against KIP-848 groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
@@ -14,6 +15,7 @@ import {
   type OffsetFetchResponse,
   type OffsetFetchResponseTopic,
 } from '../../protocol/generated/offset-fetch.ts'
+import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
@@ -26,14 +28,18 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
       return createOffsetFetchResponse({
         groups: req.groups.map((g) => {
           const r = g.groupId === '' ? invalid() : groups.fetchOffsets(g.groupId, g.topics, g)
-          return { groupId: g.groupId, errorCode: r.errorCode, topics: toResponse(r.topics, ErrorCode.NONE) }
+          const topics = toResponse(r.topics, ErrorCode.NONE)
+          if (req.requireStable) markUnstable(ctx.broker, g.groupId, topics)
+          return { groupId: g.groupId, errorCode: r.errorCode, topics }
         }),
       })
     }
     const topics = ctx.apiVersion < 2 && req.topics !== null && req.topics.length === 0 ? [] : req.topics
     const r = req.groupId === '' ? invalid() : groups.fetchOffsets(req.groupId, topics)
     const perPartition = ctx.apiVersion < 2 ? r.errorCode : ErrorCode.NONE
-    return createOffsetFetchResponse({ errorCode: r.errorCode, topics: toResponse(r.topics, perPartition) })
+    const out = toResponse(r.topics, perPartition)
+    if (ctx.apiVersion >= 7 && req.requireStable) markUnstable(ctx.broker, req.groupId, out)
+    return createOffsetFetchResponse({ errorCode: r.errorCode, topics: out })
   },
   errorResponse(ctx, req, errorCode) {
     if (ctx.apiVersion >= 8) {
@@ -47,6 +53,17 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
 
 function invalid(): { errorCode: number; topics: FetchedTopic[] } {
   return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
+}
+
+function markUnstable(core: BrokerCore, groupId: string, topics: OffsetFetchResponseTopic[]): void {
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (core.txns.hasPendingOffset(groupId, t.name, p.partitionIndex)) {
+        p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT
+        p.committedOffset = -1n
+      }
+    }
+  }
 }
 
 function toResponse(topics: FetchedTopic[], errorCode: number): OffsetFetchResponseTopic[] {

@@ -16,7 +16,12 @@ import apiVersions from './18-api-versions.ts'
 import createTopics from './19-create-topics.ts'
 import deleteTopics from './20-delete-topics.ts'
 import deleteRecords from './21-delete-records.ts'
+import initProducerId from './22-init-producer-id.ts'
 import offsetForLeaderEpoch from './23-offset-for-leader-epoch.ts'
+import addPartitionsToTxn from './24-add-partitions-to-txn.ts'
+import addOffsetsToTxn from './25-add-offsets-to-txn.ts'
+import endTxn from './26-end-txn.ts'
+import txnOffsetCommit from './28-txn-offset-commit.ts'
 import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
@@ -25,6 +30,9 @@ import deleteGroups from './42-delete-groups.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
 import offsetDelete from './47-offset-delete.ts'
 import describeCluster from './60-describe-cluster.ts'
+import describeProducers from './61-describe-producers.ts'
+import describeTransactions from './65-describe-transactions.ts'
+import listTransactions from './66-list-transactions.ts'
 import consumerGroupHeartbeat from './68-consumer-group-heartbeat.ts'
 import consumerGroupDescribe from './69-consumer-group-describe.ts'
 import describeTopicPartitions from './75-describe-topic-partitions.ts'
@@ -33,6 +41,12 @@ import describeTopicPartitions from './75-describe-topic-partitions.ts'
 const GROUP_HANDLERS: readonly AnyHandler[] = [
   ...[offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups],
   ...[listGroups, deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe],
+]
+
+/** The transaction coordinator's and producer state's APIs. */
+const TXN_HANDLERS: readonly AnyHandler[] = [
+  ...[initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit],
+  ...[describeProducers, describeTransactions, listTransactions],
 ]
 
 /** Every API this broker serves; ApiVersions advertises exactly this list. */
@@ -54,4 +68,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeCluster,
   describeTopicPartitions,
   ...GROUP_HANDLERS,
+  ...TXN_HANDLERS,
 ]

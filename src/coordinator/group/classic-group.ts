@@ -19,6 +19,7 @@ import { randomUUID } from 'node:crypto'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.ts'
 import { Reader } from '../../protocol/wire/reader.ts'
+import type { Clock } from '../clock.ts'
 import { GroupTimers } from './timers.ts'
 
 export type ClassicGroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead'
@@ -31,6 +32,8 @@ export interface Protocol {
 /** What a classic group needs from its coordinator. */
 export interface ClassicGroupHost {
   now(): number
+  /** Timers for sessions and rebalances (default: the system clock). */
+  clock?: Clock
   initialRebalanceDelayMs(): number
   maxSize(): number
   /** Writes the group's durable record (generation, members, assignments). */
@@ -128,7 +131,7 @@ export class ClassicGroup {
   readonly #host: ClassicGroupHost
   readonly #pending = new Set<string>()
   readonly #static = new Map<string, string>()
-  readonly #timers = new GroupTimers()
+  readonly #timers: GroupTimers
   #pendingSync = new Set<string>()
   #initialDelay = false
   #newMemberAdded = false
@@ -136,6 +139,7 @@ export class ClassicGroup {
   constructor(groupId: string, host: ClassicGroupHost) {
     this.groupId = groupId
     this.#host = host
+    this.#timers = new GroupTimers(host.clock)
     this.stateTimestamp = host.now()
   }
 

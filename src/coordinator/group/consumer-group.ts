@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
+import type { Clock } from '../clock.ts'
 import { SERVER_ASSIGNORS, type TopicAssignment } from './assignors.ts'
 import { GroupTimers } from './timers.ts'
 
@@ -27,6 +28,8 @@ export const LEAVE_GROUP_STATIC_MEMBER_EPOCH = -2
 
 export interface ConsumerGroupHost {
   now(): number
+  /** Timers for sessions and revocations (default: the system clock). */
+  clock?: Clock
   topics: { get(name: string): TopicMetadata | undefined; list(): TopicMetadata[] }
   /** Enabled server assignors, preferred first. */
   assignors(): string[]
@@ -138,13 +141,14 @@ export class ConsumerGroup {
   readonly #static = new Map<string, string>()
   /** Which member owns each partition (assigned or pending revocation), by `topicId:partition`. */
   readonly #owner = new Map<string, string>()
-  readonly #timers = new GroupTimers()
+  readonly #timers: GroupTimers
   readonly #regexes = new Map<string, RegExp | undefined>()
   #subscriptionKey = ''
 
   constructor(groupId: string, host: ConsumerGroupHost) {
     this.groupId = groupId
     this.#host = host
+    this.#timers = new GroupTimers(host.clock)
     this.stateTimestamp = host.now()
   }
 

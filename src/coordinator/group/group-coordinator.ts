@@ -11,6 +11,7 @@
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { KeyValueStore, TopicMetadata } from '../../storage/types.ts'
+import type { Clock } from '../clock.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
 import {
   ClassicGroup,
@@ -43,6 +44,8 @@ export interface GroupCoordinatorDeps {
   /** A broker config by Kafka name (group.*, offsets.*). */
   prop(name: string): string
   now(): number
+  /** Timers of group sessions and rebalances (default: the system clock). */
+  clock?: Clock
   log: Logger
 }
 
@@ -82,12 +85,14 @@ export class GroupCoordinator {
     const num = (name: string): number => Number(deps.prop(name))
     this.#classicHost = {
       now: deps.now,
+      clock: deps.clock,
       initialRebalanceDelayMs: () => num('group.initial.rebalance.delay.ms'),
       maxSize: () => num('group.max.size'),
       persist: (g) => this.#persist(g),
     }
     this.#consumerHost = {
       now: deps.now,
+      clock: deps.clock,
       topics: deps.topics,
       assignors: () => this.assignors(),
       sessionTimeoutMs: () => num('group.consumer.session.timeout.ms'),
@@ -262,6 +267,33 @@ export class GroupCoordinator {
     if (group.type === 'classic') group.touch(req.memberId)
     await this.offsets.commit(groupId, req.offsets)
     return ErrorCode.NONE
+  }
+
+  /**
+   * TxnOffsetCommit v3+ member checks (KIP-447), as Kafka's doTxnCommitOffsets: a member id other
+   * than "" must belong to the group, a generation ≥ 0 must be the current one.
+   */
+  checkTxnMember(groupId: string, memberId: string, generationId: number): number {
+    const group = this.#groups.get(groupId)
+    if (group === undefined) return ErrorCode.NONE
+    if (group.type === 'consumer') {
+      return memberId === '' && generationId < 0 ? ErrorCode.NONE : group.validateCommit(memberId, generationId)
+    }
+    if (memberId !== '' && !group.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID
+    if (generationId >= 0 && generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION
+    return ErrorCode.NONE
+  }
+
+  /**
+   * Offsets of a committed transaction (TxnOffsetCommit, KIP-98): made visible to the group,
+   * which is created empty if needed; member checks happened when they were sent.
+   */
+  async commitTransactionalOffsets(groupId: string, offsets: Omit<OffsetToCommit, 'expireTimestamp'>[]): Promise<void> {
+    if (!this.#groups.has(groupId)) this.#groups.set(groupId, new ClassicGroup(groupId, this.#classicHost))
+    await this.offsets.commit(
+      groupId,
+      offsets.map((o) => ({ ...o, expireTimestamp: null })),
+    )
   }
 
   /**

@@ -25,10 +25,12 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
+import type { StorageFaults } from './faults.ts'
 import { DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
 import { fsyncDir, removeQuietly } from './fs-util.ts'
 import type { SyncStats } from './group-sync.ts'
 import { LocalKeyValueStore } from './local-kv.ts'
+import { LogCleaner, type PartitionCleanResult } from './log-cleaner.ts'
 import { MetadataStore } from './metadata-store.ts'
 import { PartitionLog } from './partition-log.ts'
 import { openSegments } from './recovery.ts'
@@ -45,12 +47,17 @@ export interface LocalStorageOptions {
   retentionCheckIntervalMs?: number
   /** Sync acks=1 data of a partition after this many unsynced bytes (default 64 MiB). */
   backgroundFlushBytes?: number
-  /** Clock for retention (default Date.now). */
+  /** Clock for retention and compaction (default Date.now). */
   now?: () => number
+  /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
+  cleanerBackoffMs?: number
+  /** Test hooks that simulate disk errors (faults.ts). */
+  faults?: StorageFaults
 }
 
 /** Files the engine writes in a partition directory. */
-const SEGMENT_FILE = /^\d{20}\.(log|index|timeindex)(\.tmp|\.deleted)?$/
+const SEGMENT_FILE =
+  /^(\d{20}\.(log|index|timeindex)(\.tmp|\.deleted|\.cleaned|\.swap)?|cleaner-offset-checkpoint(\.tmp)?)$/
 const DEFAULT_RETENTION_CHECK_MS = 300_000
 const DEFAULT_BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024
 
@@ -75,6 +82,8 @@ export class LocalStorage implements Storage {
   #topicQueue: Promise<unknown> = Promise.resolve()
   #retentionTimer: NodeJS.Timeout | undefined
   #retentionRun: Promise<void> | null = null
+  readonly #faults: StorageFaults | undefined
+  readonly #cleaner: LogCleaner
   #closed = false
 
   private constructor(options: LocalStorageOptions, meta: MetadataStore) {
@@ -86,6 +95,23 @@ export class LocalStorage implements Storage {
     this.#listeners = new AppendListeners(this.#logger)
     this.#now = options.now ?? Date.now
     this.#backgroundFlushBytes = options.backgroundFlushBytes ?? DEFAULT_BACKGROUND_FLUSH_BYTES
+    this.#faults = options.faults
+    this.#cleaner = new LogCleaner({
+      logs: () => this.#partitionLogs(),
+      brokerDefaults: this.#brokerDefaults,
+      now: this.#now,
+      logger: this.#logger,
+      faults: options.faults,
+      backoffMs: options.cleanerBackoffMs,
+    })
+  }
+
+  *#partitionLogs(): Iterable<{ topic: string; partition: number; log: PartitionLog }> {
+    for (const [topic, logs] of this.#logs) {
+      for (let partition = 0; partition < logs.length; partition++) {
+        yield { topic, partition, log: logs[partition] as PartitionLog }
+      }
+    }
   }
 
   /** Opens a data directory, recovering every partition, and starts the retention timer. */
@@ -109,6 +135,7 @@ export class LocalStorage implements Storage {
       }, interval)
       storage.#retentionTimer.unref()
     }
+    storage.#cleaner.start()
     return storage
   }
 
@@ -162,6 +189,7 @@ export class LocalStorage implements Storage {
       now: this.#now,
       stats: this.#stats,
       logger: this.#logger,
+      faults: this.#faults,
     }
     return new PartitionLog(ctx, segments, logStart)
   }
@@ -312,9 +340,18 @@ export class LocalStorage implements Storage {
     return this.#retentionRun
   }
 
+  /**
+   * Runs the log cleaner on every compacted partition that is due now (the timer calls this
+   * too); resolves what it cleaned. The memory engine does not compact.
+   */
+  runCleaner(): Promise<PartitionCleanResult[]> {
+    return this.#cleaner.runOnce()
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     clearInterval(this.#retentionTimer)
+    await this.#cleaner.close()
     await this.#topicOp(async () => {
       this.#closed = true
     })

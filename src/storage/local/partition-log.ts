@@ -19,7 +19,9 @@ import { readEmpty, readOk, readOutOfRange } from '../memory/read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
 import { EngineIoError, EngineRequestError } from '../memory/storage-error.ts'
 import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
-import { fsyncDir } from './fs-util.ts'
+import type { StorageFaults } from './faults.ts'
+import { LOG_SUFFIX } from './file-names.ts'
+import { fsyncDir, writeFully } from './fs-util.ts'
 import { GroupSync, type SyncStats } from './group-sync.ts'
 import { planRetention } from './retention.ts'
 import { Segment } from './segment.ts'
@@ -40,6 +42,19 @@ export interface PartitionLogContext {
   now: () => number
   stats: SyncStats
   logger: StorageLogger
+  /** Test hooks that simulate disk errors (faults.ts). */
+  faults?: StorageFaults
+}
+
+/** What the log cleaner sees of a partition (compaction.ts). */
+export interface CleanerView {
+  dir: string
+  config: LogConfig
+  logStartOffset: number
+  /** The closed segments, oldest first: every segment but the active one. */
+  closed: Segment[]
+  /** Offsets from here on may not be cleaned: the active segment's base or the last stable offset. */
+  uncleanableFrom: number
 }
 
 /** Largest offset delta a segment's 32-bit relative index offsets can hold. */
@@ -58,6 +73,9 @@ export class PartitionLog {
   #unflushedBytes = 0
   #flushTimer: NodeJS.Timeout | undefined
   #closed = false
+  /** Per segment: the end of its data known durable, and where a failed fdatasync left it. */
+  readonly #syncedEnd = new WeakMap<Segment, number>()
+  readonly #failedSyncFrom = new WeakMap<Segment, number>()
 
   /** `segments` (at least one) come from recovery or a fresh create. */
   constructor(ctx: PartitionLogContext, segments: Segment[], logStartOffset: number) {
@@ -121,7 +139,9 @@ export class PartitionLog {
     const baseOffset = segment.nextOffset
     const start = segment.size
     assignOffsets(input.data, input.batches, baseOffset)
+    input.onAssigned?.(baseOffset)
     try {
+      this.#ctx.faults?.beforeWrite?.(segment.path(LOG_SUFFIX))
       await segment.write(input.data)
     } catch (err) {
       // Positional writes: the next append overwrites whatever part of this one reached the file.
@@ -180,9 +200,34 @@ export class PartitionLog {
     const segment = this.#active
     if (!segment.acquire()) return
     try {
-      await segment.datasync()
+      await this.#datasync(segment)
     } finally {
       await segment.release()
+    }
+  }
+
+  /**
+   * fdatasync of a segment, failing with EngineIoError. After a failed fdatasync Linux may drop
+   * the dirty pages' error and report the next one as a success without writing them, so the
+   * next attempt first writes again (from the page cache) everything since the last good sync.
+   */
+  async #datasync(segment: Segment): Promise<void> {
+    const path = segment.path(LOG_SUFFIX)
+    const end = segment.size
+    try {
+      const dirtyFrom = this.#failedSyncFrom.get(segment)
+      if (dirtyFrom !== undefined && dirtyFrom < end) {
+        const bytes = await segment.read(dirtyFrom, end - dirtyFrom)
+        this.#ctx.faults?.beforeWrite?.(path)
+        await writeFully(segment.fh, bytes, dirtyFrom)
+      }
+      this.#ctx.faults?.beforeSync?.(path)
+      await segment.datasync()
+      this.#failedSyncFrom.delete(segment)
+      this.#syncedEnd.set(segment, end)
+    } catch (err) {
+      if (!this.#failedSyncFrom.has(segment)) this.#failedSyncFrom.set(segment, this.#syncedEnd.get(segment) ?? 0)
+      throw new EngineIoError('IO', `fdatasync of ${path} failed`, { cause: err })
     }
   }
 
@@ -193,7 +238,7 @@ export class PartitionLog {
   async #roll(): Promise<Segment> {
     const old = this.#active
     this.#ctx.stats.fdatasyncs++
-    await old.datasync()
+    await this.#datasync(old)
     this.#sync.markAllSynced()
     await old.writeIndexes()
     const segment = await Segment.create(this.#ctx.dir, old.nextOffset)
@@ -218,9 +263,11 @@ export class PartitionLog {
           await segment.release()
         }
       }
-      // The offset lies past this segment's batches: continue with the next one (looked up
-      // afresh, since retention may have changed the list meanwhile).
-      segment = this.#segments[this.#segmentIndexFor(segment.baseOffset) + 1]
+      // The offset lies past this segment's batches: continue with the next one, looked up
+      // afresh since retention or the cleaner may have changed the list meanwhile (a cleaned
+      // segment replacing this one may still hold data at or after the offset).
+      const at = this.#segments.indexOf(segment)
+      segment = this.#segments[at >= 0 ? at + 1 : this.#segmentIndexFor(segment.baseOffset)]
     }
     return readEmpty(offsets)
   }
@@ -345,6 +392,43 @@ export class PartitionLog {
       { dir: this.#ctx.dir, segments: doomed.length, logStartOffset: this.#logStartOffset },
       'deleted old log segments',
     )
+  }
+
+  /** The partition as the log cleaner sees it now. */
+  cleanerView(): CleanerView {
+    const closed = this.#segments.slice(0, -1)
+    const { lastStableOffset } = this.offsets()
+    return {
+      dir: this.#ctx.dir,
+      config: this.#ctx.config(),
+      logStartOffset: this.#logStartOffset,
+      closed,
+      uncleanableFrom: Math.min(this.#active.baseOffset, lastStableOffset),
+    }
+  }
+
+  /**
+   * Replaces consecutive closed segments `old` by `replacement` (the cleaner's output), in the
+   * append order of the partition. `commit` makes the swap durable before the list changes;
+   * `finish` removes the old files afterwards. Resolves false, doing nothing, when retention or
+   * DeleteRecords removed some of `old` meanwhile.
+   */
+  replaceSegments(
+    old: Segment[],
+    replacement: Segment,
+    commit: () => Promise<void>,
+    finish: () => Promise<void>,
+  ): Promise<boolean> {
+    return this.#enqueue(async () => {
+      const at = this.#segments.indexOf(old[0] as Segment)
+      if (at < 0 || at + old.length >= this.#segments.length) return false
+      if (old.some((s, i) => this.#segments[at + i] !== s)) return false
+      await commit()
+      // Readers look a segment up and acquire it in the same tick, so none gets an old one now.
+      this.#segments.splice(at, old.length, replacement)
+      await finish()
+      return true
+    })
   }
 
   /** Waits for queued appends, syncs, writes the active indexes and closes the files. */

@@ -20,6 +20,7 @@ import { INDEX_SUFFIX, parseLogFileName, TIME_INDEX_SUFFIX } from './file-names.
 import { isNotFound, readFully } from './fs-util.ts'
 import { OffsetIndex } from './offset-index.ts'
 import { parseHeader, Segment } from './segment.ts'
+import { recoverCleanerFiles } from './swap-recovery.ts'
 import { TimeIndex } from './time-index.ts'
 
 /** Bytes read at a time when scanning a whole segment. */
@@ -33,6 +34,7 @@ export interface RecoveryOptions {
 
 /** Opens every segment of a partition directory, oldest first; an empty directory gives []. */
 export async function openSegments(dir: string, options: RecoveryOptions): Promise<Segment[]> {
+  await recoverCleanerFiles(dir, options.logger)
   const names = await readdir(dir)
   const bases: number[] = []
   for (const name of names) {

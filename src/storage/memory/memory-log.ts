@@ -26,6 +26,7 @@ export class MemoryLog {
   append(input: AppendInput): number {
     const first = this.#nextOffset
     assignOffsets(input.data, input.batches, first)
+    input.onAssigned?.(first)
     // Keep the request's bytes when they are most of their allocation (a large frame assembled
     // for this request); copy small slices, so a few bytes never pin a large socket buffer.
     const data = input.data

@@ -1,0 +1,84 @@
+// AddPartitionsToTxn: v0-5
+// Adds partitions to a producer's transaction, which becomes Ongoing (its timeout starts with
+// the first partition or group added). Per partition: UNKNOWN_TOPIC_OR_PARTITION for unknown
+// ones and OPERATION_NOT_ATTEMPTED for the others of the request; otherwise one code for all:
+// INVALID_PRODUCER_ID_MAPPING (unknown transactional id or producer id), PRODUCER_FENCED (epoch),
+// CONCURRENT_TRANSACTIONS (a commit or abort is being completed).
+// Version notes: v0-3 carry one transaction from a client; v4+ a batch of transactions (the
+// broker-to-broker form of KIP-890, with verify_only asking whether partitions were added:
+// INVALID_TXN_STATE when not) and a top-level error; v2+ answer PRODUCER_FENCED where older
+// versions get INVALID_PRODUCER_EPOCH (KIP-588).
+
+import { fencedError } from '../../coordinator/txn/fenced-error.ts'
+import type { PartitionResult } from '../../coordinator/txn/txn-coordinator.ts'
+import {
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+  type AddPartitionsToTxnTopicResult,
+  createAddPartitionsToTxnResponse,
+} from '../../protocol/generated/add-partitions-to-txn.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { defineHandler } from '../handler.ts'
+
+type Topics = { name: string; partitions: number[] }[]
+
+function flatten(topics: Topics): { topic: string; partition: number }[] {
+  return topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })))
+}
+
+function byTopic(results: PartitionResult[], version: number): AddPartitionsToTxnTopicResult[] {
+  const out = new Map<string, AddPartitionsToTxnTopicResult>()
+  for (const r of results) {
+    let t = out.get(r.topic)
+    if (t === undefined) {
+      t = { name: r.topic, resultsByPartition: [] }
+      out.set(r.topic, t)
+    }
+    t.resultsByPartition.push({ partitionIndex: r.partition, partitionErrorCode: fencedError(r.errorCode, version, 2) })
+  }
+  return [...out.values()]
+}
+
+export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({
+  apiKey: ApiKey.AddPartitionsToTxn,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(ctx, req) {
+    const txns = ctx.broker.txns
+    const v = ctx.apiVersion
+    if (v <= 3) {
+      const results = await txns.addPartitions(
+        req.v3AndBelowTransactionalId,
+        Number(req.v3AndBelowProducerId),
+        req.v3AndBelowProducerEpoch,
+        flatten(req.v3AndBelowTopics),
+      )
+      return createAddPartitionsToTxnResponse({ resultsByTopicV3AndBelow: byTopic(results, v) })
+    }
+    const resultsByTransaction = await Promise.all(
+      req.transactions.map(async (t) => ({
+        transactionalId: t.transactionalId,
+        topicResults: byTopic(
+          await txns.addPartitions(
+            t.transactionalId,
+            Number(t.producerId),
+            t.producerEpoch,
+            flatten(t.topics),
+            t.verifyOnly,
+          ),
+          v,
+        ),
+      })),
+    )
+    return createAddPartitionsToTxnResponse({ resultsByTransaction })
+  },
+  errorResponse(ctx, req, errorCode) {
+    if (ctx.apiVersion >= 4) return createAddPartitionsToTxnResponse({ errorCode })
+    return createAddPartitionsToTxnResponse({
+      resultsByTopicV3AndBelow: req.v3AndBelowTopics.map((t) => ({
+        name: t.name,
+        resultsByPartition: t.partitions.map((partitionIndex) => ({ partitionIndex, partitionErrorCode: errorCode })),
+      })),
+    })
+  },
+})

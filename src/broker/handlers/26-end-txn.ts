@@ -1,0 +1,39 @@
+// EndTxn: v0-5
+// Commits or aborts a producer's transaction: PrepareCommit/PrepareAbort is made durable, a
+// COMMIT or ABORT marker is written to every partition of the transaction, a commit makes the
+// transaction's offsets visible to their groups, then CompleteCommit/CompleteAbort. Answered once
+// all of that is done, so the producer's next transaction starts after the markers.
+// A retried end of a completed transaction answers NONE; the opposite outcome INVALID_TXN_STATE;
+// an end while another is being completed CONCURRENT_TRANSACTIONS.
+// Version notes: v2+ answer PRODUCER_FENCED where older versions get INVALID_PRODUCER_EPOCH;
+// v5 (KIP-890 part 2) bumps the epoch with every end and returns the new producer id and epoch;
+// an abort of an Empty transaction is accepted there.
+
+import { fencedError } from '../../coordinator/txn/fenced-error.ts'
+import { createEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../../protocol/generated/end-txn.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<EndTxnRequest, EndTxnResponse>({
+  apiKey: ApiKey.EndTxn,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(ctx, req) {
+    const bump = ctx.apiVersion >= 5
+    const r = await ctx.broker.txns.endTxn(
+      req.transactionalId,
+      Number(req.producerId),
+      req.producerEpoch,
+      req.committed,
+      bump,
+    )
+    return createEndTxnResponse({
+      errorCode: fencedError(r.errorCode, ctx.apiVersion, 2),
+      producerId: BigInt(r.producerId),
+      producerEpoch: r.producerEpoch,
+    })
+  },
+  errorResponse(_ctx, _req, errorCode) {
+    return createEndTxnResponse({ errorCode, producerId: -1n, producerEpoch: -1 })
+  },
+})

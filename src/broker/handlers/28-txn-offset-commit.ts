@@ -1,0 +1,83 @@
+// TxnOffsetCommit: v0-4
+// Offsets a transactional producer commits for a group (sendOffsetsToTransaction): kept pending
+// with the transaction (durably) and handed to the group only when it commits; an abort drops
+// them. Meanwhile OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for them.
+// Errors for every partition: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (older epoch),
+// INVALID_TXN_STATE (no open transaction, or the group was not added with AddOffsetsToTxn);
+// per partition UNKNOWN_TOPIC_OR_PARTITION and OFFSET_METADATA_TOO_LARGE.
+// Version notes: v2+ leader epoch; v3+ the member's generation, id and instance id (KIP-447),
+// checked against a live classic group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) and PRODUCER_FENCED
+// where v0-2 get INVALID_PRODUCER_EPOCH.
+
+import { fencedError } from '../../coordinator/txn/fenced-error.ts'
+import type { PendingOffset } from '../../coordinator/txn/txn-metadata.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import {
+  createTxnOffsetCommitResponse,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
+} from '../../protocol/generated/txn-offset-commit.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
+  apiKey: ApiKey.TxnOffsetCommit,
+  minVersion: 0,
+  maxVersion: 4,
+  async handle(ctx, req) {
+    const core = ctx.broker
+    const v = ctx.apiVersion
+    const now = core.now()
+    const maxMetadata = core.numberProp('offset.metadata.max.bytes')
+    const errors = req.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE))
+    const offsets: PendingOffset[] = []
+    req.topics.forEach((t, ti) => {
+      t.partitions.forEach((p, pi) => {
+        const row = errors[ti] as number[]
+        if (!core.topics.hasPartition(t.name, p.partitionIndex)) row[pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        else if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata)
+          row[pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE
+        else {
+          offsets.push({
+            topic: t.name,
+            partition: p.partitionIndex,
+            offset: p.committedOffset,
+            leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1,
+            metadata: p.committedMetadata ?? '',
+            commitTimestamp: now,
+          })
+        }
+      })
+    })
+    let code: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE
+    if (code === ErrorCode.NONE && v >= 3)
+      code = core.groups.checkTxnMember(req.groupId, req.memberId, req.generationId)
+    if (code === ErrorCode.NONE) {
+      code = await core.txns.txnOffsetCommit(
+        req.transactionalId,
+        req.groupId,
+        Number(req.producerId),
+        req.producerEpoch,
+        offsets,
+      )
+    }
+    code = fencedError(code, v, 3)
+    return createTxnOffsetCommitResponse({
+      topics: req.topics.map((t, ti) => ({
+        name: t.name,
+        partitions: t.partitions.map((p, pi) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: code !== ErrorCode.NONE ? code : (errors[ti]?.[pi] ?? ErrorCode.NONE),
+        })),
+      })),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createTxnOffsetCommitResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+      })),
+    })
+  },
+})

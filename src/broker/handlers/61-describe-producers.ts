@@ -1,0 +1,60 @@
+// DescribeProducers: v0
+// The active producers of partitions, from the producer state: id, epoch, last sequence, last
+// timestamp, coordinator epoch of the last marker, and the first offset of the open transaction
+// (-1 when none). UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribeProducersResponse,
+  type DescribeProducersRequest,
+  type DescribeProducersResponse,
+  type PartitionResponse,
+} from '../../protocol/generated/describe-producers.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+
+function describe(core: BrokerCore, topic: string, partitionIndex: number): PartitionResponse {
+  const res: PartitionResponse = { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers: [] }
+  if (!core.topics.hasPartition(topic, partitionIndex)) {
+    res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    return res
+  }
+  for (const e of core.producers.peek(topic, partitionIndex)?.producers.values() ?? []) {
+    res.activeProducers.push({
+      producerId: BigInt(e.producerId),
+      producerEpoch: e.epoch,
+      lastSequence: e.batches.at(-1)?.lastSeq ?? -1,
+      lastTimestamp: BigInt(e.lastTimestamp),
+      coordinatorEpoch: e.coordinatorEpoch,
+      currentTxnStartOffset: BigInt(e.txnFirstOffset),
+    })
+  }
+  return res
+}
+
+export default defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
+  apiKey: ApiKey.DescribeProducers,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    return createDescribeProducersResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => describe(ctx.broker, t.name, p)),
+      })),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDescribeProducersResponse({
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({
+          partitionIndex,
+          errorCode,
+          errorMessage: null,
+          activeProducers: [],
+        })),
+      })),
+    })
+  },
+})

@@ -1,0 +1,44 @@
+// DescribeTransactions: v0
+// The coordinator's state of transactional ids: state, timeout, start time, producer id and
+// epoch, and the partitions of the open transaction. TRANSACTIONAL_ID_NOT_FOUND for unknown ids.
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  createDescribeTransactionsResponse,
+  createTransactionState,
+  type DescribeTransactionsRequest,
+  type DescribeTransactionsResponse,
+} from '../../protocol/generated/describe-transactions.ts'
+import { ApiKey } from '../../protocol/generated/index.ts'
+import { defineHandler } from '../handler.ts'
+
+export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
+  apiKey: ApiKey.DescribeTransactions,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    return createDescribeTransactionsResponse({
+      transactionStates: req.transactionalIds.map((transactionalId) => {
+        const txn = ctx.broker.txns.get(transactionalId)
+        if (txn === undefined) {
+          return createTransactionState({ transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND })
+        }
+        return createTransactionState({
+          transactionalId,
+          transactionState: txn.state,
+          transactionTimeoutMs: txn.timeoutMs,
+          transactionStartTimeMs: BigInt(txn.startTimeMs),
+          producerId: BigInt(txn.producerId),
+          producerEpoch: txn.producerEpoch,
+          topics: [...txn.partitions].map(([topic, ps]) => ({ topic, partitions: [...ps].sort((a, b) => a - b) })),
+        })
+      }),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createDescribeTransactionsResponse({
+      transactionStates: req.transactionalIds.map((transactionalId) =>
+        createTransactionState({ transactionalId, errorCode }),
+      ),
+    })
+  },
+})

@@ -1,0 +1,116 @@
+/**
+ * A transactional id's coordinator state, as Kafka's TransactionMetadata: producer id and epoch
+ * (and the previous pair, for KIP-360 retries), the transaction's state, partitions, consumer
+ * groups with their pending transactional offsets, and timestamps. Stored as JSON in the
+ * key-value store, namespace `txn-state`, one key per transactional id.
+ */
+
+/** Transaction states, named as DescribeTransactions / ListTransactions report them. */
+export const TxnState = {
+  EMPTY: 'Empty',
+  ONGOING: 'Ongoing',
+  PREPARE_COMMIT: 'PrepareCommit',
+  PREPARE_ABORT: 'PrepareAbort',
+  COMPLETE_COMMIT: 'CompleteCommit',
+  COMPLETE_ABORT: 'CompleteAbort',
+  DEAD: 'Dead',
+  PREPARE_EPOCH_FENCE: 'PrepareEpochFence',
+} as const
+export type TxnStateName = (typeof TxnState)[keyof typeof TxnState]
+
+export const ALL_TXN_STATES: readonly string[] = Object.values(TxnState)
+
+/** A transactional offset waiting for the transaction to commit. */
+export interface PendingOffset {
+  topic: string
+  partition: number
+  offset: bigint
+  leaderEpoch: number
+  metadata: string
+  commitTimestamp: number
+}
+
+export interface TxnMetadata {
+  transactionalId: string
+  producerId: number
+  /** The producer id before the last change (epoch exhaustion), -1 if none. */
+  lastProducerId: number
+  producerEpoch: number
+  /** The epoch before the last bump, -1 if none (a retried InitProducerId / EndTxn matches it). */
+  lastProducerEpoch: number
+  timeoutMs: number
+  state: TxnStateName
+  /** Partitions in the transaction, by topic. */
+  partitions: Map<string, Set<number>>
+  /** Groups added with AddOffsetsToTxn, with their pending offsets. */
+  groups: Map<string, PendingOffset[]>
+  /** When the transaction started (first AddPartitions/AddOffsets), -1 when none is open. */
+  startTimeMs: number
+  updateTimeMs: number
+}
+
+interface StoredTxn {
+  pid: number
+  lpid: number
+  epoch: number
+  lepoch: number
+  timeout: number
+  state: TxnStateName
+  parts: [string, number[]][]
+  groups: [string, [string, number, string, number, string, number][]][]
+  start: number
+  update: number
+}
+
+/** Serializes for the key-value store. */
+export function encodeTxn(t: TxnMetadata): Buffer {
+  const stored: StoredTxn = {
+    pid: t.producerId,
+    lpid: t.lastProducerId,
+    epoch: t.producerEpoch,
+    lepoch: t.lastProducerEpoch,
+    timeout: t.timeoutMs,
+    state: t.state,
+    parts: [...t.partitions].map(([topic, ps]) => [topic, [...ps]]),
+    groups: [...t.groups].map(([g, offsets]) => [
+      g,
+      offsets.map((o) => [o.topic, o.partition, o.offset.toString(), o.leaderEpoch, o.metadata, o.commitTimestamp]),
+    ]),
+    start: t.startTimeMs,
+    update: t.updateTimeMs,
+  }
+  return Buffer.from(JSON.stringify(stored))
+}
+
+/** Reads back what encodeTxn wrote. */
+export function decodeTxn(transactionalId: string, buf: Buffer): TxnMetadata {
+  const s = JSON.parse(buf.toString()) as StoredTxn
+  return {
+    transactionalId,
+    producerId: s.pid,
+    lastProducerId: s.lpid,
+    producerEpoch: s.epoch,
+    lastProducerEpoch: s.lepoch,
+    timeoutMs: s.timeout,
+    state: s.state,
+    partitions: new Map(s.parts.map(([topic, ps]) => [topic, new Set(ps)])),
+    groups: new Map(
+      s.groups.map(([g, offsets]) => [
+        g,
+        offsets.map(([topic, partition, offset, leaderEpoch, metadata, commitTimestamp]) => ({
+          topic,
+          partition,
+          offset: BigInt(offset),
+          leaderEpoch,
+          metadata,
+          commitTimestamp,
+        })),
+      ]),
+    ),
+    startTimeMs: s.start,
+    updateTimeMs: s.update,
+  }
+}
+
+/** Kafka's largest usable epoch: Short.MAX_VALUE - 1 leaves room for one fencing bump. */
+export const MAX_EPOCH = 32766

@@ -1,0 +1,152 @@
+/**
+ * The local engine's background log cleaner (Kafka's log.cleaner.*): every log.cleaner.backoff.ms
+ * it looks at the partitions whose cleanup.policy includes compact and runs a compaction pass
+ * (compaction.ts) on each one that is due, one partition at a time. The timer is unref'd and
+ * stopped on close; a running pass stops at its next batch.
+ *
+ * Each partition's first dirty offset is checkpointed in its directory
+ * (`cleaner-offset-checkpoint`, written atomically), so a restart does not recopy a clean log.
+ * Losing it only costs one extra pass. Delete horizons of kept tombstones are remembered in
+ * memory only: after a restart, expired tombstones go with the next pass the dirty ratio starts.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { StorageLogger } from '../memory/logger.ts'
+import { EngineIoError } from '../memory/storage-error.ts'
+import { type CleanerCheckpoint, type CleanResult, cleanPartition, planCleaning } from './compaction.ts'
+import type { StorageFaults } from './faults.ts'
+import { isNotFound, writeFileAtomic } from './fs-util.ts'
+import type { PartitionLog } from './partition-log.ts'
+
+/** File of a partition directory holding the cleaner's first dirty offset. */
+export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
+
+/** Kafka's defaults. */
+const DEFAULT_BACKOFF_MS = 15_000
+const DEFAULT_DEDUPE_BUFFER_BYTES = 128 * 1024 * 1024
+
+/** What the cleaner needs from its engine. */
+export interface LogCleanerOptions {
+  /** Every open partition log, with its name for logs. */
+  logs: () => Iterable<{ topic: string; partition: number; log: PartitionLog }>
+  /** Broker configs: log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size. */
+  brokerDefaults: () => Record<string, string>
+  now: () => number
+  logger: StorageLogger
+  faults?: StorageFaults
+  /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
+  backoffMs?: number
+}
+
+/** The result of cleaning one partition. */
+export interface PartitionCleanResult extends CleanResult {
+  topic: string
+  partition: number
+}
+
+/** The background compaction of an engine's compacted partitions. */
+export class LogCleaner {
+  readonly #options: LogCleanerOptions
+  readonly #checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>()
+  #timer: NodeJS.Timeout | undefined
+  #running: Promise<PartitionCleanResult[]> | null = null
+  #stopped = false
+
+  constructor(options: LogCleanerOptions) {
+    this.#options = options
+  }
+
+  /** Starts the timer (unless backoffMs is 0). */
+  start(): void {
+    if (this.#options.backoffMs === 0) return
+    this.#schedule()
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return
+    const configured = Number(this.#options.brokerDefaults()['log.cleaner.backoff.ms'] ?? DEFAULT_BACKOFF_MS)
+    const delay = this.#options.backoffMs ?? (configured > 0 ? configured : DEFAULT_BACKOFF_MS)
+    this.#timer = setTimeout(() => {
+      const enabled = this.#options.brokerDefaults()['log.cleaner.enable'] !== 'false'
+      const run = enabled ? this.runOnce() : Promise.resolve([])
+      run
+        .catch((err: unknown) => this.#options.logger.error({ err }, 'log cleaner failed'))
+        .finally(() => this.#schedule())
+    }, delay)
+    this.#timer.unref()
+  }
+
+  /** Runs a pass on every compacted partition that is due; resolves what was cleaned. */
+  runOnce(): Promise<PartitionCleanResult[]> {
+    this.#running ??= this.#runAll().finally(() => {
+      this.#running = null
+    })
+    return this.#running
+  }
+
+  async #runAll(): Promise<PartitionCleanResult[]> {
+    const results: PartitionCleanResult[] = []
+    for (const { topic, partition, log } of [...this.#options.logs()]) {
+      if (this.#stopped) break
+      try {
+        const result = await this.#clean(log)
+        if (result !== null) results.push({ topic, partition, ...result })
+      } catch (err) {
+        if (err instanceof EngineIoError && err.reason === 'CLOSED') continue
+        this.#options.logger.error({ err, topic, partition }, 'log cleaning failed')
+      }
+    }
+    return results
+  }
+
+  async #clean(log: PartitionLog): Promise<CleanResult | null> {
+    const view = log.cleanerView()
+    if (!view.config.cleanupPolicy.compact) return null
+    const checkpoint = await this.#checkpoint(log, view.dir)
+    checkpoint.firstDirtyOffset = Math.max(checkpoint.firstDirtyOffset, view.logStartOffset)
+    const now = this.#options.now()
+    const plan = planCleaning(view, checkpoint, now)
+    if (plan.reason === null) return null
+    const maxMapBytes = Number(
+      this.#options.brokerDefaults()['log.cleaner.dedupe.buffer.size'] ?? DEFAULT_DEDUPE_BUFFER_BYTES,
+    )
+    const result = await cleanPartition(log, plan, {
+      now,
+      maxMapBytes: maxMapBytes > 0 ? maxMapBytes : DEFAULT_DEDUPE_BUFFER_BYTES,
+      logger: this.#options.logger,
+      faults: this.#options.faults,
+      stopped: () => this.#stopped,
+    })
+    if (result === null) return null
+    checkpoint.firstDirtyOffset = result.cleanedUpTo
+    checkpoint.nextDeleteHorizon = result.nextDeleteHorizon
+    await writeFileAtomic(join(view.dir, CLEANER_CHECKPOINT_FILE), Buffer.from(`${result.cleanedUpTo}\n`))
+    return result
+  }
+
+  async #checkpoint(log: PartitionLog, dir: string): Promise<CleanerCheckpoint> {
+    let checkpoint = this.#checkpoints.get(log)
+    if (checkpoint === undefined) {
+      checkpoint = { firstDirtyOffset: await readCheckpoint(dir), nextDeleteHorizon: Number.POSITIVE_INFINITY }
+      this.#checkpoints.set(log, checkpoint)
+    }
+    return checkpoint
+  }
+
+  /** Stops the timer and waits for a running pass to stop. */
+  async close(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#running?.catch(() => {})
+  }
+}
+
+async function readCheckpoint(dir: string): Promise<number> {
+  try {
+    const value = Number((await readFile(join(dir, CLEANER_CHECKPOINT_FILE), 'utf8')).trim())
+    return Number.isSafeInteger(value) && value >= 0 ? value : 0
+  } catch (err) {
+    if (isNotFound(err)) return 0
+    throw err
+  }
+}

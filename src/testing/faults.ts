@@ -1,0 +1,336 @@
+/**
+ * Fault injection for the test broker, as one dispatch hook: rules are checked in the order they
+ * were added, the first matching rule with uses left decides what happens to a request, and a
+ * request no rule takes goes to its handler. Rules answer errors without applying the request,
+ * delay responses, close the connection before or after applying, or hand the request to a
+ * callback that can inspect, change or answer it.
+ */
+import type { BrokerCore } from '../broker/broker-core.ts'
+import { CLOSE_CONNECTION, type DispatchCall } from '../broker/dispatch.ts'
+import { ErrorCode } from '../protocol/error-codes.ts'
+import { ApiKey } from '../protocol/generated/index.ts'
+import type { Connection } from '../server/connection.ts'
+
+/** An API by name (`'Produce'`, `'JoinGroup'`...) or key; `'*'` is every API. */
+export type ApiSelector = keyof typeof ApiKey | number | '*'
+
+/** A Kafka error by name (`'NOT_LEADER_OR_FOLLOWER'`) or code. */
+export type ErrorSelector = keyof typeof ErrorCode | number
+
+/** Which requests a rule takes, besides its API; every field given must match. */
+export interface RequestMatch {
+  /** The request names this topic (any of its items). */
+  topic?: string
+  /** With `topic`: the request names this partition of it. */
+  partition?: number
+  /** The client.id of the request header. */
+  clientId?: string
+  /** The request's group id (JoinGroup, Heartbeat, OffsetCommit...). */
+  groupId?: string
+  /** Any other condition. */
+  match?: (request: InterceptedRequest) => boolean
+}
+
+export interface RuleOptions extends RequestMatch {
+  /** How many requests the rule takes before it retires. */
+  count?: number
+}
+
+/** A request a rule or interceptor sees. */
+export interface InterceptedRequest {
+  readonly apiKey: number
+  readonly apiName: string
+  readonly apiVersion: number
+  readonly correlationId: number
+  readonly clientId: string | null
+  /** The decoded request (the generated request type of its API); may be changed before next(). */
+  readonly request: unknown
+  /** The topics and partitions the request names. */
+  readonly targets: readonly RequestTarget[]
+  /** Runs the real handler, on `request` if given; resolves its response (null when none is owed). */
+  next(request?: unknown): Promise<unknown>
+  /** The answer the handler gives with every item failing with `error`; the request is not applied. */
+  errorResponse(error: ErrorSelector): Promise<unknown>
+}
+
+export interface RequestTarget {
+  topic: string
+  partition?: number
+}
+
+/**
+ * What an interceptor returns: a response object to send, `null` to send nothing,
+ * `closeConnection` to close the connection, or undefined to let the request through as it is now.
+ */
+export type Interceptor = (request: InterceptedRequest) => unknown
+
+/** Return this from an interceptor to close the client's connection instead of answering. */
+export const closeConnection: typeof CLOSE_CONNECTION = CLOSE_CONNECTION
+
+/** A rule once added: how often it fired, and a way to take it back. */
+export interface Fault {
+  /** Requests this rule took so far. */
+  readonly hits: number
+  /** Uses left (Infinity for rules without a count). */
+  readonly remaining: number
+  /** Retires the rule. */
+  remove(): void
+}
+
+interface Rule {
+  api: number | undefined
+  match: RequestMatch
+  remaining: number
+  hits: number
+  /** Answers the request; `pass` hands it on to the later rules and the handler. */
+  act: (call: InterceptedRequest, pass: () => unknown) => unknown
+}
+
+const API_NAMES = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]))
+
+/** Turns an API name or key into a key (undefined for '*'). */
+export function apiKeyOf(api: ApiSelector): number | undefined {
+  if (api === '*') return undefined
+  if (typeof api === 'number') return api
+  const key = ApiKey[api]
+  if (key === undefined) throw new Error(`unknown API "${api}"; use a name such as Produce, Fetch or JoinGroup`)
+  return key
+}
+
+/** Turns an error name or code into a code. */
+export function errorCodeOf(error: ErrorSelector): number {
+  if (typeof error === 'number') return error
+  const code = ErrorCode[error]
+  if (code === undefined) throw new Error(`unknown Kafka error "${error}"; use a name such as NOT_LEADER_OR_FOLLOWER`)
+  return code
+}
+
+/** Fault injection and interception for one test broker. */
+export class Faults {
+  readonly #core: () => BrokerCore | undefined
+  #rules: Rule[] = []
+  #available = true
+  readonly #connections = new Set<Connection>()
+
+  constructor(core: () => BrokerCore | undefined) {
+    this.#core = core
+  }
+
+  /**
+   * Answers the next `count` (default 1) matching requests of `api` with `error` on every item,
+   * without applying them; the client sees the error as if the broker had refused.
+   */
+  failNext(api: ApiSelector, error: ErrorSelector, options: RuleOptions = {}): Fault {
+    const code = errorCodeOf(error)
+    return this.#add(api, options, 1, (call) => call.errorResponse(code))
+  }
+
+  /** Applies matching requests, then holds each response back `ms` milliseconds (all of them unless `count`). */
+  delay(api: ApiSelector, ms: number, options: RuleOptions = {}): Fault {
+    return this.#add(api, options, Number.POSITIVE_INFINITY, async (call) => {
+      const response = await call.next()
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return response
+    })
+  }
+
+  /**
+   * Applies the next `count` (default 1) matching requests, then closes the connection instead of
+   * answering: the client cannot know the request succeeded and retries it (idempotence tests).
+   */
+  dropResponse(api: ApiSelector, options: RuleOptions = {}): Fault {
+    return this.#add(api, options, 1, async (call) => {
+      await call.next()
+      return CLOSE_CONNECTION
+    })
+  }
+
+  /** Closes the connection on the next `count` (default 1) matching requests, without applying them. */
+  dropRequest(api: ApiSelector, options: RuleOptions = {}): Fault {
+    return this.#add(api, options, 1, () => CLOSE_CONNECTION)
+  }
+
+  /**
+   * Hands matching requests (all of them unless `count`) to `interceptor`, which may inspect,
+   * change or answer them; see Interceptor for what it returns.
+   */
+  intercept(api: ApiSelector, interceptor: Interceptor, options: RuleOptions = {}): Fault {
+    return this.#add(api, options, Number.POSITIVE_INFINITY, async (call, pass) => {
+      const answer = await interceptor(call)
+      return answer === undefined ? pass() : answer
+    })
+  }
+
+  /** Retires every rule. */
+  clear(): void {
+    this.#rules = []
+  }
+
+  /** False while the broker plays dead. */
+  get available(): boolean {
+    return this.#available
+  }
+
+  /**
+   * Makes the broker unavailable: open connections are closed and every request on a new one
+   * closes it unanswered, until setAvailable(true).
+   */
+  setAvailable(available: boolean): void {
+    this.#available = available
+    if (available) return
+    for (const c of this.#connections) c.abort('broker made unavailable by the test')
+    this.#connections.clear()
+  }
+
+  #add(api: ApiSelector, options: RuleOptions, defaultCount: number, act: Rule['act']): Fault {
+    const { count, ...match } = options
+    const remaining = count ?? defaultCount
+    if (!(remaining > 0)) throw new RangeError(`count must be positive, got ${count}`)
+    if (match.partition !== undefined && match.topic === undefined) {
+      throw new Error('a fault on a partition needs the topic as well')
+    }
+    const rule: Rule = { api: apiKeyOf(api), match, remaining, hits: 0, act }
+    this.#rules.push(rule)
+    return {
+      get hits() {
+        return rule.hits
+      },
+      get remaining() {
+        return rule.remaining
+      },
+      remove: () => {
+        this.#rules = this.#rules.filter((r) => r !== rule)
+      },
+    }
+  }
+
+  /**
+   * The dispatch hook: the first matching rule with uses left answers; an interceptor that lets
+   * the request through hands it to the next matching rule; the handler answers what is left.
+   */
+  readonly hook = (call: DispatchCall): unknown => {
+    const conn = call.ctx.connection
+    if (!this.#available) return CLOSE_CONNECTION
+    if (!this.#connections.has(conn)) {
+      this.#connections.add(conn)
+      conn.socket.once('close', () => this.#connections.delete(conn))
+    }
+    if (this.#rules.length === 0) return call.next()
+    return this.#apply(intercepted(call, this.#core()), [...this.#rules])
+  }
+
+  #apply(req: InterceptedRequest, rules: Rule[]): unknown {
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as Rule
+      if (rule.remaining <= 0 || (rule.api !== undefined && rule.api !== req.apiKey)) continue
+      if (!matches(rule.match, req)) continue
+      rule.remaining--
+      rule.hits++
+      if (rule.remaining <= 0) this.#rules = this.#rules.filter((r) => r !== rule)
+      const rest = rules.slice(i + 1)
+      return rule.act(req, () => this.#apply(req, rest))
+    }
+    return req.next()
+  }
+}
+
+function matches(m: RequestMatch, req: InterceptedRequest): boolean {
+  if (m.clientId !== undefined && req.clientId !== m.clientId) return false
+  if (m.groupId !== undefined && groupIdOf(req.request) !== m.groupId) return false
+  if (m.topic !== undefined) {
+    const hit = req.targets.some(
+      (t) =>
+        t.topic === m.topic && (m.partition === undefined || t.partition === undefined || t.partition === m.partition),
+    )
+    if (!hit) return false
+  }
+  return m.match === undefined || m.match(req)
+}
+
+function groupIdOf(request: unknown): string | undefined {
+  const r = request as { groupId?: unknown }
+  return typeof r?.groupId === 'string' ? r.groupId : undefined
+}
+
+function intercepted(call: DispatchCall, core: BrokerCore | undefined): InterceptedRequest {
+  let targets: RequestTarget[] | undefined
+  return {
+    apiKey: call.apiKey,
+    apiName: API_NAMES.get(call.apiKey) ?? String(call.apiKey),
+    apiVersion: call.apiVersion,
+    correlationId: call.correlationId,
+    clientId: call.clientId,
+    request: call.request,
+    get targets() {
+      targets ??= targetsOf(call.request, core)
+      return targets
+    },
+    next: (request) => call.next(request),
+    async errorResponse(error) {
+      const code = errorCodeOf(error)
+      // acks=0 producers read no response; answering anyway would desynchronize them.
+      if (call.apiKey === ApiKey.Produce && (call.request as { acks?: number }).acks === 0) return null
+      const response = call.errorResponse(code)
+      if (response !== undefined) return response
+      // Metadata and ApiVersions have no error answer of their own: run them (they change
+      // nothing) and mark every item.
+      const ran = await call.next()
+      setErrorCodes(ran, code)
+      return ran
+    },
+  }
+}
+
+const TOPIC_LISTS = /^(topics|topicData|topicPartitions)$/
+const PARTITION_LISTS = /^(partitions|partitionData|partitionIndexes)$/
+
+/** The topics and partitions a request names, wherever its schema keeps them. */
+export function targetsOf(request: unknown, core: BrokerCore | undefined): RequestTarget[] {
+  const out: RequestTarget[] = []
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object' || Buffer.isBuffer(node)) return
+    for (const [key, value] of Object.entries(node)) {
+      if (!Array.isArray(value)) continue
+      if (TOPIC_LISTS.test(key)) {
+        for (const t of value) collectTopic(t, core, out)
+      } else {
+        for (const item of value) visit(item)
+      }
+    }
+  }
+  visit(request)
+  return out
+}
+
+function collectTopic(t: unknown, core: BrokerCore | undefined, out: RequestTarget[]): void {
+  if (t === null || typeof t !== 'object') return
+  const o = t as Record<string, unknown>
+  let topic = typeof o.name === 'string' ? o.name : typeof o.topic === 'string' ? o.topic : undefined
+  if ((topic === undefined || topic === '') && typeof o.topicId === 'string')
+    topic = core?.topics.getById(o.topicId)?.name
+  if (topic === undefined) return
+  let partitions: number[] | undefined
+  for (const [key, value] of Object.entries(o)) {
+    if (!PARTITION_LISTS.test(key) || !Array.isArray(value)) continue
+    partitions = value.map((p: unknown) => (typeof p === 'number' ? p : partitionOf(p))).filter((p) => p !== undefined)
+  }
+  if (partitions === undefined || partitions.length === 0) out.push({ topic })
+  else for (const partition of partitions) out.push({ topic, partition })
+}
+
+function partitionOf(p: unknown): number | undefined {
+  if (p === null || typeof p !== 'object') return undefined
+  const o = p as Record<string, unknown>
+  for (const k of ['partitionIndex', 'partition', 'index']) if (typeof o[k] === 'number') return o[k]
+  return undefined
+}
+
+function setErrorCodes(node: unknown, code: number): void {
+  if (node === null || typeof node !== 'object' || Buffer.isBuffer(node)) return
+  const o = node as Record<string, unknown>
+  for (const [key, value] of Object.entries(o)) {
+    if (key === 'errorCode' && typeof value === 'number') o[key] = code
+    else if (Array.isArray(value)) for (const item of value) setErrorCodes(item, code)
+    else if (typeof value === 'object') setErrorCodes(value, code)
+  }
+}
