@@ -29,6 +29,13 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
   },
   { name: 'num.partitions', type: 'INT', default: '1', min: 1, doc: 'Default partition count of new topics.' },
   {
+    name: 'samsa.topic.max.partitions',
+    type: 'INT',
+    default: '10000',
+    min: 1,
+    doc: 'Most partitions a topic may have; CreateTopics and CreatePartitions above it answer INVALID_PARTITIONS.',
+  },
+  {
     name: 'default.replication.factor',
     type: 'SHORT',
     default: '1',

@@ -35,6 +35,7 @@ describe('Produce', () => {
     await broker.core.topics.create('small', 1, { 'max.message.bytes': '100' })
     await broker.core.topics.create('recent', 1, { 'message.timestamp.before.max.ms': '60000' })
     await broker.core.topics.create('stamped', 1, { 'message.timestamp.type': 'LogAppendTime' })
+    await broker.core.topics.create('compacted', 1, { 'cleanup.policy': 'compact' })
     client = await RawClient.connect(broker.port)
   })
   after(async () => {
@@ -113,6 +114,25 @@ describe('Produce', () => {
       ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
     )
     assert.equal((await produce('p', batch({ compression: Compression.ZSTD }), 7)).errorCode, ErrorCode.NONE)
+  })
+
+  test('compacted topics refuse records without a key', async () => {
+    const records = (keys: (string | null)[]) =>
+      encodeBatchSync({
+        baseOffset: 0,
+        compression: Compression.GZIP,
+        records: keys.map((k, i) => ({ key: k === null ? null : Buffer.from(k), value: Buffer.from('v'), offsetDelta: i })),
+      })
+    const v9 = await produce('compacted', records(['a', null, 'c']), 9)
+    assert.equal(v9.errorCode, ErrorCode.INVALID_RECORD)
+    assert.deepEqual(
+      v9.recordErrors.map((e) => e.batchIndex),
+      [1],
+    )
+    assert.match(v9.errorMessage ?? '', /Compacted topic cannot accept message without key in topic partition compacted-0/)
+    assert.equal((await produce('compacted', records([null]), 7)).errorCode, ErrorCode.CORRUPT_MESSAGE)
+    assert.equal((await produce('compacted', records(['a', 'b']), 9)).errorCode, ErrorCode.NONE)
+    assert.equal((await broker.core.storage.offsets('compacted', 0)).highWatermark, 2)
   })
 
   test('acks other than 0, 1 and -1 answer INVALID_REQUIRED_ACKS', async () => {

@@ -1,7 +1,8 @@
 // Produce: v0-11
 // Validates each partition's batches from their headers alone (length, magic, CRC32C, counts,
 // timestamps, size), stamps LogAppendTime where the topic asks for it, and appends the bytes as
-// they came: no record is decoded. Appends are issued synchronously, in request order, so
+// they came: no record is decoded (except on compacted topics, where every record needs a key:
+// CORRUPT_MESSAGE before v8, INVALID_RECORD with the record's index from v8). Appends are issued synchronously, in request order, so
 // pipelined requests on one connection land in the order they were sent.
 // acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
@@ -21,6 +22,7 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../../protocol/generated/produce.ts'
+import { decodeBatchesSync } from '../../protocol/records/batch.ts'
 import type { BatchInfo } from '../../protocol/records/batch-header.ts'
 import { setLogAppendTime } from '../../protocol/records/batch-patch.ts'
 import { batchTimestampsWithin, validateProducedRecords } from '../../protocol/records/batch-validate.ts'
@@ -120,6 +122,21 @@ function produceToPartition(
       res.logAppendTimeMs = BigInt(now)
     }
   }
+  if (config.cleanupPolicy.compact) {
+    let keyless: number | undefined
+    try {
+      keyless = recordWithoutKey(data)
+    } catch (err) {
+      const e = asRecordsError(err)
+      return fail(res, kafkaErrorCode(e), e.message)
+    }
+    if (keyless !== undefined) {
+      const message = `Compacted topic cannot accept message without key in topic partition ${topic}-${p.index}.`
+      if (version < 8) return fail(res, ErrorCode.CORRUPT_MESSAGE, message)
+      res.recordErrors = [{ batchIndex: keyless, batchIndexErrorMessage: message }]
+      return fail(res, ErrorCode.INVALID_RECORD, message)
+    }
+  }
   const first = batches[0] as BatchInfo
   if (batches.length === 1 && first.producerId >= 0) {
     if (first.isTransactional && req.transactionalId === null) {
@@ -152,6 +169,21 @@ function produceToPartition(
       fail(res, kafkaErrorCodeOf(err), null)
     },
   )
+}
+
+/**
+ * The index of the first record without a key, or undefined. Compacted topics need a key on every
+ * record; this is the one produce check that decodes records, and only compacted topics pay it.
+ */
+function recordWithoutKey(data: Buffer): number | undefined {
+  let index = 0
+  for (const batch of decodeBatchesSync(data)) {
+    for (const record of batch.records) {
+      if (record.key === null) return index
+      index++
+    }
+  }
+  return undefined
 }
 
 function checkBatch(

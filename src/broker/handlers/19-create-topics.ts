@@ -18,6 +18,7 @@ import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { describeTopicConfigs, invalidTopicConfigs } from '../config-describe.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionLimitExceeded } from '../partition-limit.ts'
 import { invalidTopicName } from '../topics.ts'
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
@@ -73,6 +74,8 @@ async function createTopic(
   if (partitions === -1) partitions = core.numberProp('num.partitions')
   if (replication === -1) replication = core.numberProp('default.replication.factor')
   if (partitions <= 0) return result(t, ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.')
+  const tooMany = partitionLimitExceeded(core, partitions)
+  if (tooMany) return result(t, ErrorCode.INVALID_PARTITIONS, tooMany)
   if (replication <= 0)
     return result(t, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.')
   if (replication > 1) {

@@ -18,6 +18,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionLimitExceeded } from '../partition-limit.ts'
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
   apiKey: ApiKey.CreatePartitions,
@@ -65,6 +66,8 @@ async function createPartitions(
     const message = `The topic ${t.name} currently has ${current} partition(s); ${t.count} would not be an increase.`
     return result(t.name, ErrorCode.INVALID_PARTITIONS, message)
   }
+  const tooMany = partitionLimitExceeded(core, t.count)
+  if (tooMany) return result(t.name, ErrorCode.INVALID_PARTITIONS, tooMany)
   const additional = t.count - current
   if (t.assignments !== null) {
     const bad = invalidAssignments(core, t.assignments, additional)

@@ -5,6 +5,11 @@ import { type Broker, startBroker } from '../../../src/broker/broker.ts'
 import { ErrorCode } from '../../../src/protocol/error-codes.ts'
 import type { CreatePartitionsResponse } from '../../../src/protocol/generated/create-partitions.ts'
 import { createCreatePartitionsRequest } from '../../../src/protocol/generated/create-partitions.ts'
+import {
+  type CreateTopicsResponse,
+  createCreatableTopic,
+  createCreateTopicsRequest,
+} from '../../../src/protocol/generated/create-topics.ts'
 import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../../src/protocol/generated/delete-topics.ts'
 import { ApiKey } from '../../../src/protocol/generated/index.ts'
 import {
@@ -283,6 +288,42 @@ describe('DeleteTopics and consumer groups', () => {
       )
       await admin.disconnect()
     } finally {
+      await broker.close()
+    }
+  })
+})
+
+describe('partition limit', () => {
+  test('CreateTopics and CreatePartitions above samsa.topic.max.partitions answer INVALID_PARTITIONS', async () => {
+    const broker = await startBroker({ config: { 'samsa.topic.max.partitions': '50' } })
+    const raw = await RawClient.connect(broker.port)
+    try {
+      const created = await raw.send<CreateTopicsResponse>(
+        ApiKey.CreateTopics,
+        7,
+        createCreateTopicsRequest({
+          topics: [
+            createCreatableTopic({ name: 'huge', numPartitions: 51, replicationFactor: 1 }),
+            createCreatableTopic({ name: 'fine', numPartitions: 50, replicationFactor: 1 }),
+          ],
+        }),
+      )
+      assert.deepEqual(
+        created.topics.map((t) => [t.name, t.errorCode]),
+        [
+          ['huge', ErrorCode.INVALID_PARTITIONS],
+          ['fine', ErrorCode.NONE],
+        ],
+      )
+      assert.match(created.topics[0]?.errorMessage ?? '', /above the limit of 50/)
+      const grown = await raw.send<CreatePartitionsResponse>(
+        ApiKey.CreatePartitions,
+        3,
+        createCreatePartitionsRequest({ topics: [{ name: 'fine', count: 51, assignments: null }] }),
+      )
+      assert.equal(grown.results[0]?.errorCode, ErrorCode.INVALID_PARTITIONS)
+    } finally {
+      await raw.close()
       await broker.close()
     }
   })
