@@ -46,7 +46,7 @@ describe('DeleteRecords, OffsetForLeaderEpoch, DescribeLogDirs', () => {
     await producer.connect()
     for (let i = 0; i < count; i++) {
       for (let p = 0; p < partitions; p++)
-        await producer.send({ topic: name, messages: [{ partition: p, value: `v${i}` }] })
+        await producer.send({ topic: name, messages: [{ partition: p, key: `k${i}`, value: `v${i}` }] })
     }
     await producer.disconnect()
   }
