@@ -121,7 +121,11 @@ describe('Produce', () => {
       encodeBatchSync({
         baseOffset: 0,
         compression: Compression.GZIP,
-        records: keys.map((k, i) => ({ key: k === null ? null : Buffer.from(k), value: Buffer.from('v'), offsetDelta: i })),
+        records: keys.map((k, i) => ({
+          key: k === null ? null : Buffer.from(k),
+          value: Buffer.from('v'),
+          offsetDelta: i,
+        })),
       })
     const v9 = await produce('compacted', records(['a', null, 'c']), 9)
     assert.equal(v9.errorCode, ErrorCode.INVALID_RECORD)
@@ -129,7 +133,10 @@ describe('Produce', () => {
       v9.recordErrors.map((e) => e.batchIndex),
       [1],
     )
-    assert.match(v9.errorMessage ?? '', /Compacted topic cannot accept message without key in topic partition compacted-0/)
+    assert.match(
+      v9.errorMessage ?? '',
+      /Compacted topic cannot accept message without key in topic partition compacted-0/,
+    )
     assert.equal((await produce('compacted', records([null]), 7)).errorCode, ErrorCode.CORRUPT_MESSAGE)
     assert.equal((await produce('compacted', records(['a', 'b']), 9)).errorCode, ErrorCode.NONE)
     assert.equal((await broker.core.storage.offsets('compacted', 0)).highWatermark, 2)
