@@ -74,6 +74,18 @@ export class TopicRegistry {
     for (const listener of this.#listeners) await listener(change)
   }
 
+  /**
+   * An existing topic whose name differs from `name` only by '.' versus '_' (they collide in
+   * metric names, so Kafka refuses the second one), or undefined.
+   */
+  collidingTopic(name: string): string | undefined {
+    const normalized = name.replaceAll('.', '_')
+    for (const existing of this.#byName.keys()) {
+      if (existing !== name && existing.replaceAll('.', '_') === normalized) return existing
+    }
+    return undefined
+  }
+
   /** True when the topic exists and has the partition. */
   hasPartition(name: string, partition: number): boolean {
     const t = this.#byName.get(name)

@@ -63,6 +63,9 @@ async function lookup(
   if (existing) return describeTopic(core, existing, topicOps)
   if (invalidTopicName(name)) return createMetadataResponseTopic({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name })
   if (!autoCreate) return createMetadataResponseTopic({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name })
+  if (core.topics.collidingTopic(name)) {
+    return createMetadataResponseTopic({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name })
+  }
   const created = await core.topics.getOrCreate(name, core.numberProp('num.partitions'))
   core.log.info({ topic: name, partitions: created.partitionCount }, 'auto-created topic')
   return describeTopic(core, created, topicOps)

@@ -56,6 +56,10 @@ async function createTopic(
   const badName = invalidTopicName(t.name)
   if (badName) return result(t, ErrorCode.INVALID_TOPIC_EXCEPTION, badName)
   if (core.topics.get(t.name)) return result(t, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
+  const collision = core.topics.collidingTopic(t.name)
+  if (collision) {
+    return result(t, ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${collision}`)
+  }
   let partitions = t.numPartitions
   let replication = t.replicationFactor
   if (t.assignments.length > 0) {
@@ -95,6 +99,9 @@ async function createTopic(
     if (!created) return result(t, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
     topicId = created.topicId
     core.log.info({ topic: t.name, partitions, configs }, 'created topic')
+    if (/[._]/.test(t.name)) {
+      core.log.warn({ topic: t.name }, "topic names with '.' or '_' can collide in metric names; use one or the other")
+    }
   }
   const res = createCreatableTopicResult({ name: t.name, numPartitions: partitions, replicationFactor: replication })
   if (topicId && v >= 7) res.topicId = topicId

@@ -13,6 +13,11 @@ import {
 import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../../src/protocol/generated/delete-topics.ts'
 import { ApiKey } from '../../../src/protocol/generated/index.ts'
 import {
+  createMetadataRequest,
+  createMetadataRequestTopic,
+  type MetadataResponse,
+} from '../../../src/protocol/generated/metadata.ts'
+import {
   createOffsetCommitRequest,
   createOffsetCommitRequestPartition,
   type OffsetCommitResponse,
@@ -322,6 +327,40 @@ describe('partition limit', () => {
         createCreatePartitionsRequest({ topics: [{ name: 'fine', count: 51, assignments: null }] }),
       )
       assert.equal(grown.results[0]?.errorCode, ErrorCode.INVALID_PARTITIONS)
+    } finally {
+      await raw.close()
+      await broker.close()
+    }
+  })
+})
+
+describe('topic name collisions', () => {
+  test("names that differ only by '.' and '_' collide, in CreateTopics and in auto-creation", async () => {
+    const broker = await startBroker()
+    const raw = await RawClient.connect(broker.port)
+    try {
+      const create = (name: string) =>
+        raw.send<CreateTopicsResponse>(
+          ApiKey.CreateTopics,
+          7,
+          createCreateTopicsRequest({
+            topics: [createCreatableTopic({ name, numPartitions: 1, replicationFactor: 1 })],
+          }),
+        )
+      assert.equal((await create('orders.eu')).topics[0]?.errorCode, ErrorCode.NONE)
+      const clash = (await create('orders_eu')).topics[0]
+      assert.equal(clash?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION)
+      assert.equal(clash?.errorMessage, "Topic 'orders_eu' collides with existing topic: orders.eu")
+      const md = await raw.send<MetadataResponse>(
+        ApiKey.Metadata,
+        12,
+        createMetadataRequest({
+          topics: [createMetadataRequestTopic({ name: 'orders_eu' })],
+          allowAutoTopicCreation: true,
+        }),
+      )
+      assert.equal(md.topics[0]?.errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION)
+      assert.equal(broker.core.topics.get('orders_eu'), undefined)
     } finally {
       await raw.close()
       await broker.close()
