@@ -39,7 +39,7 @@ export class BrokerCore {
   readonly storage: Storage
   readonly topics: TopicRegistry
   readonly waiters = new AppendWaiters()
-  readonly fetchSessions = new FetchSessions()
+  readonly fetchSessions: FetchSessions
   /** Consumer groups and committed offsets; loaded by startBroker, closed before storage. */
   readonly groups: GroupCoordinator
   /** Producer ids, per-partition producer state (idempotence, LSO) and transactions; loaded by startBroker. */
@@ -70,6 +70,7 @@ export class BrokerCore {
     this.#dynamicProps = options.dynamicProps ?? {}
     this.#dynamicDefaultProps = this.#dynamicProps
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...this.#dynamicProps })
+    this.fetchSessions = new FetchSessions(this.numberProp('max.incremental.fetch.session.cache.slots'))
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
     const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, clock, log: this.log }

@@ -71,6 +71,8 @@ export class FetchSessions {
     }
     if (epoch === INITIAL_EPOCH) {
       if (sessionId !== 0) this.#sessions.delete(sessionId)
+      // With no slots, every fetch is a full one without a session, which clients accept.
+      if (this.#maxSessions === 0) return { kind: 'sessionless' }
       return { kind: 'full', session: this.#open(now) }
     }
     const session = this.#sessions.get(sessionId)

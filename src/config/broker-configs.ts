@@ -72,6 +72,13 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     doc: 'Close connections that sent nothing and were sent nothing for this long.',
   },
   {
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: 'INT',
+    default: '1000',
+    min: 0,
+    doc: 'Most incremental fetch sessions kept; the least recently used one is evicted beyond it.',
+  },
+  {
     name: 'queued.max.requests',
     type: 'INT',
     default: '500',
