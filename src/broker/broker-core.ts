@@ -40,6 +40,8 @@ export class BrokerCore {
   readonly topics: TopicRegistry
   readonly waiters = new AppendWaiters()
   readonly fetchSessions: FetchSessions
+  /** Aborted when the broker starts closing: long polls answer at once instead of waiting. */
+  readonly closing = new AbortController()
   /** Consumer groups and committed offsets; loaded by startBroker, closed before storage. */
   readonly groups: GroupCoordinator
   /** Producer ids, per-partition producer state (idempotence, LSO) and transactions; loaded by startBroker. */

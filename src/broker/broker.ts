@@ -129,6 +129,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      readyCore.closing.abort()
       await readyCore.groups.close()
       await listener.close()
       await readyCore.txns.close()

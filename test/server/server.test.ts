@@ -213,6 +213,34 @@ describe('server', () => {
     await client.close()
   })
 
+  test('close() answers a pending long poll at once instead of waiting for max_wait_ms', async () => {
+    const own = await startBroker()
+    await own.core.topics.create('t', 1, {})
+    const client = await RawClient.connect(own.port)
+    const pending = client.send<FetchResponse>(
+      ApiKey.Fetch,
+      4,
+      createFetchRequest({
+        maxWaitMs: 30_000,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        topics: [
+          createFetchTopic({
+            topic: 't',
+            partitions: [createFetchPartition({ fetchOffset: 0n, partitionMaxBytes: 1 << 20 })],
+          }),
+        ],
+      }),
+    )
+    await new Promise((r) => setTimeout(r, 50))
+    const started = Date.now()
+    await own.close()
+    const res = await pending
+    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`)
+    assert.equal(res.responses[0]?.partitions[0]?.errorCode, ErrorCode.NONE)
+    await client.close()
+  })
+
   test('max.connections refuses connections beyond the limit', async () => {
     const own = await startBroker({ config: { 'max.connections': '2' } })
     const a = await rawSocket(own.port)

@@ -43,10 +43,11 @@ export default defineHandler<FetchRequest, FetchResponse>({
     for (;;) {
       const round = await readPartitions(core, wanted, maxBytes, v, req.isolationLevel)
       const remaining = deadline - core.now()
-      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0) {
+      const closing = core.closing.signal
+      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
         return buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
       }
-      await ctx.broker.waiters.wait(wanted, remaining)
+      await core.waiters.wait(wanted, remaining, closing)
     }
   },
   errorResponse(_ctx, _req, errorCode) {
