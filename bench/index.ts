@@ -1,8 +1,8 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions (default: all, in
- * that order).
+ * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions, groups (default: all,
+ * in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  *
  * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type DiskResult, diskBaseline, tcpFetchBaseline, tcpProduceBaseline } from './baselines.ts'
 import { brokerExecArgv, killAllServers } from './children.ts'
+import { benchDurability } from './durability.ts'
 import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
 import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
+import { benchGroups } from './groups.ts'
 import { benchLatency, type LatencySection } from './latency.ts'
 import {
   benchBatch,
@@ -35,7 +37,18 @@ import { benchTesting, TESTING_STARTS, type TestingResult } from './testing.ts'
 import { benchTransactions } from './transactions.ts'
 import { fmt, MB, removeAllTempDirs, table } from './util.ts'
 
-const SECTIONS = ['baselines', 'produce', 'fetch', 'latency', 'embedded', 'testing', 'records', 'transactions'] as const
+const SECTIONS = [
+  'baselines',
+  'produce',
+  'fetch',
+  'latency',
+  'embedded',
+  'testing',
+  'records',
+  'transactions',
+  'groups',
+  'durability',
+] as const
 type Section = (typeof SECTIONS)[number]
 
 const COLD_START_TARGET_MS = 100
@@ -275,6 +288,21 @@ async function main(): Promise<void> {
       'bench/transactions.ts: transactional produce next to idempotent produce (local engine, acks=all).',
     )
     await benchTransactions()
+  }
+  if (sections.has('groups')) {
+    heading(
+      'Consumer group rebalance',
+      'bench/groups.ts: time for a group to be Stable again after an 11th member joins or leaves; broker ' +
+        '(samsa/testing startBroker, group.initial.rebalance.delay.ms 0) and clients share this process.',
+    )
+    await benchGroups()
+  }
+  if (sections.has('durability')) {
+    heading(
+      'Durability',
+      'bench/durability.ts: acks=all next to acks=1 and the disk fsync rate (local engine), recovery after kill -9.',
+    )
+    await benchDurability()
   }
   console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Logger } from 'pino'
 import { effectiveBrokerProps } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
@@ -72,6 +73,8 @@ export class BrokerCore {
     this.#dynamicProps = options.dynamicProps ?? {}
     this.#dynamicDefaultProps = this.#dynamicProps
     this.#props = effectiveBrokerProps({ ...this.staticProps, ...this.#dynamicProps })
+    // Every waiting long poll listens for shutdown; many consumers mean many listeners.
+    setMaxListeners(0, this.closing.signal)
     this.fetchSessions = new FetchSessions(this.numberProp('max.incremental.fetch.session.cache.slots'))
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))

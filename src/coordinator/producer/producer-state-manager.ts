@@ -158,16 +158,22 @@ export class ProducerStateManager {
   /** Loads snapshots and replays the log after them, for every partition of `topics`. */
   async load(topics: { name: string; partitionCount: number }[]): Promise<void> {
     const snapshots = await this.#kv.list(NAMESPACE)
+    const scanned = new Map<string, Buffer | null>()
     for (const t of topics) {
       for (let p = 0; p < t.partitionCount; p++) {
-        const raw = snapshots.get(key(t.name, p))
-        await this.#loadPartition(
+        const k = key(t.name, p)
+        const raw = snapshots.get(k)
+        const empty = await this.#loadPartition(
           t.name,
           p,
           raw === undefined ? undefined : (JSON.parse(raw.toString()) as PartitionSnapshot),
         )
+        if (empty) scanned.set(k, Buffer.from(JSON.stringify(empty.toSnapshot())))
       }
     }
+    // Partitions without producers have no state to snapshot later; recording how far their log
+    // was read spares the next start from reading it all again.
+    if (scanned.size > 0 && this.#deps.storage.engine !== 'memory') await this.#kv.put(NAMESPACE, scanned)
     if (this.#deps.storage.engine !== 'memory') {
       this.#timer = setInterval(() => {
         this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))
@@ -176,7 +182,15 @@ export class ProducerStateManager {
     }
   }
 
-  async #loadPartition(topic: string, partition: number, snapshot: PartitionSnapshot | undefined): Promise<void> {
+  /**
+   * Rebuilds one partition's state; returns the state when it holds no producer but the replay
+   * read new log data (its snapshot then records only how far the log was read).
+   */
+  async #loadPartition(
+    topic: string,
+    partition: number,
+    snapshot: PartitionSnapshot | undefined,
+  ): Promise<PartitionProducerState | undefined> {
     const storage = this.#deps.storage
     const offsets = await storage.offsets(topic, partition)
     let state = snapshot === undefined ? new PartitionProducerState() : PartitionProducerState.fromSnapshot(snapshot)
@@ -184,7 +198,8 @@ export class ProducerStateManager {
       this.#deps.log.warn({ topic, partition }, 'producer state snapshot is ahead of the log; rebuilding from the log')
       state = new PartitionProducerState()
     }
-    let offset = Math.max(state.stateEnd, offsets.logStartOffset)
+    const start = Math.max(state.stateEnd, offsets.logStartOffset)
+    let offset = start
     while (offset < offsets.highWatermark) {
       const read = await storage.read(topic, partition, offset, SCAN_CHUNK_BYTES, { minOneBatch: true })
       if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) break
@@ -196,7 +211,11 @@ export class ProducerStateManager {
     if (state.producers.size > 0 || state.aborted.length > 0) {
       if (!this.#partitions.has(topic)) this.#partitions.set(topic, new Map())
       this.#partitions.get(topic)?.set(partition, state)
+      return undefined
     }
+    if (offset <= start) return undefined
+    state.stateEnd = offset
+    return state
   }
 
   /** Writes a snapshot of every partition whose state changed (and drops idle producers). */
