@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { decodeBatchesSync, encodeBatchSync } from '../../src/protocol/records/batch.ts'
+import { decodeBatchesSync, encodeBatchSync, type RecordBatch } from '../../src/protocol/records/batch.ts'
 import { Compression, type CompressionCodec } from '../../src/protocol/records/compression.ts'
+import { ControlType, encodeEndTxnMarkerBatch } from '../../src/protocol/records/control.ts'
 import { systemError } from '../../src/storage/local/faults.ts'
 import { LocalStorage, type LocalStorageOptions } from '../../src/storage/local/local-storage.ts'
 import { appendInput, tempDir, topicMeta } from './helpers.ts'
@@ -57,7 +58,67 @@ async function produce(
   }
 }
 
-/** Every record of partition 0, in offset order. */
+/** One transactional batch of `producerId` (epoch 0). */
+async function txn(
+  storage: LocalStorage,
+  topic: string,
+  producerId: number,
+  baseSequence: number,
+  entries: [string, string][],
+): Promise<void> {
+  const batch = encodeBatchSync({
+    records: entries.map(([k, v]) => ({ key: Buffer.from(k), value: Buffer.from(v), timestamp: 1000 })),
+    isTransactional: true,
+    producerId,
+    producerEpoch: 0,
+    baseSequence,
+  })
+  await storage.append(topic, 0, appendInput(batch), { durable: false })
+}
+
+/** A COMMIT or ABORT marker of `producerId`. */
+async function marker(
+  storage: LocalStorage,
+  topic: string,
+  producerId: number,
+  type: 'commit' | 'abort',
+): Promise<void> {
+  const batch = encodeEndTxnMarkerBatch({
+    type: type === 'commit' ? ControlType.COMMIT : ControlType.ABORT,
+    coordinatorEpoch: 0,
+    producerId,
+    producerEpoch: 0,
+    timestamp: 1000,
+  })
+  await storage.append(topic, 0, appendInput(batch), { durable: false })
+}
+
+/** Every batch of partition 0 as stored, decoded. */
+async function rawBatches(storage: LocalStorage, topic: string): Promise<RecordBatch[]> {
+  const out: RecordBatch[] = []
+  let offset = 0
+  for (;;) {
+    const res = await storage.read(topic, 0, offset, 1 << 20, { minOneBatch: true })
+    if (res.records.length === 0) return out
+    for (const b of decodeBatchesSync(res.records)) {
+      if (Number(b.baseOffset) + b.lastOffsetDelta < offset) continue
+      out.push(b)
+      offset = Number(b.baseOffset) + b.lastOffsetDelta + 1
+    }
+  }
+}
+
+/** The control batches of partition 0: offset, whether they carry a delete horizon, base timestamp. */
+async function controlBatches(
+  storage: LocalStorage,
+  topic: string,
+): Promise<{ offset: number; horizon: boolean; baseTimestamp: number }[]> {
+  return (await rawBatches(storage, topic))
+    .filter((b) => b.isControl)
+    .map((b) => ({ offset: Number(b.baseOffset), horizon: b.hasDeleteHorizon, baseTimestamp: Number(b.baseTimestamp) }))
+}
+
+/** Every data record of partition 0, in offset order. */
 async function readAll(storage: LocalStorage, topic: string): Promise<Rec[]> {
   const out: Rec[] = []
   let offset = (await storage.offsets(topic, 0)).logStartOffset
@@ -65,7 +126,7 @@ async function readAll(storage: LocalStorage, topic: string): Promise<Rec[]> {
     const res = await storage.read(topic, 0, offset, 1 << 20, { minOneBatch: true })
     if (res.records.length === 0) break
     for (const b of decodeBatchesSync(res.records)) {
-      for (const r of b.records) {
+      for (const r of b.isControl ? [] : b.records) {
         const o = Number(b.baseOffset) + r.offsetDelta
         if (o < offset) continue
         out.push({ offset: o, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null })
@@ -236,22 +297,146 @@ describe('log compaction', () => {
     await storage.close()
   })
 
-  it('keeps transactional and control batches untouched', async () => {
+  it('removes aborted transactions, deduplicates committed ones, keeps markers until their data is gone and the horizon passed', async () => {
+    const dir = await freshDir()
+    let now = 1_000_000
+    const storage = await open(dir, { now: () => now })
+    await storage.createTopic(topicMeta('x', 1, { ...COMPACT, 'delete.retention.ms': '60000' }))
+    // Producer 7: A = {k1, k2} committed (marker at 2); producer 8: B = {k1, k3} aborted (marker
+    // at 5); producer 7: C = {k2} committed (7), superseded by a plain k2 (8); D = {k4} committed (10).
+    let seq7 = 0
+    await txn(storage, 'x', 7, seq7, [
+      ['k1', 'c1'],
+      ['k2', 'c2'],
+    ])
+    seq7 += 2
+    await marker(storage, 'x', 7, 'commit')
+    await txn(storage, 'x', 8, 0, [
+      ['k1', 'a1'],
+      ['k3', 'a3'],
+    ])
+    await marker(storage, 'x', 8, 'abort')
+    await txn(storage, 'x', 7, seq7++, [['k2', 'c2b']])
+    await marker(storage, 'x', 7, 'commit')
+    await produce(storage, 'x', [['k2', 'plain']])
+    await txn(storage, 'x', 7, seq7++, [['k4', 'c4']])
+    await marker(storage, 'x', 7, 'commit')
+    await produce(storage, 'x', rounds(3))
+    const before = await readAll(storage, 'x')
+    assert.deepEqual(
+      before.slice(0, 8).map((r) => `${r.offset}:${r.key}=${r.value}`),
+      ['0:k1=c1', '1:k2=c2', '3:k1=a1', '4:k3=a3', '6:k2=c2b', '8:k2=plain', '9:k4=c4', '11:key-0=value-0-0'],
+    )
+    const activeBase = () => storage.segmentBaseOffsets('x', 0).at(-1) as number
+    assert.ok(activeBase() > 11, 'the transactions sit in closed segments')
+
+    assert.equal((await storage.runCleaner()).length, 1)
+    let recs = await readAll(storage, 'x')
+    assert.deepEqual(
+      recs.filter((r) => r.offset < 11).map((r) => `${r.offset}:${r.key}=${r.value}`),
+      ['0:k1=c1', '8:k2=plain', '9:k4=c4'],
+      'aborted records are gone (and did not supersede k1=c1), committed ones deduplicated by key',
+    )
+    assert.deepEqual(
+      (await controlBatches(storage, 'x')).map((c) => c.offset),
+      [2, 5, 7, 10],
+      'every marker stays in the pass that removes its data',
+    )
+    assert.deepEqual(
+      (await controlBatches(storage, 'x')).map((c) => c.horizon),
+      [false, false, false, false],
+    )
+    // Producer 8's last batch stays, empty, for its sequence; the marker of C had data at the pass's start.
+    const empty = (await rawBatches(storage, 'x')).find((b) => Number(b.producerId) === 8 && !b.isControl)
+    assert.deepEqual(
+      [Number(empty?.baseOffset), empty?.lastOffsetDelta, empty?.records.length, empty?.isTransactional],
+      [3, 1, 0, true],
+    )
+
+    // Second pass (new dirty data): C's marker has no data left and gets its delete horizon.
+    await produce(storage, 'x', rounds(3))
+    assert.equal((await storage.runCleaner()).length, 1)
+    let controls = await controlBatches(storage, 'x')
+    assert.deepEqual(
+      controls.map((c) => [c.offset, c.horizon]),
+      [
+        [2, false], // A still has k1=c1
+        [5, false], // ABORT markers stay (see compaction.ts)
+        [7, true],
+        [10, false], // producer 7's last batch
+      ],
+    )
+    assert.equal(controls.find((c) => c.offset === 7)?.baseTimestamp, now + 60_000)
+    now += 30_000
+    await produce(storage, 'x', rounds(1))
+    await storage.runCleaner()
+    assert.ok(
+      (await controlBatches(storage, 'x')).some((c) => c.offset === 7),
+      'not before the horizon',
+    )
+    now += 31_000
+    const results = await storage.runCleaner()
+    assert.equal(results.length, 1, 'the marker horizon starts a pass by itself')
+    controls = await controlBatches(storage, 'x')
+    assert.deepEqual(
+      controls.map((c) => c.offset),
+      [2, 5, 10],
+    )
+    recs = await readAll(storage, 'x')
+    assertOffsetsGrow(recs)
+    assert.deepEqual(
+      recs.filter((r) => r.offset < 11).map((r) => `${r.offset}:${r.key}=${r.value}`),
+      ['0:k1=c1', '8:k2=plain', '9:k4=c4'],
+    )
+    assert.deepEqual(await storage.offsets('x', 0), {
+      logStartOffset: 0,
+      highWatermark: 81,
+      lastStableOffset: 81,
+    })
+    await storage.close()
+  })
+
+  it('never cleans from a transaction without a marker on (the last stable offset)', async () => {
     const dir = await freshDir()
     const storage = await open(dir)
-    await storage.createTopic(topicMeta('x', 1, COMPACT))
-    const txn = encodeBatchSync({
-      records: [{ key: Buffer.from('key-1'), value: Buffer.from('in a transaction'), timestamp: 1000 }],
-      isTransactional: true,
-      producerId: 7,
-      producerEpoch: 0,
-      baseSequence: 0,
-    })
-    await storage.append('x', 0, appendInput(txn), { durable: false })
-    await produce(storage, 'x', rounds(3))
-    await storage.runCleaner()
-    const recs = await readAll(storage, 'x')
-    assert.deepEqual(recs[0], { offset: 0, key: 'key-1', value: 'in a transaction' })
+    await storage.createTopic(topicMeta('o', 1, COMPACT))
+    await produce(storage, 'o', rounds(3))
+    const openAt = (await storage.offsets('o', 0)).highWatermark
+    await txn(storage, 'o', 9, 0, [
+      ['key-1', 'open'],
+      ['key-2', 'open'],
+    ])
+    await produce(storage, 'o', rounds(3))
+    const before = await readAll(storage, 'o')
+    const openSegment = storage
+      .segmentBaseOffsets('o', 0)
+      .filter((b) => b <= openAt)
+      .at(-1) as number
+    assert.ok(openSegment > 0 && storage.segmentBaseOffsets('o', 0).at(-1) !== openSegment)
+    assert.equal((await storage.runCleaner()).length, 1)
+    const after = await readAll(storage, 'o')
+    assert.deepEqual(
+      after.filter((r) => r.offset >= openSegment),
+      before.filter((r) => r.offset >= openSegment),
+      'nothing from the open transaction’s segment on changes',
+    )
+    assert.ok(after.filter((r) => r.offset < openSegment).length < before.filter((r) => r.offset < openSegment).length)
+    assert.deepEqual(await storage.runCleaner(), [], 'nothing more to do while the transaction is open')
+
+    // Aborted: its records go in the next pass, and the log behind it is cleaned.
+    await marker(storage, 'o', 9, 'abort')
+    await produce(storage, 'o', rounds(2))
+    const beforeAbortPass = await readAll(storage, 'o')
+    assert.equal((await storage.runCleaner()).length, 1)
+    const cleaned = await readAll(storage, 'o')
+    assert.deepEqual(
+      cleaned.filter((r) => r.value === 'open'),
+      [],
+    )
+    const activeBase = storage.segmentBaseOffsets('o', 0).at(-1) as number
+    const keys = cleaned.filter((r) => r.offset < activeBase).map((r) => r.key)
+    assert.equal(new Set(keys).size, keys.length, 'each key once in the cleaned range')
+    assert.deepEqual(latest(cleaned), latest(beforeAbortPass))
     await storage.close()
   })
 

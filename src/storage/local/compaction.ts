@@ -19,9 +19,18 @@
  *   and compression codec. An emptied batch is dropped, unless it is the last batch of its
  *   producer in the dirty range (its sequence numbers matter to idempotence) or the last batch
  *   of the pass, which are kept empty, as Kafka does.
- * - Batches with the transactional or control flag are kept untouched and their keys stay out
- *   of the map, which never loses data. TODO(transactions): drop aborted records and, after
- *   delete.retention.ms, markers whose transaction is fully cleaned, as Kafka does.
+ * - Transactions (compaction-txn.ts learns them from the markers in the log): the pass never
+ *   reaches a transaction without a marker in the cleanable range (its segment and all after
+ *   it wait, as beyond Kafka's last stable offset). Records of aborted transactions are removed
+ *   and stay out of the key map; committed transactional records are deduplicated like others.
+ *   A COMMIT marker whose transaction has no batch left gets a delete horizon
+ *   (now + delete.retention.ms, KIP-534) and goes in the first pass after it. ABORT markers are
+ *   kept: the producer state (src/coordinator/producer) keeps listing the aborted transaction
+ *   in read_committed fetches, and a consumer that is told of an aborted transaction skips the
+ *   producer's transactional records until it sees that producer's ABORT marker, so removing the
+ *   marker would hide the producer's later committed records. Kafka removes both because its
+ *   cleaner rewrites the transaction index too. The last data batch and the last batch of each
+ *   producer stay (a data batch emptied if need be, a marker whole).
  *
  * The work is done off the partition's append queue, yielding to the event loop every few
  * milliseconds; only the swap of the cleaned segment (swap-recovery.ts) runs in the queue.
@@ -30,12 +39,13 @@ import { open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { decodeBatch, encodeBatch, type RecordInput } from '../../protocol/records/batch.ts'
-import { readBatchHeader } from '../../protocol/records/batch-header.ts'
+import { type BatchInfo, readBatchHeader } from '../../protocol/records/batch-header.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { Compression } from '../../protocol/records/compression.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
 import type { KafkaRecord } from '../../protocol/records/record-codec.ts'
 import type { StorageLogger } from '../memory/logger.ts'
+import { TxnIndex } from './compaction-txn.ts'
 import type { StorageFaults } from './faults.ts'
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './file-names.ts'
 import { fsyncDir, writeFully } from './fs-util.ts'
@@ -148,11 +158,10 @@ function nextBase(segments: Segment[], i: number, after: number): number {
   return segments[i + 1]?.baseOffset ?? after
 }
 
-/** Key → last offset over the dirty range, and each producer's last batch there. */
+/** Key → last offset over the dirty range, and the transactions of the cleanable range. */
 interface OffsetMap {
   keys: Map<string, number>
-  /** producerId → last offset of its last batch. */
-  producerLast: Map<number, number>
+  txns: TxnIndex
   /** Records at offsets below this are judged by the map; it ends at a segment boundary. */
   end: number
 }
@@ -160,11 +169,15 @@ interface OffsetMap {
 /** Runs one cleaning pass over a partition; null when the plan has nothing due or was overtaken. */
 export async function cleanPartition(
   log: PartitionLog,
-  plan: CleaningPlan,
+  proposed: CleaningPlan,
   options: CleanOptions,
 ): Promise<CleanResult | null> {
   const view = log.cleanerView()
-  const map = await buildOffsetMap(plan, options)
+  const txns = await scanTransactions(proposed, options)
+  if (txns === null) return null
+  const plan = limitToStable(proposed, txns.firstUnstableOffset)
+  if (plan === null) return null
+  const map = await buildOffsetMap(plan, txns, options)
   if (map === null) return null
   const round = plan.cleanable.filter((_, i) => nextBase(plan.cleanable, i, plan.uncleanableOffset) <= map.end)
   const result: CleanResult = {
@@ -199,11 +212,53 @@ export async function cleanPartition(
   return result
 }
 
+/** Reads the transactions of the whole cleanable range (markers decide the fate of earlier batches). */
+async function scanTransactions(plan: CleaningPlan, options: CleanOptions): Promise<TxnIndex | null> {
+  const txns = new TxnIndex()
+  const slice = new Slicer()
+  for (const segment of plan.cleanable) {
+    if (!segment.acquire()) return null
+    try {
+      for await (const bytes of segmentBatches(segment)) {
+        if (options.stopped()) return null
+        const header = readBatchHeader(bytes)
+        if (header instanceof RecordsError) throw header
+        await txns.observe(header, bytes)
+        await slice.maybeYield()
+      }
+    } finally {
+      await segment.release()
+    }
+  }
+  txns.finish()
+  return txns
+}
+
+/**
+ * The plan cut before the segment holding `firstUnstable` (a transaction without a marker yet);
+ * null when nothing cleanable is left, or only clean segments and no delete horizon is due.
+ */
+function limitToStable(plan: CleaningPlan, firstUnstable: number): CleaningPlan | null {
+  if (!Number.isFinite(firstUnstable)) return plan
+  let n = 0
+  while (n < plan.cleanable.length && nextBase(plan.cleanable, n, plan.uncleanableOffset) <= firstUnstable) n++
+  if (n === plan.cleanable.length) return plan
+  if (n === 0) return null
+  const firstDirtyIndex = Math.min(plan.firstDirtyIndex, n)
+  if (firstDirtyIndex === n && plan.reason !== 'delete-horizon') return null
+  return {
+    ...plan,
+    cleanable: plan.cleanable.slice(0, n),
+    firstDirtyIndex,
+    uncleanableOffset: (plan.cleanable[n] as Segment).baseOffset,
+  }
+}
+
 /** Reads the dirty segments into the key map, stopping at a segment boundary when it is full. */
-async function buildOffsetMap(plan: CleaningPlan, options: CleanOptions): Promise<OffsetMap | null> {
+async function buildOffsetMap(plan: CleaningPlan, txns: TxnIndex, options: CleanOptions): Promise<OffsetMap | null> {
   const map: OffsetMap = {
     keys: new Map(),
-    producerLast: new Map(),
+    txns,
     end: nextBase(plan.cleanable, plan.firstDirtyIndex - 1, plan.uncleanableOffset),
   }
   if (plan.firstDirtyIndex === 0) map.end = plan.cleanable[0]?.baseOffset ?? plan.uncleanableOffset
@@ -218,8 +273,8 @@ async function buildOffsetMap(plan: CleaningPlan, options: CleanOptions): Promis
         if (options.stopped()) return null
         const header = readBatchHeader(bytesOfBatch)
         if (header instanceof RecordsError) throw header
-        if (header.producerId >= 0) map.producerLast.set(header.producerId, header.baseOffset + header.lastOffsetDelta)
-        if (!header.isControl && !header.isTransactional) {
+        const aborted = header.isTransactional && txns.isAborted(header.producerId, header.baseOffset)
+        if (!header.isControl && !aborted) {
           const batch = await decodeBatch(bytesOfBatch)
           for (const r of batch.records) {
             if (r.key === null) continue
@@ -322,14 +377,15 @@ async function filterBatch(
 ): Promise<Buffer | null> {
   const header = readBatchHeader(bytes)
   if (header instanceof RecordsError) throw header
+  if (header.isControl) return filterMarker(bytes, header, map, view, now, result)
   const lastOffset = header.baseOffset + header.lastOffsetDelta
-  // Transactional data and markers: untouched for now (see the module comment).
-  if (header.isControl || header.isTransactional) return bytes
   const batch = await decodeBatch(bytes)
+  const aborted =
+    header.isTransactional && lastOffset < map.end && map.txns.isAborted(header.producerId, header.baseOffset)
   const horizon = batch.hasDeleteHorizon ? Number(batch.baseTimestamp) : undefined
   const kept: KafkaRecord[] = []
   let tombstones = false
-  for (const r of batch.records) {
+  for (const r of aborted ? [] : batch.records) {
     if (retain(r, header.baseOffset + r.offsetDelta, map, horizon, now)) {
       kept.push(r)
       if (r.value === null) tombstones = true
@@ -343,13 +399,15 @@ async function filterBatch(
     baseOffset: header.baseOffset,
     partitionLeaderEpoch: header.partitionLeaderEpoch,
     timestampType: header.timestampType,
+    isTransactional: header.isTransactional,
     producerId: header.producerId,
     producerEpoch: header.producerEpoch,
     baseSequence: header.baseSequence,
     lastOffsetDelta: header.lastOffsetDelta,
   }
   if (kept.length === 0) {
-    const lastOfProducer = header.producerId >= 0 && map.producerLast.get(header.producerId) === lastOffset
+    // An empty batch stays when it holds its producer's last sequence, or ends the pass.
+    const lastOfProducer = header.producerId >= 0 && map.txns.lastData.get(header.producerId) === lastOffset
     if (!lastOfProducer && lastOffset + 1 !== map.end) return null
     return encodeBatch({
       ...common,
@@ -375,6 +433,60 @@ async function filterBatch(
     // Under LogAppendTime the batch's max timestamp is the append time: keep it.
     ...(header.timestampType === L.TimestampType.LOG_APPEND_TIME ? { maxTimestamp: header.maxTimestamp } : {}),
     ...(newHorizon === undefined ? {} : { deleteHorizonMs: newHorizon }),
+  })
+}
+
+/**
+ * A control batch after cleaning. A COMMIT marker whose transaction had no batch left when the
+ * pass began gets a delete horizon, and goes in the first pass after it; every other control
+ * batch stays as is (ABORT markers: see the module comment), as does a producer's last batch
+ * and the last batch of the pass.
+ */
+async function filterMarker(
+  bytes: Buffer,
+  header: BatchInfo,
+  map: OffsetMap,
+  view: CleanerView,
+  now: number,
+  result: CleanResult,
+): Promise<Buffer | null> {
+  const lastOffset = header.baseOffset + header.lastOffsetDelta
+  const marker = map.txns.markerAt(header.baseOffset)
+  if (marker === undefined || marker.abort || marker.hasData || lastOffset >= map.end) return bytes
+  if (map.txns.lastBatch.get(header.producerId) === lastOffset || lastOffset + 1 === map.end) return bytes
+  if (header.hasDeleteHorizon) {
+    if (now >= header.baseTimestamp) {
+      result.recordsRemoved += header.recordCount
+      return null
+    }
+    result.nextDeleteHorizon = Math.min(result.nextDeleteHorizon, header.baseTimestamp)
+    return bytes
+  }
+  const horizon = now + view.config.deleteRetentionMs
+  result.nextDeleteHorizon = Math.min(result.nextDeleteHorizon, horizon)
+  const batch = await decodeBatch(bytes)
+  const baseTimestamp = Number(batch.baseTimestamp)
+  return encodeBatch({
+    baseOffset: header.baseOffset,
+    partitionLeaderEpoch: header.partitionLeaderEpoch,
+    timestampType: header.timestampType,
+    isTransactional: header.isTransactional,
+    isControl: true,
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+    lastOffsetDelta: header.lastOffsetDelta,
+    compression: batch.compression,
+    maxTimestamp: header.maxTimestamp,
+    deleteHorizonMs: horizon,
+    records: batch.records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: baseTimestamp + r.timestampDelta,
+      offsetDelta: r.offsetDelta,
+      attributes: r.attributes,
+    })),
   })
 }
 

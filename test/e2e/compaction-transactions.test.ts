@@ -1,0 +1,114 @@
+/**
+ * Compaction of transactional data end to end: a kafkajs transactional producer commits and
+ * aborts on a compacted topic of the local engine, the cleaner runs, and read_committed and
+ * read_uncommitted consumers both see exactly the latest committed record of each key (the
+ * aborted records are gone from the log, not just filtered).
+ */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import type { Kafka } from 'kafkajs'
+import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import type { LocalStorage } from '../../src/storage/local/local-storage.ts'
+import { kafkajsClient } from '../helpers/clients.ts'
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+
+let broker: Broker | undefined
+let dir: string | undefined
+after(async () => {
+  await broker?.close()
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+})
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** key=value of every record of the topic, read from the beginning until `expected` arrived and 500 ms pass quietly. */
+async function consumeAll(kafka: Kafka, topic: string, readUncommitted: boolean, expected: number): Promise<string[]> {
+  const consumer = kafka.consumer({
+    groupId: `reader-${topic}-${readUncommitted}-${Math.random()}`,
+    readUncommitted,
+    maxWaitTimeInMs: 100,
+  })
+  const seen: string[] = []
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      seen.push(`${message.key?.toString()}=${message.value?.toString()}`)
+    },
+  })
+  const deadline = Date.now() + 15_000
+  while (seen.length < expected && Date.now() < deadline) await wait(50)
+  await wait(500)
+  await consumer.disconnect()
+  return seen.sort()
+}
+
+const messages = (prefix: string, keys: number[]): { key: string; value: string }[] =>
+  keys.map((k) => ({ key: `k${k}`, value: `${prefix}${k}` }))
+
+test('kafkajs commit + abort on a compacted topic: after a cleaner pass both isolation levels see the latest committed records', async () => {
+  dir = await mkdtemp(join(tmpdir(), 'samsa-compact-txn-'))
+  broker = await startBroker({ storage: 'local', dataDir: dir })
+  const kafka = kafkajsClient(broker.bootstrap)
+  const topic = 'compact-txn'
+  const admin = kafka.admin()
+  await admin.connect()
+  await admin.createTopics({
+    topics: [
+      {
+        topic,
+        numPartitions: 1,
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'segment.bytes', value: '1024' },
+          { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+        ],
+      },
+    ],
+  })
+  await admin.disconnect()
+
+  const producer = kafka.producer({ transactionalId: 'compact-txn-1', maxInFlightRequests: 1, idempotent: true })
+  await producer.connect()
+  for (const [prefix, keys, commit] of [
+    ['c1-', [0, 1, 2, 3, 4], true],
+    ['a-', [0, 1, 2, 5], false],
+    ['c2-', [0, 1, 2], true],
+  ] as const) {
+    const txn = await producer.transaction()
+    await txn.send({ topic, messages: messages(prefix, [...keys]) })
+    if (commit) await txn.commit()
+    else await txn.abort()
+  }
+  await producer.disconnect()
+  // Fillers, one batch each, so the transactions end up in closed segments.
+  const plain = kafka.producer()
+  await plain.connect()
+  for (let i = 0; i < 30; i++) await plain.send({ topic, messages: [{ key: `f${i}`, value: `f${i}` }] })
+  await plain.disconnect()
+
+  const fillers = Array.from({ length: 30 }, (_, i) => `f${i}=f${i}`)
+  const beforeUncommitted = await consumeAll(kafka, topic, true, 12 + 30)
+  assert.equal(beforeUncommitted.filter((v) => v.includes('=a-')).length, 4, 'aborted records are in the log')
+
+  const storage = broker.core.storage as LocalStorage
+  const [active] = storage.segmentBaseOffsets(topic, 0).slice(-1)
+  assert.ok((active ?? 0) > 15, 'the transactions and their markers sit in closed segments')
+  const results = await storage.runCleaner()
+  assert.deepEqual(
+    results.map((r) => r.topic),
+    [topic],
+  )
+  assert.ok((results[0]?.recordsRemoved ?? 0) >= 7, 'the 4 aborted and 3 superseded committed records go')
+
+  const expected = [...messages('c2-', [0, 1, 2]), ...messages('c1-', [3, 4])]
+    .map((m) => `${m.key}=${m.value}`)
+    .concat(fillers)
+    .sort()
+  assert.deepEqual(await consumeAll(kafka, topic, false, expected.length), expected, 'read_committed')
+  assert.deepEqual(await consumeAll(kafka, topic, true, expected.length), expected, 'read_uncommitted')
+})
