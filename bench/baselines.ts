@@ -5,7 +5,9 @@
  * - loopback TCP with the fetch test's response sizes, against a source process answering
  *   canned Fetch responses;
  * - disk: 1 MiB appends through fs/promises (libuv's pool, as the local engine writes), without
- *   and with fdatasync after each, and the latency of a 4 KiB write + fdatasync.
+ *   and with fdatasync after each, and the latency of a 4 KiB write + fdatasync;
+ * - memory: 1 MiB copies into freshly allocated buffers that are all kept, as the memory engine
+ *   keeps every produced byte (on a VM, the page faults of new memory set this rate).
  */
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -40,7 +42,7 @@ export async function tcpFetchBaseline(): Promise<FetchRun> {
   }
 }
 
-export interface DiskResult {
+export interface MachineResult {
   /** 1 MiB sequential appends, no sync (page cache), MB/s. */
   appendMbPerSec: number
   /** 1 MiB appends with fdatasync after each, MB/s. */
@@ -48,13 +50,29 @@ export interface DiskResult {
   /** 4 KiB write + fdatasync, ms. */
   smallSyncP50Ms: number
   smallSyncP99Ms: number
+  /** 1 MiB copies into new buffers that stay referenced, MB/s. */
+  retainedMemoryMbPerSec: number
 }
 
 const APPEND_MS = 1500
 const SYNCED_MS = 1500
 const SMALL_SYNCS = 200
+const RETAINED_MIB = 768
 
-export async function diskBaseline(): Promise<DiskResult> {
+/** The rate at which a process can take new memory and fill it: the memory engine's ceiling. */
+function retainedMemoryRate(): number {
+  const block = Buffer.alloc(MiB, 0x5a)
+  const kept: Buffer[] = []
+  const start = now()
+  for (let i = 0; i < RETAINED_MIB; i++) {
+    const b = Buffer.allocUnsafe(MiB)
+    block.copy(b)
+    kept.push(b)
+  }
+  return (kept.length * MiB) / MB / (msBetween(start, now()) / 1000)
+}
+
+export async function machineBaseline(): Promise<MachineResult> {
   const dir = await tempDir('disk')
   const block = Buffer.alloc(MiB, 0x5a)
   try {
@@ -93,7 +111,13 @@ export async function diskBaseline(): Promise<DiskResult> {
       await fh.close()
     }
     const s = sorted(times)
-    return { appendMbPerSec, syncedMbPerSec, smallSyncP50Ms: percentile(s, 50), smallSyncP99Ms: percentile(s, 99) }
+    return {
+      appendMbPerSec,
+      syncedMbPerSec,
+      smallSyncP50Ms: percentile(s, 50),
+      smallSyncP99Ms: percentile(s, 99),
+      retainedMemoryMbPerSec: retainedMemoryRate(),
+    }
   } finally {
     await dir.cleanup()
   }
