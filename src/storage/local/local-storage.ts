@@ -45,8 +45,6 @@ export interface LocalStorageOptions {
   logger?: StorageLogger
   /** How often retention runs; default log.retention.check.interval.ms, else 300000. 0 disables the timer. */
   retentionCheckIntervalMs?: number
-  /** Sync acks=1 data of a partition after this many unsynced bytes (default 64 MiB). */
-  backgroundFlushBytes?: number
   /** Clock for retention and compaction (default Date.now). */
   now?: () => number
   /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
@@ -59,7 +57,6 @@ export interface LocalStorageOptions {
 const SEGMENT_FILE =
   /^(\d{20}\.(log|index|timeindex)(\.tmp|\.deleted|\.cleaned|\.swap)?|cleaner-offset-checkpoint(\.tmp)?)$/
 const DEFAULT_RETENTION_CHECK_MS = 300_000
-const DEFAULT_BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024
 
 function copyMeta(meta: TopicMetadata): TopicMetadata {
   return { ...meta, configs: { ...meta.configs } }
@@ -75,7 +72,6 @@ export class LocalStorage implements Storage {
   readonly #logger: StorageLogger
   readonly #listeners: AppendListeners
   readonly #now: () => number
-  readonly #backgroundFlushBytes: number
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0 }
   readonly #removals = new Set<Promise<void>>()
@@ -94,7 +90,6 @@ export class LocalStorage implements Storage {
     this.#logger = options.logger ?? silentLogger
     this.#listeners = new AppendListeners(this.#logger)
     this.#now = options.now ?? Date.now
-    this.#backgroundFlushBytes = options.backgroundFlushBytes ?? DEFAULT_BACKGROUND_FLUSH_BYTES
     this.#faults = options.faults
     this.#cleaner = new LogCleaner({
       logs: () => this.#partitionLogs(),
@@ -185,7 +180,6 @@ export class LocalStorage implements Storage {
       config,
       persistLogStart: (offset: number) => this.#meta.commit({ op: 'logStart', topic, partition, offset }),
       onAppended: (hw: number) => this.#listeners.emit(topic, partition, hw),
-      backgroundFlushBytes: this.#backgroundFlushBytes,
       now: this.#now,
       stats: this.#stats,
       logger: this.#logger,

@@ -38,7 +38,6 @@ export interface PartitionLogContext {
   /** Called after each append with the new high watermark. */
   onAppended: (highWatermark: number) => void
   /** Sync unsynced acks=1 data once this many bytes are written. */
-  backgroundFlushBytes: number
   now: () => number
   stats: SyncStats
   logger: StorageLogger
@@ -70,7 +69,6 @@ export class PartitionLog {
   #queue: Promise<unknown> = Promise.resolve()
   readonly #sync: GroupSync
   #unflushedMessages = 0
-  #unflushedBytes = 0
   #flushTimer: NodeJS.Timeout | undefined
   #closed = false
   /** Per segment: the end of its data known durable, and where a failed fdatasync left it. */
@@ -160,7 +158,7 @@ export class PartitionLog {
     }
     const seq = this.#sync.wrote()
     this.#ctx.stats.appends++
-    this.#afterWrite(messages, input.data.length, config)
+    this.#afterWrite(messages, config)
     this.#ctx.onAppended(segment.nextOffset)
     return { baseOffset, seq }
   }
@@ -174,11 +172,13 @@ export class PartitionLog {
     return segment.firstBatchTimestamp >= 0 && newestTimestamp - segment.firstBatchTimestamp > config.segmentMs
   }
 
-  /** flush.messages, flush.ms and the engine's byte threshold for acks=1 data. */
-  #afterWrite(messages: number, bytes: number, config: LogConfig): void {
+  /**
+   * flush.messages and flush.ms for acks=1 data. Their defaults never flush: as in Kafka, acks=1
+   * data reaches the disk through the OS's writeback, and acks=all is the way to ask for fsync.
+   */
+  #afterWrite(messages: number, config: LogConfig): void {
     this.#unflushedMessages += messages
-    this.#unflushedBytes += bytes
-    if (this.#unflushedMessages >= config.flushMessages || this.#unflushedBytes >= this.#ctx.backgroundFlushBytes) {
+    if (this.#unflushedMessages >= config.flushMessages) {
       this.#backgroundFlush()
     } else if (this.#flushTimer === undefined && config.flushMs < MAX_TIMER_MS) {
       this.#flushTimer = setTimeout(() => this.#backgroundFlush(), config.flushMs)
@@ -190,7 +190,6 @@ export class PartitionLog {
     clearTimeout(this.#flushTimer)
     this.#flushTimer = undefined
     this.#unflushedMessages = 0
-    this.#unflushedBytes = 0
     this.#sync
       .flush()
       .catch((err: unknown) => this.#ctx.logger.error({ err, dir: this.#ctx.dir }, 'background flush failed'))
