@@ -245,6 +245,7 @@ function printTesting(t: TestingResult): void {
         `< ${target} ms: ${t.startP50Ms < target ? 'PASS' : 'BELOW'}`,
       ],
       [`startBroker() p99 of ${TESTING_STARTS}`, ms(t.startP99Ms), 'ms', ''],
+      [`startBroker({ brokers: 3 }) p50 of ${TESTING_STARTS}`, ms(t.clusterStartP50Ms), 'ms', ''],
       ['RSS with one test broker running', fmt(t.rss / 1e6, 1), 'MB', ''],
       ['startBroker() → first record produced (kafkajs)', ms(t.producedMs), 'ms', ''],
       ['startBroker() → first record produced and consumed (kafkajs group)', ms(t.firstRecordMs), 'ms', ''],

@@ -1,7 +1,7 @@
 /**
  * A fresh process for the samsa/testing measurements (started by testing.ts): 100 startBroker()
- * and close() in a row (the first one cold, in this fresh process), the RSS with one test broker
- * running, then the time from startBroker() to a first record produced and consumed by kafkajs.
+ * and close() in a row (the first one cold, in this fresh process), as many with a 3-broker view,
+ * the RSS with one test broker running, then the time from startBroker() to a first record produced and consumed by kafkajs.
  */
 import { createRequire } from 'node:module'
 
@@ -19,6 +19,14 @@ for (let i = 0; i < STARTS; i++) {
   const t = process.hrtime.bigint()
   const broker = await startBroker({ topics: [{ name: 'orders', partitions: 3 }] })
   starts.push(ms(t))
+  await broker.close()
+}
+
+const clusterStarts: number[] = []
+for (let i = 0; i < STARTS; i++) {
+  const t = process.hrtime.bigint()
+  const broker = await startBroker({ brokers: 3, topics: [{ name: 'orders', partitions: 3 }] })
+  clusterStarts.push(ms(t))
   await broker.close()
 }
 
@@ -49,4 +57,6 @@ await consumer.disconnect()
 await producer.disconnect()
 await broker.close()
 
-process.send?.({ importMs, starts, rss, producedMs, firstRecordMs }, undefined, {}, () => process.disconnect())
+process.send?.({ importMs, starts, clusterStarts, rss, producedMs, firstRecordMs }, undefined, {}, () =>
+  process.disconnect(),
+)

@@ -59,7 +59,7 @@ async function capture(client: string, scenario: (bootstrap: string) => Promise<
     writeFileSync(`${dir}${name}.bin`, frame)
   })
   // Clients learn the broker's advertised address from Metadata: point it at the proxy.
-  broker.core.advertised = { host: '127.0.0.1', port }
+  broker.core.cluster.advertise(broker.core.nodeId, '127.0.0.1', port)
   try {
     await scenario(`127.0.0.1:${port}`)
   } finally {

@@ -8,19 +8,15 @@ import { ProducerStateManager } from '../coordinator/producer/producer-state-man
 import { TxnCoordinator } from '../coordinator/txn/txn-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
 import { AppendWaiters } from './append-waiters.ts'
+import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { TopicRegistry } from './topics.ts'
 
-/** The address clients are told to use for this broker. */
-export interface AdvertisedAddress {
-  host: string
-  port: number
-}
-
 export interface BrokerCoreOptions {
   nodeId: number
+  /** How many brokers this process answers as (node ids nodeId, nodeId + 1, ...); default 1. */
+  brokers?: number
   clusterId: string
-  advertised: AdvertisedAddress
   /** Broker properties set at start (flags, environment, properties file), under Kafka's names. */
   staticProps: Record<string, string>
   /** Broker properties changed at run time through the admin APIs (persisted by the caller). */
@@ -34,9 +30,11 @@ export interface BrokerCoreOptions {
 
 /** The state every handler shares: identity, configuration, storage, topics and waiters. */
 export class BrokerCore {
+  /** The first node's id: per-broker dynamic configs are kept under it. */
   readonly nodeId: number
   readonly clusterId: string
-  advertised: AdvertisedAddress
+  /** The brokers clients see, their addresses, and who leads and coordinates what. */
+  readonly cluster: ClusterView
   readonly storage: Storage
   readonly topics: TopicRegistry
   readonly waiters = new AppendWaiters()
@@ -64,7 +62,7 @@ export class BrokerCore {
   constructor(options: BrokerCoreOptions) {
     this.nodeId = options.nodeId
     this.clusterId = options.clusterId
-    this.advertised = options.advertised
+    this.cluster = new ClusterView(options.nodeId, options.brokers ?? 1)
     this.storage = options.storage
     this.log = options.log
     const clock = options.clock

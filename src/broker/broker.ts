@@ -1,11 +1,12 @@
 import pino, { type Logger } from 'pino'
 import { validateBrokerProps } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
-import { Listener } from '../server/listener.ts'
+import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
 import { openStorage } from '../storage/open-storage.ts'
 import type { Storage } from '../storage/types.ts'
 import { BrokerCore } from './broker-core.ts'
+import type { ClusterNode } from './cluster.ts'
 import { loadClusterId } from './cluster-id.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
@@ -20,8 +21,15 @@ export interface BrokerOptions {
   storage?: 'memory' | 'local'
   /** Data directory of the local engine (log.dirs). */
   dataDir?: string
-  /** Port to listen on; 0 picks a free one. */
+  /** Port to listen on; 0 picks a free one. With several brokers, the first one's (the others take the next ports). */
   port?: number
+  /**
+   * How many brokers this process answers as (default 1): one listener each, node ids node.id,
+   * node.id + 1, ..., sharing storage and coordinators. Clients see a cluster: partition leaders
+   * and group and transaction coordinators spread over the nodes, and requests sent to the wrong
+   * node are refused as Kafka refuses them (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR).
+   */
+  brokers?: number
   /** Interface to bind; defaults to loopback (127.0.0.1 and ::1) for embedded brokers. */
   host?: string
   /** Host name clients are told to connect to. */
@@ -39,12 +47,19 @@ export interface BrokerOptions {
 
 /** A running broker. */
 export interface Broker {
-  /** `host:port` to give clients as their bootstrap servers. */
+  /** `host:port` of the first broker, enough for clients to bootstrap: they find the others in Metadata. */
   readonly bootstrap: string
+  /** `host:port` of every broker, by node id. */
+  readonly brokers: string[]
   readonly host: string
   readonly port: number
   /** Shared state, for tests and tools that run in the same process. */
   readonly core: BrokerCore
+  /**
+   * Closes one broker's port, so that connecting is refused, and resets its connections; or
+   * listens on it again (samsa/testing's setAvailable).
+   */
+  setListening(nodeId: number, listening: boolean): Promise<void>
   /** Stops accepting, finishes in-flight requests, flushes storage and closes files. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -59,6 +74,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   else props['samsa.storage'] ??= 'memory'
   if (options.dataDir) props['log.dirs'] = options.dataDir
   if (options.logLevel) props['log.level'] = options.logLevel
+  const brokers = options.brokers ?? 1
+  if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`brokers must be a positive integer, got ${brokers}`)
   const problems = validateBrokerProps(props)
   if (problems.length > 0) throw new Error(`invalid broker configuration: ${problems.join('; ')}`)
 
@@ -85,8 +102,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const clusterId = await loadClusterId(storage.kv)
   core = new BrokerCore({
     nodeId: Number(props['node.id'] ?? 1),
+    brokers,
     clusterId,
-    advertised: { host: '', port: 0 },
     staticProps: props,
     storage,
     log,
@@ -99,39 +116,34 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   await core.producers.load(await storage.listTopics())
   await core.txns.load()
   core.apiVersions = apiVersionRanges(HANDLERS)
-  let listener: Listener
+  const listeners: Listener[] = []
   try {
-    listener = await Listener.start(
-      {
-        hosts,
-        port: listenerSpec.port,
-        maxFrameBytes: core.numberProp('socket.request.max.bytes'),
-        maxInFlight: core.numberProp('queued.max.requests'),
-        maxConnections: core.numberProp('max.connections'),
-        maxConnectionsPerIp: core.numberProp('max.connections.per.ip'),
-        idleMs: core.numberProp('connections.max.idle.ms'),
-      },
-      createDispatcher(core, HANDLERS, options.dispatchHook),
-      log,
-    )
+    for (const [i, node] of core.cluster.nodes.entries()) {
+      const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
+      const dispatcher = createDispatcher(core, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook })
+      listeners.push(await Listener.start({ ...limits(core), hosts, port }, dispatcher, log))
+    }
   } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()))
     await storage.close()
     throw err
   }
   const advertised = props['advertised.listeners'] ? parseListener(props['advertised.listeners']) : undefined
   const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
-  core.advertised = { host, port: advertised?.port || listener.port }
-  log.info(
-    { host, port: core.advertised.port, storage: storage.location, clusterId },
-    `samsa broker listening on ${host}:${core.advertised.port}`,
-  )
+  core.cluster.nodes.forEach((node, i) => {
+    core.cluster.advertise(node.nodeId, host, advertised?.port ? advertised.port + i : (listeners[i] as Listener).port)
+    log.info(
+      { nodeId: node.nodeId, host, port: node.port, storage: storage.location, clusterId },
+      `samsa broker listening on ${host}:${node.port}`,
+    )
+  })
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
       readyCore.closing.abort()
       await readyCore.groups.close()
-      await listener.close()
+      await Promise.all(listeners.map((l) => l.close()))
       await readyCore.txns.close()
       await readyCore.producers.close()
       await storage.close()
@@ -140,12 +152,30 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     return closing
   }
   const readyCore = core
+  const addresses = core.cluster.nodes.map((n) => `${n.host}:${n.port}`)
   return {
-    bootstrap: `${host}:${core.advertised.port}`,
+    bootstrap: addresses[0] as string,
+    brokers: addresses,
     host,
-    port: core.advertised.port,
+    port: (core.cluster.nodes[0] as ClusterNode).port,
     core: readyCore,
+    setListening(nodeId, listening) {
+      const listener = listeners[readyCore.cluster.nodes.findIndex((n) => n.nodeId === nodeId)]
+      if (listener === undefined) return Promise.reject(new Error(`there is no broker ${nodeId}`))
+      return listening ? listener.resume() : listener.pause()
+    },
     close,
     [Symbol.asyncDispose]: close,
+  }
+}
+
+/** The connection limits of every listener, from the broker properties. */
+function limits(core: BrokerCore): Omit<ListenerOptions, 'hosts' | 'port'> {
+  return {
+    maxFrameBytes: core.numberProp('socket.request.max.bytes'),
+    maxInFlight: core.numberProp('queued.max.requests'),
+    maxConnections: core.numberProp('max.connections'),
+    maxConnectionsPerIp: core.numberProp('max.connections.per.ip'),
+    idleMs: core.numberProp('connections.max.idle.ms'),
   }
 }

@@ -208,9 +208,10 @@ function alterLogger(core: BrokerCore, r: ConfigResourceChange, validateOnly: bo
   }
 }
 
+/** The brokers of a multi-broker view share one configuration, so any of their ids names it. */
 function checkNodeId(core: BrokerCore, name: string, mismatch: string): void {
   if (!/^-?\d+$/.test(name)) reject(ErrorCode.INVALID_REQUEST, `Node id must be an integer, but it is: ${name}`)
-  if (Number(name) !== core.nodeId) reject(ErrorCode.INVALID_REQUEST, `${mismatch} ${name}`)
+  if (core.cluster.node(Number(name)) === undefined) reject(ErrorCode.INVALID_REQUEST, `${mismatch} ${name}`)
 }
 
 /**

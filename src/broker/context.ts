@@ -5,6 +5,8 @@ import type { BrokerCore } from './broker-core.ts'
 /** Everything a handler may use while answering one request. */
 export interface RequestContext {
   broker: BrokerCore
+  /** The node id of the listener the request came in on (one per broker of a multi-broker view). */
+  nodeId: number
   apiVersion: number
   correlationId: number
   clientId: string | null

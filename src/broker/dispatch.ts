@@ -11,6 +11,7 @@ import { kafkaErrorCodeOf } from '../storage/storage-error.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
+import { isCoordinator } from './routing.ts'
 
 interface Route {
   handler: AnyHandler
@@ -42,12 +43,23 @@ export const CLOSE_CONNECTION: unique symbol = Symbol('samsa.closeConnection')
  */
 export type DispatchHook = (call: DispatchCall) => unknown
 
+export interface DispatcherOptions {
+  /** The node this listener answers as (one listener per broker of a multi-broker view). */
+  nodeId: number
+  hook?: DispatchHook
+}
+
 /**
  * Turns frames into handler calls and responses into frames. Malformed bytes, unknown APIs and
  * versions outside a handler's range close the connection with a log line (as Kafka does), except
  * ApiVersions, which answers UNSUPPORTED_VERSION in v0 so the client can negotiate.
  */
-export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler[], hook?: DispatchHook): Dispatcher {
+export function createDispatcher(
+  core: BrokerCore,
+  handlers: readonly AnyHandler[],
+  options: DispatcherOptions,
+): Dispatcher {
+  const { nodeId, hook } = options
   const routes: (Route | undefined)[] = []
   for (const handler of handlers) {
     const codec = API_DESCRIPTORS.find((d) => d.apiKey === handler.apiKey)
@@ -91,6 +103,7 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
     }
     const ctx: RequestContext = {
       broker: core,
+      nodeId,
       apiVersion,
       correlationId: header.correlationId,
       clientId: header.clientId,
@@ -106,7 +119,7 @@ export function createDispatcher(core: BrokerCore, handlers: readonly AnyHandler
     }
     let result: unknown
     try {
-      result = hook ? hook(hookCall(route.handler, ctx, request)) : route.handler.handle(ctx, request)
+      result = hook ? hook(hookCall(route.handler, ctx, request)) : run(route.handler, ctx, request)
     } catch (err) {
       return fail(err)
     }
@@ -126,13 +139,22 @@ function hookCall(handler: AnyHandler, ctx: RequestContext, request: unknown): D
     next(req = request) {
       // Synchronous up to the handler's first await, so appends keep their request order.
       try {
-        return Promise.resolve(handler.handle(ctx, req))
+        return Promise.resolve(run(handler, ctx, req))
       } catch (err) {
         return Promise.reject(err)
       }
     },
     errorResponse: (errorCode) => handler.errorResponse?.(ctx, request, errorCode),
   }
+}
+
+/** The handler's answer, or NOT_COORDINATOR when another node coordinates the request's group or transaction. */
+function run(handler: AnyHandler, ctx: RequestContext, request: unknown): unknown {
+  const key = handler.coordinatorKey?.(ctx, request)
+  if (key !== undefined && handler.errorResponse && !isCoordinator(ctx, key)) {
+    return handler.errorResponse(ctx, request, ErrorCode.NOT_COORDINATOR)
+  }
+  return handler.handle(ctx, request)
 }
 
 function encode(route: Route, header: RequestHeader, response: unknown, log: Logger): DispatchResult {

@@ -12,6 +12,11 @@ export interface Handler<Req, Res> {
   maxVersion: number
   handle(ctx: RequestContext, request: Req): Res | null | Promise<Res | null>
   errorResponse?(ctx: RequestContext, request: Req, errorCode: number): Res
+  /**
+   * The one group or transactional id a coordinator API acts on: sent to a broker that does not
+   * coordinate it, the request is answered NOT_COORDINATOR through errorResponse.
+   */
+  coordinatorKey?(ctx: RequestContext, request: Req): string | undefined
 }
 
 /** A handler with its request and response types erased, as the registry stores it. */
@@ -21,6 +26,7 @@ export interface AnyHandler {
   maxVersion: number
   handle(ctx: RequestContext, request: unknown): unknown
   errorResponse?(ctx: RequestContext, request: unknown, errorCode: number): unknown
+  coordinatorKey?(ctx: RequestContext, request: unknown): string | undefined
 }
 
 /** Declares a handler; the generic parameters tie it to its generated request and response types. */

@@ -93,6 +93,17 @@ export class Connection {
     this.socket.destroy()
   }
 
+  /**
+   * Drops the connection with a TCP reset, as the socket of a crashed broker does: clients see a
+   * connection error (ECONNRESET), which they treat as a dead broker, not an orderly close.
+   */
+  reset(reason: string): void {
+    if (this.#closed) return
+    this.#log.warn({ remote: this.remote }, `resetting connection: ${reason}`)
+    this.#closed = true
+    this.socket.resetAndDestroy()
+  }
+
   /** Resolves once every request read so far has been answered (for a clean shutdown). */
   idle(): Promise<void> {
     if (this.#slots.length === 0 || this.#closed) return Promise.resolve()

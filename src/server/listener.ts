@@ -29,6 +29,7 @@ export class Listener {
   readonly #dispatch: Dispatcher
   readonly #log: Logger
   #port = 0
+  #pausing: Promise<void> = Promise.resolve()
 
   private constructor(options: ListenerOptions, dispatch: Dispatcher, log: Logger) {
     this.#options = options
@@ -38,26 +39,56 @@ export class Listener {
 
   static async start(options: ListenerOptions, dispatch: Dispatcher, log: Logger): Promise<Listener> {
     const listener = new Listener(options, dispatch, log)
-    if (options.hosts.length === 0) {
+    await listener.#listen(options.port)
+    return listener
+  }
+
+  async #listen(port: number): Promise<void> {
+    if (this.#options.hosts.length === 0) {
       // '::' accepts IPv4 too unless the machine has no IPv6 at all.
       try {
-        await listener.#bind('::', options.port)
+        await this.#bind('::', port)
       } catch (err) {
         if (!isAddressFamilyError(err)) throw err
-        await listener.#bind('0.0.0.0', options.port)
+        await this.#bind('0.0.0.0', port)
       }
-      return listener
+      return
     }
-    const [first, ...rest] = options.hosts as [string, ...string[]]
-    await listener.#bind(first, options.port)
+    const [first, ...rest] = this.#options.hosts as [string, ...string[]]
+    await this.#bind(first, port)
     for (const host of rest) {
       try {
-        await listener.#bind(host, listener.#port)
+        await this.#bind(host, this.#port)
       } catch (err) {
-        log.debug({ err, host }, 'could not bind an additional address')
+        this.#log.debug({ err, host }, 'could not bind an additional address')
       }
     }
-    return listener
+  }
+
+  /**
+   * Plays a dead broker (samsa/testing): the port closes, so that clients' connection attempts
+   * are refused, and open connections are reset; resume() listens on the same port again.
+   */
+  pause(): Promise<void> {
+    return this.#serialized(async () => {
+      const servers = this.#servers.splice(0)
+      for (const c of this.#connections) c.reset('broker made unavailable')
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    })
+  }
+
+  /** Listens again on the port pause() closed. */
+  resume(): Promise<void> {
+    return this.#serialized(async () => {
+      if (this.#servers.length === 0) await this.#listen(this.#port)
+    })
+  }
+
+  /** Runs pause and resume one after the other, so that two calls never bind the port twice. */
+  #serialized(step: () => Promise<void>): Promise<void> {
+    const done = this.#pausing.then(step)
+    this.#pausing = done.catch(() => {})
+    return done
   }
 
   async #bind(host: string, port: number): Promise<void> {

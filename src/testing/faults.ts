@@ -5,11 +5,11 @@
  * delay responses, close the connection before or after applying, or hand the request to a
  * callback that can inspect, change or answer it.
  */
+import type { Broker } from '../broker/broker.ts'
 import type { BrokerCore } from '../broker/broker-core.ts'
 import { CLOSE_CONNECTION, type DispatchCall } from '../broker/dispatch.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { ApiKey } from '../protocol/generated/index.ts'
-import type { Connection } from '../server/connection.ts'
 
 /** An API by name (`'Produce'`, `'JoinGroup'`...) or key; `'*'` is every API. */
 export type ApiSelector = keyof typeof ApiKey | number | '*'
@@ -19,6 +19,8 @@ export type ErrorSelector = keyof typeof ErrorCode | number
 
 /** Which requests a rule takes, besides its API; every field given must match. */
 export interface RequestMatch {
+  /** The request was sent to this broker (node id) of a multi-broker view. */
+  nodeId?: number
   /** The request names this topic (any of its items). */
   topic?: string
   /** With `topic`: the request names this partition of it. */
@@ -43,6 +45,8 @@ export interface InterceptedRequest {
   readonly apiVersion: number
   readonly correlationId: number
   readonly clientId: string | null
+  /** The node id of the broker the request was sent to. */
+  readonly nodeId: number
   /** The decoded request (the generated request type of its API); may be changed before next(). */
   readonly request: unknown
   /** The topics and partitions the request names. */
@@ -107,13 +111,14 @@ export function errorCodeOf(error: ErrorSelector): number {
 
 /** Fault injection and interception for one test broker. */
 export class Faults {
-  readonly #core: () => BrokerCore | undefined
+  readonly #broker: () => Broker | undefined
   #rules: Rule[] = []
-  #available = true
-  readonly #connections = new Set<Connection>()
+  /** Node ids playing dead. */
+  readonly #unavailable = new Set<number>()
 
-  constructor(core: () => BrokerCore | undefined) {
-    this.#core = core
+  /** `broker` is undefined until the broker this hook serves has started. */
+  constructor(broker: () => Broker | undefined) {
+    this.#broker = broker
   }
 
   /**
@@ -166,20 +171,29 @@ export class Faults {
     this.#rules = []
   }
 
-  /** False while the broker plays dead. */
+  /** False while the broker (or any broker of a multi-broker view) plays dead. */
   get available(): boolean {
-    return this.#available
+    return this.#unavailable.size === 0
   }
 
   /**
-   * Makes the broker unavailable: open connections are closed and every request on a new one
-   * closes it unanswered, until setAvailable(true).
+   * Makes the broker (every broker, unless `nodeId`) unavailable until setAvailable(true), as a
+   * crashed broker: its port closes, so that connecting is refused, and open connections are
+   * reset; no request is answered from the moment of the call. Partition leadership and group and
+   * transaction coordination move to the live brokers, as in a replicated cluster, and come back
+   * with the broker. Resolves once the port is closed (or listening again).
    */
-  setAvailable(available: boolean): void {
-    this.#available = available
-    if (available) return
-    for (const c of this.#connections) c.abort('broker made unavailable by the test')
-    this.#connections.clear()
+  async setAvailable(available: boolean, options: { nodeId?: number } = {}): Promise<void> {
+    const broker = this.#broker()
+    if (broker === undefined) throw new Error('setAvailable: the broker has not started')
+    const cluster = broker.core.cluster
+    const nodeIds = options.nodeId === undefined ? cluster.nodes.map((n) => n.nodeId) : [options.nodeId]
+    for (const nodeId of nodeIds) {
+      cluster.setLive(nodeId, available)
+      if (available) this.#unavailable.delete(nodeId)
+      else this.#unavailable.add(nodeId)
+    }
+    await Promise.all(nodeIds.map((nodeId) => broker.setListening(nodeId, available)))
   }
 
   #add(api: ApiSelector, options: RuleOptions, defaultCount: number, act: Rule['act']): Fault {
@@ -209,14 +223,10 @@ export class Faults {
    * the request through hands it to the next matching rule; the handler answers what is left.
    */
   readonly hook = (call: DispatchCall): unknown => {
-    const conn = call.ctx.connection
-    if (!this.#available) return CLOSE_CONNECTION
-    if (!this.#connections.has(conn)) {
-      this.#connections.add(conn)
-      conn.socket.once('close', () => this.#connections.delete(conn))
-    }
+    // Requests already read when the port closes go unanswered too.
+    if (this.#unavailable.has(call.ctx.nodeId)) return CLOSE_CONNECTION
     if (this.#rules.length === 0) return call.next()
-    return this.#apply(intercepted(call, this.#core()), [...this.#rules])
+    return this.#apply(intercepted(call, this.#broker()?.core), [...this.#rules])
   }
 
   #apply(req: InterceptedRequest, rules: Rule[]): unknown {
@@ -235,6 +245,7 @@ export class Faults {
 }
 
 function matches(m: RequestMatch, req: InterceptedRequest): boolean {
+  if (m.nodeId !== undefined && req.nodeId !== m.nodeId) return false
   if (m.clientId !== undefined && req.clientId !== m.clientId) return false
   if (m.groupId !== undefined && groupIdOf(req.request) !== m.groupId) return false
   if (m.topic !== undefined) {
@@ -260,6 +271,7 @@ function intercepted(call: DispatchCall, core: BrokerCore | undefined): Intercep
     apiVersion: call.apiVersion,
     correlationId: call.correlationId,
     clientId: call.clientId,
+    nodeId: call.ctx.nodeId,
     request: call.request,
     get targets() {
       targets ??= targetsOf(call.request, core)

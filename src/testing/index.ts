@@ -2,6 +2,7 @@
  * samsa/testing: an in-process Kafka for test suites. `startBroker()` gives a real broker on a
  * free port in milliseconds, with waits, inspection, fault injection and time control.
  */
+export type { ClusterNode } from '../broker/cluster.ts'
 export { ErrorCode } from '../protocol/error-codes.ts'
 export { TestClock } from './clock.ts'
 export {

@@ -7,6 +7,7 @@
 
 import { type Broker, type BrokerOptions, startBroker as startEmbeddedBroker } from '../broker/broker.ts'
 import type { BrokerCore } from '../broker/broker-core.ts'
+import type { ClusterNode } from '../broker/cluster.ts'
 import { invalidTopicName } from '../broker/topics.ts'
 import { partitionForKey } from '../client/partitioner.ts'
 import { TOPIC_CONFIG_BY_NAME, validateConfigValue } from '../config/topic-configs.ts'
@@ -83,8 +84,9 @@ export interface TransactionWaitOptions extends WaitOptions {
 
 const COMPLETED_TXN = ['CompleteCommit', 'CompleteAbort']
 
-/** A broker started by samsa/testing. */
+/** A broker started by samsa/testing (or several, with the `brokers` option). */
 export class TestBroker implements Broker {
+  /** The first broker's `host:port`; clients find the others in Metadata. */
   readonly bootstrap: string
   readonly host: string
   readonly port: number
@@ -109,9 +111,24 @@ export class TestBroker implements Broker {
     this.#initialTopics = topics
   }
 
-  /** `[bootstrap]`, the shape most clients take (kafkajs `brokers`, platformatic `bootstrapBrokers`). */
+  /** Every broker's `host:port`, the shape most clients take (kafkajs `brokers`, platformatic `bootstrapBrokers`). */
   get brokers(): string[] {
-    return [this.bootstrap]
+    return this.#broker.brokers
+  }
+
+  /** Node id and address of every broker, by node id (1, 2, ... unless node.id is set). */
+  get nodes(): readonly ClusterNode[] {
+    return this.core.cluster.nodes
+  }
+
+  /** The node id of the broker leading a partition now. */
+  leaderOf(topic: string, partition = 0): number {
+    return this.core.cluster.leaderOf(topic, partition)
+  }
+
+  /** The node id of the broker coordinating a group or transactional id now. */
+  coordinatorOf(groupOrTransactionalId: string): number {
+    return this.core.cluster.coordinatorOf(groupOrTransactionalId)
   }
 
   /** Stops the broker; safe to call twice (from `after()` and `Symbol.asyncDispose`). */
@@ -366,19 +383,30 @@ export class TestBroker implements Broker {
 
   // ---- availability and isolation
 
-  /** Plays dead: open connections close and new requests are dropped, until setAvailable(true). */
-  setAvailable(available: boolean): void {
-    this.faults.setAvailable(available)
+  /**
+   * Plays dead until setAvailable(true): the port closes (connecting is refused), open
+   * connections are reset and no request is answered from the moment of the call. With several
+   * brokers, `nodeId` picks one: the live ones take over its partitions and coordinators, so
+   * clients carry on after a metadata refresh, as with a replicated cluster. Resolves once the
+   * port is closed, or listening again.
+   */
+  setAvailable(available: boolean, options: { nodeId?: number } = {}): Promise<void> {
+    return this.faults.setAvailable(available, options)
+  }
+
+  /** See Broker.setListening; setAvailable() also moves leadership. */
+  setListening(nodeId: number, listening: boolean): Promise<void> {
+    return this.#broker.setListening(nodeId, listening)
   }
 
   /**
-   * Back to the state right after startBroker(), without restarting: faults cleared, the broker
+   * Back to the state right after startBroker(), without restarting: faults cleared, every broker
    * available, every topic and group deleted and the start topics created again with their
    * records. Consumers must have left their groups (close them first). Transactional ids stay.
    */
   async reset(): Promise<void> {
     this.faults.clear()
-    this.faults.setAvailable(true)
+    await this.faults.setAvailable(true)
     const busy = this.core.groups.listGroups([], []).filter((g) => !this.core.groups.group(g.groupId)?.isEmpty())
     if (busy.length > 0) {
       const names = busy.map((g) => `"${g.groupId}" (${g.groupState})`).join(', ')
@@ -402,7 +430,8 @@ function toBuffer(v: string | Buffer | null | undefined): Buffer | null {
 
 /**
  * Starts a broker for tests: in memory, on a free loopback port, with the topics given, fault
- * injection and a movable clock. Close it in `after()`/`afterAll()` or with `await using`.
+ * injection and a movable clock; `brokers: 3` makes it a cluster of three on three ports. Close
+ * it in `after()`/`afterAll()` or with `await using`.
  */
 export async function startBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
   const { topics = [], autoCreateTopics, ...rest } = options
@@ -410,10 +439,10 @@ export async function startBroker(options: TestBrokerOptions = {}): Promise<Test
   const config: Record<string, string> = { ...rest.config }
   if (autoCreateTopics !== undefined) config['auto.create.topics.enable'] = String(autoCreateTopics)
   const clock = new TestClock()
-  let core: BrokerCore | undefined
-  const faults = new Faults(() => core)
+  let started: Broker | undefined
+  const faults = new Faults(() => started)
   const broker = await startEmbeddedBroker({ ...rest, config, clock, dispatchHook: faults.hook })
-  core = broker.core
+  started = broker
   const testBroker = new TestBroker(broker, clock, faults, specs)
   try {
     for (const t of specs) await testBroker.createTopic(t)

@@ -24,7 +24,7 @@ before(async () => {
   broker = await startBroker()
   proxy = await startDroppingProxy({ host: '127.0.0.1', port: broker.port }, 4)
   // Clients must come back through the proxy after reading metadata.
-  broker.core.advertised = { host: '127.0.0.1', port: proxy.port }
+  broker.core.cluster.advertise(broker.core.nodeId, '127.0.0.1', proxy.port)
 })
 after(async () => {
   await proxy.close()

@@ -114,13 +114,13 @@ test('an unavailable broker closes connections until it comes back', async () =>
   const producer = kafkajs().producer()
   await producer.connect()
   await producer.send({ topic, messages: [{ value: 'before' }] })
-  broker.setAvailable(false)
+  await broker.setAvailable(false)
   const sending = producer.send({ topic, messages: [{ value: 'during' }] })
   const pkp = pkProducer('pk-down')
   const pkSending = pkp.send({ messages: [{ topic, value: 'pk during' }] })
   await new Promise((resolve) => setTimeout(resolve, 100))
   assert.equal((await broker.offsets(topic)).highWatermark, 1)
-  broker.setAvailable(true)
+  await broker.setAvailable(true)
   await sending
   await pkSending
   await producer.disconnect()

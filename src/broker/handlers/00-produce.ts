@@ -11,8 +11,10 @@
 // (coordinator/producer), which checks epoch and sequence and appends in the same ordered step:
 // a retried batch among the producer's last 5 gets its original offset; a transactional batch
 // needs its partition in the producer's open transaction (KIP-890 verification, INVALID_TXN_STATE).
+// Partitions led by another node of a multi-broker view answer NOT_LEADER_OR_FOLLOWER with the
+// current leader and its address (v10+, KIP-951), so the client need not refresh its metadata.
 // Deliberate gaps: INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
-import { ErrorCode } from '../../protocol/error-codes.ts'
+import { ErrorCode, errorInfo } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import {
   createPartitionProduceResponse,
@@ -30,8 +32,9 @@ import { Compression } from '../../protocol/records/compression.ts'
 import { messageSetToBatchSync } from '../../protocol/records/convert.ts'
 import { asRecordsError, kafkaErrorCode, RecordsError } from '../../protocol/records/index.ts'
 import { kafkaErrorCodeOf } from '../../storage/storage-error.ts'
-import type { BrokerCore } from '../broker-core.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
+import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
 
 const VALID_ACKS = new Set([0, 1, -1])
 
@@ -48,7 +51,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
         if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
         else {
-          const appended = produceToPartition(core, ctx.apiVersion, topic.name, p, req, res)
+          const appended = produceToPartition(ctx, topic.name, p, req, res)
           if (appended) pending.push(appended)
         }
         return res
@@ -60,7 +63,10 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       return null
     }
     await Promise.all(pending)
-    return createProduceResponse({ responses })
+    const leaders = responses.flatMap((t) =>
+      t.partitionResponses.filter((p) => p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER).map((p) => p.currentLeader),
+    )
+    return createProduceResponse({ responses, nodeEndpoints: nodeEndpoints(core, leaders) })
   },
   errorResponse(_ctx, req, errorCode) {
     return createProduceResponse({
@@ -80,17 +86,18 @@ function fail(res: PartitionProduceResponse, errorCode: number, message: string 
 
 /** Validates and starts the append of one partition's data; returns the append in flight, if any. */
 function produceToPartition(
-  core: BrokerCore,
-  version: number,
+  ctx: RequestContext,
   topic: string,
   p: PartitionProduceData,
   req: ProduceRequest,
   res: PartitionProduceResponse,
 ): Promise<void> | undefined {
+  const core = ctx.broker
+  const version = ctx.apiVersion
   const acks = req.acks
-  if (!core.topics.hasPartition(topic, p.index)) {
-    return fail(res, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')
-  }
+  const notServed = partitionError(ctx, topic, p.index)
+  if (notServed === ErrorCode.NOT_LEADER_OR_FOLLOWER) res.currentLeader = currentLeader(core, topic, p.index)
+  if (notServed !== ErrorCode.NONE) return fail(res, notServed, errorInfo(notServed).message)
   if (p.records === null || p.records.length === 0) {
     return fail(res, ErrorCode.INVALID_RECORD, 'Produce requests must carry at least one record batch per partition')
   }

@@ -8,6 +8,9 @@
 // read_committed (v4+) reads only below the last stable offset (the first offset of the oldest
 // open transaction, from the producer state) and lists the aborted transactions overlapping the
 // returned batches, so clients drop their records; batch headers are walked only then.
+// Partitions led by another node of a multi-broker view answer NOT_LEADER_OR_FOLLOWER with the
+// current leader (v12+) and its address (v16+, KIP-951); leadership is checked on every round of
+// a long poll, as it may move meanwhile.
 // Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -22,8 +25,10 @@ import { ApiKey } from '../../protocol/generated/index.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import type { RequestContext } from '../context.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
 import { defineHandler } from '../handler.ts'
+import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
 
 const READ_COMMITTED = 1
 
@@ -41,11 +46,17 @@ export default defineHandler<FetchRequest, FetchResponse>({
     const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
     const deadline = core.now() + req.maxWaitMs
     for (;;) {
-      const round = await readPartitions(core, wanted, maxBytes, v, req.isolationLevel)
+      const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel)
       const remaining = deadline - core.now()
       const closing = core.closing.signal
       if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
-        return buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
+        const response = buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
+        const leaders = round.results.filter((r) => r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER)
+        response.nodeEndpoints = nodeEndpoints(
+          core,
+          leaders.map((r) => r.currentLeader),
+        )
+        return response
       }
       await core.waiters.wait(wanted, remaining, closing)
     }
@@ -116,12 +127,13 @@ interface Round {
 }
 
 async function readPartitions(
-  core: BrokerCore,
+  ctx: RequestContext,
   wanted: Wanted[],
   maxBytes: number,
-  v: number,
   isolation: number,
 ): Promise<Round> {
+  const core = ctx.broker
+  const v = ctx.apiVersion
   const results: PartitionData[] = []
   let budget = maxBytes
   let bytes = 0
@@ -132,8 +144,10 @@ async function readPartitions(
       abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null,
     })
     results.push(res)
-    if (w.errorCode !== ErrorCode.NONE) {
-      res.errorCode = w.errorCode
+    const errorCode = w.errorCode === ErrorCode.NONE ? partitionError(ctx, w.topic, w.partition) : w.errorCode
+    if (errorCode !== ErrorCode.NONE) {
+      res.errorCode = errorCode
+      if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) res.currentLeader = currentLeader(core, w.topic, w.partition)
       errors++
       continue
     }

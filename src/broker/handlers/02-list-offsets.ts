@@ -3,6 +3,7 @@
 // offset for read_committed), -3 the record with the largest timestamp (v7+), -4 earliest
 // local (v8+, the log start offset: all data is local), -5 earliest tiered (v9+, none: -1),
 // otherwise the first offset whose timestamp is at least the one asked.
+// Partitions led by another node answer NOT_LEADER_OR_FOLLOWER.
 // Version notes: v0 answers a list of offsets (old_style_offsets) bounded by max_num_offsets.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
@@ -15,7 +16,10 @@ import {
   type ListOffsetsResponse,
 } from '../../protocol/generated/list-offsets.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import { LEADER_EPOCH } from '../cluster.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionError } from '../routing.ts'
 
 const LATEST = -1n
 const EARLIEST = -2n
@@ -32,9 +36,7 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
-        partitions: await Promise.all(
-          t.partitions.map((p) => listOffset(ctx.broker, ctx.apiVersion, t.name, p, req.isolationLevel)),
-        ),
+        partitions: await Promise.all(t.partitions.map((p) => listOffset(ctx, t.name, p, req.isolationLevel))),
       })),
     )
     return createListOffsetsResponse({ topics })
@@ -52,8 +54,7 @@ export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
 })
 
 async function listOffset(
-  core: BrokerCore,
-  v: number,
+  ctx: RequestContext,
   topic: string,
   p: ListOffsetsPartition,
   isolation: number,
@@ -64,17 +65,15 @@ async function listOffset(
     offset: -1n,
     leaderEpoch: -1,
   })
-  if (!core.topics.hasPartition(topic, p.partitionIndex)) {
-    res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-    return res
-  }
-  const found = await lookup(core, topic, p.partitionIndex, p.timestamp, isolation)
+  res.errorCode = partitionError(ctx, topic, p.partitionIndex)
+  if (res.errorCode !== ErrorCode.NONE) return res
+  const found = await lookup(ctx.broker, topic, p.partitionIndex, p.timestamp, isolation)
   if (found !== null) {
     res.offset = BigInt(found.offset)
     res.timestamp = BigInt(found.timestamp)
-    res.leaderEpoch = 0
+    res.leaderEpoch = LEADER_EPOCH
   }
-  if (v === 0) {
+  if (ctx.apiVersion === 0) {
     res.oldStyleOffsets = found !== null && p.maxNumOffsets > 0 ? [res.offset] : []
     res.offset = -1n
     res.timestamp = -1n

@@ -1,6 +1,6 @@
 // Metadata: v0-12
-// Brokers, cluster id, controller and every requested topic with its partitions; this broker
-// leads every partition. Unknown topics are created when auto.create.topics.enable is on and
+// Live brokers, cluster id, controller and every requested topic with its partitions, each led
+// by the node the cluster view places it on (the only one unless startBroker asked for several). Unknown topics are created when auto.create.topics.enable is on and
 // the request allows it (v4+), and answered right away instead of with LEADER_NOT_AVAILABLE.
 // Version notes: v0 asks for all topics with an empty list, v1+ with null; v10+ can name topics by id.
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -16,6 +16,7 @@ import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import { describePartition } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
@@ -36,9 +37,9 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       topics = await Promise.all((req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)))
     }
     return createMetadataResponse({
-      brokers: [{ nodeId: core.nodeId, host: core.advertised.host, port: core.advertised.port, rack: null }],
+      brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: null })),
       clusterId: core.clusterId,
-      controllerId: core.nodeId,
+      controllerId: core.cluster.controllerId,
       topics,
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
@@ -71,21 +72,10 @@ async function lookup(
   return describeTopic(core, created, topicOps)
 }
 
-/** A topic as Metadata and DescribeTopicPartitions present it: every partition led by this broker. */
+/** A topic as Metadata presents it: its partitions, their leaders and replicas. */
 export function describeTopic(core: BrokerCore, t: TopicMetadata, topicOps: number): MetadataResponseTopic {
-  const node = core.nodeId
   const partitions = []
-  for (let i = 0; i < t.partitionCount; i++) {
-    partitions.push({
-      errorCode: 0,
-      partitionIndex: i,
-      leaderId: node,
-      leaderEpoch: 0,
-      replicaNodes: [node],
-      isrNodes: [node],
-      offlineReplicas: [],
-    })
-  }
+  for (let i = 0; i < t.partitionCount; i++) partitions.push(describePartition(core.cluster, t.name, i))
   return createMetadataResponseTopic({
     name: t.name,
     topicId: t.topicId ?? ZERO_UUID,

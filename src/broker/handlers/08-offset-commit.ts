@@ -22,6 +22,7 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   apiKey: ApiKey.OffsetCommit,
   minVersion: 0,
   maxVersion: 9,
+  coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker
     const v = ctx.apiVersion

@@ -5,7 +5,8 @@
 // open transaction) answers UNSTABLE_OFFSET_COMMIT and offset -1, as Kafka; the client retries.
 // Version notes: v0-1 errors per partition only; v2+ a top-level error; v5+ leader epoch;
 // v8+ several groups per request, each answered in groups[]; v9+ member id and epoch, checked
-// against KIP-848 groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
+// against KIP-848 groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). A group another node
+// coordinates is NOT_COORDINATOR (per group in v8+).
 import type { FetchedTopic } from '../../coordinator/group/group-coordinator.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
@@ -17,16 +18,20 @@ import {
 } from '../../protocol/generated/offset-fetch.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
   apiKey: ApiKey.OffsetFetch,
   minVersion: 0,
   maxVersion: 9,
+  coordinatorKey: (ctx, req) => (ctx.apiVersion < 8 ? req.groupId : undefined),
   handle(ctx, req) {
     const groups = ctx.broker.groups
     if (ctx.apiVersion >= 8) {
       return createOffsetFetchResponse({
         groups: req.groups.map((g) => {
+          if (!isCoordinator(ctx, g.groupId))
+            return { groupId: g.groupId, errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
           const r = g.groupId === '' ? invalid() : groups.fetchOffsets(g.groupId, g.topics, g)
           const topics = toResponse(r.topics, ErrorCode.NONE)
           if (req.requireStable) markUnstable(ctx.broker, g.groupId, topics)

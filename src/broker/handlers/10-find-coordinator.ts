@@ -1,6 +1,7 @@
 // FindCoordinator: v0-6
-// This broker coordinates every group and every transactional id, so each key is answered with
-// this broker's address. Key types: 0 GROUP, 1 TRANSACTION; others (share groups) are
+// Each key is answered with its coordinator's address: the live node the cluster view picks by
+// hashing the key, as Kafka picks the leader of partitionFor(key) of __consumer_offsets or
+// __transaction_state (always this broker when it is the only one). Key types: 0 GROUP, 1 TRANSACTION; others (share groups) are
 // INVALID_REQUEST. An empty group id is INVALID_REQUEST too.
 // Version notes: v1+ key type, throttle time and error message; v4+ batches keys in
 // coordinator_keys and answers in coordinators[] instead of the top-level fields.
@@ -64,5 +65,9 @@ function find(core: BrokerCore, key: string, keyType: number): Coordinator {
       port: -1,
     })
   }
-  return createCoordinator({ key, nodeId: core.nodeId, host: core.advertised.host, port: core.advertised.port })
+  const node = core.cluster.node(core.cluster.coordinatorOf(key))
+  if (node === undefined) {
+    return createCoordinator({ key, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, nodeId: -1, port: -1 })
+  }
+  return createCoordinator({ key, nodeId: node.nodeId, host: node.host, port: node.port })
 }

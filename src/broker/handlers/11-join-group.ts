@@ -20,6 +20,7 @@ export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
   apiKey: ApiKey.JoinGroup,
   minVersion: 0,
   maxVersion: 9,
+  coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const result = await ctx.broker.groups.joinGroup(req.groupId, {
       memberId: req.memberId,

@@ -14,6 +14,7 @@ export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
   apiKey: ApiKey.Heartbeat,
   minVersion: 0,
   maxVersion: 4,
+  coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const errorCode = ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId)
     return createHeartbeatResponse({ errorCode })

@@ -16,6 +16,7 @@ export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   apiKey: ApiKey.LeaveGroup,
   minVersion: 0,
   maxVersion: 5,
+  coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const batched = ctx.apiVersion >= 3
     const members = batched ? req.members : [{ memberId: req.memberId, groupInstanceId: null, reason: null }]

@@ -16,6 +16,7 @@ export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
   apiKey: ApiKey.SyncGroup,
   minVersion: 0,
   maxVersion: 5,
+  coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const r = await ctx.broker.groups.syncGroup(req.groupId, {
       memberId: req.memberId,

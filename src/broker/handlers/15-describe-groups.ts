@@ -1,7 +1,8 @@
 // DescribeGroups: v0-5
 // State, protocol type and members of classic groups. As in Kafka, member metadata, member
 // assignments and the protocol name are only given while the group is Stable. An unknown group,
-// or a KIP-848 consumer group (see ConsumerGroupDescribe), is described as Dead with no members.
+// or a KIP-848 consumer group (see ConsumerGroupDescribe), is described as Dead with no members;
+// a group another node coordinates is NOT_COORDINATOR.
 // Version notes: v3+ authorized operations on request; v4+ group.instance.id of members.
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -16,6 +17,7 @@ import { ApiKey } from '../../protocol/generated/index.ts'
 import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: ApiKey.DescribeGroups,
@@ -23,7 +25,13 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   maxVersion: 5,
   handle(ctx, req) {
     const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED
-    return createDescribeGroupsResponse({ groups: req.groups.map((id) => describe(ctx.broker, id, ops)) })
+    return createDescribeGroupsResponse({
+      groups: req.groups.map((groupId) =>
+        isCoordinator(ctx, groupId)
+          ? describe(ctx.broker, groupId, ops)
+          : createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR }),
+      ),
+    })
   },
   errorResponse(_ctx, req, errorCode) {
     return createDescribeGroupsResponse({

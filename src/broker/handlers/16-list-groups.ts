@@ -1,5 +1,5 @@
 // ListGroups: v0-5
-// Every group this broker coordinates, classic and KIP-848, with its protocol type
+// Every group this node coordinates (admin clients ask every broker and merge), classic and KIP-848, with its protocol type
 // ("consumer" for KIP-848 groups, "" for groups that only hold offsets).
 // Version notes: v4+ state filter and group state (case-insensitive, Kafka's state names);
 // v5+ type filter and group type ("classic" or "consumer").
@@ -10,6 +10,7 @@ import {
   type ListGroupsResponse,
 } from '../../protocol/generated/list-groups.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
   apiKey: ApiKey.ListGroups,
@@ -18,7 +19,7 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
   handle(ctx, req) {
     const v = ctx.apiVersion
     const groups = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : [])
-    return createListGroupsResponse({ groups })
+    return createListGroupsResponse({ groups: groups.filter((g) => isCoordinator(ctx, g.groupId)) })
   },
   errorResponse(_ctx, _req, errorCode) {
     return createListGroupsResponse({ errorCode })

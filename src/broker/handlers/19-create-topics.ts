@@ -1,7 +1,9 @@
 // CreateTopics: v0-7
 // Creates topics with a partition count (or num.partitions), a replication factor (or
-// default.replication.factor; samsa keeps one copy, so anything above the broker count is
-// INVALID_REPLICATION_FACTOR) or explicit assignments, and validated config overrides.
+// default.replication.factor; anything above the broker count is INVALID_REPLICATION_FACTOR) or
+// explicit assignments (of known brokers), and validated config overrides. The storage is shared
+// by every broker of the process, so Metadata lists every broker as a replica whatever the factor,
+// and leaders follow the cluster view's spread, not the assignment.
 // validate_only checks everything and creates nothing.
 // Version notes: v1+ errorMessage and validate_only; v4+ -1 means the broker default;
 // v5+ returns partitions, replication factor and the resulting configs; v7+ the topic id.
@@ -82,11 +84,12 @@ async function createTopic(
   if (tooMany) return result(t, ErrorCode.INVALID_PARTITIONS, tooMany)
   if (replication <= 0)
     return result(t, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.')
-  if (replication > 1) {
+  const brokers = core.cluster.nodes.length
+  if (replication > brokers) {
     return result(
       t,
       ErrorCode.INVALID_REPLICATION_FACTOR,
-      `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only 1 broker(s) are registered.`,
+      `Unable to replicate the partition ${replication} time(s): The target replication factor of ${replication} cannot be reached because only ${brokers} broker(s) are registered.`,
     )
   }
   const badConfig = invalidTopicConfigs(t.configs)
@@ -123,7 +126,7 @@ function checkAssignments(core: BrokerCore, t: CreatableTopic): string | undefin
     if (seen.has(a.partitionIndex)) return `Duplicate partition index ${a.partitionIndex}`
     seen.add(a.partitionIndex)
     if (a.brokerIds.length === 0) return `Partition ${a.partitionIndex} has no replicas`
-    const unknown = a.brokerIds.find((id) => id !== core.nodeId)
+    const unknown = a.brokerIds.find((id) => core.cluster.node(id) === undefined)
     if (unknown !== undefined) return `Unknown broker ${unknown} in the assignment of partition ${a.partitionIndex}`
   }
   for (let i = 0; i < t.assignments.length; i++) {

@@ -2,7 +2,7 @@
 // Moves each partition's log start offset forward to the requested offset (-1 means the high
 // watermark) and returns the new low watermark; a request below the current log start changes
 // nothing and returns the current one. Errors per partition (low watermark -1): unknown topic or
-// partition UNKNOWN_TOPIC_OR_PARTITION; an offset beyond the high watermark or otherwise negative
+// partition UNKNOWN_TOPIC_OR_PARTITION; led by another node NOT_LEADER_OR_FOLLOWER; an offset beyond the high watermark or otherwise negative
 // OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks "delete" POLICY_VIOLATION, as in Kafka.
 // Version notes: v1 same as v0; v2 flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -13,8 +13,9 @@ import {
   type DeleteRecordsResponse,
 } from '../../protocol/generated/delete-records.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
-import type { BrokerCore } from '../broker-core.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionError } from '../routing.ts'
 
 const HIGH_WATERMARK = -1n
 
@@ -26,9 +27,7 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         name: t.name,
-        partitions: await Promise.all(
-          t.partitions.map((p) => deleteBefore(ctx.broker, t.name, p.partitionIndex, p.offset)),
-        ),
+        partitions: await Promise.all(t.partitions.map((p) => deleteBefore(ctx, t.name, p.partitionIndex, p.offset))),
       })),
     )
     return createDeleteRecordsResponse({ topics })
@@ -44,13 +43,15 @@ export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
 })
 
 async function deleteBefore(
-  core: BrokerCore,
+  ctx: RequestContext,
   topic: string,
   partitionIndex: number,
   requested: bigint,
 ): Promise<DeleteRecordsPartitionResult> {
   const failed = (errorCode: number): DeleteRecordsPartitionResult => ({ partitionIndex, lowWatermark: -1n, errorCode })
-  if (!core.topics.hasPartition(topic, partitionIndex)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+  const core = ctx.broker
+  const notServed = partitionError(ctx, topic, partitionIndex)
+  if (notServed !== ErrorCode.NONE) return failed(notServed)
   if (!core.topics.logConfig(topic).cleanupPolicy.delete) return failed(ErrorCode.POLICY_VIOLATION)
   const { highWatermark } = await core.storage.offsets(topic, partitionIndex)
   const offset = requested === HIGH_WATERMARK ? highWatermark : Number(requested)

@@ -21,6 +21,7 @@ export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   apiKey: ApiKey.InitProducerId,
   minVersion: 0,
   maxVersion: 5,
+  coordinatorKey: (_ctx, req) => req.transactionalId ?? undefined,
   async handle(ctx, req) {
     const expected =
       ctx.apiVersion >= 3

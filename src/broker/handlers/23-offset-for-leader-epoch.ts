@@ -4,7 +4,8 @@
 // cache answers: epoch 0 ends at the high watermark (the log end); a larger, unknown epoch gives
 // epoch -1 and offset -1 (UNDEFINED); -1 gives the same; an epoch below -1 (older than any known)
 // ends where epoch 0 starts. current_leader_epoch (v2+, -1 when absent) older than 0 is
-// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Unknown partitions UNKNOWN_TOPIC_OR_PARTITION.
+// FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Unknown partitions UNKNOWN_TOPIC_OR_PARTITION,
+// partitions led by another node NOT_LEADER_OR_FOLLOWER.
 // Version notes: v1 returns the leader epoch; v2 current_leader_epoch; v3 replica_id (ignored:
 // followers do not exist); v4 flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -16,10 +17,11 @@ import {
   type OffsetForLeaderEpochResponse,
   type OffsetForLeaderPartition,
 } from '../../protocol/generated/offset-for-leader-epoch.ts'
-import type { BrokerCore } from '../broker-core.ts'
+import { LEADER_EPOCH } from '../cluster.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionError } from '../routing.ts'
 
-const LEADER_EPOCH = 0
 const NO_EPOCH = -1
 
 export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
@@ -30,7 +32,7 @@ export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochRe
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
         topic: t.topic,
-        partitions: await Promise.all(t.partitions.map((p) => endOffset(ctx.broker, t.topic, p))),
+        partitions: await Promise.all(t.partitions.map((p) => endOffset(ctx, t.topic, p))),
       })),
     )
     return createOffsetForLeaderEpochResponse({ topics })
@@ -46,8 +48,9 @@ function failed(p: OffsetForLeaderPartition, errorCode: number): EpochEndOffset 
   return { errorCode, partition: p.partition, leaderEpoch: NO_EPOCH, endOffset: -1n }
 }
 
-async function endOffset(core: BrokerCore, topic: string, p: OffsetForLeaderPartition): Promise<EpochEndOffset> {
-  if (!core.topics.hasPartition(topic, p.partition)) return failed(p, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
+async function endOffset(ctx: RequestContext, topic: string, p: OffsetForLeaderPartition): Promise<EpochEndOffset> {
+  const notServed = partitionError(ctx, topic, p.partition)
+  if (notServed !== ErrorCode.NONE) return failed(p, notServed)
   if (p.currentLeaderEpoch !== NO_EPOCH) {
     if (p.currentLeaderEpoch < LEADER_EPOCH) return failed(p, ErrorCode.FENCED_LEADER_EPOCH)
     if (p.currentLeaderEpoch > LEADER_EPOCH) return failed(p, ErrorCode.UNKNOWN_LEADER_EPOCH)
@@ -59,7 +62,7 @@ async function endOffset(core: BrokerCore, topic: string, p: OffsetForLeaderPart
     endOffset: BigInt(offset),
   })
   if (p.leaderEpoch === NO_EPOCH || p.leaderEpoch > LEADER_EPOCH) return answer(NO_EPOCH, -1)
-  const offsets = await core.storage.offsets(topic, p.partition)
+  const offsets = await ctx.broker.storage.offsets(topic, p.partition)
   if (p.leaderEpoch === LEADER_EPOCH) return answer(LEADER_EPOCH, offsets.highWatermark)
   return answer(p.leaderEpoch, offsets.logStartOffset)
 }

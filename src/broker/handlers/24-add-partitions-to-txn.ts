@@ -7,7 +7,8 @@
 // Version notes: v0-3 carry one transaction from a client; v4+ a batch of transactions (the
 // broker-to-broker form of KIP-890, with verify_only asking whether partitions were added:
 // INVALID_TXN_STATE when not) and a top-level error; v2+ answer PRODUCER_FENCED where older
-// versions get INVALID_PRODUCER_EPOCH (KIP-588).
+// versions get INVALID_PRODUCER_EPOCH (KIP-588). A v0-3 request for a transactional id another
+// node coordinates is NOT_COORDINATOR; v4+ batches, sent by brokers, are not routed.
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
 import type { PartitionResult } from '../../coordinator/txn/txn-coordinator.ts'
@@ -43,6 +44,7 @@ export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnRespon
   apiKey: ApiKey.AddPartitionsToTxn,
   minVersion: 0,
   maxVersion: 5,
+  coordinatorKey: (ctx, req) => (ctx.apiVersion <= 3 ? req.v3AndBelowTransactionalId : undefined),
   async handle(ctx, req) {
     const txns = ctx.broker.txns
     const v = ctx.apiVersion

@@ -19,6 +19,7 @@ export default defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
   apiKey: ApiKey.AddOffsetsToTxn,
   minVersion: 0,
   maxVersion: 4,
+  coordinatorKey: (_ctx, req) => req.transactionalId,
   async handle(ctx, req) {
     if (req.groupId === '') return createAddOffsetsToTxnResponse({ errorCode: ErrorCode.INVALID_GROUP_ID })
     const code = await ctx.broker.txns.addOffsets(

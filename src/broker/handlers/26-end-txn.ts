@@ -18,6 +18,7 @@ export default defineHandler<EndTxnRequest, EndTxnResponse>({
   apiKey: ApiKey.EndTxn,
   minVersion: 0,
   maxVersion: 5,
+  coordinatorKey: (_ctx, req) => req.transactionalId,
   async handle(ctx, req) {
     const bump = ctx.apiVersion >= 5
     const r = await ctx.broker.txns.endTxn(

@@ -24,6 +24,7 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   apiKey: ApiKey.TxnOffsetCommit,
   minVersion: 0,
   maxVersion: 4,
+  coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker
     const v = ctx.apiVersion

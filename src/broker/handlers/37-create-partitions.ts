@@ -2,8 +2,9 @@
 // Grows topics to a new partition count; partitions are never removed. Errors per topic, as
 // Kafka's controller gives them: unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count equal to or
 // below the current one INVALID_PARTITIONS; assignments (one replica list per new partition) that
-// do not match the number of new partitions, are empty, repeat a broker, name a broker other than
-// this one or differ from the topic's replication factor (1) INVALID_REPLICA_ASSIGNMENT; a topic
+// do not match the number of new partitions, are empty, repeat a broker, name an unknown broker
+// or differ from the topic's replication factor (every broker of the process, as Metadata lists
+// them) INVALID_REPLICA_ASSIGNMENT; a topic
 // named twice INVALID_REQUEST. validate_only checks everything and changes nothing.
 // Version notes: v1 same as v0; v2 flexible; v3 same as v2.
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -80,7 +81,7 @@ async function createPartitions(
   return result(t.name, ErrorCode.NONE, null)
 }
 
-/** Kafka's manual assignment checks; every samsa topic has one replica, on this broker. */
+/** Kafka's manual assignment checks; every partition is replicated on every broker of the process. */
 function invalidAssignments(
   core: BrokerCore,
   assignments: { brokerIds: number[] }[],
@@ -94,15 +95,16 @@ function invalidAssignments(
     const sorted = [...brokerIds].sort((a, b) => a - b)
     for (let i = 0; i < sorted.length; i++) {
       const id = sorted[i] as number
-      if (id !== core.nodeId) {
+      if (core.cluster.node(id) === undefined) {
         return `The manual partition assignment includes broker ${id}, but no such broker is registered.`
       }
       if (i > 0 && sorted[i - 1] === id) {
         return `The manual partition assignment includes the broker ${id} more than once.`
       }
     }
-    if (sorted.length !== 1) {
-      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have 1 replica(s).`
+    const replicas = core.cluster.nodes.length
+    if (sorted.length !== replicas) {
+      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicas} replica(s).`
     }
   }
   return undefined

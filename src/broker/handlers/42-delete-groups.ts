@@ -1,7 +1,9 @@
 // DeleteGroups: v0-2
 // Deletes groups and their committed offsets. Only a group without members can go:
-// NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for an unknown group, INVALID_GROUP_ID for "".
+// NON_EMPTY_GROUP otherwise, GROUP_ID_NOT_FOUND for an unknown group, INVALID_GROUP_ID for "",
+// NOT_COORDINATOR for a group another node coordinates.
 // Version notes: v2+ flexible encoding only.
+import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   createDeleteGroupsResponse,
   type DeleteGroupsRequest,
@@ -9,6 +11,7 @@ import {
 } from '../../protocol/generated/delete-groups.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   apiKey: ApiKey.DeleteGroups,
@@ -16,8 +19,12 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   maxVersion: 2,
   async handle(ctx, req) {
     const results = []
-    for (const groupId of req.groupsNames)
-      results.push({ groupId, errorCode: await ctx.broker.groups.deleteGroup(groupId) })
+    for (const groupId of req.groupsNames) {
+      const errorCode = isCoordinator(ctx, groupId)
+        ? await ctx.broker.groups.deleteGroup(groupId)
+        : ErrorCode.NOT_COORDINATOR
+      results.push({ groupId, errorCode })
+    }
     return createDeleteGroupsResponse({ results })
   },
   errorResponse(_ctx, req, errorCode) {

@@ -15,6 +15,7 @@ export default defineHandler<OffsetDeleteRequest, OffsetDeleteResponse>({
   apiKey: ApiKey.OffsetDelete,
   minVersion: 0,
   maxVersion: 0,
+  coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const topics = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => p.partitionIndex) }))
     const r = await ctx.broker.groups.deleteOffsets(req.groupId, topics)

@@ -1,5 +1,5 @@
 // DescribeCluster: v0-1
-// The cluster id, this broker (the only one, and the controller clients are told about) and,
+// The cluster id, the live brokers, the controller clients are told about (the first live one) and,
 // when asked, the cluster operations the client may perform (every one: samsa has no ACLs yet).
 // Version notes: v1 adds endpoint_type (KIP-919): this is a broker endpoint, so asking for
 // controllers is MISMATCHED_ENDPOINT_TYPE and any other unknown type UNSUPPORTED_ENDPOINT_TYPE
@@ -40,8 +40,8 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
     return createDescribeClusterResponse({
       endpointType: EndpointType.BROKER,
       clusterId: core.clusterId,
-      controllerId: core.nodeId,
-      brokers: [{ brokerId: core.nodeId, host: core.advertised.host, port: core.advertised.port, rack: null }],
+      controllerId: core.cluster.controllerId,
+      brokers: core.cluster.liveNodes.map((n) => ({ brokerId: n.nodeId, host: n.host, port: n.port, rack: null })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : OPERATIONS_NOT_REQUESTED,

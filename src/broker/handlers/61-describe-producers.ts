@@ -1,7 +1,8 @@
 // DescribeProducers: v0
 // The active producers of partitions, from the producer state: id, epoch, last sequence, last
 // timestamp, coordinator epoch of the last marker, and the first offset of the open transaction
-// (-1 when none). UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist.
+// (-1 when none). UNKNOWN_TOPIC_OR_PARTITION for partitions that do not exist,
+// NOT_LEADER_OR_FOLLOWER for those another node leads (Kafka's admin asks each partition's leader).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   createDescribeProducersResponse,
@@ -10,16 +11,15 @@ import {
   type PartitionResponse,
 } from '../../protocol/generated/describe-producers.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
-import type { BrokerCore } from '../broker-core.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
+import { partitionError } from '../routing.ts'
 
-function describe(core: BrokerCore, topic: string, partitionIndex: number): PartitionResponse {
-  const res: PartitionResponse = { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers: [] }
-  if (!core.topics.hasPartition(topic, partitionIndex)) {
-    res.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-    return res
-  }
-  for (const e of core.producers.peek(topic, partitionIndex)?.producers.values() ?? []) {
+function describe(ctx: RequestContext, topic: string, partitionIndex: number): PartitionResponse {
+  const errorCode = partitionError(ctx, topic, partitionIndex)
+  const res: PartitionResponse = { partitionIndex, errorCode, errorMessage: null, activeProducers: [] }
+  if (errorCode !== ErrorCode.NONE) return res
+  for (const e of ctx.broker.producers.peek(topic, partitionIndex)?.producers.values() ?? []) {
     res.activeProducers.push({
       producerId: BigInt(e.producerId),
       producerEpoch: e.epoch,
@@ -40,7 +40,7 @@ export default defineHandler<DescribeProducersRequest, DescribeProducersResponse
     return createDescribeProducersResponse({
       topics: req.topics.map((t) => ({
         name: t.name,
-        partitions: t.partitionIndexes.map((p) => describe(ctx.broker, t.name, p)),
+        partitions: t.partitionIndexes.map((p) => describe(ctx, t.name, p)),
       })),
     })
   },

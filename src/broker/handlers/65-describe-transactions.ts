@@ -1,6 +1,7 @@
 // DescribeTransactions: v0
 // The coordinator's state of transactional ids: state, timeout, start time, producer id and
-// epoch, and the partitions of the open transaction. TRANSACTIONAL_ID_NOT_FOUND for unknown ids.
+// epoch, and the partitions of the open transaction. TRANSACTIONAL_ID_NOT_FOUND for unknown ids,
+// NOT_COORDINATOR for ids another node coordinates.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   createDescribeTransactionsResponse,
@@ -10,6 +11,7 @@ import {
 } from '../../protocol/generated/describe-transactions.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
   apiKey: ApiKey.DescribeTransactions,
@@ -18,6 +20,9 @@ export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsRe
   handle(ctx, req) {
     return createDescribeTransactionsResponse({
       transactionStates: req.transactionalIds.map((transactionalId) => {
+        if (!isCoordinator(ctx, transactionalId)) {
+          return createTransactionState({ transactionalId, errorCode: ErrorCode.NOT_COORDINATOR })
+        }
         const txn = ctx.broker.txns.get(transactionalId)
         if (txn === undefined) {
           return createTransactionState({ transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND })

@@ -1,5 +1,5 @@
 // ListTransactions: v0-1
-// Transactional ids known to the coordinator with their producer id and state, filtered by
+// Transactional ids this node coordinates (admin clients ask every broker and merge) with their producer id and state, filtered by
 // state names (unknown names are echoed in unknown_state_filters), by producer ids, and (v1+,
 // KIP-994) by duration: only transactions running at least duration_filter ms (as Kafka, a
 // transaction with no start time counts as running since the epoch).
@@ -11,6 +11,7 @@ import {
   type ListTransactionsResponse,
 } from '../../protocol/generated/list-transactions.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>({
   apiKey: ApiKey.ListTransactions,
@@ -23,6 +24,7 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>(
     const now = ctx.broker.now()
     const transactionStates = []
     for (const txn of ctx.broker.txns.all()) {
+      if (!isCoordinator(ctx, txn.transactionalId)) continue
       if (states.size > 0 && !states.has(txn.state)) continue
       if (pids.size > 0 && !pids.has(txn.producerId)) continue
       if (duration >= 0 && now - txn.startTimeMs < duration) continue

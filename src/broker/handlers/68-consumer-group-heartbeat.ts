@@ -23,6 +23,7 @@ export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbe
   apiKey: ApiKey.ConsumerGroupHeartbeat,
   minVersion: 0,
   maxVersion: 1,
+  coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const invalid = validate(ctx.broker, req, ctx.apiVersion)
     if (invalid) return createConsumerGroupHeartbeatResponse({ errorCode: invalid[0], errorMessage: invalid[1] })

@@ -1,7 +1,7 @@
 // ConsumerGroupDescribe: v0
 // KIP-848 consumer groups: epochs, assignor, and per member its subscription, current
 // assignment and target assignment (topics by id and name). An unknown group, or a classic
-// group, is GROUP_ID_NOT_FOUND.
+// group, is GROUP_ID_NOT_FOUND; a group another node coordinates NOT_COORDINATOR.
 import type { TopicAssignment } from '../../coordinator/group/assignors.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -16,6 +16,7 @@ import { ApiKey } from '../../protocol/generated/index.ts'
 import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
   apiKey: ApiKey.ConsumerGroupDescribe,
@@ -23,7 +24,13 @@ export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribe
   maxVersion: 0,
   handle(ctx, req) {
     const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED
-    return createConsumerGroupDescribeResponse({ groups: req.groupIds.map((id) => describe(ctx.broker, id, ops)) })
+    return createConsumerGroupDescribeResponse({
+      groups: req.groupIds.map((groupId) =>
+        isCoordinator(ctx, groupId)
+          ? describe(ctx.broker, groupId, ops)
+          : createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR }),
+      ),
+    })
   },
   errorResponse(_ctx, req, errorCode) {
     return createConsumerGroupDescribeResponse({

@@ -19,6 +19,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import { TOPIC_OPERATIONS } from '../acl-operations.ts'
+import { describePartition } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
@@ -61,7 +62,9 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
       const start = name === cursor?.topicName ? cursor.partitionIndex : 0
       const end = Math.min(t.partitionCount, start + remaining)
       const partitions: DescribeTopicPartitionsResponsePartition[] = []
-      for (let p = start; p < end; p++) partitions.push(partition(core.nodeId, p))
+      for (let p = start; p < end; p++) {
+        partitions.push({ ...describePartition(core.cluster, name, p), eligibleLeaderReplicas: [], lastKnownElr: [] })
+      }
       response.topics.push(createDescribeTopicPartitionsResponseTopic({ ...base, topicId: t.topicId, partitions }))
       if (end < t.partitionCount) {
         response.nextCursor = { topicName: name, partitionIndex: end }
@@ -75,20 +78,6 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
     return failAll(req, errorCode)
   },
 })
-
-function partition(node: number, index: number): DescribeTopicPartitionsResponsePartition {
-  return {
-    errorCode: 0,
-    partitionIndex: index,
-    leaderId: node,
-    leaderEpoch: 0,
-    replicaNodes: [node],
-    isrNodes: [node],
-    eligibleLeaderReplicas: [],
-    lastKnownElr: [],
-    offlineReplicas: [],
-  }
-}
 
 function invalidRequest(req: DescribeTopicPartitionsRequest): DescribeTopicPartitionsResponse {
   return failAll(req, ErrorCode.INVALID_REQUEST)
