@@ -361,7 +361,7 @@ describe('log compaction', () => {
       controls.map((c) => [c.offset, c.horizon]),
       [
         [2, false], // A still has k1=c1
-        [5, false], // ABORT markers stay (see compaction.ts)
+        [5, false], // producer 8's last batch
         [7, true],
         [10, false], // producer 7's last batch
       ],
@@ -393,6 +393,70 @@ describe('log compaction', () => {
       highWatermark: 81,
       lastStableOffset: 81,
     })
+    await storage.close()
+  })
+
+  it('removes an ABORT marker once its data is gone, the index forgot the transaction and the horizon passed', async () => {
+    const dir = await freshDir()
+    let now = 1_000_000
+    let storage = await open(dir, { now: () => now })
+    await storage.createTopic(topicMeta('ab', 1, { ...COMPACT, 'delete.retention.ms': '60000' }))
+    // Producer 8: {k1, k2} aborted (marker at 2), then {k3} committed (marker at 4, its last batch).
+    await txn(storage, 'ab', 8, 0, [
+      ['k1', 'a1'],
+      ['k2', 'a2'],
+    ])
+    await marker(storage, 'ab', 8, 'abort')
+    await txn(storage, 'ab', 8, 2, [['k3', 'c3']])
+    await marker(storage, 'ab', 8, 'commit')
+    await produce(storage, 'ab', rounds(3))
+    const pass = async (): Promise<void> => {
+      await produce(storage, 'ab', rounds(3))
+      assert.equal((await storage.runCleaner()).length, 1)
+    }
+    const controls = async () => (await controlBatches(storage, 'ab')).map((c) => [c.offset, c.horizon])
+
+    await pass()
+    assert.deepEqual(await controls(), [
+      [2, false],
+      [4, false],
+    ])
+    await pass()
+    assert.deepEqual(
+      await controls(),
+      [
+        [2, false],
+        [4, false],
+      ],
+      'with no aborted-transaction index to tell, the ABORT marker stays',
+    )
+
+    const told: string[] = []
+    storage.onAbortedTxnsCleaned(async (topic, partition, txns) => {
+      for (const t of txns) told.push(`${topic}-${partition}: ${t.producerId}@${t.markerOffset}`)
+    })
+    await pass()
+    assert.deepEqual(told, ['ab-0: 8@2'], 'the index hears of the transaction whose data is gone')
+    assert.deepEqual(await controls(), [
+      [2, true],
+      [4, false],
+    ])
+    now += 61_000
+    assert.equal((await storage.runCleaner()).length, 1, 'the horizon starts a pass')
+    assert.deepEqual(await controls(), [[4, false]], 'the marker is gone; the producer’s last batch stays')
+    const data = (await readAll(storage, 'ab')).filter((r) => r.offset < 5)
+    assert.deepEqual(
+      data.map((r) => `${r.offset}:${r.key}=${r.value}`),
+      ['3:k3=c3'],
+    )
+
+    await storage.close()
+    storage = await open(dir, { now: () => now })
+    assert.deepEqual(await controls(), [[4, false]])
+    assert.deepEqual(
+      (await readAll(storage, 'ab')).filter((r) => r.offset < 5),
+      data,
+    )
     await storage.close()
   })
 

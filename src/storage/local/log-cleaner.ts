@@ -13,7 +13,14 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StorageLogger } from '../memory/logger.ts'
 import { EngineIoError } from '../memory/storage-error.ts'
-import { type CleanerCheckpoint, type CleanResult, cleanPartition, planCleaning } from './compaction.ts'
+import type { AbortedTxnsCleanedHandler } from '../types.ts'
+import {
+  type CleanerCheckpoint,
+  type CleanOptions,
+  type CleanResult,
+  cleanPartition,
+  planCleaning,
+} from './compaction.ts'
 import type { StorageFaults } from './faults.ts'
 import { isNotFound, writeFileAtomic } from './fs-util.ts'
 import type { PartitionLog } from './partition-log.ts'
@@ -36,6 +43,8 @@ export interface LogCleanerOptions {
   faults?: StorageFaults
   /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
   backoffMs?: number
+  /** Who keeps the aborted-transaction index, once known (Storage.onAbortedTxnsCleaned). */
+  abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
 }
 
 /** The result of cleaning one partition. */
@@ -89,7 +98,7 @@ export class LogCleaner {
     for (const { topic, partition, log } of [...this.#options.logs()]) {
       if (this.#stopped) break
       try {
-        const result = await this.#clean(log)
+        const result = await this.#clean(topic, partition, log)
         if (result !== null) results.push({ topic, partition, ...result })
       } catch (err) {
         if (err instanceof EngineIoError && err.reason === 'CLOSED') continue
@@ -99,7 +108,7 @@ export class LogCleaner {
     return results
   }
 
-  async #clean(log: PartitionLog): Promise<CleanResult | null> {
+  async #clean(topic: string, partition: number, log: PartitionLog): Promise<CleanResult | null> {
     const view = log.cleanerView()
     if (!view.config.cleanupPolicy.compact) return null
     const checkpoint = await this.#checkpoint(log, view.dir)
@@ -116,6 +125,7 @@ export class LogCleaner {
       logger: this.#options.logger,
       faults: this.#options.faults,
       stopped: () => this.#stopped,
+      forgetAbortedTxns: forgetter(this.#options.abortedTxnsCleaned(), topic, partition),
     })
     if (result === null) return null
     checkpoint.firstDirtyOffset = result.cleanedUpTo
@@ -149,4 +159,12 @@ async function readCheckpoint(dir: string): Promise<number> {
     if (isNotFound(err)) return 0
     throw err
   }
+}
+
+function forgetter(
+  handler: AbortedTxnsCleanedHandler | undefined,
+  topic: string,
+  partition: number,
+): CleanOptions['forgetAbortedTxns'] {
+  return handler === undefined ? undefined : (txns) => handler(topic, partition, txns)
 }
