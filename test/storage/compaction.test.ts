@@ -207,10 +207,10 @@ describe('log compaction', () => {
     await storage.close()
   })
 
-  it('keeps tombstones until delete.retention.ms after the pass that first kept them', async () => {
+  it('keeps tombstones until delete.retention.ms after the pass that first kept them, across a restart', async () => {
     const dir = await freshDir()
     let now = 1_000_000
-    const storage = await open(dir, { now: () => now })
+    let storage = await open(dir, { now: () => now })
     await storage.createTopic(topicMeta('t', 1, { ...COMPACT, 'delete.retention.ms': '60000' }))
     await produce(storage, 't', [
       ['a', 'a1'],
@@ -230,9 +230,17 @@ describe('log compaction', () => {
     await produce(storage, 't', [['z', 'z1']])
     await storage.runCleaner()
     assert.equal((await readAll(storage, 't')).filter((r) => r.key === 'a').length, 1, 'not yet')
+    const tombstoneBatch = (await rawBatches(storage, 't')).find((b) => Number(b.baseOffset) === 2)
+    assert.deepEqual(
+      [tombstoneBatch?.hasDeleteHorizon, Number(tombstoneBatch?.baseTimestamp)],
+      [true, 1_060_000],
+      'the horizon is in the batch (KIP-534)',
+    )
+    await storage.close()
+    storage = await open(dir, { now: () => now })
     now += 31_000
     const results = await storage.runCleaner()
-    assert.equal(results.length, 1, 'an expired delete horizon starts a pass by itself')
+    assert.equal(results.length, 1, 'an expired delete horizon starts a pass by itself, after a restart too')
     recs = await readAll(storage, 't')
     assert.deepEqual(
       recs.filter((r) => r.key === 'a'),
