@@ -1,6 +1,6 @@
 /** Log compaction in the local engine: what stays, offsets, tombstones, lags, ratio, crash safety. */
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { decodeBatchesSync, encodeBatchSync, type RecordBatch } from '../../src/protocol/records/batch.ts'
@@ -251,6 +251,31 @@ describe('log compaction', () => {
       ['b1', 'c1'],
     )
     assertOffsetsGrow(recs)
+    await storage.close()
+  })
+
+  it('keeps the segments’ modification time, by which retention ages records without timestamps', async () => {
+    const dir = await freshDir()
+    const storage = await open(dir)
+    await storage.createTopic(
+      topicMeta('m', 1, { ...COMPACT, 'cleanup.policy': 'compact,delete', 'retention.ms': '3600000' }),
+    )
+    await produce(storage, 'm', rounds(3), { timestamp: -1 })
+    const partitionDir = join(dir, 'm-0')
+    const twoHoursAgo = Date.now() - 2 * 3600_000
+    const logs = (await readdir(partitionDir)).filter((n) => n.endsWith('.log')).sort()
+    for (const name of logs.slice(0, -1)) await utimes(join(partitionDir, name), twoHoursAgo / 1000, twoHoursAgo / 1000)
+    assert.equal((await storage.runCleaner()).length, 1)
+    const closed = storage.segmentBaseOffsets('m', 0).slice(0, -1)
+    for (const base of closed) {
+      const { mtimeMs } = await stat(join(partitionDir, `${String(base).padStart(20, '0')}.log`))
+      assert.ok(
+        Math.abs(mtimeMs - twoHoursAgo) < 1000,
+        `segment ${base} modified at ${new Date(mtimeMs).toISOString()}`,
+      )
+    }
+    await storage.runRetention()
+    assert.equal(storage.segmentBaseOffsets('m', 0).length, 1, 'only the active segment is young')
     await storage.close()
   })
 

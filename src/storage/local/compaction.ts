@@ -354,10 +354,12 @@ async function cleanGroup(
   try {
     const writer = new ChunkWriter(out, view.config.indexIntervalBytes)
     const slice = new Slicer()
+    let lastModifiedMs = 0
     for (const segment of group) {
       if (!segment.acquire()) return null
       try {
         result.bytesBefore += segment.size
+        lastModifiedMs = Math.max(lastModifiedMs, (await segment.fh.stat()).mtimeMs)
         for await (const bytes of segmentBatches(segment)) {
           if (options.stopped()) return null
           const kept = await filterBatch(bytes, map, view, options.now, result)
@@ -369,7 +371,10 @@ async function cleanGroup(
       }
     }
     await writer.flush()
-    await fh.datasync()
+    // As Kafka, the copy keeps the originals' modification time: retention ages a segment
+    // without timestamps by it (Segment.largestTimestamp). fsync, not fdatasync, keeps it too.
+    await fh.utimes(lastModifiedMs / 1000, lastModifiedMs / 1000)
+    await fh.sync()
     out.nextOffset = end
     result.bytesAfter += out.size
     if (out.maxTimestamp >= 0) out.timeIndex.maybeAppend(out.maxTimestamp, out.offsetOfMaxTimestamp)
