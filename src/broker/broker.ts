@@ -45,6 +45,8 @@ export interface Broker {
   readonly port: number
   /** Shared state, for tests and tools that run in the same process. */
   readonly core: BrokerCore
+  /** Bytes of responses buffered but not yet sent, per open connection (the memory a slow reader holds). */
+  unsentResponseBytes(): number[]
   /** Stops accepting, finishes in-flight requests, flushes storage and closes files. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -145,6 +147,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     host,
     port: core.advertised.port,
     core: readyCore,
+    unsentResponseBytes: () => listener.unsentResponseBytes(),
     close,
     [Symbol.asyncDispose]: close,
   }

@@ -114,6 +114,10 @@ export class TestBroker implements Broker {
     return [this.bootstrap]
   }
 
+  unsentResponseBytes(): number[] {
+    return this.#broker.unsentResponseBytes()
+  }
+
   /** Stops the broker; safe to call twice (from `after()` and `Symbol.asyncDispose`). */
   close(): Promise<void> {
     return this.#broker.close()

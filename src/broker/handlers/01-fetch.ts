@@ -8,6 +8,8 @@
 // read_committed (v4+) reads only below the last stable offset (the first offset of the oldest
 // open transaction, from the producer state) and lists the aborted transactions overlapping the
 // returned batches, so clients drop their records; batch headers are walked only then.
+// A connection's fetches are answered one at a time (server/large-responses.ts), so a client
+// that pipelines fetches and does not read holds a bounded amount of memory.
 // Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -21,6 +23,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
+import { takeLargeResponseTurn } from '../../server/large-responses.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
 import { defineHandler } from '../handler.ts'
@@ -32,28 +35,35 @@ export default defineHandler<FetchRequest, FetchResponse>({
   minVersion: 0,
   maxVersion: 17,
   async handle(ctx, req) {
-    const core = ctx.broker
-    const v = ctx.apiVersion
-    const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
-    if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
-    const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
-    const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
-    const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
-    const deadline = core.now() + req.maxWaitMs
-    for (;;) {
-      const round = await readPartitions(core, wanted, maxBytes, v, req.isolationLevel)
-      const remaining = deadline - core.now()
-      const closing = core.closing.signal
-      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
-        return buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
-      }
-      await core.waiters.wait(wanted, remaining, closing)
+    const release = await takeLargeResponseTurn(ctx.connection)
+    try {
+      return await answerFetch(ctx.broker, ctx.apiVersion, req)
+    } finally {
+      release()
     }
   },
   errorResponse(_ctx, _req, errorCode) {
     return createFetchResponse({ errorCode })
   },
 })
+
+async function answerFetch(core: BrokerCore, v: number, req: FetchRequest): Promise<FetchResponse> {
+  const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
+  if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
+  const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
+  const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
+  const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
+  const deadline = core.now() + req.maxWaitMs
+  for (;;) {
+    const round = await readPartitions(core, wanted, maxBytes, v, req.isolationLevel)
+    const remaining = deadline - core.now()
+    const closing = core.closing.signal
+    if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
+      return buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
+    }
+    await core.waiters.wait(wanted, remaining, closing)
+  }
+}
 
 interface Wanted extends SessionPartition {
   /** Error found while resolving the topic (unknown name or id), or NONE. */
