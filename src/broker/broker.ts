@@ -60,6 +60,8 @@ export interface Broker {
    * listens on it again (samsa/testing's setAvailable).
    */
   setListening(nodeId: number, listening: boolean): Promise<void>
+  /** Bytes of responses buffered but not yet sent, per open connection (the memory a slow reader holds). */
+  unsentResponseBytes(): number[]
   /** Stops accepting, finishes in-flight requests, flushes storage and closes files. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -164,6 +166,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (listener === undefined) return Promise.reject(new Error(`there is no broker ${nodeId}`))
       return listening ? listener.resume() : listener.pause()
     },
+    unsentResponseBytes: () => listeners.flatMap((l) => l.unsentResponseBytes()),
     close,
     [Symbol.asyncDispose]: close,
   }

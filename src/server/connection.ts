@@ -24,6 +24,9 @@ export interface ConnectionLimits {
   idleMs?: number
 }
 
+/** Unsent response bytes above which a connection stops reading requests (a slow client). */
+export const MAX_UNSENT_BYTES = 4 * 1024 * 1024
+
 interface Slot {
   done: boolean
   result: Buffer[] | null
@@ -233,7 +236,7 @@ export class Connection {
 
   #maybeResume(): void {
     if (this.#closed) return
-    if (this.#slots.length < this.#limits.maxInFlight && this.socket.writableLength < 4 * 1024 * 1024) {
+    if (this.#slots.length < this.#limits.maxInFlight && this.socket.writableLength < MAX_UNSENT_BYTES) {
       if (this.socket.isPaused()) this.socket.resume()
     } else if (!this.socket.isPaused()) {
       this.socket.pause()

@@ -137,6 +137,11 @@ export class Listener {
     return this.#connections.size
   }
 
+  /** Bytes of responses written to the sockets but not yet sent, per connection (tests, metrics). */
+  unsentResponseBytes(): number[] {
+    return [...this.#connections].map((c) => c.socket.writableLength)
+  }
+
   /** Stops accepting, lets every connection finish the requests it has read, then closes them. */
   async close(graceMs = 5000): Promise<void> {
     const closed = Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))

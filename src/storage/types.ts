@@ -90,6 +90,20 @@ export interface TimestampLookup {
 /** Called after every append with the partition and its new high watermark. */
 export type AppendListener = (topic: string, partition: number, highWatermark: number) => void
 
+/** The ABORT marker of a transaction whose data the log cleaner has removed entirely. */
+export interface CleanedAbortedTxn {
+  producerId: number
+  /** Offset of the marker. */
+  markerOffset: number
+}
+
+/**
+ * Told by the log cleaner which aborted transactions of a partition have no data left; resolves
+ * once they are durably gone from the aborted-transaction index, after which the cleaner may
+ * remove their markers.
+ */
+export type AbortedTxnsCleanedHandler = (topic: string, partition: number, txns: CleanedAbortedTxn[]) => Promise<void>
+
 /**
  * A durable key-value namespace for coordinator state (group metadata, committed offsets,
  * producer ids, transactions). Writes in one call are atomic.
@@ -133,6 +147,12 @@ export interface Storage {
   partitionSize(topic: string, partition: number): Promise<number>
 
   onAppend(listener: AppendListener): () => void
+  /**
+   * Engines that compact: sets who keeps the aborted-transaction index (the producer state).
+   * Until one is set, the cleaner keeps every ABORT marker, since a read_committed consumer told
+   * of an aborted transaction skips the producer's later records up to that marker.
+   */
+  onAbortedTxnsCleaned?(handler: AbortedTxnsCleanedHandler): void
   /** Flushes and releases everything; no call may follow. */
   close(): Promise<void>
 }

@@ -131,6 +131,10 @@ export class TestBroker implements Broker {
     return this.core.cluster.coordinatorOf(groupOrTransactionalId)
   }
 
+  unsentResponseBytes(): number[] {
+    return this.#broker.unsentResponseBytes()
+  }
+
   /** Stops the broker; safe to call twice (from `after()` and `Symbol.asyncDispose`). */
   close(): Promise<void> {
     return this.#broker.close()

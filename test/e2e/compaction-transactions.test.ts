@@ -2,7 +2,8 @@
  * Compaction of transactional data end to end: a kafkajs transactional producer commits and
  * aborts on a compacted topic of the local engine, the cleaner runs, and read_committed and
  * read_uncommitted consumers both see exactly the latest committed record of each key (the
- * aborted records are gone from the log, not just filtered).
+ * aborted records are gone from the log, not just filtered); later passes remove the ABORT
+ * marker too, and a restart changes nothing.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -11,6 +12,8 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import type { Kafka } from 'kafkajs'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { decodeBatchesSync } from '../../src/protocol/records/batch.ts'
+import { ControlType, readEndTxnMarker } from '../../src/protocol/records/control.ts'
 import type { LocalStorage } from '../../src/storage/local/local-storage.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
 
@@ -50,7 +53,7 @@ async function consumeAll(kafka: Kafka, topic: string, readUncommitted: boolean,
 const messages = (prefix: string, keys: number[]): { key: string; value: string }[] =>
   keys.map((k) => ({ key: `k${k}`, value: `${prefix}${k}` }))
 
-test('kafkajs commit + abort on a compacted topic: after a cleaner pass both isolation levels see the latest committed records', async () => {
+test('kafkajs commit + abort on a compacted topic: both isolation levels see the latest committed records after the cleaner removed the aborted records and then the ABORT marker, and after a restart', async () => {
   dir = await mkdtemp(join(tmpdir(), 'samsa-compact-txn-'))
   broker = await startBroker({ storage: 'local', dataDir: dir })
   const kafka = kafkajsClient(broker.bootstrap)
@@ -66,6 +69,8 @@ test('kafkajs commit + abort on a compacted topic: after a cleaner pass both iso
           { name: 'cleanup.policy', value: 'compact' },
           { name: 'segment.bytes', value: '1024' },
           { name: 'min.cleanable.dirty.ratio', value: '0.01' },
+          // Markers without data may go in the pass after the one that gives them a horizon.
+          { name: 'delete.retention.ms', value: '0' },
         ],
       },
     ],
@@ -86,10 +91,7 @@ test('kafkajs commit + abort on a compacted topic: after a cleaner pass both iso
   }
   await producer.disconnect()
   // Fillers, one batch each, so the transactions end up in closed segments.
-  const plain = kafka.producer()
-  await plain.connect()
-  for (let i = 0; i < 30; i++) await plain.send({ topic, messages: [{ key: `f${i}`, value: `f${i}` }] })
-  await plain.disconnect()
+  await produceFillers(kafka, topic, 'f')
 
   const fillers = Array.from({ length: 30 }, (_, i) => `f${i}=f${i}`)
   const beforeUncommitted = await consumeAll(kafka, topic, true, 12 + 30)
@@ -111,4 +113,60 @@ test('kafkajs commit + abort on a compacted topic: after a cleaner pass both iso
     .sort()
   assert.deepEqual(await consumeAll(kafka, topic, false, expected.length), expected, 'read_committed')
   assert.deepEqual(await consumeAll(kafka, topic, true, expected.length), expected, 'read_uncommitted')
+
+  // Next pass: the aborted transaction has no data left, so it leaves the aborted-transaction
+  // index and its marker gets a delete horizon; the pass after removes the marker.
+  assert.equal(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER).length, 1)
+  assert.equal((await abortMarkers(storage, topic)).length, 1)
+  await produceFillers(kafka, topic, 'g')
+  assert.equal((await storage.runCleaner()).length, 1)
+  assert.deepEqual(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER), [])
+  assert.equal((await storage.runCleaner()).length, 1)
+  assert.deepEqual(await abortMarkers(storage, topic), [], 'the ABORT marker is gone from the log')
+  const expectedLater = expected.concat(Array.from({ length: 30 }, (_, i) => `g${i}=g${i}`)).sort()
+  assert.deepEqual(await consumeAll(kafka, topic, false, expectedLater.length), expectedLater, 'read_committed')
+  assert.deepEqual(await consumeAll(kafka, topic, true, expectedLater.length), expectedLater, 'read_uncommitted')
+
+  await broker.close()
+  broker = await startBroker({ storage: 'local', dataDir: dir })
+  const restarted = kafkajsClient(broker.bootstrap)
+  assert.deepEqual(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER), [])
+  assert.deepEqual(await abortMarkers(broker.core.storage as LocalStorage, topic), [])
+  assert.deepEqual(
+    await consumeAll(restarted, topic, false, expectedLater.length),
+    expectedLater,
+    'read_committed after a restart',
+  )
+  assert.deepEqual(
+    await consumeAll(restarted, topic, true, expectedLater.length),
+    expectedLater,
+    'read_uncommitted after a restart',
+  )
 })
+
+/** 30 records `<prefix><i>`, one batch each, so the earlier data ends up in closed segments. */
+async function produceFillers(kafka: Kafka, topic: string, prefix: string): Promise<void> {
+  const plain = kafka.producer()
+  await plain.connect()
+  for (let i = 0; i < 30; i++) await plain.send({ topic, messages: [{ key: `${prefix}${i}`, value: `${prefix}${i}` }] })
+  await plain.disconnect()
+}
+
+/** Offsets of the ABORT markers in partition 0, read from the log as stored. */
+async function abortMarkers(storage: LocalStorage, topic: string): Promise<number[]> {
+  const out: number[] = []
+  const { logStartOffset, highWatermark } = await storage.offsets(topic, 0)
+  let offset = logStartOffset
+  while (offset < highWatermark) {
+    const read = await storage.read(topic, 0, offset, 1 << 20, { minOneBatch: true })
+    if (read.records.length === 0) break
+    for (const b of decodeBatchesSync(read.records)) {
+      const record = b.records[0]
+      if (b.isControl && record !== undefined && readEndTxnMarker(record).type === ControlType.ABORT) {
+        out.push(Number(b.baseOffset))
+      }
+      offset = Number(b.baseOffset) + b.lastOffsetDelta + 1
+    }
+  }
+  return out
+}

@@ -69,13 +69,7 @@ export class RawClient {
 
   #write(api: ApiDescriptor, version: number, request: unknown, headerVersion: number): number {
     const correlationId = ++this.#correlationId
-    const w = new Writer()
-    w.writeInt32(0)
-    encodeRequestHeader(w, { apiKey: api.apiKey, apiVersion: headerVersion, correlationId, clientId: 'raw-client' })
-    api.encodeRequest(w, version, request as never)
-    const frame = w.toBuffer()
-    frame.writeInt32BE(frame.length - 4, 0)
-    this.#socket.write(frame)
+    this.#socket.write(encodeFrame(api, version, request, correlationId, headerVersion))
     return correlationId
   }
 
@@ -111,4 +105,21 @@ export class RawClient {
     for (const p of this.#pending.values()) p.reject(err)
     this.#pending.clear()
   }
+}
+
+/** One size-prefixed request frame, as a client sends it. */
+export function encodeFrame(
+  api: ApiDescriptor,
+  version: number,
+  request: unknown,
+  correlationId: number,
+  headerVersion = version,
+): Buffer {
+  const w = new Writer()
+  w.writeInt32(0)
+  encodeRequestHeader(w, { apiKey: api.apiKey, apiVersion: headerVersion, correlationId, clientId: 'raw-client' })
+  api.encodeRequest(w, version, request as never)
+  const frame = w.toBuffer()
+  frame.writeInt32BE(frame.length - 4, 0)
+  return frame
 }

@@ -1,6 +1,6 @@
 /** Log compaction in the local engine: what stays, offsets, tombstones, lags, ratio, crash safety. */
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { decodeBatchesSync, encodeBatchSync, type RecordBatch } from '../../src/protocol/records/batch.ts'
@@ -207,10 +207,10 @@ describe('log compaction', () => {
     await storage.close()
   })
 
-  it('keeps tombstones until delete.retention.ms after the pass that first kept them', async () => {
+  it('keeps tombstones until delete.retention.ms after the pass that first kept them, across a restart', async () => {
     const dir = await freshDir()
     let now = 1_000_000
-    const storage = await open(dir, { now: () => now })
+    let storage = await open(dir, { now: () => now })
     await storage.createTopic(topicMeta('t', 1, { ...COMPACT, 'delete.retention.ms': '60000' }))
     await produce(storage, 't', [
       ['a', 'a1'],
@@ -230,9 +230,17 @@ describe('log compaction', () => {
     await produce(storage, 't', [['z', 'z1']])
     await storage.runCleaner()
     assert.equal((await readAll(storage, 't')).filter((r) => r.key === 'a').length, 1, 'not yet')
+    const tombstoneBatch = (await rawBatches(storage, 't')).find((b) => Number(b.baseOffset) === 2)
+    assert.deepEqual(
+      [tombstoneBatch?.hasDeleteHorizon, Number(tombstoneBatch?.baseTimestamp)],
+      [true, 1_060_000],
+      'the horizon is in the batch (KIP-534)',
+    )
+    await storage.close()
+    storage = await open(dir, { now: () => now })
     now += 31_000
     const results = await storage.runCleaner()
-    assert.equal(results.length, 1, 'an expired delete horizon starts a pass by itself')
+    assert.equal(results.length, 1, 'an expired delete horizon starts a pass by itself, after a restart too')
     recs = await readAll(storage, 't')
     assert.deepEqual(
       recs.filter((r) => r.key === 'a'),
@@ -243,6 +251,31 @@ describe('log compaction', () => {
       ['b1', 'c1'],
     )
     assertOffsetsGrow(recs)
+    await storage.close()
+  })
+
+  it('keeps the segments’ modification time, by which retention ages records without timestamps', async () => {
+    const dir = await freshDir()
+    const storage = await open(dir)
+    await storage.createTopic(
+      topicMeta('m', 1, { ...COMPACT, 'cleanup.policy': 'compact,delete', 'retention.ms': '3600000' }),
+    )
+    await produce(storage, 'm', rounds(3), { timestamp: -1 })
+    const partitionDir = join(dir, 'm-0')
+    const twoHoursAgo = Date.now() - 2 * 3600_000
+    const logs = (await readdir(partitionDir)).filter((n) => n.endsWith('.log')).sort()
+    for (const name of logs.slice(0, -1)) await utimes(join(partitionDir, name), twoHoursAgo / 1000, twoHoursAgo / 1000)
+    assert.equal((await storage.runCleaner()).length, 1)
+    const closed = storage.segmentBaseOffsets('m', 0).slice(0, -1)
+    for (const base of closed) {
+      const { mtimeMs } = await stat(join(partitionDir, `${String(base).padStart(20, '0')}.log`))
+      assert.ok(
+        Math.abs(mtimeMs - twoHoursAgo) < 1000,
+        `segment ${base} modified at ${new Date(mtimeMs).toISOString()}`,
+      )
+    }
+    await storage.runRetention()
+    assert.equal(storage.segmentBaseOffsets('m', 0).length, 1, 'only the active segment is young')
     await storage.close()
   })
 
@@ -361,7 +394,7 @@ describe('log compaction', () => {
       controls.map((c) => [c.offset, c.horizon]),
       [
         [2, false], // A still has k1=c1
-        [5, false], // ABORT markers stay (see compaction.ts)
+        [5, false], // producer 8's last batch
         [7, true],
         [10, false], // producer 7's last batch
       ],
@@ -393,6 +426,70 @@ describe('log compaction', () => {
       highWatermark: 81,
       lastStableOffset: 81,
     })
+    await storage.close()
+  })
+
+  it('removes an ABORT marker once its data is gone, the index forgot the transaction and the horizon passed', async () => {
+    const dir = await freshDir()
+    let now = 1_000_000
+    let storage = await open(dir, { now: () => now })
+    await storage.createTopic(topicMeta('ab', 1, { ...COMPACT, 'delete.retention.ms': '60000' }))
+    // Producer 8: {k1, k2} aborted (marker at 2), then {k3} committed (marker at 4, its last batch).
+    await txn(storage, 'ab', 8, 0, [
+      ['k1', 'a1'],
+      ['k2', 'a2'],
+    ])
+    await marker(storage, 'ab', 8, 'abort')
+    await txn(storage, 'ab', 8, 2, [['k3', 'c3']])
+    await marker(storage, 'ab', 8, 'commit')
+    await produce(storage, 'ab', rounds(3))
+    const pass = async (): Promise<void> => {
+      await produce(storage, 'ab', rounds(3))
+      assert.equal((await storage.runCleaner()).length, 1)
+    }
+    const controls = async () => (await controlBatches(storage, 'ab')).map((c) => [c.offset, c.horizon])
+
+    await pass()
+    assert.deepEqual(await controls(), [
+      [2, false],
+      [4, false],
+    ])
+    await pass()
+    assert.deepEqual(
+      await controls(),
+      [
+        [2, false],
+        [4, false],
+      ],
+      'with no aborted-transaction index to tell, the ABORT marker stays',
+    )
+
+    const told: string[] = []
+    storage.onAbortedTxnsCleaned(async (topic, partition, txns) => {
+      for (const t of txns) told.push(`${topic}-${partition}: ${t.producerId}@${t.markerOffset}`)
+    })
+    await pass()
+    assert.deepEqual(told, ['ab-0: 8@2'], 'the index hears of the transaction whose data is gone')
+    assert.deepEqual(await controls(), [
+      [2, true],
+      [4, false],
+    ])
+    now += 61_000
+    assert.equal((await storage.runCleaner()).length, 1, 'the horizon starts a pass')
+    assert.deepEqual(await controls(), [[4, false]], 'the marker is gone; the producer’s last batch stays')
+    const data = (await readAll(storage, 'ab')).filter((r) => r.offset < 5)
+    assert.deepEqual(
+      data.map((r) => `${r.offset}:${r.key}=${r.value}`),
+      ['3:k3=c3'],
+    )
+
+    await storage.close()
+    storage = await open(dir, { now: () => now })
+    assert.deepEqual(await controls(), [[4, false]])
+    assert.deepEqual(
+      (await readAll(storage, 'ab')).filter((r) => r.offset < 5),
+      data,
+    )
     await storage.close()
   })
 

@@ -1,7 +1,7 @@
 /** The local engine's own guarantees: restart, crash recovery, indexes, segments, retention, group commit. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
+import { appendFile, readdir, readFile, stat, truncate, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
@@ -180,6 +180,25 @@ describe('local storage', () => {
     assert.ok(size <= 2500 + 1000 && size > 1000, `size ${size}`)
     assert.equal(storage.segmentBaseOffsets('big', 0).at(-1), storage.segmentBaseOffsets('big', 0).at(-1))
     assert.equal((await storage.offsets('big', 0)).highWatermark, 40)
+    await storage.close()
+  })
+
+  it('ages segments without timestamps by their file’s last-modified time (retention.ms)', async () => {
+    const dir = await freshDir()
+    const storage = await open(dir)
+    await storage.createTopic(topicMeta('untimed', 1, { 'segment.bytes': '1000', 'retention.ms': '3600000' }))
+    await fill(storage, 'untimed', 30, -1, 0)
+    const before = storage.segmentBaseOffsets('untimed', 0)
+    assert.ok(before.length > 3)
+    await storage.runRetention()
+    assert.deepEqual(storage.segmentBaseOffsets('untimed', 0), before, 'files written just now are young')
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000)
+    for (const name of (await logFiles(join(dir, 'untimed-0'))).slice(0, 2)) {
+      await utimes(join(dir, 'untimed-0', name), twoHoursAgo, twoHoursAgo)
+    }
+    await storage.runRetention()
+    assert.deepEqual(storage.segmentBaseOffsets('untimed', 0), before.slice(2))
+    assert.equal((await storage.offsets('untimed', 0)).logStartOffset, before[2])
     await storage.close()
   })
 

@@ -11,6 +11,8 @@
 // Partitions led by another node of a multi-broker view answer NOT_LEADER_OR_FOLLOWER with the
 // current leader (v12+) and its address (v16+, KIP-951); leadership is checked on every round of
 // a long poll, as it may move meanwhile.
+// A connection's fetches are answered one at a time (server/large-responses.ts), so a client
+// that pipelines fetches and does not read holds a bounded amount of memory.
 // Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -24,6 +26,7 @@ import {
 import { ApiKey } from '../../protocol/generated/index.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
+import { takeLargeResponseTurn } from '../../server/large-responses.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
@@ -37,34 +40,43 @@ export default defineHandler<FetchRequest, FetchResponse>({
   minVersion: 0,
   maxVersion: 17,
   async handle(ctx, req) {
-    const core = ctx.broker
-    const v = ctx.apiVersion
-    const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
-    if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
-    const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
-    const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
-    const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
-    const deadline = core.now() + req.maxWaitMs
-    for (;;) {
-      const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel)
-      const remaining = deadline - core.now()
-      const closing = core.closing.signal
-      if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
-        const response = buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
-        const leaders = round.results.filter((r) => r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER)
-        response.nodeEndpoints = nodeEndpoints(
-          core,
-          leaders.map((r) => r.currentLeader),
-        )
-        return response
-      }
-      await core.waiters.wait(wanted, remaining, closing)
+    const release = await takeLargeResponseTurn(ctx.connection)
+    try {
+      return await answerFetch(ctx, req)
+    } finally {
+      release()
     }
   },
   errorResponse(_ctx, _req, errorCode) {
     return createFetchResponse({ errorCode })
   },
 })
+
+async function answerFetch(ctx: RequestContext, req: FetchRequest): Promise<FetchResponse> {
+  const core = ctx.broker
+  const v = ctx.apiVersion
+  const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
+  if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
+  const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
+  const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
+  const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
+  const deadline = core.now() + req.maxWaitMs
+  for (;;) {
+    const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel)
+    const remaining = deadline - core.now()
+    const closing = core.closing.signal
+    if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
+      const response = buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
+      const leaders = round.results.filter((r) => r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER)
+      response.nodeEndpoints = nodeEndpoints(
+        core,
+        leaders.map((r) => r.currentLeader),
+      )
+      return response
+    }
+    await core.waiters.wait(wanted, remaining, closing)
+  }
+}
 
 interface Wanted extends SessionPartition {
   /** Error found while resolving the topic (unknown name or id), or NONE. */

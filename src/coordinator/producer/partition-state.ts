@@ -280,6 +280,19 @@ export class PartitionProducerState {
     return out
   }
 
+  /**
+   * Forgets aborted transactions, named by producer and marker offset, whose data the log cleaner
+   * removed: they no longer hide anything from read_committed consumers. True if any was listed.
+   */
+  forgetAborted(txns: readonly { producerId: number; markerOffset: number }[]): boolean {
+    const gone = new Set(txns.map((t) => `${t.producerId}@${t.markerOffset}`))
+    const kept = this.aborted.filter((a) => !gone.has(`${a.producerId}@${a.lastOffset}`))
+    if (kept.length === this.aborted.length) return false
+    this.aborted = kept
+    this.dirty = true
+    return true
+  }
+
   /** Forgets producers idle since before `cutoff` with no transaction open, and aborted ranges below the log start. */
   expire(cutoff: number, logStartOffset: number): void {
     for (const [pid, e] of this.producers) {

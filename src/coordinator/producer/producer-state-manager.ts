@@ -16,7 +16,7 @@ import { decodeBatchSync } from '../../protocol/records/batch.ts'
 import { type BatchInfo, readBatchHeader } from '../../protocol/records/batch-header.ts'
 import { ControlType, encodeEndTxnMarkerBatch, readEndTxnMarker } from '../../protocol/records/control.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
-import type { AppendResult, KeyValueStore, Storage } from '../../storage/types.ts'
+import type { AppendResult, CleanedAbortedTxn, KeyValueStore, Storage } from '../../storage/types.ts'
 import { type AbortedTxn, PartitionProducerState, type PartitionSnapshot, type TxnVerifier } from './partition-state.ts'
 
 const NAMESPACE = 'producer-state'
@@ -174,6 +174,8 @@ export class ProducerStateManager {
     // Partitions without producers have no state to snapshot later; recording how far their log
     // was read spares the next start from reading it all again.
     if (scanned.size > 0 && this.#deps.storage.engine !== 'memory') await this.#kv.put(NAMESPACE, scanned)
+    // Only now that every partition's state is loaded may the cleaner's news change it.
+    this.#deps.storage.onAbortedTxnsCleaned?.((topic, partition, txns) => this.#forgetAborted(topic, partition, txns))
     if (this.#deps.storage.engine !== 'memory') {
       this.#timer = setInterval(() => {
         this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))
@@ -216,6 +218,17 @@ export class ProducerStateManager {
     if (offset <= start) return undefined
     state.stateEnd = offset
     return state
+  }
+
+  /**
+   * The log cleaner removed every batch of these aborted transactions: unlist them, durably,
+   * before the cleaner may remove their markers (a snapshot begun before the change would not
+   * hold it, so a new one follows it).
+   */
+  async #forgetAborted(topic: string, partition: number, txns: CleanedAbortedTxn[]): Promise<void> {
+    if (!this.peek(topic, partition)?.forgetAborted(txns)) return
+    await this.#snapshotting?.catch(() => {})
+    await this.snapshot()
   }
 
   /** Writes a snapshot of every partition whose state changed (and drops idle producers). */

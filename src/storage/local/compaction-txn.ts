@@ -10,7 +10,8 @@
  *   segment holding the first such batch (its own last stable offset, never beyond the real one).
  * - A marker "has data" when a batch of its transaction was still in the log when the scan ran;
  *   as in Kafka's CleanedTransactionMetadata, only a marker without data may be removed, which
- *   takes one pass after the pass that removed the transaction's last batch.
+ *   takes one pass after the pass that removed the transaction's last batch. An ABORT marker
+ *   without data also means its transaction can leave the aborted-transaction index.
  * - Each producer's last data batch and last batch are remembered: the cleaner keeps them (empty
  *   if need be) so the producer's sequence and epoch survive in the log.
  */
@@ -20,6 +21,7 @@ import { ControlType, readEndTxnMarker } from '../../protocol/records/control.ts
 
 /** An end-transaction marker found by the scan. */
 export interface TxnMarker {
+  producerId: number
   offset: number
   abort: boolean
   /** Some data batch of its transaction was in the scanned range. */
@@ -59,7 +61,7 @@ export class TxnIndex {
     } catch {
       return // another control record: ends no transaction, stays as is
     }
-    const marker: TxnMarker = { offset: header.baseOffset, abort, hasData: this.#open.has(pid) }
+    const marker: TxnMarker = { producerId: pid, offset: header.baseOffset, abort, hasData: this.#open.has(pid) }
     this.#open.delete(pid)
     const list = this.#markers.get(pid)
     if (list === undefined) this.#markers.set(pid, [marker])
@@ -84,6 +86,11 @@ export class TxnIndex {
       else hi = mid
     }
     return list[lo]?.abort ?? false
+  }
+
+  /** ABORT markers whose transaction has no batch left in the scanned range. */
+  abortsWithoutData(): TxnMarker[] {
+    return [...this.#markerAt.values()].filter((m) => m.abort && !m.hasData)
   }
 
   /** The end-transaction marker at `offset`, if the control batch there is one. */

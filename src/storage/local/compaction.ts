@@ -23,14 +23,16 @@
  *   reaches a transaction without a marker in the cleanable range (its segment and all after
  *   it wait, as beyond Kafka's last stable offset). Records of aborted transactions are removed
  *   and stay out of the key map; committed transactional records are deduplicated like others.
- *   A COMMIT marker whose transaction has no batch left gets a delete horizon
- *   (now + delete.retention.ms, KIP-534) and goes in the first pass after it. ABORT markers are
- *   kept: the producer state (src/coordinator/producer) keeps listing the aborted transaction
- *   in read_committed fetches, and a consumer that is told of an aborted transaction skips the
- *   producer's transactional records until it sees that producer's ABORT marker, so removing the
- *   marker would hide the producer's later committed records. Kafka removes both because its
- *   cleaner rewrites the transaction index too. The last data batch and the last batch of each
- *   producer stay (a data batch emptied if need be, a marker whole).
+ *   A marker whose transaction has no batch left gets a delete horizon (now +
+ *   delete.retention.ms, KIP-534) and goes in the first pass after it. For an ABORT marker the
+ *   aborted-transaction index (the producer state, src/coordinator/producer) must first drop the
+ *   transaction, as Kafka's cleaner drops it from the cleaned transaction index: a consumer told
+ *   of an aborted transaction skips the producer's transactional records until it sees that
+ *   producer's ABORT marker, so a listed transaction without its marker would hide the
+ *   producer's later committed records. The pass tells the index (CleanOptions.forgetAbortedTxns)
+ *   and waits for it to be durable before writing anything; without an index to tell, ABORT
+ *   markers stay. The last data batch and the last batch of each producer stay (a data batch
+ *   emptied if need be, a marker whole).
  *
  * The work is done off the partition's append queue, yielding to the event loop every few
  * milliseconds; only the swap of the cleaned segment (swap-recovery.ts) runs in the queue.
@@ -45,6 +47,7 @@ import { Compression } from '../../protocol/records/compression.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
 import type { KafkaRecord } from '../../protocol/records/record-codec.ts'
 import type { StorageLogger } from '../memory/logger.ts'
+import type { CleanedAbortedTxn } from '../types.ts'
 import { TxnIndex } from './compaction-txn.ts'
 import type { StorageFaults } from './faults.ts'
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './file-names.ts'
@@ -95,6 +98,11 @@ export interface CleanOptions {
   faults?: StorageFaults
   /** Checked between batches; true aborts the pass (engine closing). */
   stopped: () => boolean
+  /**
+   * Drops aborted transactions without data from the aborted-transaction index, durably; ABORT
+   * markers may go only when this is set.
+   */
+  forgetAbortedTxns?: (txns: CleanedAbortedTxn[]) => Promise<void>
 }
 
 /** What a pass did. */
@@ -164,6 +172,8 @@ interface OffsetMap {
   txns: TxnIndex
   /** Records at offsets below this are judged by the map; it ends at a segment boundary. */
   end: number
+  /** The aborted-transaction index no longer lists the transactions of ABORT markers without data. */
+  abortMarkersRemovable: boolean
 }
 
 /** Runs one cleaning pass over a partition; null when the plan has nothing due or was overtaken. */
@@ -179,6 +189,7 @@ export async function cleanPartition(
   if (plan === null) return null
   const map = await buildOffsetMap(plan, txns, options)
   if (map === null) return null
+  map.abortMarkersRemovable = await forgetCleanedAborts(txns, options)
   const round = plan.cleanable.filter((_, i) => nextBase(plan.cleanable, i, plan.uncleanableOffset) <= map.end)
   const result: CleanResult = {
     cleanedUpTo: map.end,
@@ -234,6 +245,16 @@ async function scanTransactions(plan: CleaningPlan, options: CleanOptions): Prom
   return txns
 }
 
+/** Tells the aborted-transaction index which transactions have no data left; false when there is no index to tell. */
+async function forgetCleanedAborts(txns: TxnIndex, options: CleanOptions): Promise<boolean> {
+  if (options.forgetAbortedTxns === undefined) return false
+  const cleaned = txns.abortsWithoutData()
+  if (cleaned.length > 0) {
+    await options.forgetAbortedTxns(cleaned.map((m) => ({ producerId: m.producerId, markerOffset: m.offset })))
+  }
+  return true
+}
+
 /**
  * The plan cut before the segment holding `firstUnstable` (a transaction without a marker yet);
  * null when nothing cleanable is left, or only clean segments and no delete horizon is due.
@@ -260,6 +281,7 @@ async function buildOffsetMap(plan: CleaningPlan, txns: TxnIndex, options: Clean
     keys: new Map(),
     txns,
     end: nextBase(plan.cleanable, plan.firstDirtyIndex - 1, plan.uncleanableOffset),
+    abortMarkersRemovable: false,
   }
   if (plan.firstDirtyIndex === 0) map.end = plan.cleanable[0]?.baseOffset ?? plan.uncleanableOffset
   let bytes = 0
@@ -332,10 +354,12 @@ async function cleanGroup(
   try {
     const writer = new ChunkWriter(out, view.config.indexIntervalBytes)
     const slice = new Slicer()
+    let lastModifiedMs = 0
     for (const segment of group) {
       if (!segment.acquire()) return null
       try {
         result.bytesBefore += segment.size
+        lastModifiedMs = Math.max(lastModifiedMs, (await segment.fh.stat()).mtimeMs)
         for await (const bytes of segmentBatches(segment)) {
           if (options.stopped()) return null
           const kept = await filterBatch(bytes, map, view, options.now, result)
@@ -347,7 +371,10 @@ async function cleanGroup(
       }
     }
     await writer.flush()
-    await fh.datasync()
+    // As Kafka, the copy keeps the originals' modification time: retention ages a segment
+    // without timestamps by it (Segment.largestTimestamp). fsync, not fdatasync, keeps it too.
+    await fh.utimes(lastModifiedMs / 1000, lastModifiedMs / 1000)
+    await fh.sync()
     out.nextOffset = end
     result.bytesAfter += out.size
     if (out.maxTimestamp >= 0) out.timeIndex.maybeAppend(out.maxTimestamp, out.offsetOfMaxTimestamp)
@@ -437,10 +464,10 @@ async function filterBatch(
 }
 
 /**
- * A control batch after cleaning. A COMMIT marker whose transaction had no batch left when the
- * pass began gets a delete horizon, and goes in the first pass after it; every other control
- * batch stays as is (ABORT markers: see the module comment), as does a producer's last batch
- * and the last batch of the pass.
+ * A control batch after cleaning. A marker whose transaction had no batch left when the pass
+ * began gets a delete horizon, and goes in the first pass after it (an ABORT marker only once
+ * the aborted-transaction index forgot its transaction: see the module comment); every other
+ * control batch stays as is, as does a producer's last batch and the last batch of the pass.
  */
 async function filterMarker(
   bytes: Buffer,
@@ -452,7 +479,8 @@ async function filterMarker(
 ): Promise<Buffer | null> {
   const lastOffset = header.baseOffset + header.lastOffsetDelta
   const marker = map.txns.markerAt(header.baseOffset)
-  if (marker === undefined || marker.abort || marker.hasData || lastOffset >= map.end) return bytes
+  const removable = marker !== undefined && !marker.hasData && (!marker.abort || map.abortMarkersRemovable)
+  if (!removable || lastOffset >= map.end) return bytes
   if (map.txns.lastBatch.get(header.producerId) === lastOffset || lastOffset + 1 === map.end) return bytes
   if (header.hasDeleteHorizon) {
     if (now >= header.baseTimestamp) {

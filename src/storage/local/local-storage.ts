@@ -14,6 +14,7 @@ import { type StorageLogger, silentLogger } from '../memory/logger.ts'
 import { readUnknownPartition } from '../memory/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
 import type {
+  AbortedTxnsCleanedHandler,
   AppendInput,
   AppendListener,
   AppendOptions,
@@ -80,6 +81,7 @@ export class LocalStorage implements Storage {
   #retentionRun: Promise<void> | null = null
   readonly #faults: StorageFaults | undefined
   readonly #cleaner: LogCleaner
+  #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
   #closed = false
 
   private constructor(options: LocalStorageOptions, meta: MetadataStore) {
@@ -98,6 +100,7 @@ export class LocalStorage implements Storage {
       logger: this.#logger,
       faults: options.faults,
       backoffMs: options.cleanerBackoffMs,
+      abortedTxnsCleaned: () => this.#abortedTxnsCleaned,
     })
   }
 
@@ -304,6 +307,10 @@ export class LocalStorage implements Storage {
 
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  onAbortedTxnsCleaned(handler: AbortedTxnsCleanedHandler): void {
+    this.#abortedTxnsCleaned = handler
   }
 
   /** Counters for tests and metrics: fdatasyncs of log data and appends. */

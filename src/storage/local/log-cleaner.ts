@@ -4,16 +4,24 @@
  * (compaction.ts) on each one that is due, one partition at a time. The timer is unref'd and
  * stopped on close; a running pass stops at its next batch.
  *
- * Each partition's first dirty offset is checkpointed in its directory
- * (`cleaner-offset-checkpoint`, written atomically), so a restart does not recopy a clean log.
- * Losing it only costs one extra pass. Delete horizons of kept tombstones are remembered in
- * memory only: after a restart, expired tombstones go with the next pass the dirty ratio starts.
+ * Each partition's first dirty offset and earliest delete horizon are checkpointed in its
+ * directory (`cleaner-offset-checkpoint`, written atomically), so a restart neither recopies a
+ * clean log nor forgets when kept tombstones and markers expire. The horizons themselves live in
+ * the batches (KIP-534); the checkpoint only says when the next one is due. Losing it costs one
+ * extra pass: the whole log counts as dirty then.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { StorageLogger } from '../memory/logger.ts'
 import { EngineIoError } from '../memory/storage-error.ts'
-import { type CleanerCheckpoint, type CleanResult, cleanPartition, planCleaning } from './compaction.ts'
+import type { AbortedTxnsCleanedHandler } from '../types.ts'
+import {
+  type CleanerCheckpoint,
+  type CleanOptions,
+  type CleanResult,
+  cleanPartition,
+  planCleaning,
+} from './compaction.ts'
 import type { StorageFaults } from './faults.ts'
 import { isNotFound, writeFileAtomic } from './fs-util.ts'
 import type { PartitionLog } from './partition-log.ts'
@@ -36,6 +44,8 @@ export interface LogCleanerOptions {
   faults?: StorageFaults
   /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
   backoffMs?: number
+  /** Who keeps the aborted-transaction index, once known (Storage.onAbortedTxnsCleaned). */
+  abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
 }
 
 /** The result of cleaning one partition. */
@@ -89,7 +99,7 @@ export class LogCleaner {
     for (const { topic, partition, log } of [...this.#options.logs()]) {
       if (this.#stopped) break
       try {
-        const result = await this.#clean(log)
+        const result = await this.#clean(topic, partition, log)
         if (result !== null) results.push({ topic, partition, ...result })
       } catch (err) {
         if (err instanceof EngineIoError && err.reason === 'CLOSED') continue
@@ -99,7 +109,7 @@ export class LogCleaner {
     return results
   }
 
-  async #clean(log: PartitionLog): Promise<CleanResult | null> {
+  async #clean(topic: string, partition: number, log: PartitionLog): Promise<CleanResult | null> {
     const view = log.cleanerView()
     if (!view.config.cleanupPolicy.compact) return null
     const checkpoint = await this.#checkpoint(log, view.dir)
@@ -116,18 +126,19 @@ export class LogCleaner {
       logger: this.#options.logger,
       faults: this.#options.faults,
       stopped: () => this.#stopped,
+      forgetAbortedTxns: forgetter(this.#options.abortedTxnsCleaned(), topic, partition),
     })
     if (result === null) return null
     checkpoint.firstDirtyOffset = result.cleanedUpTo
     checkpoint.nextDeleteHorizon = result.nextDeleteHorizon
-    await writeFileAtomic(join(view.dir, CLEANER_CHECKPOINT_FILE), Buffer.from(`${result.cleanedUpTo}\n`))
+    await writeCheckpoint(view.dir, checkpoint)
     return result
   }
 
   async #checkpoint(log: PartitionLog, dir: string): Promise<CleanerCheckpoint> {
     let checkpoint = this.#checkpoints.get(log)
     if (checkpoint === undefined) {
-      checkpoint = { firstDirtyOffset: await readCheckpoint(dir), nextDeleteHorizon: Number.POSITIVE_INFINITY }
+      checkpoint = await readCheckpoint(dir)
       this.#checkpoints.set(log, checkpoint)
     }
     return checkpoint
@@ -141,12 +152,34 @@ export class LogCleaner {
   }
 }
 
-async function readCheckpoint(dir: string): Promise<number> {
+/** The checkpoint file: the first dirty offset, then the next delete horizon if any, one per line. */
+async function readCheckpoint(dir: string): Promise<CleanerCheckpoint> {
+  const none: CleanerCheckpoint = { firstDirtyOffset: 0, nextDeleteHorizon: Number.POSITIVE_INFINITY }
+  let text: string
   try {
-    const value = Number((await readFile(join(dir, CLEANER_CHECKPOINT_FILE), 'utf8')).trim())
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0
+    text = await readFile(join(dir, CLEANER_CHECKPOINT_FILE), 'utf8')
   } catch (err) {
-    if (isNotFound(err)) return 0
+    if (isNotFound(err)) return none
     throw err
   }
+  const [offset, horizon] = text.trim().split('\n').map(Number)
+  if (offset === undefined || !Number.isSafeInteger(offset) || offset < 0) return none
+  return {
+    firstDirtyOffset: offset,
+    nextDeleteHorizon: horizon !== undefined && Number.isSafeInteger(horizon) ? horizon : Number.POSITIVE_INFINITY,
+  }
+}
+
+async function writeCheckpoint(dir: string, checkpoint: CleanerCheckpoint): Promise<void> {
+  const lines = [checkpoint.firstDirtyOffset]
+  if (Number.isFinite(checkpoint.nextDeleteHorizon)) lines.push(checkpoint.nextDeleteHorizon)
+  await writeFileAtomic(join(dir, CLEANER_CHECKPOINT_FILE), Buffer.from(`${lines.join('\n')}\n`))
+}
+
+function forgetter(
+  handler: AbortedTxnsCleanedHandler | undefined,
+  topic: string,
+  partition: number,
+): CleanOptions['forgetAbortedTxns'] {
+  return handler === undefined ? undefined : (txns) => handler(topic, partition, txns)
 }

@@ -370,7 +370,10 @@ export class PartitionLog {
   /** Applies retention.ms and retention.bytes now. */
   applyRetention(): Promise<void> {
     return this.#enqueue(async () => {
-      const plan = planRetention(this.#segments, this.#ctx.config(), this.#ctx.now())
+      const segments = await Promise.all(
+        this.#segments.map(async (s) => ({ size: s.size, largestTimestamp: await s.largestTimestamp() })),
+      )
+      const plan = planRetention(segments, this.#ctx.config(), this.#ctx.now())
       if (plan.deleteCount === 0) return
       if (plan.rollActive) await this.#roll()
       await this.#deleteOldest(plan.deleteCount)

@@ -8,7 +8,8 @@ import type { LogConfig } from '../../config/topic-configs.ts'
 /** What retention looks at per segment, oldest first; the last is the active segment. */
 export interface RetentionSegment {
   size: number
-  maxTimestamp: number
+  /** Segment.largestTimestamp(): its newest record's timestamp, else its file's last-modified time. */
+  largestTimestamp: number
 }
 
 /** The verdict: how many of the oldest segments to delete, and whether the active one must roll first. */
@@ -25,8 +26,8 @@ export function planRetention(segments: readonly RetentionSegment[], config: Log
   let expired = 0
   if (config.retentionMs >= 0) {
     for (const s of segments) {
-      // A segment without timestamps (-1) cannot be aged; like Kafka we stop at the first young one.
-      if (s.maxTimestamp < 0 || nowMs - s.maxTimestamp <= config.retentionMs) break
+      // Like Kafka, stop at the first young segment.
+      if (nowMs - s.largestTimestamp <= config.retentionMs) break
       expired++
     }
   }

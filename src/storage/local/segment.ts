@@ -138,6 +138,16 @@ export class Segment {
     this.#hints.set(offset, position)
   }
 
+  /**
+   * The newest record's timestamp; for a segment without any (batches with timestamp -1, such as
+   * converted magic v0 messages, or no batch at all), its file's last-modified time, as Kafka's
+   * LogSegment.largestTimestamp, so that retention.ms still ages it.
+   */
+  async largestTimestamp(): Promise<number> {
+    if (this.maxTimestamp >= 0) return this.maxTimestamp
+    return Math.floor((await this.fh.stat()).mtimeMs)
+  }
+
   /** Makes written data durable. */
   async datasync(): Promise<void> {
     await this.fh.datasync()
