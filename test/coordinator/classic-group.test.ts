@@ -242,6 +242,11 @@ test('offset commits: simple commits, generation checks, and errors', async (t) 
   // DeleteGroups and OffsetDelete on a group whose member subscribes (metadata 'm' is not a
   // consumer subscription here, so the group's topics are unknown).
   assert.equal(await c.deleteGroup('g'), ErrorCode.NON_EMPTY_GROUP)
+  // As in Kafka, unknown topics count as subscribed: their offsets stay.
+  assert.deepEqual(await c.deleteOffsets('g', [{ name: 't', partitions: [0] }]), {
+    errorCode: ErrorCode.NONE,
+    topics: [[ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC]],
+  })
   assert.equal(await c.deleteGroup('nope'), ErrorCode.GROUP_ID_NOT_FOUND)
   assert.equal(await c.deleteGroup('solo'), ErrorCode.NONE)
   assert.deepEqual(c.fetchOffsets('solo', null).topics, [])

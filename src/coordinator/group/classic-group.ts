@@ -549,19 +549,22 @@ export class ClassicGroup {
 
   // ---- admin views
 
-  /** Topics the members subscribe to (consumer protocol only); null when unknown. */
+  /**
+   * Topics the members subscribe to (consumer protocol only); null when unknown: a non-empty
+   * group of another protocol type, or a member whose subscription does not decode, which makes
+   * Kafka count every topic as subscribed (its offsets must not be deleted or expired).
+   */
   subscribedTopics(): Set<string> | null {
     if (this.protocolType !== 'consumer') return this.members.size === 0 ? new Set() : null
     const topics = new Set<string>()
     for (const m of this.members.values()) {
       const meta = m.protocols.find((p) => p.name === this.protocolName)?.metadata ?? m.protocols[0]?.metadata
-      if (meta === undefined || meta.length < 2) continue
       try {
-        const r = new Reader(meta)
+        const r = new Reader(meta ?? Buffer.alloc(0))
         const version = r.readInt16()
         for (const t of decodeConsumerProtocolSubscription(r, Math.min(version, 3)).topics) topics.add(t)
       } catch {
-        // Unparseable metadata: the member's topics are unknown.
+        return null
       }
     }
     return topics

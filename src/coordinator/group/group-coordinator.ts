@@ -339,12 +339,15 @@ export class GroupCoordinator {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
     const group = this.#groups.get(groupId)
     if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
+    if (group.type === 'classic' && group.protocolType !== 'consumer' && !group.isEmpty()) {
+      return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] }
+    }
+    // null: a member's subscription does not decode, so every topic counts as subscribed.
     const subscribed = group.subscribedTopics()
-    if (subscribed === null) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] }
     const remove: { topic: string; partition: number }[] = []
     const results = topics.map((t) =>
       t.partitions.map((partition) => {
-        if (subscribed.has(t.name)) return ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
+        if (subscribed === null || subscribed.has(t.name)) return ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC
         remove.push({ topic: t.name, partition })
         return ErrorCode.NONE
       }),

@@ -14,8 +14,9 @@ import {
   type DescribeTopicPartitionsResponse,
 } from '../../../src/protocol/generated/describe-topic-partitions.ts'
 import { ApiKey } from '../../../src/protocol/generated/index.ts'
-import { kafkajsClient, type Platformatic, platformatic } from '../../helpers/clients.ts'
+import { kafkajsClient } from '../../helpers/clients.ts'
 import { RawClient } from '../../helpers/raw-client.ts'
+import { withPltConnection } from './helpers.ts'
 
 /** The shared protocol-coverage checker, when this machine has it. */
 const API_COVERAGE = '/work/shared/tools/api-coverage.py'
@@ -23,29 +24,17 @@ const API_COVERAGE = '/work/shared/tools/api-coverage.py'
 describe('DescribeCluster and DescribeTopicPartitions', () => {
   let broker: Broker
   let raw: RawClient
-  let plt: Platformatic
   before(async () => {
     broker = await startBroker({ port: 0 })
     raw = await RawClient.connect(broker.port)
-    plt = await platformatic()
   })
   after(async () => {
     await raw.close()
     await broker.close()
   })
 
-  async function withConnection<T>(fn: (c: InstanceType<Platformatic['Connection']>) => Promise<T>): Promise<T> {
-    const c = new plt.Connection('cluster-test')
-    await c.connect('127.0.0.1', broker.port)
-    try {
-      return await fn(c)
-    } finally {
-      await c.close()
-    }
-  }
-
   test('@platformatic/kafka DescribeCluster v0 and v1 agree with kafkajs describeCluster', async () => {
-    const v1 = await withConnection((c) => plt.describeClusterV1.api.async(c, true, 1))
+    const v1 = await withPltConnection(broker, (c, plt) => plt.describeClusterV1.api.async(c, true, 1))
     assert.equal(v1.errorCode, 0)
     assert.equal(v1.clusterId, broker.core.clusterId)
     assert.equal(v1.controllerId, 1)
@@ -54,7 +43,7 @@ describe('DescribeCluster and DescribeTopicPartitions', () => {
       v1.brokers.map((b) => [b.brokerId, b.host, b.port]),
       [[1, broker.host, broker.port]],
     )
-    const v0 = await withConnection((c) => plt.describeClusterV0.api.async(c, false, 1))
+    const v0 = await withPltConnection(broker, (c, plt) => plt.describeClusterV0.api.async(c, false, 1))
     assert.equal(v0.clusterAuthorizedOperations, -2147483648)
     assert.equal(v0.clusterId, broker.core.clusterId)
     const admin = kafkajsClient(broker.bootstrap).admin()
@@ -94,7 +83,7 @@ describe('DescribeCluster and DescribeTopicPartitions', () => {
     await broker.core.topics.create('dtp-b', 2, {})
     await broker.core.topics.create('dtp-c', 1, {})
     const topics = [{ name: 'dtp-c' }, { name: 'dtp-a' }, { name: 'dtp-b' }, { name: 'dtp-missing' }]
-    const first = await withConnection((c) => plt.describeTopicPartitionsV0.api.async(c, topics, 2))
+    const first = await withPltConnection(broker, (c, plt) => plt.describeTopicPartitionsV0.api.async(c, topics, 2))
     assert.deepEqual(
       first.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]),
       [['dtp-a', [0, 1]]],
@@ -104,7 +93,9 @@ describe('DescribeCluster and DescribeTopicPartitions', () => {
     assert.equal(a?.topicId, broker.core.topics.get('dtp-a')?.topicId)
     assert.equal(a?.topicAuthorizedOperations, TOPIC_OPERATIONS)
     assert.deepEqual(a?.partitions[0]?.replicaNodes, [1])
-    const second = await withConnection((c) => plt.describeTopicPartitionsV0.api.async(c, topics, 3, first.nextCursor))
+    const second = await withPltConnection(broker, (c, plt) =>
+      plt.describeTopicPartitionsV0.api.async(c, topics, 3, first.nextCursor),
+    )
     assert.deepEqual(
       second.topics.map((t) => [t.name, t.partitions.map((p) => p.partitionIndex)]),
       [

@@ -10,6 +10,26 @@ export async function pltAdmin(broker: Broker): Promise<{ plt: Platformatic; adm
   return { plt, admin }
 }
 
+export type PltConnection = InstanceType<Platformatic['Connection']>
+
+/**
+ * Runs fn with a bare @platformatic/kafka Connection to the broker, for the APIs that client
+ * encodes but sends from no client method (fn calls e.g. `plt.describeProducersV0.api.async`).
+ */
+export async function withPltConnection<T>(
+  broker: Broker,
+  fn: (connection: PltConnection, plt: Platformatic) => Promise<T>,
+): Promise<T> {
+  const plt = await platformatic()
+  const connection = new plt.Connection('samsa-test-platformatic')
+  await connection.connect(broker.host, broker.port)
+  try {
+    return await fn(connection, plt)
+  } finally {
+    await connection.close()
+  }
+}
+
 /** Every Kafka error code carried by a @platformatic/kafka error, however deeply wrapped. */
 export function protocolCodes(err: unknown): number[] {
   const out: number[] = []
@@ -39,10 +59,19 @@ export async function kafkajsErrorTypes(fn: () => Promise<unknown>): Promise<str
   const out: string[] = []
   const walk = (e: unknown): void => {
     if (typeof e !== 'object' || e === null) return
-    const o = e as { type?: unknown; originalError?: unknown; cause?: unknown; errors?: unknown; partitions?: unknown }
+    const o = e as {
+      type?: unknown
+      originalError?: unknown
+      cause?: unknown
+      errors?: unknown
+      partitions?: unknown
+      groups?: unknown
+    }
     if (typeof o.type === 'string') out.push(o.type)
-    // KafkaJSDeleteTopicRecordsError carries one error per partition.
-    if (Array.isArray(o.partitions)) for (const p of o.partitions) walk((p as { error?: unknown }).error)
+    // KafkaJSDeleteTopicRecordsError carries one error per partition, KafkaJSDeleteGroupsError one per group.
+    for (const items of [o.partitions, o.groups]) {
+      if (Array.isArray(items)) for (const item of items) walk((item as { error?: unknown }).error)
+    }
     walk(o.originalError)
     walk(o.cause)
     if (Array.isArray(o.errors)) for (const inner of o.errors) walk(inner)

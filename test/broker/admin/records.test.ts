@@ -21,7 +21,7 @@ import {
 } from '../../../src/protocol/generated/offset-for-leader-epoch.ts'
 import { kafkajsClient } from '../../helpers/clients.ts'
 import { RawClient } from '../../helpers/raw-client.ts'
-import { kafkajsErrorTypes, pltAdmin, rejectedCodes } from './helpers.ts'
+import { kafkajsErrorTypes, pltAdmin, rejectedCodes, withPltConnection } from './helpers.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
@@ -137,17 +137,12 @@ describe('DeleteRecords, OffsetForLeaderEpoch, DescribeLogDirs', () => {
 
   test('OffsetForLeaderEpoch through @platformatic/kafka (v4) and raw v0-v4', async () => {
     await topicWith('epochs', 1, 7)
-    const plt = (await pltAdmin(broker)).plt
-    const conn = new plt.Connection('epochs-test')
-    await conn.connect('127.0.0.1', broker.port)
-    try {
-      const res = await plt.offsetForLeaderEpochV4.api.async(conn, -1, [
+    const res = await withPltConnection(broker, (c, plt) =>
+      plt.offsetForLeaderEpochV4.api.async(c, -1, [
         { name: 'epochs', partitions: [{ partitionIndex: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }] },
-      ])
-      assert.deepEqual(res.topics[0]?.partitions[0], { partition: 0, errorCode: 0, leaderEpoch: 0, endOffset: 7n })
-    } finally {
-      await conn.close()
-    }
+      ]),
+    )
+    assert.deepEqual(res.topics[0]?.partitions[0], { partition: 0, errorCode: 0, leaderEpoch: 0, endOffset: 7n })
     const ask = (partition: number, currentLeaderEpoch: number, leaderEpoch: number, topic = 'epochs') => ({
       topic,
       partitions: [{ partition, currentLeaderEpoch, leaderEpoch }],
