@@ -1,10 +1,12 @@
 /**
  * Real third-party clients for end-to-end tests: kafkajs (with the snappy, lz4 and zstd codecs a
- * kafkajs user registers) and @platformatic/kafka.
+ * kafkajs user registers), @platformatic/kafka, and @confluentinc/kafka-javascript where it is
+ * installed.
  */
 import { createRequire } from 'node:module'
 import type { KafkaConfig, Kafka as KafkaType } from 'kafkajs'
 import { loadKafkajs } from '../protocol/records/helpers.ts'
+import type { ConfluentKafkaJS } from './confluent-types.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -20,4 +22,22 @@ export type Platformatic = typeof import('@platformatic/kafka')
 /** @platformatic/kafka, loaded lazily (it warns about its engines on Node 20 but works). */
 export async function platformatic(): Promise<Platformatic> {
   return import('@platformatic/kafka')
+}
+
+const CONFLUENT = '@confluentinc/kafka-javascript'
+
+export const CONFLUENT_MISSING = `${CONFLUENT} is not installed (it compiles librdkafka, see Development in README.md); CI installs it`
+
+/**
+ * The KafkaJS-compatible API of @confluentinc/kafka-javascript, or undefined when the package is
+ * absent. It is an optional dependency that CI installs with --no-save; locally it may also come
+ * from NODE_PATH. An installed package that fails to load is an error, not a reason to skip.
+ */
+export function confluentKafkaJS(): ConfluentKafkaJS | undefined {
+  try {
+    require.resolve(CONFLUENT)
+  } catch {
+    return undefined
+  }
+  return (require(CONFLUENT) as { KafkaJS: ConfluentKafkaJS }).KafkaJS
 }
