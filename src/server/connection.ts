@@ -53,6 +53,7 @@ export class Connection {
   #slots: Slot[] = []
   #closed = false
   #idleWaiters: (() => void)[] = []
+  #draining = false
 
   constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Logger) {
     this.socket = socket
@@ -125,9 +126,21 @@ export class Connection {
     this.#drainFrames()
   }
 
-  /** Cuts every complete frame out of the received chunks, copying a frame only if it spans chunks. */
   #drainFrames(): void {
-    while (!this.#closed && this.#pendingBytes >= 4) {
+    // A response completed synchronously resumes draining from inside this loop: let the loop go on.
+    if (this.#draining) return
+    this.#draining = true
+    try {
+      this.#cutFrames()
+    } finally {
+      this.#draining = false
+    }
+  }
+
+  /** Cuts every complete frame out of the received chunks, copying a frame only if it spans chunks. */
+  #cutFrames(): void {
+    // A paused socket still delivers what it already read: frames beyond the limits wait here.
+    while (!this.#closed && this.#pendingBytes >= 4 && !this.#overLimits()) {
       const size = this.#peekSize()
       if (size < 0 || size > this.#limits.maxFrameBytes) {
         this.abort(size < 0 ? 'negative frame size' : 'frame larger than socket.request.max.bytes', {
@@ -234,12 +247,18 @@ export class Connection {
     this.#maybeResume()
   }
 
+  /** Too many requests unanswered, or too many response bytes unsent: read and dispatch no more. */
+  #overLimits(): boolean {
+    return this.#slots.length >= this.#limits.maxInFlight || this.socket.writableLength >= MAX_UNSENT_BYTES
+  }
+
   #maybeResume(): void {
     if (this.#closed) return
-    if (this.#slots.length < this.#limits.maxInFlight && this.socket.writableLength < MAX_UNSENT_BYTES) {
-      if (this.socket.isPaused()) this.socket.resume()
-    } else if (!this.socket.isPaused()) {
-      this.socket.pause()
+    if (this.#overLimits()) {
+      if (!this.socket.isPaused()) this.socket.pause()
+      return
     }
+    this.#drainFrames()
+    if (!this.#overLimits() && this.socket.isPaused()) this.socket.resume()
   }
 }

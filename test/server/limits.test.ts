@@ -128,6 +128,40 @@ describe('connection limits', () => {
     }
   })
 
+  it('dispatches at most queued.max.requests requests of one connection at a time', async () => {
+    let running = 0
+    let most = 0
+    let seen = 0
+    const broker = await startBroker({
+      config: { 'queued.max.requests': '3' },
+      async dispatchHook(call) {
+        seen++
+        most = Math.max(most, ++running)
+        // Slow answers: every request the connection read would be running together without the limit.
+        await new Promise((r) => setTimeout(r, 5))
+        running--
+        return call.next()
+      },
+    })
+    try {
+      const api = API_DESCRIPTORS.find((d) => d.apiKey === ApiKey.ApiVersions)
+      assert.ok(api)
+      const count = 40
+      // One write: the broker reads every frame in one chunk, before answering any.
+      const frames = Buffer.concat(
+        Array.from({ length: count }, (_, i) => encodeFrame(api, 3, createApiVersionsRequest(), i + 1)),
+      )
+      const socket = await rawSocket(broker.port)
+      socket.write(frames)
+      assert.equal(await responsesRead(socket, count), count)
+      socket.destroy()
+      assert.equal(seen, count)
+      assert.equal(most, 3)
+    } finally {
+      await broker.close()
+    }
+  })
+
   it('keeps at most max.incremental.fetch.session.cache.slots fetch sessions', async () => {
     const broker = await startBroker({ config: { 'max.incremental.fetch.session.cache.slots': '3' } })
     try {
