@@ -9,7 +9,6 @@
 // v6+ leader epoch; v7+ group.instance.id; v9+ GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
 // for a missing group, and the member epoch of KIP-848 groups.
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import {
   createOffsetCommitResponse,
@@ -17,6 +16,7 @@ import {
   type OffsetCommitResponse,
 } from '../../protocol/generated/offset-commit.ts'
 import { defineHandler } from '../handler.ts'
+import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   apiKey: ApiKey.OffsetCommit,
@@ -27,28 +27,18 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
     const core = ctx.broker
     const v = ctx.apiVersion
     const now = core.now()
-    const maxMetadata = core.numberProp('offset.metadata.max.bytes')
     const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== -1n ? Number(req.retentionTimeMs) : undefined
-    const errors = req.topics.map((t) => t.partitions.map(() => ErrorCode.NONE))
     const offsets: OffsetToCommit[] = []
-    req.topics.forEach((t, ti) => {
-      t.partitions.forEach((p, pi) => {
-        const row = errors[ti] as number[]
-        if (!core.topics.hasPartition(t.name, p.partitionIndex)) row[pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        else if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata)
-          row[pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE
-        else {
-          const commitTimestamp = v === 1 && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : now
-          offsets.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
-            metadata: p.committedMetadata ?? '',
-            commitTimestamp,
-            expireTimestamp: retention === undefined ? null : commitTimestamp + retention,
-          })
-        }
+    const errors = checkCommitPartitions(core, req.topics, (topic, p) => {
+      const commitTimestamp = v === 1 && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : now
+      offsets.push({
+        topic,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+        metadata: p.committedMetadata ?? '',
+        commitTimestamp,
+        expireTimestamp: retention === undefined ? null : commitTimestamp + retention,
       })
     })
     const groupError = await core.groups.commitOffsets(
@@ -61,22 +51,9 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
       },
       v,
     )
-    return createOffsetCommitResponse({
-      topics: req.topics.map((t, ti) => ({
-        name: t.name,
-        partitions: t.partitions.map((p, pi) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: groupError !== ErrorCode.NONE ? groupError : (errors[ti]?.[pi] ?? ErrorCode.NONE),
-        })),
-      })),
-    })
+    return createOffsetCommitResponse({ topics: commitResults(req.topics, groupError, errors) })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createOffsetCommitResponse({
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-      })),
-    })
+    return createOffsetCommitResponse({ topics: commitResults(req.topics, errorCode) })
   },
 })

@@ -19,6 +19,7 @@ import {
   type TxnOffsetCommitResponse,
 } from '../../protocol/generated/txn-offset-commit.ts'
 import { defineHandler } from '../handler.ts'
+import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
 export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   apiKey: ApiKey.TxnOffsetCommit,
@@ -29,25 +30,15 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     const core = ctx.broker
     const v = ctx.apiVersion
     const now = core.now()
-    const maxMetadata = core.numberProp('offset.metadata.max.bytes')
-    const errors = req.topics.map((t) => t.partitions.map((): number => ErrorCode.NONE))
     const offsets: PendingOffset[] = []
-    req.topics.forEach((t, ti) => {
-      t.partitions.forEach((p, pi) => {
-        const row = errors[ti] as number[]
-        if (!core.topics.hasPartition(t.name, p.partitionIndex)) row[pi] = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        else if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata)
-          row[pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE
-        else {
-          offsets.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1,
-            metadata: p.committedMetadata ?? '',
-            commitTimestamp: now,
-          })
-        }
+    const errors = checkCommitPartitions(core, req.topics, (topic, p) => {
+      offsets.push({
+        topic,
+        partition: p.partitionIndex,
+        offset: p.committedOffset,
+        leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1,
+        metadata: p.committedMetadata ?? '',
+        commitTimestamp: now,
       })
     })
     let code: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE
@@ -63,22 +54,9 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
       )
     }
     code = fencedError(code, v, 3)
-    return createTxnOffsetCommitResponse({
-      topics: req.topics.map((t, ti) => ({
-        name: t.name,
-        partitions: t.partitions.map((p, pi) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode: code !== ErrorCode.NONE ? code : (errors[ti]?.[pi] ?? ErrorCode.NONE),
-        })),
-      })),
-    })
+    return createTxnOffsetCommitResponse({ topics: commitResults(req.topics, code, errors) })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createTxnOffsetCommitResponse({
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
-      })),
-    })
+    return createTxnOffsetCommitResponse({ topics: commitResults(req.topics, errorCode) })
   },
 })

@@ -1,0 +1,48 @@
+import { ErrorCode } from '../protocol/error-codes.ts'
+import type { BrokerCore } from './broker-core.ts'
+
+/** A partition of an OffsetCommit or TxnOffsetCommit request, in the fields both share. */
+interface CommitPartition {
+  partitionIndex: number
+  committedMetadata: string | null
+}
+
+interface CommitTopic<P extends CommitPartition> {
+  name: string
+  partitions: P[]
+}
+
+/**
+ * Checks each partition of a commit (known partition, metadata within offset.metadata.max.bytes)
+ * and hands the accepted ones to `accept`; returns the error code of every partition, by topic.
+ */
+export function checkCommitPartitions<P extends CommitPartition>(
+  core: BrokerCore,
+  topics: CommitTopic<P>[],
+  accept: (topic: string, partition: P) => void,
+): number[][] {
+  const maxMetadata = core.numberProp('offset.metadata.max.bytes')
+  return topics.map((t) =>
+    t.partitions.map((p): number => {
+      if (!core.topics.hasPartition(t.name, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata) return ErrorCode.OFFSET_METADATA_TOO_LARGE
+      accept(t.name, p)
+      return ErrorCode.NONE
+    }),
+  )
+}
+
+/** The response topics of a commit: the group-level error when there is one, else each partition's. */
+export function commitResults(
+  topics: CommitTopic<CommitPartition>[],
+  groupError: number,
+  errors: number[][] = [],
+): { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
+  return topics.map((t, ti) => ({
+    name: t.name,
+    partitions: t.partitions.map((p, pi) => ({
+      partitionIndex: p.partitionIndex,
+      errorCode: groupError !== ErrorCode.NONE ? groupError : (errors[ti]?.[pi] ?? ErrorCode.NONE),
+    })),
+  }))
+}
