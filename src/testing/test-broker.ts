@@ -183,7 +183,7 @@ export class TestBroker implements Broker {
       const data = encodeBatchSync({ records: items.map((i) => i.input), defaultTimestamp: now })
       const batches = validateBatches(data)
       if (batches instanceof RecordsError) throw batches
-      if (logAppendTime) for (const b of batches) setLogAppendTime(data, b.position, now)
+      if (logAppendTime) for (const b of batches) setLogAppendTime(data, b, now)
       const { baseOffset } = await this.core.storage.append(topic, partition, { data, batches }, { durable: false })
       items.forEach((item, i) => {
         out[item.index] = { partition, offset: baseOffset + i }
