@@ -2,7 +2,9 @@
  * One partition of the memory engine: its batches in offset order, found by binary search.
  * Appends are synchronous, so they are applied in call order without a queue.
  */
+import type { LogConfig } from '../../config/topic-configs.ts'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
+import { planRetention } from '../local/retention.ts'
 import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
 import { readEmpty, readOk, readOutOfRange } from './read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-timestamps.ts'
@@ -105,6 +107,16 @@ export class MemoryLog {
     for (let i = 0; i < keep; i++) this.#size -= (this.#batches[i] as StoredBatch).bytes.length
     this.#batches.splice(0, keep)
     return offset
+  }
+
+  /**
+   * Applies retention.ms and retention.bytes as the local engine does to its segments, each batch
+   * standing for a segment: the oldest batches go, the last one too once all are past retention.ms.
+   */
+  applyRetention(config: LogConfig, nowMs: number): void {
+    const batches = this.#batches.map((b) => ({ size: b.bytes.length, maxTimestamp: b.maxTimestamp }))
+    const { deleteCount } = planRetention(batches, config, nowMs)
+    if (deleteCount > 0) this.deleteBefore(this.#batches[deleteCount]?.baseOffset ?? this.#nextOffset)
   }
 
   /** Index of the first batch whose last offset is >= offset (batches.length if none). */
