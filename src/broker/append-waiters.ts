@@ -1,9 +1,17 @@
+import { type Clock, systemClock } from '../coordinator/clock.ts'
+
 /**
  * Wakes long-polling fetches when data arrives: a fetch that has not reached min_bytes registers
  * for its partitions and sleeps until an append to one of them or its max_wait_ms, never polling.
+ * max_wait_ms runs on the broker's clock, so a test that moves the clock past it ends the wait.
  */
 export class AppendWaiters {
   readonly #waiting = new Map<string, Map<number, Set<() => void>>>()
+  readonly #clock: Clock
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock
+  }
 
   /** Called for every append; cheap when nobody waits on the topic. */
   notify(topic: string, partition: number): void {
@@ -17,13 +25,13 @@ export class AppendWaiters {
     return new Promise((resolve) => {
       const registered: Set<() => void>[] = []
       const wake = (): void => {
-        clearTimeout(timer)
+        this.#clock.clearTimeout(timer)
         signal?.removeEventListener('abort', wake)
         for (const set of registered) set.delete(wake)
         for (const { topic, partition } of partitions) this.#prune(topic, partition)
         resolve()
       }
-      const timer = setTimeout(wake, ms)
+      const timer = this.#clock.setTimeout(wake, ms)
       signal?.addEventListener('abort', wake)
       for (const { topic, partition } of partitions) {
         let byPartition = this.#waiting.get(topic)

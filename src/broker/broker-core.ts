@@ -37,7 +37,7 @@ export class BrokerCore {
   readonly cluster: ClusterView
   readonly storage: Storage
   readonly topics: TopicRegistry
-  readonly waiters = new AppendWaiters()
+  readonly waiters: AppendWaiters
   readonly fetchSessions: FetchSessions
   /** Aborted when the broker starts closing: long polls answer at once instead of waiting. */
   readonly closing = new AbortController()
@@ -67,6 +67,7 @@ export class BrokerCore {
     this.log = options.log
     const clock = options.clock
     this.now = options.now ?? (clock ? () => clock.now() : Date.now)
+    this.waiters = new AppendWaiters(clock)
     this.staticProps = options.staticProps
     this.#dynamicProps = options.dynamicProps ?? {}
     this.#dynamicDefaultProps = this.#dynamicProps

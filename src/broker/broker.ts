@@ -37,7 +37,10 @@ export interface BrokerOptions {
   /** A pino logger, or a level for a new one; embedded brokers are silent by default. */
   logger?: Logger
   logLevel?: string
-  /** Time and timers of the coordinators (samsa/testing injects one it can move forward). */
+  /**
+   * Time and timers of the coordinators, long polls and storage retention (samsa/testing injects
+   * one it can move forward).
+   */
   clock?: Clock
   /** Sees every decoded request before its handler (samsa/testing's interception and fault injection). */
   dispatchHook?: DispatchHook
@@ -91,6 +94,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const engine = props['samsa.storage'] === 'local' ? 'local' : 'memory'
   let core: BrokerCore | undefined
   const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? {}
+  // Retention and compaction age records by the broker's clock, so samsa/testing can expire them.
+  const clock = options.clock
+  const now = clock && (() => clock.now())
   const storage: Storage =
     engine === 'local'
       ? await openStorage({
@@ -98,9 +104,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           dataDir: props['log.dirs'] ?? './data',
           brokerDefaults,
           logger: log,
+          now,
           faults: options.storageFaults,
         })
-      : await openStorage({ engine, brokerDefaults, logger: log })
+      : await openStorage({ engine, brokerDefaults, logger: log, now })
   const clusterId = await loadClusterId(storage.kv)
   core = new BrokerCore({
     nodeId: Number(props['node.id'] ?? 1),

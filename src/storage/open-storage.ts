@@ -3,13 +3,12 @@
  * directory) for the embedded default. The PostgreSQL engine will join here.
  */
 import { LocalStorage, type LocalStorageOptions } from './local/local-storage.ts'
-import type { StorageLogger } from './memory/logger.ts'
-import { MemoryStorage } from './memory/memory-storage.ts'
+import { MemoryStorage, type MemoryStorageOptions } from './memory/memory-storage.ts'
 import type { Storage } from './types.ts'
 
 /** Options for openStorage, by engine. */
 export type OpenStorageOptions =
-  | { engine: 'memory'; brokerDefaults?: () => Record<string, string>; logger?: StorageLogger }
+  | ({ engine: 'memory' } & MemoryStorageOptions)
   | ({ engine: 'local' } & LocalStorageOptions)
 
 /** Opens the engine the options name. */

@@ -153,6 +153,10 @@ export interface Storage {
    * of an aborted transaction skips the producer's later records up to that marker.
    */
   onAbortedTxnsCleaned?(handler: AbortedTxnsCleanedHandler): void
+  /** Applies retention.ms and retention.bytes now, as the engine's timer would (samsa/testing's advanceTime). */
+  runRetention?(): Promise<void>
+  /** Runs a compaction pass on each compacted partition that is due now, for engines that compact. */
+  runCleaner?(): Promise<unknown>
   /** Flushes and releases everything; no call may follow. */
   close(): Promise<void>
 }

@@ -204,7 +204,7 @@ export class TestBroker implements Broker {
       const data = encodeBatchSync({ records: items.map((i) => i.input), defaultTimestamp: now })
       const batches = validateBatches(data)
       if (batches instanceof RecordsError) throw batches
-      if (logAppendTime) for (const b of batches) setLogAppendTime(data, b.position, now)
+      if (logAppendTime) for (const b of batches) setLogAppendTime(data, b, now)
       const { baseOffset } = await this.core.storage.append(topic, partition, { data, batches }, { durable: false })
       items.forEach((item, i) => {
         out[item.index] = { partition, offset: baseOffset + i }
@@ -374,15 +374,21 @@ export class TestBroker implements Broker {
   // ---- time
 
   /**
-   * Moves the broker's clock forward: group session and rebalance timeouts that fall due fire
-   * now, then transaction timeouts, offset retention and producer id expiry are checked against
-   * the new time. Record timestamps (LogAppendTime, commit times) follow the clock too.
+   * Moves the broker's clock forward: group session and rebalance timeouts and long polls'
+   * max_wait_ms that fall due end now, then transaction timeouts, offset retention and producer
+   * id expiry are checked against the new time, and the storage engine applies retention
+   * (retention.ms, retention.bytes) and, on the local engine, compaction (min/max.compaction.lag.ms,
+   * delete.retention.ms) — all done when the promise resolves. Record timestamps (LogAppendTime,
+   * seeded records, commit times) follow the clock too.
    */
   async advanceTime(ms: number): Promise<void> {
     this.clock.advance(ms)
     await this.core.txns.abortTimedOut()
     await this.core.groups.expireOffsets()
     await this.core.producers.snapshot()
+    // After the aborts: compaction never passes an open transaction.
+    await this.core.storage.runRetention?.()
+    await this.core.storage.runCleaner?.()
   }
 
   // ---- availability and isolation

@@ -10,22 +10,22 @@ import { appendInput, batchRanges, makeBatch, tempDir, topicMeta, withOffset } f
 
 interface Engine {
   name: string
-  open: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }>
+  open: (now?: () => number) => Promise<{ storage: Storage; cleanup: () => Promise<void> }>
 }
 
 const engines: Engine[] = [
   {
     name: 'memory',
-    open: async () => {
-      const storage = await openStorage({ engine: 'memory' })
+    open: async (now) => {
+      const storage = await openStorage({ engine: 'memory', now })
       return { storage, cleanup: () => storage.close() }
     },
   },
   {
     name: 'local',
-    open: async () => {
+    open: async (now) => {
       const dir = await tempDir()
-      const storage = await openStorage({ engine: 'local', dataDir: dir.path, retentionCheckIntervalMs: 0 })
+      const storage = await openStorage({ engine: 'local', dataDir: dir.path, retentionCheckIntervalMs: 0, now })
       return {
         storage,
         cleanup: async () => {
@@ -64,6 +64,51 @@ for (const engine of engines) {
         .catch((e) => e)
       assert.equal(err.errorCode, ErrorCode.KAFKA_STORAGE_ERROR)
       assert.equal(isStorageError(err), true)
+    })
+
+    it('runRetention ages batches by the engine clock: past retention.ms they go, the newest last', async () => {
+      let now = 1_000_000
+      const aged = await engine.open(() => now)
+      // A segment per batch on the local engine, as the memory engine keeps them.
+      await aged.storage.createTopic(topicMeta('aged', 1, { 'retention.ms': '60000', 'segment.bytes': '14' }))
+      for (const [value, timestamp] of [
+        ['old', now - 30_000],
+        ['new', now],
+      ] as const) {
+        await aged.storage.append('aged', 0, appendInput(makeBatch([value], { timestamps: [timestamp] })), {
+          durable: false,
+        })
+      }
+      await aged.storage.runRetention?.()
+      assert.equal((await aged.storage.offsets('aged', 0)).logStartOffset, 0)
+      now += 45_000
+      await aged.storage.runRetention?.()
+      assert.deepEqual(await aged.storage.offsets('aged', 0), {
+        logStartOffset: 1,
+        highWatermark: 2,
+        lastStableOffset: 2,
+      })
+      now += 30_000
+      await aged.storage.runRetention?.()
+      assert.deepEqual(await aged.storage.offsets('aged', 0), {
+        logStartOffset: 2,
+        highWatermark: 2,
+        lastStableOffset: 2,
+      })
+      await aged.cleanup()
+    })
+
+    it('runRetention ages batches without timestamps by when they were written', async () => {
+      let now = Date.now()
+      const aged = await engine.open(() => now)
+      await aged.storage.createTopic(topicMeta('untimed', 1, { 'retention.ms': '3600000' }))
+      await aged.storage.append('untimed', 0, appendInput(makeBatch(['a'], { timestamps: [-1] })), { durable: false })
+      await aged.storage.runRetention?.()
+      assert.equal((await aged.storage.offsets('untimed', 0)).logStartOffset, 0)
+      now += 2 * 3_600_000
+      await aged.storage.runRetention?.()
+      assert.equal((await aged.storage.offsets('untimed', 0)).logStartOffset, 1)
+      await aged.cleanup()
     })
 
     it('creates, lists, configures, grows and deletes topics', async () => {

@@ -125,7 +125,7 @@ function produceToPartition(
         return fail(res, ErrorCode.INVALID_TIMESTAMP, `Timestamp out of the range accepted by topic ${topic}`)
       }
     } else {
-      setLogAppendTime(data, info.position, now)
+      setLogAppendTime(data, info, now)
       res.logAppendTimeMs = BigInt(now)
     }
   }

@@ -43,10 +43,12 @@ export function setMaxTimestamp(
 
 /**
  * LogAppendTime topics: stamp the batch with the broker's append time. As in Kafka, records keep
- * their deltas; readers take maxTimestamp as every record's timestamp when bit 3 is set.
+ * their deltas; readers take maxTimestamp as every record's timestamp when bit 3 is set. Updates
+ * info.maxTimestamp too: storage indexes, ages and rolls segments by it.
  */
-export function setLogAppendTime(buf: Buffer, pos: number, appendTimeMs: number): void {
-  setMaxTimestamp(buf, pos, 1, appendTimeMs)
+export function setLogAppendTime(buf: Buffer, info: BatchInfo, appendTimeMs: number): void {
+  setMaxTimestamp(buf, info.position, 1, appendTimeMs)
+  info.maxTimestamp = appendTimeMs
 }
 
 /**

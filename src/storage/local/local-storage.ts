@@ -78,7 +78,8 @@ export class LocalStorage implements Storage {
   readonly #removals = new Set<Promise<void>>()
   #topicQueue: Promise<unknown> = Promise.resolve()
   #retentionTimer: NodeJS.Timeout | undefined
-  #retentionRun: Promise<void> | null = null
+  /** The last retention pass asked for; passes run one after the other. */
+  #retentionPasses: Promise<void> = Promise.resolve()
   readonly #faults: StorageFaults | undefined
   readonly #cleaner: LogCleaner
   #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
@@ -323,22 +324,22 @@ export class LocalStorage implements Storage {
     return this.#log(topic, partition).segmentBaseOffsets()
   }
 
-  /** Applies retention to every partition now (the timer calls this too). */
+  /**
+   * Applies retention to every partition (the timer calls this too). Asked for during a pass, it
+   * runs after that one, so it ages segments by the clock of its call.
+   */
   runRetention(): Promise<void> {
-    this.#retentionRun ??= (async () => {
-      try {
-        for (const logs of [...this.#logs.values()]) {
-          for (const log of logs) {
-            await log.applyRetention().catch((err: unknown) => {
-              if (!(err instanceof EngineIoError && err.reason === 'CLOSED')) throw err
-            })
-          }
+    const pass = this.#retentionPasses.then(async () => {
+      for (const logs of [...this.#logs.values()]) {
+        for (const log of logs) {
+          await log.applyRetention().catch((err: unknown) => {
+            if (!(err instanceof EngineIoError && err.reason === 'CLOSED')) throw err
+          })
         }
-      } finally {
-        this.#retentionRun = null
       }
-    })()
-    return this.#retentionRun
+    })
+    this.#retentionPasses = pass.catch(() => {})
+    return pass
   }
 
   /**
@@ -356,7 +357,7 @@ export class LocalStorage implements Storage {
     await this.#topicOp(async () => {
       this.#closed = true
     })
-    await this.#retentionRun?.catch(() => {})
+    await this.#retentionPasses
     await Promise.all([...this.#logs.values()].flat().map((log) => log.close()))
     this.#logs.clear()
     await Promise.all([...this.#removals])

@@ -59,7 +59,8 @@ export class LogCleaner {
   readonly #options: LogCleanerOptions
   readonly #checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>()
   #timer: NodeJS.Timeout | undefined
-  #running: Promise<PartitionCleanResult[]> | null = null
+  /** The last pass asked for; passes run one after the other. */
+  #passes: Promise<unknown> = Promise.resolve()
   #stopped = false
 
   constructor(options: LogCleanerOptions) {
@@ -86,12 +87,14 @@ export class LogCleaner {
     this.#timer.unref()
   }
 
-  /** Runs a pass on every compacted partition that is due; resolves what was cleaned. */
+  /**
+   * Runs a pass on every compacted partition that is due; resolves what was cleaned. Asked for
+   * during a pass, it runs after that one, so it judges what is due by the clock of its call.
+   */
   runOnce(): Promise<PartitionCleanResult[]> {
-    this.#running ??= this.#runAll().finally(() => {
-      this.#running = null
-    })
-    return this.#running
+    const pass = this.#passes.then(() => this.#runAll())
+    this.#passes = pass.catch(() => {})
+    return pass
   }
 
   async #runAll(): Promise<PartitionCleanResult[]> {
@@ -148,7 +151,7 @@ export class LogCleaner {
   async close(): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
-    await this.#running?.catch(() => {})
+    await this.#passes
   }
 }
 

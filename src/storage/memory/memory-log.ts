@@ -2,7 +2,9 @@
  * One partition of the memory engine: its batches in offset order, found by binary search.
  * Appends are synchronous, so they are applied in call order without a queue.
  */
+import type { LogConfig } from '../../config/topic-configs.ts'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
+import { planRetention } from '../local/retention.ts'
 import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
 import { readEmpty, readOk, readOutOfRange } from './read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-timestamps.ts'
@@ -12,6 +14,8 @@ interface StoredBatch {
   baseOffset: number
   lastOffset: number
   maxTimestamp: number
+  /** What retention ages the batch by: its newest timestamp, else when it was appended (Kafka: the file's mtime). */
+  largestTimestamp: number
   bytes: Buffer
 }
 
@@ -23,7 +27,7 @@ export class MemoryLog {
   #size = 0
 
   /** Assigns offsets, stores the batches and returns the first offset. */
-  append(input: AppendInput): number {
+  append(input: AppendInput, nowMs: number): number {
     const first = this.#nextOffset
     assignOffsets(input.data, input.batches, first)
     input.onAssigned?.(first)
@@ -34,7 +38,9 @@ export class MemoryLog {
     for (const info of input.batches) {
       const lastOffset = info.baseOffset + info.lastOffsetDelta
       const bytes = copy.subarray(info.position, info.position + info.size)
-      this.#batches.push({ baseOffset: info.baseOffset, lastOffset, maxTimestamp: info.maxTimestamp, bytes })
+      const { maxTimestamp } = info
+      const largestTimestamp = maxTimestamp >= 0 ? maxTimestamp : nowMs
+      this.#batches.push({ baseOffset: info.baseOffset, lastOffset, maxTimestamp, largestTimestamp, bytes })
       this.#size += info.size
       this.#nextOffset = lastOffset + 1
     }
@@ -105,6 +111,16 @@ export class MemoryLog {
     for (let i = 0; i < keep; i++) this.#size -= (this.#batches[i] as StoredBatch).bytes.length
     this.#batches.splice(0, keep)
     return offset
+  }
+
+  /**
+   * Applies retention.ms and retention.bytes as the local engine does to its segments, each batch
+   * standing for a segment: the oldest batches go, the last one too once all are past retention.ms.
+   */
+  applyRetention(config: LogConfig, nowMs: number): void {
+    const batches = this.#batches.map((b) => ({ size: b.bytes.length, largestTimestamp: b.largestTimestamp }))
+    const { deleteCount } = planRetention(batches, config, nowMs)
+    if (deleteCount > 0) this.deleteBefore(this.#batches[deleteCount]?.baseOffset ?? this.#nextOffset)
   }
 
   /** Index of the first batch whose last offset is >= offset (batches.length if none). */

@@ -1,8 +1,10 @@
 /**
  * The memory engine: everything in process memory, nothing survives close(). For tests and for
- * `startBroker({ storage: 'memory' })`. Retention is not applied (tests rarely want data to
- * vanish); DeleteRecords works batch by batch.
+ * `startBroker({ storage: 'memory' })`. Retention runs only when asked (runRetention, which
+ * samsa/testing's advanceTime calls): no timer makes a test's data vanish. Without segments,
+ * retention and DeleteRecords work batch by batch.
  */
+import { resolveLogConfig } from '../../config/topic-configs.ts'
 import type {
   AppendInput,
   AppendListener,
@@ -24,9 +26,11 @@ import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } fro
 
 /** Options of the memory engine. */
 export interface MemoryStorageOptions {
-  /** Broker-level Kafka configs; accepted for symmetry with the other engines (no retention here). */
+  /** Broker-level Kafka configs (log.retention.ms, log.retention.bytes, ...), read at each use. */
   brokerDefaults?: () => Record<string, string>
   logger?: StorageLogger
+  /** Clock for retention (default Date.now). */
+  now?: () => number
 }
 
 interface MemoryTopic {
@@ -45,10 +49,14 @@ export class MemoryStorage implements Storage {
   readonly kv = new MemoryKeyValueStore()
   #topics = new Map<string, MemoryTopic>()
   #listeners: AppendListeners
+  readonly #brokerDefaults: () => Record<string, string>
+  readonly #now: () => number
   #closed = false
 
   constructor(options: MemoryStorageOptions = {}) {
     this.#listeners = new AppendListeners(options.logger ?? silentLogger)
+    this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
+    this.#now = options.now ?? Date.now
   }
 
   async listTopics(): Promise<TopicMetadata[]> {
@@ -87,7 +95,7 @@ export class MemoryStorage implements Storage {
   async append(topic: string, partition: number, input: AppendInput, _options: AppendOptions): Promise<AppendResult> {
     this.#checkOpen()
     const log = this.#log(topic, partition)
-    const baseOffset = log.append(input)
+    const baseOffset = log.append(input, this.#now())
     const offsets = log.offsets()
     this.#listeners.emit(topic, partition, offsets.highWatermark)
     return { baseOffset, logStartOffset: offsets.logStartOffset }
@@ -126,6 +134,15 @@ export class MemoryStorage implements Storage {
 
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  /** Applies retention.ms and retention.bytes to every partition now. */
+  async runRetention(): Promise<void> {
+    const now = this.#now()
+    for (const { meta, logs } of this.#topics.values()) {
+      const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
+      for (const log of logs) log.applyRetention(config, now)
+    }
   }
 
   async close(): Promise<void> {

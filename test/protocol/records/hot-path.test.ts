@@ -128,7 +128,8 @@ describe('hot path: header, validation, patching, scanning', () => {
     const batches = ok(validateBatches(buf))
     assert.equal(assignOffsets(buf, batches, 1000), 1013)
     setPartitionLeaderEpoch(buf, 0, 12)
-    setLogAppendTime(buf, one.length, 1_800_000_000_000)
+    setLogAppendTime(buf, batches[1] as BatchInfo, 1_800_000_000_000)
+    assert.equal(batches[1]?.maxTimestamp, 1_800_000_000_000, 'the storage sees the append time')
     const after = ok(validateBatches(buf))
     assert.deepEqual(
       after.map((b) => b.baseOffset),
