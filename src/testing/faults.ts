@@ -1,15 +1,20 @@
 /**
  * Fault injection for the test broker, as one dispatch hook: rules are checked in the order they
  * were added, the first matching rule with uses left decides what happens to a request, and a
- * request no rule takes goes to its handler. Rules answer errors without applying the request,
- * delay responses, close the connection before or after applying, or hand the request to a
- * callback that can inspect, change or answer it.
+ * request no rule takes goes to its handler. Rules answer errors without applying the request
+ * (or only the items of one topic or partition, item-errors.ts), delay responses, close the
+ * connection before or after applying, or hand the request to a callback that can inspect,
+ * change or answer it.
  */
 import type { Broker } from '../broker/broker.ts'
 import type { BrokerCore } from '../broker/broker-core.ts'
 import { CLOSE_CONNECTION, type DispatchCall } from '../broker/dispatch.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { ApiKey } from '../protocol/generated/index.ts'
+import { failItems } from './item-errors.ts'
+import { covers, type RequestTarget, targetsOf } from './request-items.ts'
+
+export type { RequestTarget } from './request-items.ts'
 
 /** An API by name (`'Produce'`, `'JoinGroup'`...) or key; `'*'` is every API. */
 export type ApiSelector = keyof typeof ApiKey | number | '*'
@@ -53,13 +58,11 @@ export interface InterceptedRequest {
   readonly targets: readonly RequestTarget[]
   /** Runs the real handler, on `request` if given; resolves its response (null when none is owed). */
   next(request?: unknown): Promise<unknown>
-  /** The answer the handler gives with every item failing with `error`; the request is not applied. */
-  errorResponse(error: ErrorSelector): Promise<unknown>
-}
-
-export interface RequestTarget {
-  topic: string
-  partition?: number
+  /**
+   * The answer with every item failing with `error`, the request not applied; with `items`, only
+   * the items of that topic (or partition) fail and the rest of the request is served.
+   */
+  errorResponse(error: ErrorSelector, items?: RequestTarget): Promise<unknown>
 }
 
 /**
@@ -122,12 +125,15 @@ export class Faults {
   }
 
   /**
-   * Answers the next `count` (default 1) matching requests of `api` with `error` on every item,
-   * without applying them; the client sees the error as if the broker had refused.
+   * Answers the next `count` (default 1) matching requests of `api` with `error`, as if the
+   * broker had refused: on every item, the request not applied, or, when `topic` is given, on
+   * that topic's items (that partition's with `partition`) alone, the rest of the request served.
    */
   failNext(api: ApiSelector, error: ErrorSelector, options: RuleOptions = {}): Fault {
     const code = errorCodeOf(error)
-    return this.#add(api, options, 1, (call) => call.errorResponse(code))
+    const { topic, partition } = options
+    const items = topic === undefined ? undefined : { topic, partition }
+    return this.#add(api, options, 1, (call) => call.errorResponse(code, items))
   }
 
   /** Applies matching requests, then holds each response back `ms` milliseconds (all of them unless `count`). */
@@ -249,11 +255,8 @@ function matches(m: RequestMatch, req: InterceptedRequest): boolean {
   if (m.clientId !== undefined && req.clientId !== m.clientId) return false
   if (m.groupId !== undefined && groupIdOf(req.request) !== m.groupId) return false
   if (m.topic !== undefined) {
-    const hit = req.targets.some(
-      (t) =>
-        t.topic === m.topic && (m.partition === undefined || t.partition === undefined || t.partition === m.partition),
-    )
-    if (!hit) return false
+    const target = { topic: m.topic, partition: m.partition }
+    if (!req.targets.some((t) => covers(target, t.topic, t.partition))) return false
   }
   return m.match === undefined || m.match(req)
 }
@@ -278,63 +281,22 @@ function intercepted(call: DispatchCall, core: BrokerCore | undefined): Intercep
       return targets
     },
     next: (request) => call.next(request),
-    async errorResponse(error) {
+    errorResponse(error, items) {
       const code = errorCodeOf(error)
-      // acks=0 producers read no response; answering anyway would desynchronize them.
-      if (call.apiKey === ApiKey.Produce && (call.request as { acks?: number }).acks === 0) return null
-      const response = call.errorResponse(code)
-      if (response !== undefined) return response
-      // Metadata and ApiVersions have no error answer of their own: run them (they change
-      // nothing) and mark every item.
-      const ran = await call.next()
-      setErrorCodes(ran, code)
-      return ran
+      const failWhole = async (): Promise<unknown> => {
+        // acks=0 producers read no response; answering anyway would desynchronize them.
+        if (call.apiKey === ApiKey.Produce && (call.request as { acks?: number }).acks === 0) return null
+        const response = call.errorResponse(code)
+        if (response !== undefined) return response
+        // Metadata and ApiVersions have no error answer of their own: run them (they change
+        // nothing) and mark every item.
+        const ran = await call.next()
+        setErrorCodes(ran, code)
+        return ran
+      }
+      return items === undefined ? failWhole() : failItems(call, items, code, core, failWhole)
     },
   }
-}
-
-const TOPIC_LISTS = /^(topics|topicData|topicPartitions)$/
-const PARTITION_LISTS = /^(partitions|partitionData|partitionIndexes)$/
-
-/** The topics and partitions a request names, wherever its schema keeps them. */
-export function targetsOf(request: unknown, core: BrokerCore | undefined): RequestTarget[] {
-  const out: RequestTarget[] = []
-  const visit = (node: unknown): void => {
-    if (node === null || typeof node !== 'object' || Buffer.isBuffer(node)) return
-    for (const [key, value] of Object.entries(node)) {
-      if (!Array.isArray(value)) continue
-      if (TOPIC_LISTS.test(key)) {
-        for (const t of value) collectTopic(t, core, out)
-      } else {
-        for (const item of value) visit(item)
-      }
-    }
-  }
-  visit(request)
-  return out
-}
-
-function collectTopic(t: unknown, core: BrokerCore | undefined, out: RequestTarget[]): void {
-  if (t === null || typeof t !== 'object') return
-  const o = t as Record<string, unknown>
-  let topic = typeof o.name === 'string' ? o.name : typeof o.topic === 'string' ? o.topic : undefined
-  if ((topic === undefined || topic === '') && typeof o.topicId === 'string')
-    topic = core?.topics.getById(o.topicId)?.name
-  if (topic === undefined) return
-  let partitions: number[] | undefined
-  for (const [key, value] of Object.entries(o)) {
-    if (!PARTITION_LISTS.test(key) || !Array.isArray(value)) continue
-    partitions = value.map((p: unknown) => (typeof p === 'number' ? p : partitionOf(p))).filter((p) => p !== undefined)
-  }
-  if (partitions === undefined || partitions.length === 0) out.push({ topic })
-  else for (const partition of partitions) out.push({ topic, partition })
-}
-
-function partitionOf(p: unknown): number | undefined {
-  if (p === null || typeof p !== 'object') return undefined
-  const o = p as Record<string, unknown>
-  for (const k of ['partitionIndex', 'partition', 'index']) if (typeof o[k] === 'number') return o[k]
-  return undefined
 }
 
 function setErrorCodes(node: unknown, code: number): void {

@@ -1,12 +1,22 @@
 /**
- * samsa/testing fault injection through real clients: error answers that are not applied,
- * responses dropped after the write (idempotent retries must not duplicate), delays, a broker
- * playing dead and coming back, and interceptors that answer or rewrite requests.
+ * samsa/testing fault injection through real clients: error answers that are not applied (on a
+ * whole request, or on one partition while the rest is served), responses dropped after the write
+ * (idempotent retries must not duplicate), delays, a broker playing dead and coming back, and
+ * interceptors that answer or rewrite requests.
  */
 import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
+import { createFetchPartition, createFetchRequest, type FetchResponse } from '../../src/protocol/generated/fetch.ts'
+import { ApiKey } from '../../src/protocol/generated/index.ts'
+import {
+  createOffsetCommitRequest,
+  createOffsetCommitRequestPartition,
+  type OffsetCommitResponse,
+} from '../../src/protocol/generated/offset-commit.ts'
+import type { ProduceRequest } from '../../src/protocol/generated/produce.ts'
 import { closeConnection, ErrorCode, startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { kafkajsClient, type Platformatic, platformatic } from '../helpers/clients.ts'
+import { RawClient } from '../helpers/raw-client.ts'
 
 let broker: TestBroker
 let pk: Platformatic
@@ -171,4 +181,172 @@ test('Metadata errors (an API without its own error answer) reach clients', asyn
   await producer.disconnect()
   assert.equal(rule.hits, 2)
   assert.equal((await broker.records(topic)).length, 1)
+})
+
+/** Records, at each Produce request, the partitions it carries and the high watermarks before it runs. */
+function watchProduce(topic: string): { partitions: number[]; highWatermarks: number[] }[] {
+  const seen: { partitions: number[]; highWatermarks: number[] }[] = []
+  broker.faults.intercept(
+    'Produce',
+    async (req) => {
+      const data = (req.request as ProduceRequest).topicData.find((t) => t.name === topic)
+      const partitions = (data?.partitionData ?? []).map((p) => p.index).sort()
+      const highWatermarks = await Promise.all([0, 1].map(async (p) => (await broker.offsets(topic, p)).highWatermark))
+      seen.push({ partitions, highWatermarks })
+    },
+    { topic },
+  )
+  return seen
+}
+
+test('kafkajs: a produce error on one partition leaves the other acknowledged; the retry duplicates nothing', async () => {
+  const topic = uniqueName('faults-part-kjs')
+  await broker.createTopic({ name: topic, partitions: 2 })
+  const produced = watchProduce(topic)
+  const rule = broker.faults.failNext('Produce', 'NOT_LEADER_OR_FOLLOWER', { topic, partition: 1 })
+  const producer = kafkajs().producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  await producer.send({
+    topic,
+    messages: [
+      { partition: 0, value: 'zero' },
+      { partition: 1, value: 'one' },
+    ],
+  })
+  await producer.disconnect()
+  assert.equal(rule.hits, 1)
+  // kafkajs retries the whole request; partition 0 was written by the first one, partition 1 was not.
+  assert.deepEqual(produced, [
+    { partitions: [0, 1], highWatermarks: [0, 0] },
+    { partitions: [0, 1], highWatermarks: [1, 0] },
+  ])
+  assert.deepEqual(values(await broker.records(topic, { partition: 0 })), ['zero'])
+  assert.deepEqual(values(await broker.records(topic, { partition: 1 })), ['one'])
+})
+
+test('@platformatic/kafka: a produce error on one partition, the other written once', async () => {
+  const topic = uniqueName('faults-part-pk')
+  await broker.createTopic({ name: topic, partitions: 2 })
+  const produced = watchProduce(topic)
+  const rule = broker.faults.failNext('Produce', 'NOT_LEADER_OR_FOLLOWER', { topic, partition: 1 })
+  const producer = pkProducer('pk-part')
+  await producer.send({
+    messages: [
+      { topic, partition: 0, value: 'zero' },
+      { topic, partition: 1, value: 'one' },
+    ],
+  })
+  await producer.close()
+  assert.equal(rule.hits, 1)
+  assert.deepEqual(produced[0], { partitions: [0, 1], highWatermarks: [0, 0] })
+  assert.deepEqual(produced[1]?.highWatermarks, [1, 0], 'partition 0 was written by the first request')
+  assert.deepEqual(values(await broker.records(topic, { partition: 0 })), ['zero'])
+  assert.deepEqual(values(await broker.records(topic, { partition: 1 })), ['one'])
+})
+
+test('a fetch error on one partition: the others return their records, the long poll ends at once', async () => {
+  const topic = uniqueName('faults-part-fetch')
+  await broker.createTopic({ name: topic, partitions: 2 })
+  await broker.produce(topic, [
+    { partition: 0, value: 'a' },
+    { partition: 1, value: 'b' },
+  ])
+  broker.faults.failNext('Fetch', 'NOT_LEADER_OR_FOLLOWER', { topic, partition: 1 })
+  const client = await RawClient.connect(broker.port)
+  const started = Date.now()
+  const res = await client.send<FetchResponse>(
+    ApiKey.Fetch,
+    11,
+    createFetchRequest({
+      maxWaitMs: 10_000,
+      // More than there is: only the error may end the wait early.
+      minBytes: 1 << 20,
+      topics: [
+        {
+          topic,
+          topicId: '',
+          partitions: [0, 1].map((partition) => createFetchPartition({ partition, partitionMaxBytes: 1 << 20 })),
+        },
+      ],
+    }),
+  )
+  await client.close()
+  assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`)
+  const [p0, p1] = res.responses[0]?.partitions ?? []
+  assert.equal(p0?.errorCode, ErrorCode.NONE)
+  assert.ok((p0?.records?.length ?? 0) > 0)
+  assert.equal(p1?.partitionIndex, 1)
+  assert.equal(p1?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER)
+  assert.equal(p1?.records ?? null, null)
+})
+
+test('consumers read every record once through fetch errors on one partition (kafkajs and @platformatic/kafka)', async () => {
+  const topic = uniqueName('faults-part-consume')
+  await broker.createTopic({ name: topic, partitions: 2 })
+  await broker.produce(
+    topic,
+    ['a', 'b', 'c', 'd'].map((value, i) => ({ partition: i % 2, value })),
+  )
+  const kjsRule = broker.faults.failNext('Fetch', 'NOT_LEADER_OR_FOLLOWER', { topic, partition: 1, count: 2 })
+  const consumer = kafkajs().consumer({ groupId: uniqueName('faults-part-kjs'), maxWaitTimeInMs: 100 })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const kjsSeen: string[] = []
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      kjsSeen.push(String(message.value))
+    },
+  })
+  await broker.waitFor(() => kjsSeen.length >= 4, { message: 'kafkajs to read 4 records' })
+  await consumer.disconnect()
+  assert.equal(kjsRule.hits, 2)
+  assert.deepEqual(kjsSeen.sort(), ['a', 'b', 'c', 'd'])
+
+  const pkRule = broker.faults.failNext('Fetch', 'NOT_LEADER_OR_FOLLOWER', { topic, partition: 1 })
+  const pkConsumer = new pk.Consumer({
+    clientId: 'pk-part',
+    groupId: uniqueName('faults-part-pk'),
+    bootstrapBrokers: broker.brokers,
+    maxWaitTime: 50,
+    retryDelay: 20,
+    deserializers: pk.stringDeserializers,
+  })
+  const stream = await pkConsumer.consume({ topics: [topic], mode: 'earliest' })
+  const pkSeen: string[] = []
+  for await (const message of stream) {
+    pkSeen.push(String(message.value))
+    if (pkSeen.length === 4) break
+  }
+  await stream.close()
+  await pkConsumer.close(true)
+  assert.equal(pkRule.hits, 1)
+  assert.deepEqual(pkSeen.sort(), ['a', 'b', 'c', 'd'])
+})
+
+test('OffsetCommit: an error on one partition, the other partition committed', async () => {
+  const topic = uniqueName('faults-part-commit')
+  const groupId = uniqueName('faults-part-commit')
+  await broker.createTopic({ name: topic, partitions: 2 })
+  broker.faults.failNext('OffsetCommit', 'OFFSET_METADATA_TOO_LARGE', { topic, partition: 1 })
+  const client = await RawClient.connect(broker.port)
+  const partitions = [0, 1].map((partitionIndex) =>
+    createOffsetCommitRequestPartition({ partitionIndex, committedOffset: 5n }),
+  )
+  const res = await client.send<OffsetCommitResponse>(
+    ApiKey.OffsetCommit,
+    8,
+    createOffsetCommitRequest({ groupId, generationIdOrMemberEpoch: -1, topics: [{ name: topic, partitions }] }),
+  )
+  await client.close()
+  assert.deepEqual(res.topics, [
+    {
+      name: topic,
+      partitions: [
+        { partitionIndex: 0, errorCode: ErrorCode.NONE },
+        { partitionIndex: 1, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE },
+      ],
+    },
+  ])
+  assert.equal(broker.committedOffset(groupId, topic, 0), 5)
+  assert.equal(broker.committedOffset(groupId, topic, 1), undefined)
 })
