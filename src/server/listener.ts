@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
+import { SerialQueue } from '../util/serial-queue.ts'
 import { Connection, type ConnectionLimits, type Dispatcher } from './connection.ts'
 
 export interface ListenerOptions extends ConnectionLimits {
@@ -29,7 +30,8 @@ export class Listener {
   readonly #dispatch: Dispatcher
   readonly #log: Logger
   #port = 0
-  #pausing: Promise<void> = Promise.resolve()
+  /** pause() and resume() one after the other, so that two calls never bind the port twice. */
+  readonly #availability = new SerialQueue()
 
   private constructor(options: ListenerOptions, dispatch: Dispatcher, log: Logger) {
     this.#options = options
@@ -70,25 +72,18 @@ export class Listener {
    * are refused, and open connections are reset; resume() listens on the same port again.
    */
   pause(): Promise<void> {
-    return this.#serialized(async () => {
+    return this.#availability.run(async () => {
       const servers = this.#servers.splice(0)
       for (const c of this.#connections) c.reset('broker made unavailable')
-      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+      await stopAccepting(servers)
     })
   }
 
   /** Listens again on the port pause() closed. */
   resume(): Promise<void> {
-    return this.#serialized(async () => {
+    return this.#availability.run(async () => {
       if (this.#servers.length === 0) await this.#listen(this.#port)
     })
-  }
-
-  /** Runs pause and resume one after the other, so that two calls never bind the port twice. */
-  #serialized(step: () => Promise<void>): Promise<void> {
-    const done = this.#pausing.then(step)
-    this.#pausing = done.catch(() => {})
-    return done
   }
 
   async #bind(host: string, port: number): Promise<void> {
@@ -144,7 +139,7 @@ export class Listener {
 
   /** Stops accepting, lets every connection finish the requests it has read, then closes them. */
   async close(graceMs = 5000): Promise<void> {
-    const closed = Promise.all(this.#servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    const closed = stopAccepting(this.#servers)
     const idle = Promise.all([...this.#connections].map((c) => c.idle()))
     let timer: NodeJS.Timeout | undefined
     await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
@@ -164,4 +159,9 @@ function normalizeAddress(address: string | undefined): string {
 function isAddressFamilyError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code
   return code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL'
+}
+
+/** Closes the listening sockets; resolves once they no longer accept (open connections live on). */
+function stopAccepting(servers: readonly Server[]): Promise<unknown> {
+  return Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
 }

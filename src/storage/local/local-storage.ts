@@ -5,10 +5,12 @@
  * `<topic>-<partition>.<id>-delete`, then removes them in the background; leftovers of a crash
  * (such directories, or directories of topics the journal does not know) are removed on open.
  */
+
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
+import { SerialQueue } from '../../util/serial-queue.ts'
 import { AppendListeners } from '../memory/append-listeners.ts'
 import { type StorageLogger, silentLogger } from '../memory/logger.ts'
 import { readUnknownPartition } from '../memory/read-result.ts'
@@ -76,10 +78,9 @@ export class LocalStorage implements Storage {
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0 }
   readonly #removals = new Set<Promise<void>>()
-  #topicQueue: Promise<unknown> = Promise.resolve()
+  readonly #topicQueue = new SerialQueue()
   #retentionTimer: NodeJS.Timeout | undefined
-  /** The last retention pass asked for; passes run one after the other. */
-  #retentionPasses: Promise<void> = Promise.resolve()
+  readonly #retentionPasses = new SerialQueue()
   readonly #faults: StorageFaults | undefined
   readonly #cleaner: LogCleaner
   #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
@@ -209,12 +210,10 @@ export class LocalStorage implements Storage {
 
   /** Serializes topic-level changes. */
   #topicOp<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#topicQueue.then(() => {
+    return this.#topicQueue.run(() => {
       if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
       return task()
     })
-    this.#topicQueue = run.catch(() => {})
-    return run
   }
 
   async listTopics(): Promise<TopicMetadata[]> {
@@ -329,7 +328,7 @@ export class LocalStorage implements Storage {
    * runs after that one, so it ages segments by the clock of its call.
    */
   runRetention(): Promise<void> {
-    const pass = this.#retentionPasses.then(async () => {
+    return this.#retentionPasses.run(async () => {
       for (const logs of [...this.#logs.values()]) {
         for (const log of logs) {
           await log.applyRetention().catch((err: unknown) => {
@@ -338,8 +337,6 @@ export class LocalStorage implements Storage {
         }
       }
     })
-    this.#retentionPasses = pass.catch(() => {})
-    return pass
   }
 
   /**
@@ -357,7 +354,7 @@ export class LocalStorage implements Storage {
     await this.#topicOp(async () => {
       this.#closed = true
     })
-    await this.#retentionPasses
+    await this.#retentionPasses.idle()
     await Promise.all([...this.#logs.values()].flat().map((log) => log.close()))
     this.#logs.clear()
     await Promise.all([...this.#removals])

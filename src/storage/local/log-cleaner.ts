@@ -10,8 +10,10 @@
  * the batches (KIP-534); the checkpoint only says when the next one is due. Losing it costs one
  * extra pass: the whole log counts as dirty then.
  */
+
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { SerialQueue } from '../../util/serial-queue.ts'
 import type { StorageLogger } from '../memory/logger.ts'
 import { EngineIoError } from '../memory/storage-error.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
@@ -59,8 +61,7 @@ export class LogCleaner {
   readonly #options: LogCleanerOptions
   readonly #checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>()
   #timer: NodeJS.Timeout | undefined
-  /** The last pass asked for; passes run one after the other. */
-  #passes: Promise<unknown> = Promise.resolve()
+  readonly #passes = new SerialQueue()
   #stopped = false
 
   constructor(options: LogCleanerOptions) {
@@ -92,9 +93,7 @@ export class LogCleaner {
    * during a pass, it runs after that one, so it judges what is due by the clock of its call.
    */
   runOnce(): Promise<PartitionCleanResult[]> {
-    const pass = this.#passes.then(() => this.#runAll())
-    this.#passes = pass.catch(() => {})
-    return pass
+    return this.#passes.run(() => this.#runAll())
   }
 
   async #runAll(): Promise<PartitionCleanResult[]> {
@@ -151,7 +150,7 @@ export class LogCleaner {
   async close(): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
-    await this.#passes
+    await this.#passes.idle()
   }
 }
 

@@ -11,9 +11,11 @@
  * process crash), before any fdatasync; acks=all appends additionally wait for the sync that
  * covers them (power-loss durability).
  */
+
 import type { LogConfig } from '../../config/topic-configs.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
+import { SerialQueue } from '../../util/serial-queue.ts'
 import type { StorageLogger } from '../memory/logger.ts'
 import { readEmpty, readOk, readOutOfRange } from '../memory/read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
@@ -37,7 +39,6 @@ export interface PartitionLogContext {
   persistLogStart: (offset: number) => Promise<void>
   /** Called after each append with the new high watermark. */
   onAppended: (highWatermark: number) => void
-  /** Sync unsynced acks=1 data once this many bytes are written. */
   now: () => number
   stats: SyncStats
   logger: StorageLogger
@@ -66,7 +67,7 @@ export class PartitionLog {
   readonly #ctx: PartitionLogContext
   #segments: Segment[]
   #logStartOffset: number
-  #queue: Promise<unknown> = Promise.resolve()
+  readonly #queue = new SerialQueue()
   readonly #sync: GroupSync
   #unflushedMessages = 0
   #flushTimer: NodeJS.Timeout | undefined
@@ -112,12 +113,10 @@ export class PartitionLog {
 
   /** Runs a mutation after every earlier one. */
   #enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(() => {
+    return this.#queue.run(() => {
       if (this.#closed) throw new EngineIoError('CLOSED', `partition ${this.#ctx.dir} is closed`)
       return task()
     })
-    this.#queue = run.catch(() => {})
-    return run
   }
 
   /** Appends batches; resolves the first assigned offset (after fdatasync when durable). */
