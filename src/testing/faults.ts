@@ -116,9 +116,6 @@ export function errorCodeOf(error: ErrorSelector): number {
 export class Faults {
   readonly #broker: () => Broker | undefined
   #rules: Rule[] = []
-  /** Node ids playing dead. */
-  readonly #unavailable = new Set<number>()
-
   /** `broker` is undefined until the broker this hook serves has started. */
   constructor(broker: () => Broker | undefined) {
     this.#broker = broker
@@ -179,7 +176,8 @@ export class Faults {
 
   /** False while the broker (or any broker of a multi-broker view) plays dead. */
   get available(): boolean {
-    return this.#unavailable.size === 0
+    const cluster = this.#broker()?.core.cluster
+    return cluster === undefined || cluster.liveNodes.length === cluster.nodes.length
   }
 
   /**
@@ -194,11 +192,7 @@ export class Faults {
     if (broker === undefined) throw new Error('setAvailable: the broker has not started')
     const cluster = broker.core.cluster
     const nodeIds = options.nodeId === undefined ? cluster.nodes.map((n) => n.nodeId) : [options.nodeId]
-    for (const nodeId of nodeIds) {
-      cluster.setLive(nodeId, available)
-      if (available) this.#unavailable.delete(nodeId)
-      else this.#unavailable.add(nodeId)
-    }
+    for (const nodeId of nodeIds) cluster.setLive(nodeId, available)
     await Promise.all(nodeIds.map((nodeId) => broker.setListening(nodeId, available)))
   }
 
@@ -230,7 +224,7 @@ export class Faults {
    */
   readonly hook = (call: DispatchCall): unknown => {
     // Requests already read when the port closes go unanswered too.
-    if (this.#unavailable.has(call.ctx.nodeId)) return CLOSE_CONNECTION
+    if (!call.ctx.broker.cluster.isLive(call.ctx.nodeId)) return CLOSE_CONNECTION
     if (this.#rules.length === 0) return call.next()
     return this.#apply(intercepted(call, this.#broker()?.core), [...this.#rules])
   }
