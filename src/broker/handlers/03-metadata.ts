@@ -1,7 +1,8 @@
 // Metadata: v0-12
-// Live brokers, cluster id, controller and every requested topic with its partitions, each led
-// by the node the cluster view places it on (the only one unless startBroker asked for several). Unknown topics are created when auto.create.topics.enable is on and
-// the request allows it (v4+), and answered right away instead of with LEADER_NOT_AVAILABLE.
+// Live brokers, cluster id, controller and every requested topic with its partitions, each led by
+// the node the cluster view places it on (the only one unless startBroker asked for several).
+// Unknown topics are created when auto.create.topics.enable is on and the request allows it (v4+),
+// and answered right away instead of with LEADER_NOT_AVAILABLE.
 // Version notes: v0 asks for all topics with an empty list, v1+ with null; v10+ can name topics by id.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'

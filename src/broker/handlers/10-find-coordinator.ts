@@ -1,8 +1,8 @@
 // FindCoordinator: v0-6
 // Each key is answered with its coordinator's address: the live node the cluster view picks by
 // hashing the key, as Kafka picks the leader of partitionFor(key) of __consumer_offsets or
-// __transaction_state (always this broker when it is the only one). Key types: 0 GROUP, 1 TRANSACTION; others (share groups) are
-// INVALID_REQUEST. An empty group id is INVALID_REQUEST too.
+// __transaction_state (always this broker when it is the only one). Key types: 0 GROUP, 1
+// TRANSACTION; others (share groups) are INVALID_REQUEST. An empty group id is INVALID_REQUEST too.
 // Version notes: v1+ key type, throttle time and error message; v4+ batches keys in
 // coordinator_keys and answers in coordinators[] instead of the top-level fields.
 import { ErrorCode } from '../../protocol/error-codes.ts'

@@ -1,6 +1,7 @@
 // ListGroups: v0-5
-// Every group this node coordinates (admin clients ask every broker and merge), classic and KIP-848, with its protocol type
-// ("consumer" for KIP-848 groups, "" for groups that only hold offsets).
+// Every group this node coordinates (admin clients ask every broker and merge), classic and
+// KIP-848, with its protocol type ("consumer" for KIP-848 groups, "" for groups that only hold
+// offsets).
 // Version notes: v4+ state filter and group state (case-insensitive, Kafka's state names);
 // v5+ type filter and group type ("classic" or "consumer").
 import { ApiKey } from '../../protocol/generated/index.ts'

@@ -2,8 +2,9 @@
 // Moves each partition's log start offset forward to the requested offset (-1 means the high
 // watermark) and returns the new low watermark; a request below the current log start changes
 // nothing and returns the current one. Errors per partition (low watermark -1): unknown topic or
-// partition UNKNOWN_TOPIC_OR_PARTITION; led by another node NOT_LEADER_OR_FOLLOWER; an offset beyond the high watermark or otherwise negative
-// OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy lacks "delete" POLICY_VIOLATION, as in Kafka.
+// partition UNKNOWN_TOPIC_OR_PARTITION; led by another node NOT_LEADER_OR_FOLLOWER; an offset
+// beyond the high watermark or otherwise negative OFFSET_OUT_OF_RANGE; a topic whose cleanup.policy
+// lacks "delete" POLICY_VIOLATION, as in Kafka.
 // Version notes: v1 same as v0; v2 flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {

@@ -1,11 +1,11 @@
 // CreatePartitions: v0-3
-// Grows topics to a new partition count; partitions are never removed. Errors per topic, as
-// Kafka's controller gives them: unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count equal to or
-// below the current one INVALID_PARTITIONS; assignments (one replica list per new partition) that
-// do not match the number of new partitions, are empty, repeat a broker, name an unknown broker
-// or differ from the topic's replication factor (every broker of the process, as Metadata lists
-// them) INVALID_REPLICA_ASSIGNMENT; a topic
-// named twice INVALID_REQUEST. validate_only checks everything and changes nothing.
+// Grows topics to a new partition count; partitions are never removed. Errors per topic, as Kafka's
+// controller gives them: unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count equal to or below the
+// current one INVALID_PARTITIONS; assignments (one replica list per new partition) that do not
+// match the number of new partitions, are empty, repeat a broker, name an unknown broker or differ
+// from the topic's replication factor (every broker of the process, as Metadata lists them)
+// INVALID_REPLICA_ASSIGNMENT; a topic named twice INVALID_REQUEST. validate_only checks everything
+// and changes nothing.
 // Version notes: v1 same as v0; v2 flexible; v3 same as v2.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {

@@ -1,8 +1,9 @@
 // ListTransactions: v0-1
-// Transactional ids this node coordinates (admin clients ask every broker and merge) with their producer id and state, filtered by
-// state names (unknown names are echoed in unknown_state_filters), by producer ids, and (v1+,
-// KIP-994) by duration: only transactions running at least duration_filter ms (as Kafka, a
-// transaction with no start time counts as running since the epoch).
+// Transactional ids this node coordinates (admin clients ask every broker and merge) with their
+// producer id and state, filtered by state names (unknown names are echoed in
+// unknown_state_filters), by producer ids, and (v1+, KIP-994) by duration: only transactions
+// running at least duration_filter ms (as Kafka, a transaction with no start time counts as running
+// since the epoch).
 import { ALL_TXN_STATES } from '../../coordinator/txn/txn-metadata.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import {
