@@ -12,7 +12,7 @@ import type { Admin, Consumer } from '@platformatic/kafka'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { pltAdmin, rejectedCodes, withPltConnection } from '../broker/admin/helpers.ts'
-import type { Platformatic } from '../helpers/clients.ts'
+import { type Platformatic, platformaticMemberOptions } from '../helpers/clients.ts'
 
 let broker: TestBroker
 let pk: Platformatic
@@ -37,17 +37,9 @@ async function consumer(
   topic: string,
   extra: Record<string, unknown> = {},
 ): Promise<Consumer<string, string, string, string>> {
-  const c = new pk.Consumer({
-    clientId: 'plt-admin-member',
-    bootstrapBrokers: [broker.bootstrap],
-    groupId,
-    sessionTimeout: 3000,
-    heartbeatInterval: 200,
-    rebalanceTimeout: 3000,
-    maxWaitTime: 100,
-    deserializers: pk.stringDeserializers,
-    ...extra,
-  } as ConstructorParameters<Platformatic['Consumer']>[0]) as Consumer<string, string, string, string>
+  const c = new pk.Consumer(
+    platformaticMemberOptions(pk, { clientId: 'plt-admin-member', bootstrap: broker.bootstrap, groupId }, extra),
+  ) as Consumer<string, string, string, string>
   const stream = await c.consume({ topics: [topic], mode: 'earliest', autocommit: true })
   // Reading the stream is what marks the records consumed, and so committed.
   stream.resume()

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import type { ClassicGroup } from '../../src/coordinator/group/classic-group.ts'
 import type { ConsumerGroup } from '../../src/coordinator/group/consumer-group.ts'
-import { type Platformatic, platformatic } from '../helpers/clients.ts'
+import { type Platformatic, platformatic, platformaticMemberOptions } from '../helpers/clients.ts'
 
 let broker: Broker
 let pk: Platformatic
@@ -71,17 +71,9 @@ async function member(
   seen: Map<string, number>,
   extra: Record<string, unknown> = {},
 ): Promise<Consumer> {
-  const consumer = new pk.Consumer({
-    clientId: 'member',
-    bootstrapBrokers: [broker.bootstrap],
-    groupId,
-    sessionTimeout: 3000,
-    heartbeatInterval: 200,
-    rebalanceTimeout: 3000,
-    maxWaitTime: 100,
-    deserializers: pk.stringDeserializers,
-    ...extra,
-  } as ConstructorParameters<Platformatic['Consumer']>[0])
+  const consumer = new pk.Consumer(
+    platformaticMemberOptions(pk, { clientId: 'member', bootstrap: broker.bootstrap, groupId }, extra),
+  )
   const stream = await consumer.consume({
     topics: [topic],
     mode: 'committed',

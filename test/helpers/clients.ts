@@ -24,6 +24,28 @@ export async function platformatic(): Promise<Platformatic> {
   return import('@platformatic/kafka')
 }
 
+/**
+ * Options of a @platformatic/kafka classic group member that notices rebalances within a test's
+ * patience (3 s session and rebalance timeouts, 200 ms heartbeats), reading strings.
+ */
+export function platformaticMemberOptions(
+  pk: Platformatic,
+  member: { clientId: string; bootstrap: string; groupId: string },
+  extra: Record<string, unknown> = {},
+): ConstructorParameters<Platformatic['Consumer']>[0] {
+  return {
+    clientId: member.clientId,
+    bootstrapBrokers: [member.bootstrap],
+    groupId: member.groupId,
+    sessionTimeout: 3000,
+    heartbeatInterval: 200,
+    rebalanceTimeout: 3000,
+    maxWaitTime: 100,
+    deserializers: pk.stringDeserializers,
+    ...extra,
+  } as ConstructorParameters<Platformatic['Consumer']>[0]
+}
+
 const CONFLUENT = '@confluentinc/kafka-javascript'
 
 export const CONFLUENT_MISSING = `${CONFLUENT} is not installed (it compiles librdkafka, see Development in README.md); CI installs it`
