@@ -94,6 +94,34 @@ describe('disk errors', () => {
     await storage.close()
   })
 
+  it('a failed write fails every append it carried; the next ones take their offsets', async () => {
+    const dir = await freshDir()
+    const state = switchableFaults()
+    const storage = await LocalStorage.open({ dataDir: dir, retentionCheckIntervalMs: 0, faults: state.faults })
+    await storage.createTopic(topicMeta('c'))
+    const append = (v: string) => storage.append('c', 0, appendInput(makeBatch([v])), { durable: false })
+    assert.equal((await append('a')).baseOffset, 0)
+    // Appends made while the partition is busy share one write, so they fail together.
+    let writes = 0
+    state.faults.beforeWrite = () => {
+      writes++
+      throw systemError('EIO')
+    }
+    const outcomes = await Promise.allSettled(['b', 'c', 'd'].map(append))
+    assert.equal(writes, 1, 'one write for the three appends')
+    for (const o of outcomes) {
+      assert.equal(o.status, 'rejected')
+      await rejectsWithStorageError(Promise.reject((o as PromiseRejectedResult).reason))
+    }
+    state.faults.beforeWrite = undefined
+    assert.equal((await append('e')).baseOffset, 1, 'the failed appends took no offsets')
+    assert.deepEqual(await offsetsRead(storage, 'c'), [
+      [0, 0],
+      [1, 1],
+    ])
+    await storage.close()
+  })
+
   it('a failed fdatasync fails durable appends only, and the next sync writes the data again', async () => {
     const dir = await freshDir()
     const state = switchableFaults()

@@ -227,6 +227,40 @@ describe('local storage', () => {
     await storage.close()
   })
 
+  it('writes concurrent appends to a partition together, in order, rolling segments where they must', async () => {
+    const dir = await freshDir()
+    let storage = await open(dir)
+    await storage.createTopic(topicMeta('together', 1, { 'segment.bytes': '2000' }))
+    const batches = Array.from({ length: 60 }, (_, i) => makeBatch([`v${i}-${'q'.repeat(60)}`, `w${i}`]))
+    const writesBefore = storage.stats.writes
+    const results = await Promise.all(
+      batches.map((b, i) => storage.append('together', 0, appendInput(b), { durable: i % 2 === 0 })),
+    )
+    assert.deepEqual(
+      results.map((r) => r.baseOffset),
+      batches.map((_, i) => 2 * i),
+      'offsets follow call order',
+    )
+    const writes = storage.stats.writes - writesBefore
+    assert.ok(writes < batches.length, `${writes} writes for ${batches.length} appends`)
+    const bases = storage.segmentBaseOffsets('together', 0)
+    assert.ok(bases.length > 3, `rolled into ${bases.length} segments`)
+    await storage.close()
+    const partDir = join(dir, 'together-0')
+    for (const name of await logFiles(partDir)) {
+      assert.ok((await stat(join(partDir, name))).size <= 2000, `${name} within segment.bytes`)
+    }
+    storage = await open(dir)
+    const read: Buffer[] = []
+    for (let offset = 0; offset < 120; ) {
+      const r = await storage.read('together', 0, offset, 1 << 20, ALL)
+      read.push(r.records)
+      offset = (batchRanges(r.records).at(-1)?.[1] ?? offset) + 1
+    }
+    assert.deepEqual(Buffer.concat(read), Buffer.concat(batches.map((b, i) => withOffset(b, 2 * i))))
+    await storage.close()
+  })
+
   it('deletes topic directories and survives a torn metadata journal', async () => {
     const dir = await freshDir()
     let storage = await open(dir)

@@ -12,6 +12,26 @@ export async function writeFully(fh: FileHandle, buf: Buffer, position: number):
   }
 }
 
+/** Writes all of bufs back to back from position, with as few writev calls as the kernel allows. */
+export async function writevFully(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let rest = bufs
+  let at = position
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest, at)
+    at += bytesWritten
+    rest = skipBytes(rest, bytesWritten)
+  }
+}
+
+/** bufs without their first n bytes. */
+function skipBytes(bufs: Buffer[], n: number): Buffer[] {
+  let i = 0
+  let left = n
+  while (i < bufs.length && left >= (bufs[i] as Buffer).length) left -= (bufs[i++] as Buffer).length
+  if (i === bufs.length) return []
+  return [(bufs[i] as Buffer).subarray(left), ...bufs.slice(i + 1)]
+}
+
 /** Reads up to buf.length bytes at position; returns how many were read (fewer only at end of file). */
 export async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise<number> {
   let done = 0

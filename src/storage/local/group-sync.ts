@@ -17,6 +17,8 @@ export interface SyncStats {
   fdatasyncs: number
   /** append() calls completed. */
   appends: number
+  /** File writes of appended data (concurrent appends to a partition share one). */
+  writes: number
 }
 
 /** Sync coordination for the writes of one partition. */

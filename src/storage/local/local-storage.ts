@@ -76,7 +76,7 @@ export class LocalStorage implements Storage {
   readonly #listeners: AppendListeners
   readonly #now: () => number
   readonly #logs = new Map<string, PartitionLog[]>()
-  readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0 }
+  readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0, writes: 0 }
   readonly #removals = new Set<Promise<void>>()
   readonly #topicQueue = new SerialQueue()
   #retentionTimer: NodeJS.Timeout | undefined
@@ -313,7 +313,7 @@ export class LocalStorage implements Storage {
     this.#abortedTxnsCleaned = handler
   }
 
-  /** Counters for tests and metrics: fdatasyncs of log data and appends. */
+  /** Counters for tests and metrics: fdatasyncs and writes of log data, appends. */
   get stats(): SyncStats {
     return { ...this.#stats }
   }

@@ -9,7 +9,7 @@ import { type FileHandle, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './file-names.ts'
-import { readFully, writeFileAtomic, writeFully } from './fs-util.ts'
+import { readFully, writeFileAtomic, writevFully } from './fs-util.ts'
 import { OffsetIndex } from './offset-index.ts'
 import { TimeIndex } from './time-index.ts'
 
@@ -91,9 +91,9 @@ export class Segment {
     this.nextOffset = batch.lastOffset + 1
   }
 
-  /** Writes bytes at the end of the file; the caller tracks the batches once this resolves. */
-  async write(data: Buffer): Promise<void> {
-    await writeFully(this.fh, data, this.size)
+  /** Writes buffers back to back at the end of the file; the caller tracks the batches once this resolves. */
+  async write(data: Buffer[]): Promise<void> {
+    await writevFully(this.fh, data, this.size)
   }
 
   /** Reads length bytes at position (fewer if the file is shorter). */
