@@ -14,7 +14,7 @@
  *   `samsa broker` started on the directory and timed until it logs "listening on", next to the
  *   same start on an empty directory.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { open, readdir, stat, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -118,6 +118,15 @@ async function produceCase(port: number, topic: string, partitions: number, prod
   }
 }
 
+/**
+ * Waits until the kernel has written back every dirty page (sync(1)). An acks=1 run leaves
+ * hundreds of MB in the page cache; without this the next run's fdatasyncs would queue behind
+ * their writeback and pay for the earlier run.
+ */
+function writeBackDirtyPages(): void {
+  execFileSync('sync')
+}
+
 /** acks=1 and acks=-1 for one layout and producer count, over ROUNDS interleaved rounds. */
 interface ProduceComparison {
   /** The median run (by throughput) of each. */
@@ -147,6 +156,7 @@ async function produceCases(): Promise<ProduceComparison[]> {
         const all: ProduceCase[] = []
         for (let round = 0; round < ROUNDS; round++) {
           for (const acks of round % 2 === 0 ? [1, -1] : [-1, 1]) {
+            writeBackDirtyPages()
             const run = await produceCase(broker.port, topic(partitions, acks), partitions, producers, acks)
             ;(acks === 1 ? one : all).push(run)
           }

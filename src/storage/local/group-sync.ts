@@ -3,6 +3,11 @@
  * needs durability waits for a sync covering its number. One fdatasync runs at a time: writes
  * that complete while it runs wait for the next one, which then covers all of them, so N
  * concurrent acks=all appends cost far fewer than N syncs.
+ *
+ * Across partitions, SyncSlots bounds how many fdatasyncs run at once. Each one holds a libuv
+ * thread-pool thread for a whole device flush; with one per busy partition in flight they take
+ * every thread, and the writes and reads of all partitions queue behind them. A sync that waits
+ * for a slot instead covers whatever was written meanwhile.
  */
 
 interface Waiter {
@@ -21,9 +26,44 @@ export interface SyncStats {
   writes: number
 }
 
+/** libuv's thread-pool size for this process (UV_THREADPOOL_SIZE, 4 by default). */
+function threadPoolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE)
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4
+}
+
+/** Limits concurrent fdatasyncs of an engine; by default two thread-pool threads stay free. */
+export class SyncSlots {
+  readonly #limit: number
+  #busy = 0
+  readonly #waiting: (() => void)[] = []
+
+  constructor(limit = Math.max(1, threadPoolSize() - 2)) {
+    this.#limit = limit
+  }
+
+  /** Calls `start` once a slot is free (at once if one is); `start` must release() it. */
+  acquire(start: () => void): void {
+    if (this.#busy < this.#limit) {
+      this.#busy++
+      start()
+    } else {
+      this.#waiting.push(start)
+    }
+  }
+
+  /** Hands the slot to the longest waiter, or frees it. */
+  release(): void {
+    const next = this.#waiting.shift()
+    if (next === undefined) this.#busy--
+    else next()
+  }
+}
+
 /** Sync coordination for the writes of one partition. */
 export class GroupSync {
   readonly #sync: () => Promise<void>
+  readonly #slots: SyncSlots
   readonly #stats: SyncStats
   #written = 0
   #synced = 0
@@ -31,8 +71,9 @@ export class GroupSync {
   #waiters: Waiter[] = []
 
   /** `sync` makes every completed write durable (an fdatasync of the active segment). */
-  constructor(sync: () => Promise<void>, stats: SyncStats) {
+  constructor(sync: () => Promise<void>, slots: SyncSlots, stats: SyncStats) {
     this.#sync = sync
+    this.#slots = slots
     this.#stats = stats
   }
 
@@ -68,25 +109,33 @@ export class GroupSync {
   #kick(): void {
     if (this.#running || this.#waiters.length === 0) return
     this.#running = true
-    // Everything completed before the sync starts is covered by it.
-    const target = this.#written
-    this.#stats.fdatasyncs++
-    this.#sync().then(
-      () => this.#settle(target, null),
-      (err: unknown) => this.#settle(target, err),
-    )
+    this.#slots.acquire(() => {
+      // Everything completed before the sync starts is covered by it.
+      const target = this.#written
+      this.#stats.fdatasyncs++
+      this.#sync().then(
+        () => this.#settle(target, null),
+        (err: unknown) => this.#settle(target, err),
+      )
+    })
   }
 
   #settle(target: number, err: unknown): void {
     this.#running = false
     if (err === null) this.#synced = Math.max(this.#synced, target)
+    const settled: Waiter[] = []
     const still: Waiter[] = []
     for (const w of this.#waiters) {
-      if (w.seq <= this.#synced) w.resolve()
-      else if (err !== null && w.seq <= target) w.reject(err)
+      if (w.seq <= this.#synced || (err !== null && w.seq <= target)) settled.push(w)
       else still.push(w)
     }
     this.#waiters = still
+    // The next sync starts before the answers to this one go out, keeping the disk busy.
+    this.#slots.release()
     this.#kick()
+    for (const w of settled) {
+      if (w.seq <= this.#synced) w.resolve()
+      else w.reject(err)
+    }
   }
 }

@@ -31,7 +31,7 @@ import type {
 import type { StorageFaults } from './faults.ts'
 import { DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
 import { fsyncDir, removeQuietly } from './fs-util.ts'
-import type { SyncStats } from './group-sync.ts'
+import { SyncSlots, type SyncStats } from './group-sync.ts'
 import { LocalKeyValueStore } from './local-kv.ts'
 import { LogCleaner, type PartitionCleanResult } from './log-cleaner.ts'
 import { MetadataStore } from './metadata-store.ts'
@@ -77,6 +77,7 @@ export class LocalStorage implements Storage {
   readonly #now: () => number
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0, writes: 0 }
+  readonly #syncSlots = new SyncSlots()
   readonly #removals = new Set<Promise<void>>()
   readonly #topicQueue = new SerialQueue()
   #retentionTimer: NodeJS.Timeout | undefined
@@ -186,6 +187,7 @@ export class LocalStorage implements Storage {
       persistLogStart: (offset: number) => this.#meta.commit({ op: 'logStart', topic, partition, offset }),
       onAppended: (hw: number) => this.#listeners.emit(topic, partition, hw),
       now: this.#now,
+      syncSlots: this.#syncSlots,
       stats: this.#stats,
       logger: this.#logger,
       faults: this.#faults,

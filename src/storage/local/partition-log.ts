@@ -25,7 +25,7 @@ import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampL
 import type { StorageFaults } from './faults.ts'
 import { LOG_SUFFIX } from './file-names.ts'
 import { fsyncDir, writeFully } from './fs-util.ts'
-import { GroupSync, type SyncStats } from './group-sync.ts'
+import { GroupSync, type SyncSlots, type SyncStats } from './group-sync.ts'
 import { planRetention } from './retention.ts'
 import { Segment } from './segment.ts'
 
@@ -41,6 +41,8 @@ export interface PartitionLogContext {
   /** Called after each append with the new high watermark. */
   onAppended: (highWatermark: number) => void
   now: () => number
+  /** The engine's bound on concurrent fdatasyncs. */
+  syncSlots: SyncSlots
   stats: SyncStats
   logger: StorageLogger
   /** Test hooks that simulate disk errors (faults.ts). */
@@ -102,7 +104,7 @@ export class PartitionLog {
     this.#ctx = ctx
     this.#segments = segments
     this.#logStartOffset = Math.max(logStartOffset, (segments[0] as Segment).baseOffset)
-    this.#sync = new GroupSync(() => this.#syncActive(), ctx.stats)
+    this.#sync = new GroupSync(() => this.#syncActive(), ctx.syncSlots, ctx.stats)
   }
 
   /** Log start, high watermark, last stable offset (= high watermark until transactions arrive). */

@@ -1,0 +1,78 @@
+/** Group commit and the engine-wide bound on concurrent fdatasyncs, with syncs the test completes by hand. */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { GroupSync, SyncSlots, type SyncStats } from '../../src/storage/local/group-sync.ts'
+
+/** A sync function whose calls stay pending until the test finishes them. */
+function manualSync(): { sync: () => Promise<void>; pending: (() => void)[] } {
+  const pending: (() => void)[] = []
+  return { sync: () => new Promise<void>((resolve) => pending.push(resolve)), pending }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+function freshStats(): SyncStats {
+  return { fdatasyncs: 0, appends: 0, writes: 0 }
+}
+
+describe('group sync', () => {
+  it('one sync covers every write completed before it starts', async () => {
+    const a = manualSync()
+    const stats = freshStats()
+    const g = new GroupSync(a.sync, new SyncSlots(4), stats)
+    const done: number[] = []
+    const first = g.waitFor(g.wrote()).then(() => done.push(1))
+    await tick()
+    assert.equal(a.pending.length, 1)
+    // Written while the first sync runs: they need the next one.
+    const later = [g.wrote(), g.wrote(), g.wrote()].map((seq) => g.waitFor(seq).then(() => done.push(seq)))
+    a.pending.shift()?.()
+    await first
+    await tick()
+    assert.deepEqual(done, [1])
+    assert.equal(a.pending.length, 1, 'one more sync for the three later writes')
+    a.pending.shift()?.()
+    await Promise.all(later)
+    assert.deepEqual(done, [1, 2, 3, 4])
+    assert.equal(stats.fdatasyncs, 2)
+    assert.equal(g.dirty, false)
+  })
+
+  it('bounds concurrent syncs across partitions; a waiting sync covers what was written meanwhile', async () => {
+    const slots = new SyncSlots(1)
+    const a = manualSync()
+    const b = manualSync()
+    const stats = freshStats()
+    const ga = new GroupSync(a.sync, slots, stats)
+    const gb = new GroupSync(b.sync, slots, stats)
+    const aDone = ga.waitFor(ga.wrote())
+    const bFirst = gb.waitFor(gb.wrote())
+    await tick()
+    assert.equal(a.pending.length, 1)
+    assert.equal(b.pending.length, 0, 'partition b waits for the slot')
+    const bSecond = gb.waitFor(gb.wrote())
+    a.pending.shift()?.()
+    await aDone
+    await tick()
+    assert.equal(b.pending.length, 1)
+    b.pending.shift()?.()
+    await Promise.all([bFirst, bSecond])
+    assert.equal(stats.fdatasyncs, 2, "b's two writes shared the sync that waited for the slot")
+  })
+
+  it('a failed sync rejects the writes it covered; the next sync serves later ones', async () => {
+    let fail = true
+    const stats = freshStats()
+    const slots = new SyncSlots(1)
+    const g = new GroupSync(() => (fail ? Promise.reject(new Error('EIO')) : Promise.resolve()), slots, stats)
+    await assert.rejects(g.waitFor(g.wrote()), /EIO/)
+    fail = false
+    await g.waitFor(g.wrote())
+    assert.equal(g.dirty, false)
+    // The failed sync gave its slot back: another partition can sync.
+    const other = new GroupSync(() => Promise.resolve(), slots, stats)
+    other.wrote()
+    await other.flush()
+    assert.equal(stats.fdatasyncs, 3)
+  })
+})
