@@ -1,12 +1,13 @@
 /** The local engine's own guarantees: restart, crash recovery, indexes, segments, retention, group commit. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { appendFile, readdir, readFile, stat, truncate, utimes, writeFile } from 'node:fs/promises'
+import { appendFile, readdir, readFile, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { validateBatches } from '../../src/protocol/records/batch-validate.ts'
 import { RecordsError } from '../../src/protocol/records/errors.ts'
+import { CLEAN_SHUTDOWN_FILE } from '../../src/storage/local/file-names.ts'
 import { LocalStorage, type LocalStorageOptions } from '../../src/storage/local/local-storage.ts'
 import { JOURNAL_FILE } from '../../src/storage/local/metadata-store.ts'
 import { appendInput, batchRanges, makeBatch, tempDir, topicMeta, withOffset } from './helpers.ts'
@@ -96,6 +97,58 @@ describe('local storage', () => {
     await storage.close()
   })
 
+  it('after a clean stop trusts the last segment’s indexes (no CRC scan), after a crash does not', async () => {
+    const dir = await freshDir()
+    let storage = await open(dir)
+    await storage.createTopic(topicMeta('clean', 1, { 'index.interval.bytes': '300' }))
+    const batches = await fill(storage, 'clean', 10, 5000, 7)
+    await storage.close()
+    const marker = join(dir, CLEAN_SHUTDOWN_FILE)
+    assert.ok((await stat(marker)).isFile(), 'a clean stop leaves the mark')
+    // A payload byte of the last batch flipped on disk: only a CRC scan would notice.
+    const partDir = join(dir, 'clean-0')
+    const segment = join(partDir, (await logFiles(partDir))[0] as string)
+    const bytes = await readFile(segment)
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff
+    await writeFile(segment, bytes)
+
+    storage = await open(dir)
+    await assert.rejects(stat(marker), { code: 'ENOENT' }, 'the mark is gone once opened')
+    assert.equal((await storage.offsets('clean', 0)).highWatermark, 10)
+    assert.deepEqual(await storage.maxTimestamp('clean', 0), { offset: 9, timestamp: 5063 })
+    assert.equal((await storage.read('clean', 0, 0, 1 << 20, ALL)).records.length, bytes.length)
+    assert.equal((await storage.append('clean', 0, appendInput(makeBatch(['next'])), { durable: true })).baseOffset, 10)
+    const appended = (await stat(segment)).size
+    await storage.close()
+    // Stopped cleanly again: the new batch is found from the indexes.
+    storage = await open(dir)
+    assert.equal((await storage.offsets('clean', 0)).highWatermark, 11)
+    await storage.close()
+
+    // Without the mark (a crash), the whole last segment is checked and the bad batch cut.
+    await unlink(marker)
+    storage = await open(dir)
+    assert.equal((await storage.offsets('clean', 0)).highWatermark, 9)
+    assert.ok((await stat(segment)).size < appended)
+    assert.deepEqual((await storage.read('clean', 0, 0, 1 << 20, ALL)).records, Buffer.concat(batches.slice(0, 9)))
+    await storage.close()
+  })
+
+  it('falls back to a full scan after a clean stop when the last segment no longer fits its indexes', async () => {
+    const dir = await freshDir()
+    let storage = await open(dir)
+    await storage.createTopic(topicMeta('shrunk', 1, { 'index.interval.bytes': '0' }))
+    const batches = await fill(storage, 'shrunk', 6)
+    await storage.close()
+    const partDir = join(dir, 'shrunk-0')
+    const segment = join(partDir, (await logFiles(partDir))[0] as string)
+    await truncate(segment, (await stat(segment)).size - 10)
+    storage = await open(dir)
+    assert.equal((await storage.offsets('shrunk', 0)).highWatermark, 5)
+    assert.deepEqual((await storage.read('shrunk', 0, 0, 1 << 20, ALL)).records, Buffer.concat(batches.slice(0, 5)))
+    await storage.close()
+  })
+
   it('rolls segments by size and by time, and rebuilds missing or corrupt indexes', async () => {
     const dir = await freshDir()
     let storage = await open(dir)
@@ -118,7 +171,6 @@ describe('local storage', () => {
     await truncate(join(partDir, timeIndexes[2] as string), 5)
     await writeFile(join(partDir, indexes[3] as string), Buffer.alloc(16, 0xff))
     await writeFile(join(partDir, timeIndexes[3] as string), Buffer.alloc(0))
-    const { unlink } = await import('node:fs/promises')
     await unlink(join(partDir, indexes[4] as string))
 
     storage = await open(dir)

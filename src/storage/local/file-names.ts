@@ -8,6 +8,11 @@
 export const LOG_SUFFIX = '.log'
 export const INDEX_SUFFIX = '.index'
 export const TIME_INDEX_SUFFIX = '.timeindex'
+/**
+ * Written in the data directory by a clean stop, after every log was synced and its indexes
+ * written; removed on open before anything new is written (Kafka's `.kafka_cleanshutdown`).
+ */
+export const CLEAN_SHUTDOWN_FILE = '.samsa_cleanshutdown'
 /** Suffix of a partition directory renamed for asynchronous deletion. */
 export const DELETE_SUFFIX = '-delete'
 

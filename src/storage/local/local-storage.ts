@@ -7,7 +7,7 @@
  */
 
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, rename } from 'node:fs/promises'
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
@@ -29,8 +29,8 @@ import type {
   TopicMetadata,
 } from '../types.ts'
 import type { StorageFaults } from './faults.ts'
-import { DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
-import { fsyncDir, removeQuietly } from './fs-util.ts'
+import { CLEAN_SHUTDOWN_FILE, DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
+import { fsyncDir, isNotFound, removeQuietly, writeFileAtomic } from './fs-util.ts'
 import { SyncSlots, type SyncStats } from './group-sync.ts'
 import { LocalKeyValueStore } from './local-kv.ts'
 import { LogCleaner, type PartitionCleanResult } from './log-cleaner.ts'
@@ -122,9 +122,12 @@ export class LocalStorage implements Storage {
     await fsyncDir(options.dataDir)
     const storage = new LocalStorage(options, meta)
     await storage.#cleanDataDir()
+    const cleanShutdown = await storage.#takeCleanShutdownMark()
     for (const topic of meta.topics.values()) {
       const logs: PartitionLog[] = []
-      for (let p = 0; p < topic.partitionCount; p++) logs.push(await storage.#openLog(topic.name, p, false))
+      for (let p = 0; p < topic.partitionCount; p++) {
+        logs.push(await storage.#openLog(topic.name, p, false, cleanShutdown))
+      }
       storage.#logs.set(topic.name, logs)
     }
     const interval =
@@ -138,6 +141,21 @@ export class LocalStorage implements Storage {
     }
     storage.#cleaner.start()
     return storage
+  }
+
+  /**
+   * True when the last stop was clean; removes the mark first, so that a crash from now on is
+   * recovered in full.
+   */
+  async #takeCleanShutdownMark(): Promise<boolean> {
+    try {
+      await unlink(join(this.location, CLEAN_SHUTDOWN_FILE))
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+    await fsyncDir(this.location)
+    return true
   }
 
   /** Removes `-delete` directories and partition directories the metadata does not know. */
@@ -164,7 +182,7 @@ export class LocalStorage implements Storage {
   }
 
   /** Opens (or, when `fresh` or missing, creates) a partition's directory and log. */
-  async #openLog(topic: string, partition: number, fresh: boolean): Promise<PartitionLog> {
+  async #openLog(topic: string, partition: number, fresh: boolean, cleanShutdown = false): Promise<PartitionLog> {
     const dir = join(this.location, partitionDirName(topic, partition))
     const logStart = this.#meta.logStarts.get(topic)?.get(partition) ?? 0
     const config = (): LogConfig =>
@@ -173,7 +191,11 @@ export class LocalStorage implements Storage {
     await mkdir(dir, { recursive: true })
     let segments = fresh
       ? []
-      : await openSegments(dir, { indexIntervalBytes: config().indexIntervalBytes, logger: this.#logger })
+      : await openSegments(dir, {
+          indexIntervalBytes: config().indexIntervalBytes,
+          logger: this.#logger,
+          cleanShutdown,
+        })
     if (segments.length === 0) {
       segments = [await Segment.create(dir, logStart)]
       await fsyncDir(dir)
@@ -361,6 +383,7 @@ export class LocalStorage implements Storage {
     this.#logs.clear()
     await Promise.all([...this.#removals])
     await this.#meta.close()
+    await writeFileAtomic(join(this.location, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0))
   }
 
   #topic(name: string): TopicMetadata {

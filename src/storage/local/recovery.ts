@@ -8,7 +8,10 @@
  *   when missing or inconsistent;
  * - the last segment is scanned batch by batch (length bounds, magic, CRC32C, growing offsets)
  *   and truncated after the last whole valid batch, so a torn write is never served; its
- *   indexes are rebuilt by that same scan.
+ *   indexes are rebuilt by that same scan;
+ * - except after a clean stop (CLEAN_SHUTDOWN_FILE), as in Kafka: then the last segment's data
+ *   was synced and its index files written at close, so they are loaded like a closed one's and
+ *   only the headers after the last index entry are read.
  */
 import { open, readdir, readFile, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -30,6 +33,8 @@ const RECOVERY_CHUNK = 1024 * 1024
 export interface RecoveryOptions {
   indexIntervalBytes: number
   logger: StorageLogger
+  /** The engine stopped cleanly: the last segment's index files are trusted like a closed one's. */
+  cleanShutdown?: boolean
 }
 
 /** Opens every segment of a partition directory, oldest first; an empty directory gives []. */
@@ -50,8 +55,10 @@ export async function openSegments(dir: string, options: RecoveryOptions): Promi
     const segment = new Segment(dir, base, fh)
     const fileSize = (await fh.stat()).size
     const next = bases[i + 1]
-    if (next === undefined) await recoverLastSegment(segment, fileSize, options)
-    else await loadClosedSegment(segment, fileSize, next, options)
+    if (next !== undefined) await loadClosedSegment(segment, fileSize, next, options)
+    else if (!(options.cleanShutdown === true && (await loadActiveSegment(segment, fileSize)))) {
+      await recoverLastSegment(segment, fileSize, options)
+    }
     segments.push(segment)
   }
   return segments
@@ -70,6 +77,48 @@ async function recoverLastSegment(segment: Segment, fileSize: number, options: R
   }
 }
 
+/**
+ * After a clean stop: loads the last segment's index files and walks only the batch headers past
+ * the last index entry, to learn the next offset, instead of reading the whole segment with CRC
+ * checks. False, leaving the segment untouched, when the files do not fit together.
+ */
+async function loadActiveSegment(segment: Segment, fileSize: number): Promise<boolean> {
+  const loaded = await readIndexes(segment, fileSize)
+  if (loaded === null) return false
+  let pos = loaded.index.last()?.position ?? 0
+  let nextOffset = segment.baseOffset
+  let firstBatchTimestamp = -1
+  const header = Buffer.alloc(L.RECORDS)
+  while (pos < fileSize) {
+    if ((await readFully(segment.fh, header, pos)) < L.RECORDS) return false
+    const batch = parseHeader(header, 0, pos)
+    if (batch.size < L.RECORDS || pos + batch.size > fileSize || batch.lastOffset < nextOffset) return false
+    if (pos === 0) firstBatchTimestamp = batch.maxTimestamp
+    nextOffset = batch.lastOffset + 1
+    pos += batch.size
+  }
+  if (fileSize > 0 && firstBatchTimestamp < 0) {
+    if ((await readFully(segment.fh, header, 0)) < L.RECORDS) return false
+    firstBatchTimestamp = parseHeader(header, 0, 0).maxTimestamp
+  }
+  segment.index = loaded.index
+  segment.timeIndex = loaded.timeIndex
+  segment.size = fileSize
+  segment.nextOffset = nextOffset
+  segment.firstBatchTimestamp = firstBatchTimestamp
+  takeMaxTimestamp(segment)
+  return true
+}
+
+/** A loaded segment's max timestamp is its time index's final entry (written when it was closed). */
+function takeMaxTimestamp(segment: Segment): void {
+  const last = segment.timeIndex.last()
+  if (last !== undefined) {
+    segment.maxTimestamp = last.timestamp
+    segment.offsetOfMaxTimestamp = last.offset
+  }
+}
+
 /** Loads a closed segment's index files, rebuilding them from the log when they do not fit it. */
 async function loadClosedSegment(
   segment: Segment,
@@ -77,15 +126,13 @@ async function loadClosedSegment(
   nextBase: number,
   options: RecoveryOptions,
 ): Promise<void> {
-  const loaded = await loadIndexes(segment, fileSize)
-  if (loaded) {
+  const loaded = await readIndexes(segment, fileSize)
+  if (loaded !== null) {
+    segment.index = loaded.index
+    segment.timeIndex = loaded.timeIndex
     segment.size = fileSize
     segment.nextOffset = nextBase
-    const last = segment.timeIndex.last()
-    if (last !== undefined) {
-      segment.maxTimestamp = last.timestamp
-      segment.offsetOfMaxTimestamp = last.offset
-    }
+    takeMaxTimestamp(segment)
     return
   }
   options.logger.warn({ dir: segment.dir, segment: segment.baseOffset }, 'rebuilding the indexes of a log segment')
@@ -106,26 +153,27 @@ async function readOptional(path: string): Promise<Buffer | null> {
   }
 }
 
-/** True when both index files exist, parse, and the last offset index entry matches the log. */
-async function loadIndexes(segment: Segment, fileSize: number): Promise<boolean> {
+/** A segment's index files when both exist, parse, and the last offset index entry matches the log. */
+async function readIndexes(
+  segment: Segment,
+  fileSize: number,
+): Promise<{ index: OffsetIndex; timeIndex: TimeIndex } | null> {
   const indexBytes = await readOptional(segment.path(INDEX_SUFFIX))
   const timeBytes = await readOptional(segment.path(TIME_INDEX_SUFFIX))
-  if (indexBytes === null || timeBytes === null) return false
+  if (indexBytes === null || timeBytes === null) return null
   const index = OffsetIndex.fromBuffer(segment.baseOffset, indexBytes, fileSize)
   const timeIndex = TimeIndex.fromBuffer(segment.baseOffset, timeBytes)
-  if (index === null || timeIndex === null) return false
+  if (index === null || timeIndex === null) return null
   // A non-empty segment always gets a final time index entry when it is closed.
-  if (fileSize > 0 && timeIndex.count === 0) return false
+  if (fileSize > 0 && timeIndex.count === 0) return null
   const last = index.last()
   if (last !== undefined) {
     const header = Buffer.alloc(L.RECORDS)
-    if ((await readFully(segment.fh, header, last.position)) < L.RECORDS) return false
+    if ((await readFully(segment.fh, header, last.position)) < L.RECORDS) return null
     const batch = parseHeader(header, 0, last.position)
-    if (batch.lastOffset !== last.offset || last.position + batch.size > fileSize) return false
+    if (batch.lastOffset !== last.offset || last.position + batch.size > fileSize) return null
   }
-  segment.index = index
-  segment.timeIndex = timeIndex
-  return true
+  return { index, timeIndex }
 }
 
 /**
