@@ -188,22 +188,28 @@ export async function scanSegment(
   indexIntervalBytes: number,
 ): Promise<string | null> {
   let pos = 0
-  let chunk: Buffer = Buffer.alloc(0)
+  // One buffer for the whole scan (grown for a larger batch): a new one per chunk would leave
+  // gigabytes to the garbage collector on a large segment.
+  let buf = Buffer.allocUnsafe(Math.min(RECOVERY_CHUNK, fileSize))
+  let chunk: Buffer = buf.subarray(0, 0)
   let chunkStart = 0
+  const load = async (length: number): Promise<void> => {
+    if (length > buf.length) buf = Buffer.allocUnsafe(length)
+    chunk = buf.subarray(0, await readFully(segment.fh, buf.subarray(0, length), pos))
+    chunkStart = pos
+  }
   while (pos < fileSize) {
     if (fileSize - pos < L.RECORDS) return 'truncated batch header'
     let at = pos - chunkStart
     if (at + L.RECORDS > chunk.length) {
-      chunk = await segment.read(pos, Math.min(RECOVERY_CHUNK, fileSize - pos))
-      chunkStart = pos
+      await load(Math.min(RECOVERY_CHUNK, fileSize - pos))
       at = 0
     }
     const size = L.LOG_OVERHEAD + chunk.readInt32BE(at + L.BATCH_LENGTH)
     if (size < L.RECORDS || pos + size > fileSize) return `batch length ${size} does not fit`
     if (verify && at + size > chunk.length) {
       // Read the whole batch so its CRC can be checked in one buffer.
-      chunk = await segment.read(pos, Math.max(size, Math.min(RECOVERY_CHUNK, fileSize - pos)))
-      chunkStart = pos
+      await load(Math.max(size, Math.min(RECOVERY_CHUNK, fileSize - pos)))
       at = 0
     }
     const batch = parseHeader(chunk, at, pos)
