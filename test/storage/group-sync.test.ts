@@ -11,6 +11,9 @@ function manualSync(): { sync: () => Promise<void>; pending: (() => void)[] } {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** A partition with no write under way. */
+const idle = () => false
+
 function freshStats(): SyncStats {
   return { fdatasyncs: 0, appends: 0, writes: 0 }
 }
@@ -19,7 +22,7 @@ describe('group sync', () => {
   it('one sync covers every write completed before it starts', async () => {
     const a = manualSync()
     const stats = freshStats()
-    const g = new GroupSync(a.sync, new SyncSlots(4), stats)
+    const g = new GroupSync(a.sync, new SyncSlots(4), stats, idle)
     const done: number[] = []
     const first = g.waitFor(g.wrote()).then(() => done.push(1))
     await tick()
@@ -39,12 +42,12 @@ describe('group sync', () => {
   })
 
   it('bounds concurrent syncs across partitions; a waiting sync covers what was written meanwhile', async () => {
-    const slots = new SyncSlots(1)
+    const slots = new SyncSlots(1, 1)
     const a = manualSync()
     const b = manualSync()
     const stats = freshStats()
-    const ga = new GroupSync(a.sync, slots, stats)
-    const gb = new GroupSync(b.sync, slots, stats)
+    const ga = new GroupSync(a.sync, slots, stats, idle)
+    const gb = new GroupSync(b.sync, slots, stats, idle)
     const aDone = ga.waitFor(ga.wrote())
     const bFirst = gb.waitFor(gb.wrote())
     await tick()
@@ -60,17 +63,46 @@ describe('group sync', () => {
     assert.equal(stats.fdatasyncs, 2, "b's two writes shared the sync that waited for the slot")
   })
 
+  it('past the limit, only a partition with no write under way starts a sync at once (up to the burst)', async () => {
+    const slots = new SyncSlots(1, 2)
+    const [a, b, c, d] = [manualSync(), manualSync(), manualSync(), manualSync()]
+    const stats = freshStats()
+    const ga = new GroupSync(a.sync, slots, stats, idle)
+    const busy = new GroupSync(b.sync, slots, stats, () => true)
+    const quiet = new GroupSync(c.sync, slots, stats, idle)
+    const late = new GroupSync(d.sync, slots, stats, idle)
+    const done = [ga, busy, quiet, late].map((g) => g.waitFor(g.wrote()))
+    await tick()
+    assert.deepEqual(
+      [a, b, c, d].map((x) => x.pending.length),
+      [1, 0, 1, 0],
+      'a takes the slot, the busy partition waits to cover more, the quiet one bursts, the burst is full',
+    )
+    c.pending.shift()?.()
+    await tick()
+    assert.deepEqual([b.pending.length, d.pending.length], [0, 1], 'the freed burst slot goes to the quiet waiter')
+    a.pending.shift()?.()
+    await tick()
+    assert.equal(b.pending.length, 0, 'the burst sync still counts against the limit')
+    d.pending.shift()?.()
+    await tick()
+    assert.equal(b.pending.length, 1, 'under the limit again: the busy partition starts')
+    b.pending.shift()?.()
+    await Promise.all(done)
+    assert.equal(stats.fdatasyncs, 4)
+  })
+
   it('a failed sync rejects the writes it covered; the next sync serves later ones', async () => {
     let fail = true
     const stats = freshStats()
-    const slots = new SyncSlots(1)
-    const g = new GroupSync(() => (fail ? Promise.reject(new Error('EIO')) : Promise.resolve()), slots, stats)
+    const slots = new SyncSlots(1, 1)
+    const g = new GroupSync(() => (fail ? Promise.reject(new Error('EIO')) : Promise.resolve()), slots, stats, idle)
     await assert.rejects(g.waitFor(g.wrote()), /EIO/)
     fail = false
     await g.waitFor(g.wrote())
     assert.equal(g.dirty, false)
     // The failed sync gave its slot back: another partition can sync.
-    const other = new GroupSync(() => Promise.resolve(), slots, stats)
+    const other = new GroupSync(() => Promise.resolve(), slots, stats, idle)
     other.wrote()
     await other.flush()
     assert.equal(stats.fdatasyncs, 3)

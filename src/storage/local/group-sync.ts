@@ -32,37 +32,56 @@ function threadPoolSize(): number {
   return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4
 }
 
-/** Limits concurrent fdatasyncs of an engine; by default two thread-pool threads stay free. */
+/**
+ * Limits concurrent fdatasyncs of an engine. Up to `limit` run freely (by default two thread-pool
+ * threads stay free for writes and reads). A partition with no write under way gains nothing by
+ * waiting, since nothing more would join its sync, so it may start one beyond that, up to
+ * `burst` (the whole pool): one producer per partition then still gets concurrent syncs, which
+ * the file system folds into shared journal commits.
+ */
 export class SyncSlots {
   readonly #limit: number
+  readonly #burst: number
   #busy = 0
-  readonly #waiting: (() => void)[] = []
+  readonly #waiting: { start: () => void; writing: () => boolean }[] = []
 
-  constructor(limit = Math.max(1, threadPoolSize() - 2)) {
+  constructor(limit = Math.max(1, threadPoolSize() - 2), burst = Math.max(limit, threadPoolSize())) {
     this.#limit = limit
+    this.#burst = burst
   }
 
-  /** Calls `start` once a slot is free (at once if one is); `start` must release() it. */
-  acquire(start: () => void): void {
-    if (this.#busy < this.#limit) {
+  /**
+   * Calls `start` once a slot is free (at once if one is); `start` must release() it.
+   * `writing` tells whether more writes are coming that a later start would cover.
+   */
+  acquire(start: () => void, writing: () => boolean): void {
+    if (this.#mayStart(writing)) {
       this.#busy++
       start()
     } else {
-      this.#waiting.push(start)
+      this.#waiting.push({ start, writing })
     }
   }
 
-  /** Hands the slot to the longest waiter, or frees it. */
+  /** Frees a slot and starts the longest waiter that may now start. */
   release(): void {
-    const next = this.#waiting.shift()
-    if (next === undefined) this.#busy--
-    else next()
+    this.#busy--
+    const i = this.#waiting.findIndex((w) => this.#mayStart(w.writing))
+    if (i < 0) return
+    const [next] = this.#waiting.splice(i, 1)
+    this.#busy++
+    next?.start()
+  }
+
+  #mayStart(writing: () => boolean): boolean {
+    return this.#busy < this.#limit || (this.#busy < this.#burst && !writing())
   }
 }
 
 /** Sync coordination for the writes of one partition. */
 export class GroupSync {
   readonly #sync: () => Promise<void>
+  readonly #writing: () => boolean
   readonly #slots: SyncSlots
   readonly #stats: SyncStats
   #written = 0
@@ -70,9 +89,13 @@ export class GroupSync {
   #running = false
   #waiters: Waiter[] = []
 
-  /** `sync` makes every completed write durable (an fdatasync of the active segment). */
-  constructor(sync: () => Promise<void>, slots: SyncSlots, stats: SyncStats) {
+  /**
+   * `sync` makes every completed write durable (an fdatasync of the active segment);
+   * `writing` tells whether writes are under way that a sync starting later would cover.
+   */
+  constructor(sync: () => Promise<void>, slots: SyncSlots, stats: SyncStats, writing: () => boolean) {
     this.#sync = sync
+    this.#writing = writing
     this.#slots = slots
     this.#stats = stats
   }
@@ -117,7 +140,7 @@ export class GroupSync {
         () => this.#settle(target, null),
         (err: unknown) => this.#settle(target, err),
       )
-    })
+    }, this.#writing)
   }
 
   #settle(target: number, err: unknown): void {

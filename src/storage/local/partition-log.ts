@@ -95,6 +95,8 @@ export class PartitionLog {
   #closed = false
   /** Appends waiting for the queued write that will take them too; null when none is waiting. */
   #open: QueuedAppend[] | null = null
+  /** Appends queued or being written. */
+  #unwritten = 0
   /** Per segment: the end of its data known durable, and where a failed fdatasync left it. */
   readonly #syncedEnd = new WeakMap<Segment, number>()
   readonly #failedSyncFrom = new WeakMap<Segment, number>()
@@ -104,7 +106,12 @@ export class PartitionLog {
     this.#ctx = ctx
     this.#segments = segments
     this.#logStartOffset = Math.max(logStartOffset, (segments[0] as Segment).baseOffset)
-    this.#sync = new GroupSync(() => this.#syncActive(), ctx.syncSlots, ctx.stats)
+    this.#sync = new GroupSync(
+      () => this.#syncActive(),
+      ctx.syncSlots,
+      ctx.stats,
+      () => this.#unwritten > 0,
+    )
   }
 
   /** Log start, high watermark, last stable offset (= high watermark until transactions arrive). */
@@ -155,8 +162,20 @@ export class PartitionLog {
    * writev: one thread-pool round trip per turn instead of one per producer request.
    */
   #queueAppend(input: AppendInput): Promise<WrittenAppend> {
+    this.#unwritten++
     return new Promise((resolve, reject) => {
-      const append: QueuedAppend = { input, resolve, reject }
+      let settled = false
+      const settle = (): boolean => {
+        if (settled) return false
+        settled = true
+        this.#unwritten--
+        return true
+      }
+      const append: QueuedAppend = {
+        input,
+        resolve: (written) => settle() && resolve(written),
+        reject: (err) => settle() && reject(err),
+      }
       if (this.#open !== null) {
         this.#open.push(append)
         return
