@@ -8,12 +8,17 @@ const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
 export interface BrokerProcess {
   child: ChildProcess
   bootstrap: string
+  /** Every broker address the process listens on (several with --brokers). */
+  addresses: string[]
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `samsa broker` on a free port with the given data directory and extra flags. */
-export async function spawnBroker(dataDir: string, extra: string[] = []): Promise<BrokerProcess> {
+/**
+ * Starts `samsa broker` on a free port with the given data directory and extra flags; resolves
+ * once it logged `listeners` "listening on" lines.
+ */
+export async function spawnBroker(dataDir: string, extra: string[] = [], listeners = 1): Promise<BrokerProcess> {
   const child = spawn(
     process.execPath,
     [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra],
@@ -22,14 +27,14 @@ export async function spawnBroker(dataDir: string, extra: string[] = []): Promis
     },
   )
   let output = ''
-  const bootstrap = await new Promise<string>((resolve, reject) => {
+  const addresses = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 10_000)
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString()
-      const m = /listening on ([^"]+:\d+)/.exec(output)
-      if (m) {
+      const found = [...output.matchAll(/listening on ([^"]+:\d+)/g)].map((m) => m[1] as string)
+      if (found.length >= listeners) {
         clearTimeout(timer)
-        resolve(m[1] as string)
+        resolve(found)
       }
     })
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -42,7 +47,8 @@ export async function spawnBroker(dataDir: string, extra: string[] = []): Promis
   })
   return {
     child,
-    bootstrap,
+    bootstrap: addresses[0] as string,
+    addresses,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode
       child.kill(signal)

@@ -12,6 +12,7 @@ interface BrokerFlags {
   dataDir?: string
   advertisedHost?: string
   memory?: boolean
+  brokers?: string
   logLevel?: string
 }
 
@@ -29,6 +30,10 @@ export function registerBrokerCommand(program: Command): void {
     .option('-d, --data-dir <dir>', 'data directory (log.dirs)')
     .option('--advertised-host <host>', 'host name clients are told to connect to (default localhost)')
     .option('--memory', 'keep everything in memory (nothing is written to disk)')
+    .option(
+      '--brokers <n>',
+      'answer as n brokers on consecutive ports over one store, to try clients against a cluster (default 1)',
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
     .addHelpText(
       'after',
@@ -40,6 +45,7 @@ Examples:
   samsa broker                                 # localhost:9092, data in ./data
   samsa broker --port 19092 --data-dir /var/lib/samsa
   samsa broker --memory --set auto.create.topics.enable=false
+  samsa broker --memory --brokers 3            # nodes 1-3 on ports 9092-9094
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
     )
     .action(async (flags: BrokerFlags) => {
@@ -63,10 +69,15 @@ Examples:
       if (flags.dataDir) props['log.dirs'] = flags.dataDir
       if (flags.memory) props['samsa.storage'] = 'memory'
       if (flags.logLevel) props['log.level'] = flags.logLevel
+      const brokers = flags.brokers === undefined ? 1 : Number(flags.brokers)
+      if (!Number.isInteger(brokers) || brokers < 1) {
+        throw new Error(`--brokers expects a positive whole number, got "${flags.brokers}"`)
+      }
       const logger = pino({ level: props['log.level'] ?? 'info' })
       const broker = await startBroker({
         config: props,
         advertisedHost: flags.advertisedHost,
+        brokers,
         logger,
       })
       const stop = (signal: string): void => {
