@@ -8,7 +8,9 @@
  * its snapshot and replays the batch headers written after it (only control batches are decoded,
  * for their commit/abort type). A kill -9 loses at most what the replay rebuilds; a snapshot that
  * lies beyond the recovered log end (a truncated torn tail) is discarded and the whole log
- * replayed.
+ * replayed. Every snapshot records how far the log was accounted for, up to the high watermark,
+ * also for partitions that only plain producers write: the replay after a crash then covers at
+ * most one snapshot interval of data, not everything since the last idempotent batch.
  */
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -50,6 +52,8 @@ export class ProducerStateManager {
   readonly #partitions = new Map<string, Map<number, PartitionProducerState>>()
   #timer: NodeJS.Timeout | undefined
   #snapshotting: Promise<void> | null = null
+  /** Partitions without producer state: the log end their stored snapshot records. */
+  readonly #quietEnds = new Map<string, number>()
 
   constructor(deps: ProducerStateDeps) {
     this.#deps = deps
@@ -148,13 +152,6 @@ export class ProducerStateManager {
     return state === undefined || state.aborted.length === 0 ? [] : state.abortedBetween(from, to)
   }
 
-  /** Every partition with producer state, as [topic, partition, state] (tests, tools). */
-  *entries(): IterableIterator<[string, number, PartitionProducerState]> {
-    for (const [topic, byPartition] of this.#partitions) {
-      for (const [partition, state] of byPartition) yield [topic, partition, state]
-    }
-  }
-
   /** Loads snapshots and replays the log after them, for every partition of `topics`. */
   async load(topics: { name: string; partitionCount: number }[]): Promise<void> {
     const snapshots = await this.#kv.list(NAMESPACE)
@@ -163,12 +160,14 @@ export class ProducerStateManager {
       for (let p = 0; p < t.partitionCount; p++) {
         const k = key(t.name, p)
         const raw = snapshots.get(k)
-        const empty = await this.#loadPartition(
-          t.name,
-          p,
-          raw === undefined ? undefined : (JSON.parse(raw.toString()) as PartitionSnapshot),
-        )
-        if (empty) scanned.set(k, Buffer.from(JSON.stringify(empty.toSnapshot())))
+        const snapshot = raw === undefined ? undefined : (JSON.parse(raw.toString()) as PartitionSnapshot)
+        const empty = await this.#loadPartition(t.name, p, snapshot)
+        if (empty) {
+          scanned.set(k, Buffer.from(JSON.stringify(empty.toSnapshot())))
+          this.#quietEnds.set(k, empty.stateEnd)
+        } else if (this.peek(t.name, p) === undefined) {
+          this.#quietEnds.set(k, snapshot?.end ?? 0)
+        }
       }
     }
     // Partitions without producers have no state to snapshot later; recording how far their log
@@ -242,16 +241,35 @@ export class ProducerStateManager {
   async #writeSnapshots(): Promise<void> {
     const cutoff = this.#deps.now() - Number(this.#deps.prop('producer.id.expiration.ms'))
     const entries = new Map<string, Buffer | null>()
-    for (const [topic, partition, state] of [...this.entries()]) {
-      const k = key(topic, partition)
-      const offsets = await this.#deps.storage.offsets(topic, partition).catch(() => undefined)
-      if (offsets === undefined) continue
-      state.expire(cutoff, offsets.logStartOffset)
-      if (!state.dirty) continue
-      state.dirty = false
-      entries.set(k, Buffer.from(JSON.stringify(state.toSnapshot())))
+    const quiet = new Map<string, number>()
+    const storage = this.#deps.storage
+    for (const topic of await storage.listTopics()) {
+      for (let partition = 0; partition < topic.partitionCount; partition++) {
+        const k = key(topic.name, partition)
+        const offsets = await storage.offsets(topic.name, partition).catch(() => undefined)
+        if (offsets === undefined) continue
+        // Every producer batch below the high watermark was assigned its offset, so it is in the state.
+        const state = this.peek(topic.name, partition)
+        if (state === undefined) {
+          if (offsets.highWatermark <= (this.#quietEnds.get(k) ?? 0)) continue
+          const empty = new PartitionProducerState()
+          empty.stateEnd = offsets.highWatermark
+          entries.set(k, Buffer.from(JSON.stringify(empty.toSnapshot())))
+          quiet.set(k, offsets.highWatermark)
+          continue
+        }
+        state.expire(cutoff, offsets.logStartOffset)
+        if (offsets.highWatermark > state.stateEnd) {
+          state.stateEnd = offsets.highWatermark
+          state.dirty = true
+        }
+        if (!state.dirty) continue
+        state.dirty = false
+        entries.set(k, Buffer.from(JSON.stringify(state.toSnapshot())))
+      }
     }
     if (entries.size > 0) await this.#kv.put(NAMESPACE, entries)
+    for (const [k, end] of quiet) this.#quietEnds.set(k, end)
   }
 
   /** Forgets a deleted topic's state. */
