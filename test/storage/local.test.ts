@@ -112,7 +112,11 @@ describe('local storage', () => {
     bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff
     await writeFile(segment, bytes)
 
-    storage = await open(dir)
+    const logged: { obj: object; msg?: string }[] = []
+    const record = (obj: object, msg?: string) => logged.push({ obj, msg })
+    const logger = { info: record, warn: record, error: record }
+    storage = await open(dir, { logger })
+    assert.ok(logged.some((l) => l.msg === 'loaded the logs after a clean shutdown'))
     await assert.rejects(stat(marker), { code: 'ENOENT' }, 'the mark is gone once opened')
     assert.equal((await storage.offsets('clean', 0)).highWatermark, 10)
     assert.deepEqual(await storage.maxTimestamp('clean', 0), { offset: 9, timestamp: 5063 })
@@ -127,7 +131,10 @@ describe('local storage', () => {
 
     // Without the mark (a crash), the whole last segment is checked and the bad batch cut.
     await unlink(marker)
-    storage = await open(dir)
+    logged.length = 0
+    storage = await open(dir, { logger })
+    assert.ok(logged.some((l) => l.msg?.startsWith('recovered the logs after an unclean shutdown')))
+    assert.ok(logged.some((l) => l.msg === 'truncating the invalid tail of a log segment'))
     assert.equal((await storage.offsets('clean', 0)).highWatermark, 9)
     assert.ok((await stat(segment)).size < appended)
     assert.deepEqual((await storage.read('clean', 0, 0, 1 << 20, ALL)).records, Buffer.concat(batches.slice(0, 9)))

@@ -123,12 +123,23 @@ export class LocalStorage implements Storage {
     const storage = new LocalStorage(options, meta)
     await storage.#cleanDataDir()
     const cleanShutdown = await storage.#takeCleanShutdownMark()
+    const started = performance.now()
+    let partitions = 0
     for (const topic of meta.topics.values()) {
       const logs: PartitionLog[] = []
       for (let p = 0; p < topic.partitionCount; p++) {
         logs.push(await storage.#openLog(topic.name, p, false, cleanShutdown))
       }
       storage.#logs.set(topic.name, logs)
+      partitions += logs.length
+    }
+    if (partitions > 0) {
+      storage.#logger.info(
+        { partitions, ms: Math.round(performance.now() - started), cleanShutdown },
+        cleanShutdown
+          ? 'loaded the logs after a clean shutdown'
+          : 'recovered the logs after an unclean shutdown (last segments checked batch by batch)',
+      )
     }
     const interval =
       options.retentionCheckIntervalMs ??
