@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino'
-import { validateBrokerProps } from '../config/broker-configs.ts'
+import { effectiveBrokerProps, validateBrokerProps } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
@@ -93,7 +93,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       : ['127.0.0.1', '::1']
   const engine = props['samsa.storage'] === 'local' ? 'local' : 'memory'
   let core: BrokerCore | undefined
-  const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? {}
+  // The storage reads broker configs while it opens (retention interval, recovery threads),
+  // before the core and its dynamic configs exist.
+  const staticProps = effectiveBrokerProps(props)
+  const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? staticProps
   // Retention and compaction age records by the broker's clock, so samsa/testing can expire them.
   const clock = options.clock
   const now = clock && (() => clock.now())

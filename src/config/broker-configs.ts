@@ -100,6 +100,13 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     min: 1,
     doc: 'How often the retention of every log is checked.',
   },
+  {
+    name: 'num.recovery.threads.per.data.dir',
+    type: 'INT',
+    default: '2',
+    min: 1,
+    doc: 'Partitions opened at once on start (recovery after an unclean shutdown reads their last segments).',
+  },
   { name: 'log.cleaner.enable', type: 'BOOLEAN', default: 'true', doc: 'Run the log cleaner (compaction).' },
   {
     name: 'log.cleaner.backoff.ms',
