@@ -3,22 +3,13 @@
  * exists: log.retention.check.interval.ms and num.recovery.threads.per.data.dir.
  */
 import assert from 'node:assert/strict'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startBroker } from '../../src/broker/broker.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
-import { tempDir } from '../storage/helpers.ts'
+import { freshDirs } from '../storage/helpers.ts'
 
-const dirs: (() => Promise<void>)[] = []
-after(async () => {
-  for (const remove of dirs) await remove()
-})
-
-async function freshDir(): Promise<string> {
-  const dir = await tempDir('samsa-engine-configs-')
-  dirs.push(dir.remove)
-  return dir.path
-}
+const freshDir = freshDirs('samsa-engine-configs-')
 
 test('log.retention.check.interval.ms sets how often the local engine applies retention', async () => {
   const broker = await startBroker({

@@ -4,18 +4,15 @@
  * partitions that plain (non-idempotent) producers write.
  */
 import assert from 'node:assert/strict'
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import pino from 'pino'
 import { ProducerStateManager } from '../../src/coordinator/producer/producer-state-manager.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { type BatchInfo, readBatchHeader } from '../../src/protocol/records/batch-header.ts'
 import { LocalStorage } from '../../src/storage/local/local-storage.ts'
-import { appendInput, makeBatch, tempDir, topicMeta } from '../storage/helpers.ts'
+import { appendInput, freshDirs, makeBatch, topicMeta } from '../storage/helpers.ts'
 
-const dirs: (() => Promise<void>)[] = []
-after(async () => {
-  for (const remove of dirs) await remove()
-})
+const freshDir = freshDirs('samsa-producer-state-')
 
 function manager(storage: LocalStorage): ProducerStateManager {
   return new ProducerStateManager({
@@ -45,9 +42,8 @@ async function appendPlain(storage: LocalStorage, topic: string, count: number):
 }
 
 test('a start after a crash replays only what came after the last snapshot, plain partitions included', async () => {
-  const dir = await tempDir('samsa-producer-state-')
-  dirs.push(dir.remove)
-  let storage = await LocalStorage.open({ dataDir: dir.path, retentionCheckIntervalMs: 0 })
+  const dataDir = await freshDir()
+  let storage = await LocalStorage.open({ dataDir, retentionCheckIntervalMs: 0 })
   await storage.createTopic(topicMeta('mixed'))
   await storage.createTopic(topicMeta('plain'))
   const first = manager(storage)
@@ -73,7 +69,7 @@ test('a start after a crash replays only what came after the last snapshot, plai
   // A crash: the manager never closes (no final snapshot); the log itself is synced.
   await storage.close()
 
-  storage = await LocalStorage.open({ dataDir: dir.path, retentionCheckIntervalMs: 0 })
+  storage = await LocalStorage.open({ dataDir, retentionCheckIntervalMs: 0 })
   const reads = recordReads(storage)
   const second = manager(storage)
   await second.load(await storage.listTopics())

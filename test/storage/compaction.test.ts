@@ -2,24 +2,15 @@
 import assert from 'node:assert/strict'
 import { readdir, stat, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { decodeBatchesSync, encodeBatchSync, type RecordBatch } from '../../src/protocol/records/batch.ts'
 import { Compression, type CompressionCodec } from '../../src/protocol/records/compression.ts'
 import { ControlType, encodeEndTxnMarkerBatch } from '../../src/protocol/records/control.ts'
 import { systemError } from '../../src/storage/local/faults.ts'
 import { LocalStorage, type LocalStorageOptions } from '../../src/storage/local/local-storage.ts'
-import { appendInput, tempDir, topicMeta } from './helpers.ts'
+import { appendInput, freshDirs, topicMeta } from './helpers.ts'
 
-const dirs: (() => Promise<void>)[] = []
-after(async () => {
-  for (const remove of dirs) await remove()
-})
-
-async function freshDir(): Promise<string> {
-  const dir = await tempDir('samsa-compaction-')
-  dirs.push(dir.remove)
-  return dir.path
-}
+const freshDir = freshDirs('samsa-compaction-')
 
 function open(dataDir: string, extra: Partial<LocalStorageOptions> = {}): Promise<LocalStorage> {
   return LocalStorage.open({ dataDir, retentionCheckIntervalMs: 0, cleanerBackoffMs: 0, ...extra })

@@ -9,23 +9,14 @@ import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { type StorageFaults, systemError } from '../../src/storage/local/faults.ts'
 import { LocalStorage } from '../../src/storage/local/local-storage.ts'
 import { kafkaErrorCodeOf } from '../../src/storage/storage-error.ts'
-import { appendInput, batchRanges, makeBatch, tempDir, topicMeta } from './helpers.ts'
+import { appendInput, batchRanges, freshDirs, makeBatch, topicMeta } from './helpers.ts'
 
-const dirs: (() => Promise<void>)[] = []
-after(async () => {
-  for (const remove of dirs) await remove()
-})
-
-async function freshDir(): Promise<string> {
-  const dir = await tempDir('samsa-disk-')
-  dirs.push(dir.remove)
-  return dir.path
-}
+const freshDir = freshDirs('samsa-disk-')
 
 /** Faults switched on and off by the test. */
 function switchableFaults(): { faults: StorageFaults; write: string | null; sync: string | null } {

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import * as L from '../../src/protocol/records/batch-layout.ts'
 import { validateBatches } from '../../src/protocol/records/batch-validate.ts'
@@ -61,4 +62,20 @@ export function topicMeta(name: string, partitionCount = 1, configs: Record<stri
 export async function tempDir(prefix = 'samsa-storage-'): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix))
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
+}
+
+/**
+ * For a test file: a function making fresh temporary directories, all removed after the file's
+ * tests. Call it at the top level of the file.
+ */
+export function freshDirs(prefix?: string): () => Promise<string> {
+  const removals: (() => Promise<void>)[] = []
+  after(async () => {
+    for (const remove of removals) await remove()
+  })
+  return async () => {
+    const dir = await tempDir(prefix)
+    removals.push(dir.remove)
+    return dir.path
+  }
 }

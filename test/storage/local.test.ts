@@ -3,26 +3,17 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { appendFile, readdir, readFile, stat, truncate, unlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { validateBatches } from '../../src/protocol/records/batch-validate.ts'
 import { RecordsError } from '../../src/protocol/records/errors.ts'
 import { CLEAN_SHUTDOWN_FILE } from '../../src/storage/local/file-names.ts'
 import { LocalStorage, type LocalStorageOptions } from '../../src/storage/local/local-storage.ts'
 import { JOURNAL_FILE } from '../../src/storage/local/metadata-store.ts'
-import { appendInput, batchRanges, makeBatch, tempDir, topicMeta, withOffset } from './helpers.ts'
+import { appendInput, batchRanges, freshDirs, makeBatch, topicMeta, withOffset } from './helpers.ts'
 
 const ALL = { minOneBatch: true }
-const dirs: (() => Promise<void>)[] = []
-after(async () => {
-  for (const remove of dirs) await remove()
-})
-
-async function freshDir(): Promise<string> {
-  const dir = await tempDir()
-  dirs.push(dir.remove)
-  return dir.path
-}
+const freshDir = freshDirs()
 
 function open(dataDir: string, extra: Partial<LocalStorageOptions> = {}): Promise<LocalStorage> {
   return LocalStorage.open({ dataDir, retentionCheckIntervalMs: 0, ...extra })
