@@ -1,9 +1,10 @@
 /**
  * Picks and opens a storage engine: `memory` for tests and throwaway brokers, `local` (a data
- * directory) for the embedded default. The PostgreSQL engine will join here.
+ * directory) for the embedded default. The PostgreSQL engine will join here. Each engine's
+ * modules load only when it is opened: a test suite's in-memory broker skips the local engine's.
  */
-import { LocalStorage, type LocalStorageOptions } from './local/local-storage.ts'
-import { MemoryStorage, type MemoryStorageOptions } from './memory/memory-storage.ts'
+import type { LocalStorageOptions } from './local/local-storage.ts'
+import type { MemoryStorageOptions } from './memory/memory-storage.ts'
 import type { Storage } from './types.ts'
 
 /** Options for openStorage, by engine. */
@@ -14,15 +15,13 @@ export type OpenStorageOptions =
 /** Opens the engine the options name. */
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
   switch (options.engine) {
-    case 'memory':
+    case 'memory': {
+      const { MemoryStorage } = await import('./memory/memory-storage.ts')
       return new MemoryStorage(options)
-    case 'local':
+    }
+    case 'local': {
+      const { LocalStorage } = await import('./local/local-storage.ts')
       return LocalStorage.open(options)
+    }
   }
 }
-
-export type { LocalStorageOptions } from './local/local-storage.ts'
-export type { StorageLogger } from './memory/logger.ts'
-export type { MemoryStorageOptions } from './memory/memory-storage.ts'
-export { EngineIoError, EngineRequestError } from './memory/storage-error.ts'
-export { LocalStorage, MemoryStorage }
