@@ -1,8 +1,8 @@
 import type { Logger } from 'pino'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/frame.ts'
+import { type ApiCodec, ApiKey } from '../protocol/generated/api-keys.ts'
 import { createApiVersionsResponse, encodeApiVersionsResponse } from '../protocol/generated/api-versions.ts'
-import { API_DESCRIPTORS, type ApiDescriptor, ApiKey } from '../protocol/generated/index.ts'
 import { ProtocolError } from '../protocol/wire/protocol-error.ts'
 import { Reader } from '../protocol/wire/reader.ts'
 import { Writer } from '../protocol/wire/writer.ts'
@@ -15,7 +15,7 @@ import { isCoordinator } from './routing.ts'
 
 interface Route {
   handler: AnyHandler
-  codec: ApiDescriptor
+  codec: ApiCodec
 }
 
 /** One decoded request as a dispatch hook sees it. */
@@ -61,11 +61,7 @@ export function createDispatcher(
 ): Dispatcher {
   const { nodeId, hook } = options
   const routes: (Route | undefined)[] = []
-  for (const handler of handlers) {
-    const codec = API_DESCRIPTORS.find((d) => d.apiKey === handler.apiKey)
-    if (!codec) throw new Error(`no codec for API key ${handler.apiKey}`)
-    routes[handler.apiKey] = { handler, codec }
-  }
+  for (const handler of handlers) routes[handler.api.apiKey] = { handler, codec: handler.api }
   const log = core.log
 
   return (frame: Buffer, connection: Connection): DispatchResult | Promise<DispatchResult> => {
@@ -130,7 +126,7 @@ export function createDispatcher(
 
 function hookCall(handler: AnyHandler, ctx: RequestContext, request: unknown): DispatchCall {
   return {
-    apiKey: handler.apiKey,
+    apiKey: handler.api.apiKey,
     apiVersion: ctx.apiVersion,
     correlationId: ctx.correlationId,
     clientId: ctx.clientId,
@@ -187,6 +183,6 @@ export function apiVersionRanges(
   handlers: readonly AnyHandler[],
 ): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return handlers
-    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
+    .map((h) => ({ apiKey: h.api.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }))
     .sort((a, b) => a.apiKey - b.apiKey)
 }

@@ -1,3 +1,4 @@
+import type { ApiCodec } from '../protocol/generated/api-keys.ts'
 import type { RequestContext } from './context.ts'
 
 /**
@@ -7,7 +8,8 @@ import type { RequestContext } from './context.ts'
  * (every item UNKNOWN_SERVER_ERROR or KAFKA_STORAGE_ERROR) or, without one, by closing the connection.
  */
 export interface Handler<Req, Res> {
-  apiKey: number
+  /** The API's generated codecs (the `api` export of its module). */
+  api: ApiCodec
   minVersion: number
   maxVersion: number
   handle(ctx: RequestContext, request: Req): Res | null | Promise<Res | null>
@@ -21,7 +23,7 @@ export interface Handler<Req, Res> {
 
 /** A handler with its request and response types erased, as the registry stores it. */
 export interface AnyHandler {
-  apiKey: number
+  api: ApiCodec
   minVersion: number
   maxVersion: number
   handle(ctx: RequestContext, request: unknown): unknown

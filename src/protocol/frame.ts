@@ -4,7 +4,7 @@
  * except ApiVersions, whose response header is always v0 so a client can read it before it
  * knows which versions the broker speaks.
  */
-import { API_DESCRIPTORS, ApiKey } from './generated/index.ts'
+import { API_INFO, ApiKey } from './generated/api-keys.ts'
 import type { Reader } from './wire/reader.ts'
 import type { Writer } from './wire/writer.ts'
 
@@ -16,7 +16,7 @@ export interface RequestHeader {
 }
 
 const FIRST_FLEXIBLE: number[] = []
-for (const api of API_DESCRIPTORS) FIRST_FLEXIBLE[api.apiKey] = api.firstFlexibleVersion
+for (const api of API_INFO) FIRST_FLEXIBLE[api.apiKey] = api.firstFlexibleVersion
 
 /** True when the API version uses flexible (compact, tagged) encodings; unknown keys are not. */
 export function isFlexible(apiKey: number, apiVersion: number): boolean {

@@ -10,7 +10,7 @@ import type { Broker } from '../broker/broker.ts'
 import type { BrokerCore } from '../broker/broker-core.ts'
 import { CLOSE_CONNECTION, type DispatchCall } from '../broker/dispatch.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
-import { ApiKey } from '../protocol/generated/index.ts'
+import { ApiKey } from '../protocol/generated/api-keys.ts'
 import { failItems } from './item-errors.ts'
 import { covers, type RequestTarget, targetsOf } from './request-items.ts'
 

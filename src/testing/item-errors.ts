@@ -13,7 +13,7 @@
 
 import type { BrokerCore } from '../broker/broker-core.ts'
 import type { DispatchCall } from '../broker/dispatch.ts'
-import { ApiKey } from '../protocol/generated/index.ts'
+import { ApiKey } from '../protocol/generated/api-keys.ts'
 import {
   covers,
   type Entry,

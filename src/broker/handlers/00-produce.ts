@@ -15,8 +15,8 @@
 // current leader and its address (v10+, KIP-951), so the client need not refresh its metadata.
 // Deliberate gaps: INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
 import { ErrorCode, errorInfo } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createPartitionProduceResponse,
   createProduceResponse,
   type PartitionProduceData,
@@ -39,7 +39,7 @@ import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
 const VALID_ACKS = new Set([0, 1, -1])
 
 export default defineHandler<ProduceRequest, ProduceResponse>({
-  apiKey: ApiKey.Produce,
+  api,
   minVersion: 0,
   maxVersion: 11,
   async handle(ctx, req) {

@@ -16,6 +16,7 @@
 // Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createFetchableTopicResponse,
   createFetchResponse,
   createPartitionData,
@@ -23,7 +24,6 @@ import {
   type FetchResponse,
   type PartitionData,
 } from '../../protocol/generated/fetch.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
 import { takeLargeResponseTurn } from '../../server/large-responses.ts'
@@ -36,7 +36,7 @@ import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
 const READ_COMMITTED = 1
 
 export default defineHandler<FetchRequest, FetchResponse>({
-  apiKey: ApiKey.Fetch,
+  api,
   minVersion: 0,
   maxVersion: 17,
   async handle(ctx, req) {

@@ -6,8 +6,8 @@
 // Partitions led by another node answer NOT_LEADER_OR_FOLLOWER.
 // Version notes: v0 answers a list of offsets (old_style_offsets) bounded by max_num_offsets.
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createListOffsetsPartitionResponse,
   createListOffsetsResponse,
   type ListOffsetsPartition,
@@ -29,7 +29,7 @@ const EARLIEST_TIERED = -5n
 const READ_COMMITTED = 1
 
 export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
-  apiKey: ApiKey.ListOffsets,
+  api,
   minVersion: 0,
   maxVersion: 10,
   async handle(ctx, req) {

@@ -5,8 +5,8 @@
 // and answered right away instead of with LEADER_NOT_AVAILABLE.
 // Version notes: v0 asks for all topics with an empty list, v1+ with null; v10+ can name topics by id.
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createMetadataResponse,
   createMetadataResponseTopic,
   type MetadataRequest,
@@ -22,7 +22,7 @@ import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
 export default defineHandler<MetadataRequest, MetadataResponse>({
-  apiKey: ApiKey.Metadata,
+  api,
   minVersion: 0,
   maxVersion: 12,
   async handle(ctx, req) {

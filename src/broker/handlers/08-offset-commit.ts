@@ -9,8 +9,8 @@
 // v6+ leader epoch; v7+ group.instance.id; v9+ GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
 // for a missing group, and the member epoch of KIP-848 groups.
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createOffsetCommitResponse,
   type OffsetCommitRequest,
   type OffsetCommitResponse,
@@ -19,7 +19,7 @@ import { defineHandler } from '../handler.ts'
 import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
-  apiKey: ApiKey.OffsetCommit,
+  api,
   minVersion: 0,
   maxVersion: 9,
   coordinatorKey: (_ctx, req) => req.groupId,

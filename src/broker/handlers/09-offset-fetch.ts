@@ -9,8 +9,8 @@
 // coordinates is NOT_COORDINATOR (per group in v8+).
 import type { FetchedTopic } from '../../coordinator/group/group-coordinator.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createOffsetFetchResponse,
   type OffsetFetchRequest,
   type OffsetFetchResponse,
@@ -21,7 +21,7 @@ import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
-  apiKey: ApiKey.OffsetFetch,
+  api,
   minVersion: 0,
   maxVersion: 9,
   coordinatorKey: (ctx, req) => (ctx.apiVersion < 8 ? req.groupId : undefined),

@@ -7,13 +7,13 @@
 // coordinator_keys and answers in coordinators[] instead of the top-level fields.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   type Coordinator,
   createCoordinator,
   createFindCoordinatorResponse,
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../../protocol/generated/find-coordinator.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -21,7 +21,7 @@ const GROUP = 0
 const TRANSACTION = 1
 
 export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
-  apiKey: ApiKey.FindCoordinator,
+  api,
   minVersion: 0,
   maxVersion: 6,
   handle(ctx, req) {

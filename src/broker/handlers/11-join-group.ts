@@ -8,8 +8,8 @@
 // v8+ reason; v9+ skip_assignment for a static leader rejoining a Stable group.
 
 import type { JoinResult } from '../../coordinator/group/classic-group.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createJoinGroupResponse,
   type JoinGroupRequest,
   type JoinGroupResponse,
@@ -17,7 +17,7 @@ import {
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
-  apiKey: ApiKey.JoinGroup,
+  api,
   minVersion: 0,
   maxVersion: 9,
   coordinatorKey: (_ctx, req) => req.groupId,

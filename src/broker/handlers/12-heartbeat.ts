@@ -3,15 +3,15 @@
 // rejoin; UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION and FENCED_INSTANCE_ID that it is out.
 // Version notes: v3+ group.instance.id.
 import {
+  api,
   createHeartbeatResponse,
   type HeartbeatRequest,
   type HeartbeatResponse,
 } from '../../protocol/generated/heartbeat.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<HeartbeatRequest, HeartbeatResponse>({
-  apiKey: ApiKey.Heartbeat,
+  api,
   minVersion: 0,
   maxVersion: 4,
   coordinatorKey: (_ctx, req) => req.groupId,

@@ -4,8 +4,8 @@
 // Version notes: v0-2 one member_id, its error at the top level; v3+ a batch of members
 // (KIP-345) with an error each; v5+ a reason per member.
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createLeaveGroupResponse,
   type LeaveGroupRequest,
   type LeaveGroupResponse,
@@ -13,7 +13,7 @@ import {
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
-  apiKey: ApiKey.LeaveGroup,
+  api,
   minVersion: 0,
   maxVersion: 5,
   coordinatorKey: (_ctx, req) => req.groupId,

@@ -4,8 +4,8 @@
 // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, INCONSISTENT_GROUP_PROTOCOL (protocol type or
 // name that does not match the group's, v5+).
 // Version notes: v3+ group.instance.id; v5+ protocol type and name in request and response.
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createSyncGroupResponse,
   type SyncGroupRequest,
   type SyncGroupResponse,
@@ -13,7 +13,7 @@ import {
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
-  apiKey: ApiKey.SyncGroup,
+  api,
   minVersion: 0,
   maxVersion: 5,
   coordinatorKey: (_ctx, req) => req.groupId,

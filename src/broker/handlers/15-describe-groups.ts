@@ -7,20 +7,20 @@
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribedGroup,
   createDescribeGroupsResponse,
   type DescribedGroup,
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from '../../protocol/generated/describe-groups.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
-  apiKey: ApiKey.DescribeGroups,
+  api,
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req) {

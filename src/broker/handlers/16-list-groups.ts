@@ -4,8 +4,8 @@
 // offsets).
 // Version notes: v4+ state filter and group state (case-insensitive, Kafka's state names);
 // v5+ type filter and group type ("classic" or "consumer").
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createListGroupsResponse,
   type ListGroupsRequest,
   type ListGroupsResponse,
@@ -14,7 +14,7 @@ import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
-  apiKey: ApiKey.ListGroups,
+  api,
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req) {

@@ -5,13 +5,13 @@
 import {
   type ApiVersionsRequest,
   type ApiVersionsResponse,
+  api,
   createApiVersionsResponse,
 } from '../../protocol/generated/api-versions.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
-  apiKey: ApiKey.ApiVersions,
+  api,
   minVersion: 0,
   maxVersion: 4,
   handle(ctx) {

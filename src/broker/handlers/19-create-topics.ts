@@ -9,6 +9,7 @@
 // v5+ returns partitions, replication factor and the resulting configs; v7+ the topic id.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   type CreatableTopic,
   type CreatableTopicResult,
   type CreateTopicsRequest,
@@ -16,7 +17,6 @@ import {
   createCreatableTopicResult,
   createCreateTopicsResponse,
 } from '../../protocol/generated/create-topics.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { describeTopicConfigs, invalidTopicConfigs } from '../config-describe.ts'
 import { defineHandler } from '../handler.ts'
@@ -24,7 +24,7 @@ import { partitionLimitExceeded } from '../partition-limit.ts'
 import { invalidTopicName } from '../topics.ts'
 
 export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
-  apiKey: ApiKey.CreateTopics,
+  api,
   minVersion: 0,
   maxVersion: 7,
   async handle(ctx, req) {

@@ -10,6 +10,7 @@
 // request (and shuffles the responses); samsa answers every entry, in request order.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDeletableTopicResult,
   createDeleteTopicsResponse,
   type DeletableTopicResult,
@@ -17,12 +18,11 @@ import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
 } from '../../protocol/generated/delete-topics.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
-  apiKey: ApiKey.DeleteTopics,
+  api,
   minVersion: 0,
   maxVersion: 6,
   async handle(ctx, req) {

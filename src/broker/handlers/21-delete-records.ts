@@ -8,12 +8,12 @@
 // Version notes: v1 same as v0; v2 flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDeleteRecordsResponse,
   type DeleteRecordsPartitionResult,
   type DeleteRecordsRequest,
   type DeleteRecordsResponse,
 } from '../../protocol/generated/delete-records.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -21,7 +21,7 @@ import { partitionError } from '../routing.ts'
 const HIGH_WATERMARK = -1n
 
 export default defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
-  apiKey: ApiKey.DeleteRecords,
+  api,
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req) {

@@ -9,8 +9,8 @@
 // older versions get INVALID_PRODUCER_EPOCH (KIP-588).
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createInitProducerIdResponse,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
@@ -18,7 +18,7 @@ import {
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
-  apiKey: ApiKey.InitProducerId,
+  api,
   minVersion: 0,
   maxVersion: 5,
   coordinatorKey: (_ctx, req) => req.transactionalId ?? undefined,

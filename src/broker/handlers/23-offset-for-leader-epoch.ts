@@ -9,8 +9,8 @@
 // Version notes: v1 returns the leader epoch; v2 current_leader_epoch; v3 replica_id (ignored:
 // followers do not exist); v4 flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createOffsetForLeaderEpochResponse,
   type EpochEndOffset,
   type OffsetForLeaderEpochRequest,
@@ -25,7 +25,7 @@ import { partitionError } from '../routing.ts'
 const NO_EPOCH = -1
 
 export default defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
-  apiKey: ApiKey.OffsetForLeaderEpoch,
+  api,
   minVersion: 0,
   maxVersion: 4,
   async handle(ctx, req) {

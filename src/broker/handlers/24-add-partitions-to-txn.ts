@@ -16,9 +16,9 @@ import {
   type AddPartitionsToTxnRequest,
   type AddPartitionsToTxnResponse,
   type AddPartitionsToTxnTopicResult,
+  api,
   createAddPartitionsToTxnResponse,
 } from '../../protocol/generated/add-partitions-to-txn.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 
 type Topics = { name: string; partitions: number[] }[]
@@ -41,7 +41,7 @@ function byTopic(results: PartitionResult[], version: number): AddPartitionsToTx
 }
 
 export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({
-  apiKey: ApiKey.AddPartitionsToTxn,
+  api,
   minVersion: 0,
   maxVersion: 5,
   coordinatorKey: (ctx, req) => (ctx.apiVersion <= 3 ? req.v3AndBelowTransactionalId : undefined),

@@ -10,13 +10,13 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   type AddOffsetsToTxnRequest,
   type AddOffsetsToTxnResponse,
+  api,
   createAddOffsetsToTxnResponse,
 } from '../../protocol/generated/add-offsets-to-txn.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
-  apiKey: ApiKey.AddOffsetsToTxn,
+  api,
   minVersion: 0,
   maxVersion: 4,
   coordinatorKey: (_ctx, req) => req.transactionalId,

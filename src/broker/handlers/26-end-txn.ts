@@ -10,12 +10,11 @@
 // an abort of an Empty transaction is accepted there.
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
-import { createEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../../protocol/generated/end-txn.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
+import { api, createEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../../protocol/generated/end-txn.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<EndTxnRequest, EndTxnResponse>({
-  apiKey: ApiKey.EndTxn,
+  api,
   minVersion: 0,
   maxVersion: 5,
   coordinatorKey: (_ctx, req) => req.transactionalId,

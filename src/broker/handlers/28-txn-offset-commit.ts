@@ -12,8 +12,8 @@
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
 import type { PendingOffset } from '../../coordinator/txn/txn-metadata.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createTxnOffsetCommitResponse,
   type TxnOffsetCommitRequest,
   type TxnOffsetCommitResponse,
@@ -22,7 +22,7 @@ import { defineHandler } from '../handler.ts'
 import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
 export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
-  apiKey: ApiKey.TxnOffsetCommit,
+  api,
   minVersion: 0,
   maxVersion: 4,
   coordinatorKey: (_ctx, req) => req.groupId,

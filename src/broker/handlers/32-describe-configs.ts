@@ -12,6 +12,7 @@
 // Gaps: GROUP and CLIENT_METRICS resources answer INVALID_REQUEST.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribeConfigsResourceResult,
   createDescribeConfigsResponse,
   createDescribeConfigsResult,
@@ -21,7 +22,6 @@ import {
   type DescribeConfigsResponse,
   type DescribeConfigsResult,
 } from '../../protocol/generated/describe-configs.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { ConfigResourceType } from '../config-alter.ts'
 import { ConfigSource, type DescribedConfig, describeBrokerConfigs, describeTopicConfigs } from '../config-describe.ts'
@@ -48,7 +48,7 @@ interface Options {
 }
 
 export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
-  apiKey: ApiKey.DescribeConfigs,
+  api,
   minVersion: 0,
   maxVersion: 4,
   handle(ctx, req) {

@@ -11,14 +11,14 @@
 import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,
+  api,
   createAlterConfigsResponse,
 } from '../../protocol/generated/alter-configs.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { AlterConfigOp, alterConfigResources, failedResources } from '../config-alter.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
-  apiKey: ApiKey.AlterConfigs,
+  api,
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req) {

@@ -9,18 +9,18 @@
 import { statfs } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import {
+  api,
   createDescribeLogDirsResponse,
   createDescribeLogDirsResult,
   type DescribeLogDirsRequest,
   type DescribeLogDirsResponse,
   type DescribeLogDirsTopic,
 } from '../../protocol/generated/describe-log-dirs.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
-  apiKey: ApiKey.DescribeLogDirs,
+  api,
   minVersion: 0,
   maxVersion: 4,
   async handle(ctx, req) {

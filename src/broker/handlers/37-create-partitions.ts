@@ -9,6 +9,7 @@
 // Version notes: v1 same as v0; v2 flexible; v3 same as v2.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   type CreatePartitionsRequest,
   type CreatePartitionsResponse,
   type CreatePartitionsTopic,
@@ -16,13 +17,12 @@ import {
   createCreatePartitionsResponse,
   createCreatePartitionsTopicResult,
 } from '../../protocol/generated/create-partitions.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionLimitExceeded } from '../partition-limit.ts'
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
-  apiKey: ApiKey.CreatePartitions,
+  api,
   minVersion: 0,
   maxVersion: 3,
   async handle(ctx, req) {

@@ -5,16 +5,16 @@
 // Version notes: v2+ flexible encoding only.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDeleteGroupsResponse,
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
 } from '../../protocol/generated/delete-groups.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
-  apiKey: ApiKey.DeleteGroups,
+  api,
   minVersion: 0,
   maxVersion: 2,
   async handle(ctx, req) {

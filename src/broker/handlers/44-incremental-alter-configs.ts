@@ -8,16 +8,16 @@
 // Version notes: v1 is flexible.
 // Gaps: GROUP and CLIENT_METRICS resources are not supported (INVALID_REQUEST).
 import {
+  api,
   createIncrementalAlterConfigsResponse,
   type IncrementalAlterConfigsRequest,
   type IncrementalAlterConfigsResponse,
 } from '../../protocol/generated/incremental-alter-configs.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { alterConfigResources, failedResources } from '../config-alter.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
-  apiKey: ApiKey.IncrementalAlterConfigs,
+  api,
   minVersion: 0,
   maxVersion: 1,
   async handle(ctx, req) {

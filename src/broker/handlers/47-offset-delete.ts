@@ -3,8 +3,8 @@
 // stay (GROUP_SUBSCRIBED_TO_TOPIC per partition); a non-empty group whose subscriptions cannot be
 // read (not the consumer protocol) is NON_EMPTY_GROUP; an unknown group GROUP_ID_NOT_FOUND.
 import { ErrorCode } from '../../protocol/error-codes.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createOffsetDeleteResponse,
   type OffsetDeleteRequest,
   type OffsetDeleteResponse,
@@ -12,7 +12,7 @@ import {
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<OffsetDeleteRequest, OffsetDeleteResponse>({
-  apiKey: ApiKey.OffsetDelete,
+  api,
   minVersion: 0,
   maxVersion: 0,
   coordinatorKey: (_ctx, req) => req.groupId,

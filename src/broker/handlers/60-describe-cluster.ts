@@ -6,11 +6,11 @@
 // (INVALID_REQUEST for both in v0, whose requests always carry the broker type).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribeClusterResponse,
   type DescribeClusterRequest,
   type DescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -18,7 +18,7 @@ import { defineHandler } from '../handler.ts'
 const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const
 
 export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
-  apiKey: ApiKey.DescribeCluster,
+  api,
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req) {

@@ -5,12 +5,12 @@
 // NOT_LEADER_OR_FOLLOWER for those another node leads (Kafka's admin asks each partition's leader).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribeProducersResponse,
   type DescribeProducersRequest,
   type DescribeProducersResponse,
   type PartitionResponse,
 } from '../../protocol/generated/describe-producers.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -33,7 +33,7 @@ function describe(ctx: RequestContext, topic: string, partitionIndex: number): P
 }
 
 export default defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
-  apiKey: ApiKey.DescribeProducers,
+  api,
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req) {

@@ -4,17 +4,17 @@
 // NOT_COORDINATOR for ids another node coordinates.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribeTransactionsResponse,
   createTransactionState,
   type DescribeTransactionsRequest,
   type DescribeTransactionsResponse,
 } from '../../protocol/generated/describe-transactions.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
-  apiKey: ApiKey.DescribeTransactions,
+  api,
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req) {

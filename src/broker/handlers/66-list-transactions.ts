@@ -5,8 +5,8 @@
 // running at least duration_filter ms (as Kafka, a transaction with no start time counts as running
 // since the epoch).
 import { ALL_TXN_STATES } from '../../coordinator/txn/txn-metadata.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  api,
   createListTransactionsResponse,
   type ListTransactionsRequest,
   type ListTransactionsResponse,
@@ -15,7 +15,7 @@ import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>({
-  apiKey: ApiKey.ListTransactions,
+  api,
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req) {

@@ -8,11 +8,11 @@
 import { compileTopicRegex } from '../../coordinator/group/consumer-group.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   type ConsumerGroupHeartbeatRequest,
   type ConsumerGroupHeartbeatResponse,
   createConsumerGroupHeartbeatResponse,
 } from '../../protocol/generated/consumer-group-heartbeat.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -20,7 +20,7 @@ import { defineHandler } from '../handler.ts'
 const INVALID_REGULAR_EXPRESSION = 128
 
 export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
-  apiKey: ApiKey.ConsumerGroupHeartbeat,
+  api,
   minVersion: 0,
   maxVersion: 1,
   coordinatorKey: (_ctx, req) => req.groupId,

@@ -5,6 +5,7 @@
 import type { TopicAssignment } from '../../coordinator/group/assignors.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   type ConsumerGroupDescribeRequest,
   type ConsumerGroupDescribeResponse,
   createConsumerGroupDescribeResponse,
@@ -12,14 +13,13 @@ import {
   type DescribedGroup,
   type TopicPartitions,
 } from '../../protocol/generated/consumer-group-describe.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
-  apiKey: ApiKey.ConsumerGroupDescribe,
+  api,
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req) {

@@ -10,13 +10,13 @@
 // cursor partition, fails every requested topic with INVALID_REQUEST.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
+  api,
   createDescribeTopicPartitionsResponse,
   createDescribeTopicPartitionsResponseTopic,
   type DescribeTopicPartitionsRequest,
   type DescribeTopicPartitionsResponse,
   type DescribeTopicPartitionsResponsePartition,
 } from '../../protocol/generated/describe-topic-partitions.ts'
-import { ApiKey } from '../../protocol/generated/index.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import { TOPIC_OPERATIONS } from '../acl-operations.ts'
 import { describePartition } from '../cluster.ts'
@@ -28,7 +28,7 @@ const MAX_REQUEST_PARTITION_SIZE_LIMIT = 2000
 const INTERNAL_TOPICS = new Set(['__consumer_offsets', '__transaction_state'])
 
 export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse>({
-  apiKey: ApiKey.DescribeTopicPartitions,
+  api,
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req) {

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AddOffsetsToTxnRequest: versions 0-4, flexible 3+
 
@@ -77,4 +78,13 @@ export function encodeAddOffsetsToTxnResponse(w: Writer, version: number, m: Add
   w.writeInt32(m.throttleTimeMs)
   w.writeInt16(m.errorCode)
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 25,
+  decodeRequest: decodeAddOffsetsToTxnRequest,
+  encodeRequest: encodeAddOffsetsToTxnRequest,
+  decodeResponse: decodeAddOffsetsToTxnResponse,
+  encodeResponse: encodeAddOffsetsToTxnResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AddPartitionsToTxnRequest: versions 0-5, flexible 3+
 
@@ -588,4 +589,13 @@ function encodeAddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult(
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.partitionErrorCode)
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 24,
+  decodeRequest: decodeAddPartitionsToTxnRequest,
+  encodeRequest: encodeAddPartitionsToTxnRequest,
+  decodeResponse: decodeAddPartitionsToTxnResponse,
+  encodeResponse: encodeAddPartitionsToTxnResponse,
 }

@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AddRaftVoterRequest: versions 0, flexible 0+
 
@@ -136,4 +137,13 @@ export function encodeAddRaftVoterResponse(w: Writer, version: number, m: AddRaf
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 80,
+  decodeRequest: decodeAddRaftVoterRequest,
+  encodeRequest: encodeAddRaftVoterRequest,
+  decodeResponse: decodeAddRaftVoterResponse,
+  encodeResponse: encodeAddRaftVoterResponse,
 }

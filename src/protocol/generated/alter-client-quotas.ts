@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AlterClientQuotasRequest: versions 0-1, flexible 1+
 
@@ -298,4 +299,13 @@ function encodeAlterClientQuotasResponseEntityData(
   if (version >= 1) w.writeCompactNullableString(m.entityName)
   else w.writeNullableString(m.entityName)
   if (version >= 1) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 49,
+  decodeRequest: decodeAlterClientQuotasRequest,
+  encodeRequest: encodeAlterClientQuotasRequest,
+  decodeResponse: decodeAlterClientQuotasResponse,
+  encodeResponse: encodeAlterClientQuotasResponse,
 }

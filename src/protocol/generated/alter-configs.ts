@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AlterConfigsRequest: versions 0-2, flexible 2+
 
@@ -210,4 +211,13 @@ function encodeAlterConfigsResourceResponse(w: Writer, version: number, m: Alter
   if (version >= 2) w.writeCompactString(notNull(m.resourceName))
   else w.writeString(notNull(m.resourceName))
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 33,
+  decodeRequest: decodeAlterConfigsRequest,
+  encodeRequest: encodeAlterConfigsRequest,
+  decodeResponse: decodeAlterConfigsResponse,
+  encodeResponse: encodeAlterConfigsResponse,
 }

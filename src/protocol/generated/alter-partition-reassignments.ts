@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AlterPartitionReassignmentsRequest: versions 0, flexible 0+
 
@@ -286,4 +287,13 @@ function encodeReassignablePartitionResponse(w: Writer, version: number, m: Reas
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 45,
+  decodeRequest: decodeAlterPartitionReassignmentsRequest,
+  encodeRequest: encodeAlterPartitionReassignmentsRequest,
+  decodeResponse: decodeAlterPartitionReassignmentsResponse,
+  encodeResponse: encodeAlterPartitionReassignmentsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AlterReplicaLogDirsRequest: versions 0-2, flexible 2+
 
@@ -250,4 +251,13 @@ function encodeAlterReplicaLogDirPartitionResult(
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.errorCode)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 34,
+  decodeRequest: decodeAlterReplicaLogDirsRequest,
+  encodeRequest: encodeAlterReplicaLogDirsRequest,
+  decodeResponse: decodeAlterReplicaLogDirsResponse,
+  encodeResponse: encodeAlterReplicaLogDirsResponse,
 }

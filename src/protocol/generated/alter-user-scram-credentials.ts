@@ -4,6 +4,7 @@
 import { EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // AlterUserScramCredentialsRequest: versions 0, flexible 0+
 
@@ -228,4 +229,13 @@ function encodeAlterUserScramCredentialsResult(w: Writer, version: number, m: Al
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 51,
+  decodeRequest: decodeAlterUserScramCredentialsRequest,
+  encodeRequest: encodeAlterUserScramCredentialsRequest,
+  decodeResponse: decodeAlterUserScramCredentialsResponse,
+  encodeResponse: encodeAlterUserScramCredentialsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ApiVersionsRequest: versions 0-4, flexible 3+
 
@@ -343,4 +344,13 @@ function encodeFinalizedFeatureKey(w: Writer, version: number, m: FinalizedFeatu
     w.writeInt16(m.minVersionLevel)
   }
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 18,
+  decodeRequest: decodeApiVersionsRequest,
+  encodeRequest: encodeApiVersionsRequest,
+  decodeResponse: decodeApiVersionsResponse,
+  encodeResponse: encodeApiVersionsResponse,
 }

@@ -5,6 +5,7 @@ import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ConsumerGroupHeartbeatRequest: versions 0-1, flexible 0+
 
@@ -335,4 +336,13 @@ function encodeConsumerGroupHeartbeatResponseTopicPartitions(
     for (const e of a) w.writeInt32(e)
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 68,
+  decodeRequest: decodeConsumerGroupHeartbeatRequest,
+  encodeRequest: encodeConsumerGroupHeartbeatRequest,
+  decodeResponse: decodeConsumerGroupHeartbeatResponse,
+  encodeResponse: encodeConsumerGroupHeartbeatResponse,
 }

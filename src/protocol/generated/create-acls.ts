@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // CreateAclsRequest: versions 0-3, flexible 2+
 
@@ -178,4 +179,13 @@ function encodeAclCreationResult(w: Writer, version: number, m: AclCreationResul
   if (version >= 2) w.writeCompactNullableString(m.errorMessage)
   else w.writeNullableString(m.errorMessage)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 30,
+  decodeRequest: decodeCreateAclsRequest,
+  encodeRequest: encodeCreateAclsRequest,
+  decodeResponse: decodeCreateAclsResponse,
+  encodeResponse: encodeCreateAclsResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // CreateDelegationTokenRequest: versions 0-3, flexible 2+
 
@@ -211,4 +212,13 @@ export function encodeCreateDelegationTokenResponse(
   else w.writeBytes(notNull(m.hmac))
   w.writeInt32(m.throttleTimeMs)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 38,
+  decodeRequest: decodeCreateDelegationTokenRequest,
+  encodeRequest: encodeCreateDelegationTokenRequest,
+  decodeResponse: decodeCreateDelegationTokenResponse,
+  encodeResponse: encodeCreateDelegationTokenResponse,
 }

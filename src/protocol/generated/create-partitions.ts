@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // CreatePartitionsRequest: versions 0-3, flexible 2+
 
@@ -223,4 +224,13 @@ function encodeCreatePartitionsTopicResult(w: Writer, version: number, m: Create
   if (version >= 2) w.writeCompactNullableString(m.errorMessage)
   else w.writeNullableString(m.errorMessage)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 37,
+  decodeRequest: decodeCreatePartitionsRequest,
+  encodeRequest: encodeCreatePartitionsRequest,
+  decodeResponse: decodeCreatePartitionsResponse,
+  encodeResponse: encodeCreatePartitionsResponse,
 }

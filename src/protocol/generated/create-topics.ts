@@ -5,6 +5,7 @@ import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // CreateTopicsRequest: versions 0-7, flexible 5+
 
@@ -447,4 +448,13 @@ function encodeCreatableTopicConfigs(w: Writer, version: number, m: CreatableTop
     w.writeBool(m.isSensitive)
   }
   if (version >= 5) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 19,
+  decodeRequest: decodeCreateTopicsRequest,
+  encodeRequest: encodeCreateTopicsRequest,
+  decodeResponse: decodeCreateTopicsResponse,
+  encodeResponse: encodeCreateTopicsResponse,
 }

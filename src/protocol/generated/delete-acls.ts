@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DeleteAclsRequest: versions 0-3, flexible 2+
 
@@ -286,4 +287,13 @@ function encodeDeleteAclsMatchingAcl(w: Writer, version: number, m: DeleteAclsMa
   w.writeInt8(m.operation)
   w.writeInt8(m.permissionType)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 31,
+  decodeRequest: decodeDeleteAclsRequest,
+  encodeRequest: encodeDeleteAclsRequest,
+  decodeResponse: decodeDeleteAclsResponse,
+  encodeResponse: encodeDeleteAclsResponse,
 }

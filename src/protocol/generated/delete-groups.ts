@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DeleteGroupsRequest: versions 0-2, flexible 2+
 
@@ -115,4 +116,13 @@ function encodeDeletableGroupResult(w: Writer, version: number, m: DeletableGrou
   else w.writeString(notNull(m.groupId))
   w.writeInt16(m.errorCode)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 42,
+  decodeRequest: decodeDeleteGroupsRequest,
+  encodeRequest: encodeDeleteGroupsRequest,
+  decodeResponse: decodeDeleteGroupsResponse,
+  encodeResponse: encodeDeleteGroupsResponse,
 }

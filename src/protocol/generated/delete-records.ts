@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DeleteRecordsRequest: versions 0-2, flexible 2+
 
@@ -238,4 +239,13 @@ function encodeDeleteRecordsPartitionResult(w: Writer, version: number, m: Delet
   w.writeInt64(m.lowWatermark)
   w.writeInt16(m.errorCode)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 21,
+  decodeRequest: decodeDeleteRecordsRequest,
+  encodeRequest: encodeDeleteRecordsRequest,
+  decodeResponse: decodeDeleteRecordsResponse,
+  encodeResponse: encodeDeleteRecordsResponse,
 }

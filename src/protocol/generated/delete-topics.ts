@@ -5,6 +5,7 @@ import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DeleteTopicsRequest: versions 0-6, flexible 4+
 
@@ -223,4 +224,13 @@ function encodeDeletableTopicResult(w: Writer, version: number, m: DeletableTopi
     w.writeCompactNullableString(m.errorMessage)
   }
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 20,
+  decodeRequest: decodeDeleteTopicsRequest,
+  encodeRequest: encodeDeleteTopicsRequest,
+  decodeResponse: decodeDeleteTopicsResponse,
+  encodeResponse: encodeDeleteTopicsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeClientQuotasRequest: versions 0-1, flexible 1+
 
@@ -261,4 +262,13 @@ function encodeValueData(w: Writer, version: number, m: ValueData): void {
   else w.writeString(notNull(m.key))
   w.writeFloat64(m.value)
   if (version >= 1) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 48,
+  decodeRequest: decodeDescribeClientQuotasRequest,
+  encodeRequest: encodeDescribeClientQuotasRequest,
+  decodeResponse: decodeDescribeClientQuotasResponse,
+  encodeResponse: encodeDescribeClientQuotasResponse,
 }

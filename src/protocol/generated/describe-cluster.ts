@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeClusterRequest: versions 0-1, flexible 0+
 
@@ -169,4 +170,13 @@ function encodeDescribeClusterBroker(w: Writer, version: number, m: DescribeClus
   w.writeInt32(m.port)
   w.writeCompactNullableString(m.rack)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 60,
+  decodeRequest: decodeDescribeClusterRequest,
+  encodeRequest: encodeDescribeClusterRequest,
+  decodeResponse: decodeDescribeClusterResponse,
+  encodeResponse: encodeDescribeClusterResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeConfigsRequest: versions 0-4, flexible 4+
 
@@ -377,4 +378,13 @@ function encodeDescribeConfigsSynonym(w: Writer, version: number, m: DescribeCon
     w.writeInt8(m.source)
   }
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 32,
+  decodeRequest: decodeDescribeConfigsRequest,
+  encodeRequest: encodeDescribeConfigsRequest,
+  decodeResponse: decodeDescribeConfigsResponse,
+  encodeResponse: encodeDescribeConfigsResponse,
 }

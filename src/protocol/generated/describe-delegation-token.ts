@@ -4,6 +4,7 @@
 import { EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeDelegationTokenRequest: versions 0-3, flexible 2+
 
@@ -280,4 +281,13 @@ function encodeDescribedDelegationTokenRenewer(w: Writer, version: number, m: De
   if (version >= 2) w.writeCompactString(notNull(m.principalName))
   else w.writeString(notNull(m.principalName))
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 41,
+  decodeRequest: decodeDescribeDelegationTokenRequest,
+  encodeRequest: encodeDescribeDelegationTokenRequest,
+  decodeResponse: decodeDescribeDelegationTokenResponse,
+  encodeResponse: encodeDescribeDelegationTokenResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeGroupsRequest: versions 0-5, flexible 5+
 
@@ -237,4 +238,13 @@ function encodeDescribedGroupMember(w: Writer, version: number, m: DescribedGrou
   if (version >= 5) w.writeCompactBytes(notNull(m.memberAssignment))
   else w.writeBytes(notNull(m.memberAssignment))
   if (version >= 5) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 15,
+  decodeRequest: decodeDescribeGroupsRequest,
+  encodeRequest: encodeDescribeGroupsRequest,
+  decodeResponse: decodeDescribeGroupsResponse,
+  encodeResponse: encodeDescribeGroupsResponse,
 }

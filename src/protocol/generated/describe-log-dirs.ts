@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeLogDirsRequest: versions 0-4, flexible 2+
 
@@ -289,4 +290,13 @@ function encodeDescribeLogDirsPartition(w: Writer, version: number, m: DescribeL
   w.writeInt64(m.offsetLag)
   w.writeBool(m.isFutureKey)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 35,
+  decodeRequest: decodeDescribeLogDirsRequest,
+  encodeRequest: encodeDescribeLogDirsRequest,
+  decodeResponse: decodeDescribeLogDirsResponse,
+  encodeResponse: encodeDescribeLogDirsResponse,
 }

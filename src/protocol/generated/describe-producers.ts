@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeProducersRequest: versions 0, flexible 0+
 
@@ -267,4 +268,13 @@ function encodeProducerState(w: Writer, version: number, m: ProducerState): void
   w.writeInt32(m.coordinatorEpoch)
   w.writeInt64(m.currentTxnStartOffset)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 61,
+  decodeRequest: decodeDescribeProducersRequest,
+  encodeRequest: encodeDescribeProducersRequest,
+  decodeResponse: decodeDescribeProducersResponse,
+  encodeResponse: encodeDescribeProducersResponse,
 }

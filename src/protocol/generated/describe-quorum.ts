@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeQuorumRequest: versions 0-2, flexible 0+
 
@@ -536,4 +537,13 @@ function encodeListener(w: Writer, version: number, m: Listener): void {
     w.writeUInt16(m.port)
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 55,
+  decodeRequest: decodeDescribeQuorumRequest,
+  encodeRequest: encodeDescribeQuorumRequest,
+  decodeResponse: decodeDescribeQuorumResponse,
+  encodeResponse: encodeDescribeQuorumResponse,
 }

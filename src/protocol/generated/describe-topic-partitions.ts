@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeTopicPartitionsRequest: versions 0, flexible 0+
 
@@ -446,4 +447,13 @@ function encodeDescribeTopicPartitionsResponseCursor(
   w.writeCompactString(notNull(m.topicName))
   w.writeInt32(m.partitionIndex)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 75,
+  decodeRequest: decodeDescribeTopicPartitionsRequest,
+  encodeRequest: encodeDescribeTopicPartitionsRequest,
+  decodeResponse: decodeDescribeTopicPartitionsResponse,
+  encodeResponse: encodeDescribeTopicPartitionsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeTransactionsRequest: versions 0, flexible 0+
 
@@ -210,4 +211,13 @@ function encodeTopicData(w: Writer, version: number, m: TopicData): void {
     for (const e of a) w.writeInt32(e)
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 65,
+  decodeRequest: decodeDescribeTransactionsRequest,
+  encodeRequest: encodeDescribeTransactionsRequest,
+  decodeResponse: decodeDescribeTransactionsResponse,
+  encodeResponse: encodeDescribeTransactionsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // DescribeUserScramCredentialsRequest: versions 0, flexible 0+
 
@@ -233,4 +234,13 @@ function encodeCredentialInfo(w: Writer, version: number, m: CredentialInfo): vo
   w.writeInt8(m.mechanism)
   w.writeInt32(m.iterations)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 50,
+  decodeRequest: decodeDescribeUserScramCredentialsRequest,
+  encodeRequest: encodeDescribeUserScramCredentialsRequest,
+  decodeResponse: decodeDescribeUserScramCredentialsResponse,
+  encodeResponse: encodeDescribeUserScramCredentialsResponse,
 }

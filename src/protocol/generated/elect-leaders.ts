@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ElectLeadersRequest: versions 0-2, flexible 2+
 
@@ -236,4 +237,13 @@ function encodePartitionResult(w: Writer, version: number, m: PartitionResult): 
   if (version >= 2) w.writeCompactNullableString(m.errorMessage)
   else w.writeNullableString(m.errorMessage)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 43,
+  decodeRequest: decodeElectLeadersRequest,
+  encodeRequest: encodeElectLeadersRequest,
+  decodeResponse: decodeElectLeadersResponse,
+  encodeResponse: encodeElectLeadersResponse,
 }

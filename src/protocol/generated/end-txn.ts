@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // EndTxnRequest: versions 0-5, flexible 3+
 
@@ -96,4 +97,13 @@ export function encodeEndTxnResponse(w: Writer, version: number, m: EndTxnRespon
     w.writeInt16(m.producerEpoch)
   }
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 26,
+  decodeRequest: decodeEndTxnRequest,
+  encodeRequest: encodeEndTxnRequest,
+  decodeResponse: decodeEndTxnResponse,
+  encodeResponse: encodeEndTxnResponse,
 }

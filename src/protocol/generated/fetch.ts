@@ -5,6 +5,7 @@ import { absentInVersion, differsFromStruct, notNull } from '../wire/codec-helpe
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // FetchRequest: versions 0-17, flexible 12+
 
@@ -1018,4 +1019,13 @@ function encodeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): void {
     w.writeCompactNullableString(m.rack)
   }
   if (version >= 12) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 1,
+  decodeRequest: decodeFetchRequest,
+  encodeRequest: encodeFetchRequest,
+  decodeResponse: decodeFetchResponse,
+  encodeResponse: encodeFetchResponse,
 }

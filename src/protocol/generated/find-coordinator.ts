@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // FindCoordinatorRequest: versions 0-6, flexible 3+
 
@@ -254,4 +255,13 @@ function encodeCoordinator(w: Writer, version: number, m: Coordinator): void {
     w.writeCompactNullableString(m.errorMessage)
   }
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 10,
+  decodeRequest: decodeFindCoordinatorRequest,
+  encodeRequest: encodeFindCoordinatorRequest,
+  decodeResponse: decodeFindCoordinatorResponse,
+  encodeResponse: encodeFindCoordinatorResponse,
 }

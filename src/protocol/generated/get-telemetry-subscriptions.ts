@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // GetTelemetrySubscriptionsRequest: versions 0, flexible 0+
 
@@ -144,4 +145,13 @@ export function encodeGetTelemetrySubscriptionsResponse(
     for (const e of a) w.writeCompactString(notNull(e))
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 71,
+  decodeRequest: decodeGetTelemetrySubscriptionsRequest,
+  encodeRequest: encodeGetTelemetrySubscriptionsRequest,
+  decodeResponse: decodeGetTelemetrySubscriptionsResponse,
+  encodeResponse: encodeGetTelemetrySubscriptionsResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // HeartbeatRequest: versions 0-4, flexible 4+
 
@@ -90,4 +91,13 @@ export function encodeHeartbeatResponse(w: Writer, version: number, m: Heartbeat
   }
   w.writeInt16(m.errorCode)
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 12,
+  decodeRequest: decodeHeartbeatRequest,
+  encodeRequest: encodeHeartbeatRequest,
+  decodeResponse: decodeHeartbeatResponse,
+  encodeResponse: encodeHeartbeatResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // IncrementalAlterConfigsRequest: versions 0-1, flexible 1+
 
@@ -227,4 +228,13 @@ function encodeAlterConfigsResourceResponse(w: Writer, version: number, m: Alter
   if (version >= 1) w.writeCompactString(notNull(m.resourceName))
   else w.writeString(notNull(m.resourceName))
   if (version >= 1) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 44,
+  decodeRequest: decodeIncrementalAlterConfigsRequest,
+  encodeRequest: encodeIncrementalAlterConfigsRequest,
+  decodeResponse: decodeIncrementalAlterConfigsResponse,
+  encodeResponse: encodeIncrementalAlterConfigsResponse,
 }

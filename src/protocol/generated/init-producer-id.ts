@@ -4,6 +4,7 @@
 import { absentInVersion } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // InitProducerIdRequest: versions 0-5, flexible 2+
 
@@ -100,4 +101,13 @@ export function encodeInitProducerIdResponse(w: Writer, version: number, m: Init
   w.writeInt64(m.producerId)
   w.writeInt16(m.producerEpoch)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 22,
+  decodeRequest: decodeInitProducerIdRequest,
+  encodeRequest: encodeInitProducerIdRequest,
+  decodeResponse: decodeInitProducerIdResponse,
+  encodeResponse: encodeInitProducerIdResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // JoinGroupRequest: versions 0-9, flexible 6+
 
@@ -283,4 +284,13 @@ function encodeJoinGroupResponseMember(w: Writer, version: number, m: JoinGroupR
   if (version >= 6) w.writeCompactBytes(notNull(m.metadata))
   else w.writeBytes(notNull(m.metadata))
   if (version >= 6) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 11,
+  decodeRequest: decodeJoinGroupRequest,
+  encodeRequest: encodeJoinGroupRequest,
+  decodeResponse: decodeJoinGroupResponse,
+  encodeResponse: encodeJoinGroupResponse,
 }

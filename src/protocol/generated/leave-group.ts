@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // LeaveGroupRequest: versions 0-5, flexible 4+
 
@@ -228,4 +229,13 @@ function encodeMemberResponse(w: Writer, version: number, m: MemberResponse): vo
     w.writeInt16(m.errorCode)
   }
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 13,
+  decodeRequest: decodeLeaveGroupRequest,
+  encodeRequest: encodeLeaveGroupRequest,
+  decodeResponse: decodeLeaveGroupResponse,
+  encodeResponse: encodeLeaveGroupResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ListClientMetricsResourcesRequest: versions 0, flexible 0+
 
@@ -111,4 +112,13 @@ function encodeClientMetricsResource(w: Writer, version: number, m: ClientMetric
   void version
   w.writeCompactString(notNull(m.name))
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 74,
+  decodeRequest: decodeListClientMetricsResourcesRequest,
+  encodeRequest: encodeListClientMetricsResourcesRequest,
+  decodeResponse: decodeListClientMetricsResourcesResponse,
+  encodeResponse: encodeListClientMetricsResourcesResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ListGroupsRequest: versions 0-5, flexible 3+
 
@@ -172,4 +173,13 @@ function encodeListedGroup(w: Writer, version: number, m: ListedGroup): void {
     w.writeCompactString(notNull(m.groupType))
   }
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 16,
+  decodeRequest: decodeListGroupsRequest,
+  encodeRequest: encodeListGroupsRequest,
+  decodeResponse: decodeListGroupsResponse,
+  encodeResponse: encodeListGroupsResponse,
 }

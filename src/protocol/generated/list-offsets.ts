@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ListOffsetsRequest: versions 0-10, flexible 6+
 
@@ -332,4 +333,13 @@ function encodeListOffsetsPartitionResponse(w: Writer, version: number, m: ListO
     w.writeInt32(m.leaderEpoch)
   }
   if (version >= 6) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 2,
+  decodeRequest: decodeListOffsetsRequest,
+  encodeRequest: encodeListOffsetsRequest,
+  decodeResponse: decodeListOffsetsResponse,
+  encodeResponse: encodeListOffsetsResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ListPartitionReassignmentsRequest: versions 0, flexible 0+
 
@@ -282,4 +283,13 @@ function encodeOngoingPartitionReassignment(w: Writer, version: number, m: Ongoi
     for (const e of a) w.writeInt32(e)
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 46,
+  decodeRequest: decodeListPartitionReassignmentsRequest,
+  encodeRequest: encodeListPartitionReassignmentsRequest,
+  decodeResponse: decodeListPartitionReassignmentsResponse,
+  encodeResponse: encodeListPartitionReassignmentsResponse,
 }

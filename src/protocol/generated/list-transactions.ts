@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ListTransactionsRequest: versions 0-1, flexible 0+
 
@@ -167,4 +168,13 @@ function encodeTransactionState(w: Writer, version: number, m: TransactionState)
   w.writeInt64(m.producerId)
   w.writeCompactString(notNull(m.transactionState))
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 66,
+  decodeRequest: decodeListTransactionsRequest,
+  encodeRequest: encodeListTransactionsRequest,
+  decodeResponse: decodeListTransactionsResponse,
+  encodeResponse: encodeListTransactionsResponse,
 }

@@ -5,6 +5,7 @@ import { absentInVersion, notNull, nullInVersion } from '../wire/codec-helpers.t
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // MetadataRequest: versions 0-12, flexible 9+
 
@@ -451,4 +452,13 @@ function encodeMetadataResponsePartition(w: Writer, version: number, m: Metadata
     }
   }
   if (version >= 9) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 3,
+  decodeRequest: decodeMetadataRequest,
+  encodeRequest: encodeMetadataRequest,
+  decodeResponse: decodeMetadataResponse,
+  encodeResponse: encodeMetadataResponse,
 }

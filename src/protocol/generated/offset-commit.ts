@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // OffsetCommitRequest: versions 0-9, flexible 8+
 
@@ -313,4 +314,13 @@ function encodeOffsetCommitResponsePartition(w: Writer, version: number, m: Offs
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.errorCode)
   if (version >= 8) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 8,
+  decodeRequest: decodeOffsetCommitRequest,
+  encodeRequest: encodeOffsetCommitRequest,
+  decodeResponse: decodeOffsetCommitResponse,
+  encodeResponse: encodeOffsetCommitResponse,
 }

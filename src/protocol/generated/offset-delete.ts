@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // OffsetDeleteRequest: versions 0, flexible none
 
@@ -225,4 +226,13 @@ function encodeOffsetDeleteResponsePartition(w: Writer, version: number, m: Offs
   void version
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.errorCode)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 47,
+  decodeRequest: decodeOffsetDeleteRequest,
+  encodeRequest: encodeOffsetDeleteRequest,
+  decodeResponse: decodeOffsetDeleteResponse,
+  encodeResponse: encodeOffsetDeleteResponse,
 }

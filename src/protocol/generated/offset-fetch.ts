@@ -4,6 +4,7 @@
 import { absentInVersion, notNull, nullInVersion } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // OffsetFetchRequest: versions 0-9, flexible 6+
 
@@ -679,4 +680,13 @@ function encodeOffsetFetchResponsePartitions(w: Writer, version: number, m: Offs
     w.writeInt16(m.errorCode)
   }
   if (version >= 6) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 9,
+  decodeRequest: decodeOffsetFetchRequest,
+  encodeRequest: encodeOffsetFetchRequest,
+  decodeResponse: decodeOffsetFetchResponse,
+  encodeResponse: encodeOffsetFetchResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // OffsetForLeaderEpochRequest: versions 0-4, flexible 4+
 
@@ -272,4 +273,13 @@ function encodeEpochEndOffset(w: Writer, version: number, m: EpochEndOffset): vo
   }
   w.writeInt64(m.endOffset)
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 23,
+  decodeRequest: decodeOffsetForLeaderEpochRequest,
+  encodeRequest: encodeOffsetForLeaderEpochRequest,
+  decodeResponse: decodeOffsetForLeaderEpochResponse,
+  encodeResponse: encodeOffsetForLeaderEpochResponse,
 }

@@ -4,6 +4,7 @@
 import { absentInVersion, differsFromStruct, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ProduceRequest: versions 0-11, flexible 9+
 
@@ -522,4 +523,13 @@ function encodeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): void {
     w.writeCompactNullableString(m.rack)
   }
   if (version >= 9) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 0,
+  decodeRequest: decodeProduceRequest,
+  encodeRequest: encodeProduceRequest,
+  decodeResponse: decodeProduceResponse,
+  encodeResponse: encodeProduceResponse,
 }

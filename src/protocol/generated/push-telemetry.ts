@@ -5,6 +5,7 @@ import { EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // PushTelemetryRequest: versions 0, flexible 0+
 
@@ -85,4 +86,13 @@ export function encodePushTelemetryResponse(w: Writer, version: number, m: PushT
   w.writeInt32(m.throttleTimeMs)
   w.writeInt16(m.errorCode)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 72,
+  decodeRequest: decodePushTelemetryRequest,
+  encodeRequest: encodePushTelemetryRequest,
+  decodeResponse: decodePushTelemetryResponse,
+  encodeResponse: encodePushTelemetryResponse,
 }

@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ReadShareGroupStateSummaryRequest: versions 0, flexible 0+
 
@@ -259,4 +260,13 @@ function encodePartitionResult(w: Writer, version: number, m: PartitionResult): 
   w.writeInt32(m.stateEpoch)
   w.writeInt64(m.startOffset)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 87,
+  decodeRequest: decodeReadShareGroupStateSummaryRequest,
+  encodeRequest: encodeReadShareGroupStateSummaryRequest,
+  decodeResponse: decodeReadShareGroupStateSummaryResponse,
+  encodeResponse: encodeReadShareGroupStateSummaryResponse,
 }

@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ReadShareGroupStateRequest: versions 0, flexible 0+
 
@@ -303,4 +304,13 @@ function encodeStateBatch(w: Writer, version: number, m: StateBatch): void {
   w.writeInt8(m.deliveryState)
   w.writeInt16(m.deliveryCount)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 84,
+  decodeRequest: decodeReadShareGroupStateRequest,
+  encodeRequest: encodeReadShareGroupStateRequest,
+  decodeResponse: decodeReadShareGroupStateResponse,
+  encodeResponse: encodeReadShareGroupStateResponse,
 }

@@ -4,6 +4,7 @@
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // RemoveRaftVoterRequest: versions 0, flexible 0+
 
@@ -79,4 +80,13 @@ export function encodeRemoveRaftVoterResponse(w: Writer, version: number, m: Rem
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 81,
+  decodeRequest: decodeRemoveRaftVoterRequest,
+  encodeRequest: encodeRemoveRaftVoterRequest,
+  decodeResponse: decodeRemoveRaftVoterResponse,
+  encodeResponse: encodeRemoveRaftVoterResponse,
 }

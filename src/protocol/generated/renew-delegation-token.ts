@@ -4,6 +4,7 @@
 import { EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // RenewDelegationTokenRequest: versions 0-2, flexible 2+
 
@@ -75,4 +76,13 @@ export function encodeRenewDelegationTokenResponse(w: Writer, version: number, m
   w.writeInt64(m.expiryTimestampMs)
   w.writeInt32(m.throttleTimeMs)
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 39,
+  decodeRequest: decodeRenewDelegationTokenRequest,
+  encodeRequest: encodeRenewDelegationTokenRequest,
+  decodeResponse: decodeRenewDelegationTokenResponse,
+  encodeResponse: encodeRenewDelegationTokenResponse,
 }

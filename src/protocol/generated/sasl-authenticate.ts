@@ -4,6 +4,7 @@
 import { EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // SaslAuthenticateRequest: versions 0-2, flexible 2+
 
@@ -78,4 +79,13 @@ export function encodeSaslAuthenticateResponse(w: Writer, version: number, m: Sa
     w.writeInt64(m.sessionLifetimeMs)
   }
   if (version >= 2) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 36,
+  decodeRequest: decodeSaslAuthenticateRequest,
+  encodeRequest: encodeSaslAuthenticateRequest,
+  decodeResponse: decodeSaslAuthenticateResponse,
+  encodeResponse: encodeSaslAuthenticateResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // SaslHandshakeRequest: versions 0-1, flexible none
 
@@ -71,4 +72,13 @@ export function encodeSaslHandshakeResponse(w: Writer, version: number, m: SaslH
     w.writeArrayLength(a.length, false)
     for (const e of a) w.writeString(notNull(e))
   }
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 17,
+  decodeRequest: decodeSaslHandshakeRequest,
+  encodeRequest: encodeSaslHandshakeRequest,
+  decodeResponse: decodeSaslHandshakeResponse,
+  encodeResponse: encodeSaslHandshakeResponse,
 }

@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ShareAcknowledgeRequest: versions 0, flexible 0+
 
@@ -410,4 +411,13 @@ function encodeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): void {
   w.writeInt32(m.port)
   w.writeCompactNullableString(m.rack)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 79,
+  decodeRequest: decodeShareAcknowledgeRequest,
+  encodeRequest: encodeShareAcknowledgeRequest,
+  decodeResponse: decodeShareAcknowledgeResponse,
+  encodeResponse: encodeShareAcknowledgeResponse,
 }

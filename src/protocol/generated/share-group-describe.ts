@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // ShareGroupDescribeRequest: versions 0, flexible 0+
 
@@ -328,4 +329,13 @@ function encodeTopicPartitions(w: Writer, version: number, m: TopicPartitions): 
     for (const e of a) w.writeInt32(e)
   }
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 77,
+  decodeRequest: decodeShareGroupDescribeRequest,
+  encodeRequest: encodeShareGroupDescribeRequest,
+  decodeResponse: decodeShareGroupDescribeResponse,
+  encodeResponse: encodeShareGroupDescribeResponse,
 }

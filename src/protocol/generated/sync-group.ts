@@ -4,6 +4,7 @@
 import { absentInVersion, EMPTY_BYTES, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // SyncGroupRequest: versions 0-5, flexible 4+
 
@@ -186,4 +187,13 @@ export function encodeSyncGroupResponse(w: Writer, version: number, m: SyncGroup
   if (version >= 4) w.writeCompactBytes(notNull(m.assignment))
   else w.writeBytes(notNull(m.assignment))
   if (version >= 4) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 14,
+  decodeRequest: decodeSyncGroupRequest,
+  encodeRequest: encodeSyncGroupRequest,
+  decodeResponse: decodeSyncGroupResponse,
+  encodeResponse: encodeSyncGroupResponse,
 }

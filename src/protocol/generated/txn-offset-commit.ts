@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // TxnOffsetCommitRequest: versions 0-4, flexible 3+
 
@@ -308,4 +309,13 @@ function encodeTxnOffsetCommitResponsePartition(w: Writer, version: number, m: T
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.errorCode)
   if (version >= 3) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 28,
+  decodeRequest: decodeTxnOffsetCommitRequest,
+  encodeRequest: encodeTxnOffsetCommitRequest,
+  decodeResponse: decodeTxnOffsetCommitResponse,
+  encodeResponse: encodeTxnOffsetCommitResponse,
 }

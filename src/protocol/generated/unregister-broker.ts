@@ -3,6 +3,7 @@
 
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // UnregisterBrokerRequest: versions 0, flexible 0+
 
@@ -68,4 +69,13 @@ export function encodeUnregisterBrokerResponse(w: Writer, version: number, m: Un
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 64,
+  decodeRequest: decodeUnregisterBrokerRequest,
+  encodeRequest: encodeUnregisterBrokerRequest,
+  decodeResponse: decodeUnregisterBrokerResponse,
+  encodeResponse: encodeUnregisterBrokerResponse,
 }

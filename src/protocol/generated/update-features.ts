@@ -4,6 +4,7 @@
 import { absentInVersion, notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // UpdateFeaturesRequest: versions 0-2, flexible 0+
 
@@ -204,4 +205,13 @@ function encodeUpdatableFeatureResult(w: Writer, version: number, m: UpdatableFe
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 57,
+  decodeRequest: decodeUpdateFeaturesRequest,
+  encodeRequest: encodeUpdateFeaturesRequest,
+  decodeResponse: decodeUpdateFeaturesResponse,
+  encodeResponse: encodeUpdateFeaturesResponse,
 }

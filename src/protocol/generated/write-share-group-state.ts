@@ -5,6 +5,7 @@ import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import { ZERO_UUID } from '../wire/uuid.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // WriteShareGroupStateRequest: versions 0, flexible 0+
 
@@ -303,4 +304,13 @@ function encodePartitionResult(w: Writer, version: number, m: PartitionResult): 
   w.writeInt16(m.errorCode)
   w.writeCompactNullableString(m.errorMessage)
   w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 85,
+  decodeRequest: decodeWriteShareGroupStateRequest,
+  encodeRequest: encodeWriteShareGroupStateRequest,
+  decodeResponse: decodeWriteShareGroupStateResponse,
+  encodeResponse: encodeWriteShareGroupStateResponse,
 }

@@ -4,6 +4,7 @@
 import { notNull } from '../wire/codec-helpers.ts'
 import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
+import type { ApiCodec } from './api-keys.ts'
 
 // WriteTxnMarkersRequest: versions 0-1, flexible 1+
 
@@ -292,4 +293,13 @@ function encodeWritableTxnMarkerPartitionResult(w: Writer, version: number, m: W
   w.writeInt32(m.partitionIndex)
   w.writeInt16(m.errorCode)
   if (version >= 1) w.writeUVarint(0)
+}
+
+/** This API's codecs, for the broker's dispatcher and the client. */
+export const api: ApiCodec = {
+  apiKey: 27,
+  decodeRequest: decodeWriteTxnMarkersRequest,
+  encodeRequest: encodeWriteTxnMarkersRequest,
+  decodeResponse: decodeWriteTxnMarkersResponse,
+  encodeResponse: encodeWriteTxnMarkersResponse,
 }
