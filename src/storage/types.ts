@@ -153,6 +153,12 @@ export interface Storage {
    * of an aborted transaction skips the producer's later records up to that marker.
    */
   onAbortedTxnsCleaned?(handler: AbortedTxnsCleanedHandler): void
+  /**
+   * Engines with segment files: calls `listener` each time a partition's log rolls to a new
+   * segment (the producer state snapshots then, so that a crash replays about a segment at most,
+   * as Kafka's producer snapshots at each roll).
+   */
+  onSegmentRolled?(listener: (topic: string, partition: number) => void): void
   /** Applies retention.ms and retention.bytes now, as the engine's timer would (samsa/testing's advanceTime). */
   runRetention?(): Promise<void>
   /** Runs a compaction pass on each compacted partition that is due now, for engines that compact. */

@@ -84,3 +84,26 @@ test('a start after a crash replays only what came after the last snapshot, plai
   await second.close()
   await storage.close()
 })
+
+test('a segment roll takes a snapshot, as Kafka does: the replay after a crash stays within about a segment', async () => {
+  const storage = await LocalStorage.open({ dataDir: await freshDir(), retentionCheckIntervalMs: 0 })
+  await storage.createTopic(topicMeta('rolling', 1, { 'segment.bytes': '400' }))
+  const producers = manager(storage)
+  await producers.load(await storage.listTopics())
+  const snapshotEnd = async (): Promise<number | undefined> => {
+    const raw = (await storage.kv.list('producer-state')).get(JSON.stringify(['rolling', 0]))
+    return raw === undefined ? undefined : (JSON.parse(raw.toString()) as { end: number }).end
+  }
+  await appendPlain(storage, 'rolling', 3)
+  assert.equal(await snapshotEnd(), undefined, 'no roll yet, no snapshot')
+  let tries = 0
+  while (storage.segmentBaseOffsets('rolling', 0).length < 2) {
+    await appendPlain(storage, 'rolling', 1)
+    assert.ok(++tries < 100, 'the log never rolled')
+  }
+  const rolledAt = storage.segmentBaseOffsets('rolling', 0)[1] as number
+  for (let i = 0; i < 50 && (await snapshotEnd()) === undefined; i++) await new Promise((r) => setTimeout(r, 10))
+  assert.ok(((await snapshotEnd()) ?? -1) >= rolledAt, `snapshot end ${await snapshotEnd()} covers the rolled segment`)
+  await producers.close()
+  await storage.close()
+})

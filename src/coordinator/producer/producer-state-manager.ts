@@ -4,13 +4,14 @@
  * markers too. Also answers the last stable offset and the aborted transactions of a fetch.
  *
  * Durability: the state is derived from the log. A snapshot per partition goes to the key-value
- * store (namespace `producer-state`) periodically and on close; on start each partition loads
- * its snapshot and replays the batch headers written after it (only control batches are decoded,
- * for their commit/abort type). A kill -9 loses at most what the replay rebuilds; a snapshot that
- * lies beyond the recovered log end (a truncated torn tail) is discarded and the whole log
- * replayed. Every snapshot records how far the log was accounted for, up to the high watermark,
- * also for partitions that only plain producers write: the replay after a crash then covers at
- * most one snapshot interval of data, not everything since the last idempotent batch.
+ * store (namespace `producer-state`) periodically, when a segment rolls and on close; on start
+ * each partition loads its snapshot and replays the batch headers written after it (only control
+ * batches are decoded, for their commit/abort type). A kill -9 loses at most what the replay
+ * rebuilds; a snapshot that lies beyond the recovered log end (a truncated torn tail) is
+ * discarded and the whole log replayed. Every snapshot records how far the log was accounted
+ * for, up to the high watermark, also for partitions that only plain producers write: the replay
+ * after a crash covers what came since the last snapshot or roll, not everything since the last
+ * idempotent batch.
  */
 import type { Logger } from 'pino'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -175,6 +176,10 @@ export class ProducerStateManager {
     if (scanned.size > 0 && this.#deps.storage.engine !== 'memory') await this.#kv.put(NAMESPACE, scanned)
     // Only now that every partition's state is loaded may the cleaner's news change it.
     this.#deps.storage.onAbortedTxnsCleaned?.((topic, partition, txns) => this.#forgetAborted(topic, partition, txns))
+    // As Kafka snapshots at each segment roll: a crash then replays about a segment at most.
+    this.#deps.storage.onSegmentRolled?.(() => {
+      this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))
+    })
     if (this.#deps.storage.engine !== 'memory') {
       this.#timer = setInterval(() => {
         this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))

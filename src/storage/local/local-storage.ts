@@ -86,6 +86,7 @@ export class LocalStorage implements Storage {
   readonly #faults: StorageFaults | undefined
   readonly #cleaner: LogCleaner
   #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
+  #segmentRolled: ((topic: string, partition: number) => void) | undefined
   #closed = false
 
   private constructor(options: LocalStorageOptions, meta: MetadataStore) {
@@ -237,6 +238,7 @@ export class LocalStorage implements Storage {
       config,
       persistLogStart: (offset: number) => this.#meta.commit({ op: 'logStart', topic, partition, offset }),
       onAppended: (hw: number) => this.#listeners.emit(topic, partition, hw),
+      onRolled: () => this.#segmentRolled?.(topic, partition),
       now: this.#now,
       syncSlots: this.#syncSlots,
       stats: this.#stats,
@@ -364,6 +366,10 @@ export class LocalStorage implements Storage {
 
   onAbortedTxnsCleaned(handler: AbortedTxnsCleanedHandler): void {
     this.#abortedTxnsCleaned = handler
+  }
+
+  onSegmentRolled(listener: (topic: string, partition: number) => void): void {
+    this.#segmentRolled = listener
   }
 
   /** Counters for tests and metrics: fdatasyncs and writes of log data, appends. */

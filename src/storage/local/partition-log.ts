@@ -40,6 +40,8 @@ export interface PartitionLogContext {
   persistLogStart: (offset: number) => Promise<void>
   /** Called after each append with the new high watermark. */
   onAppended: (highWatermark: number) => void
+  /** Called after the log rolled to a new segment. */
+  onRolled: () => void
   now: () => number
   /** The engine's bound on concurrent fdatasyncs. */
   syncSlots: SyncSlots
@@ -370,6 +372,7 @@ export class PartitionLog {
     await fsyncDir(this.#ctx.dir)
     this.#segments.push(segment)
     this.#ctx.logger.info({ dir: this.#ctx.dir, baseOffset: segment.baseOffset }, 'rolled log segment')
+    this.#ctx.onRolled()
     return segment
   }
 
