@@ -13,7 +13,7 @@ let removeDir: () => Promise<void>
 before(async () => {
   const dir = await tempDir('samsa-cli-brokers-')
   removeDir = dir.remove
-  broker = await spawnBroker(dir.path, ['--memory', '--brokers', '3'], 3)
+  broker = await spawnBroker(dir.path, ['--memory', '--brokers', '3'], { listeners: 3 })
 })
 after(async () => {
   await broker.stop()

@@ -14,18 +14,26 @@ export interface BrokerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/**
- * Starts `samsa broker` on a free port with the given data directory and extra flags; resolves
- * once it logged `listeners` "listening on" lines.
- */
-export async function spawnBroker(dataDir: string, extra: string[] = [], listeners = 1): Promise<BrokerProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  )
+export interface SpawnOptions {
+  /** "listening on" lines to wait for (one per broker with --brokers). */
+  listeners?: number
+  /** Open-files limit of the process (`ulimit -n`, set through bash). */
+  maxOpenFiles?: number
+}
+
+/** Starts `samsa broker` on a free port with the given data directory and extra flags. */
+export async function spawnBroker(
+  dataDir: string,
+  extra: string[] = [],
+  { listeners = 1, maxOpenFiles }: SpawnOptions = {},
+): Promise<BrokerProcess> {
+  const args = [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra]
+  const child =
+    maxOpenFiles === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('bash', ['-c', `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
   let output = ''
   const addresses = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 10_000)

@@ -248,6 +248,28 @@ export class LocalStorage implements Storage {
     return new PartitionLog(ctx, segments, logStart)
   }
 
+  /**
+   * Creates the logs of partitions [from, to) of a topic, then runs `commit` (the metadata change
+   * that makes them known). If any step fails, the logs made so far are closed and their
+   * directories removed: a failed CreateTopics or CreatePartitions (say, out of file handles)
+   * leaves no open files and no directories behind.
+   */
+  async #addLogs(topic: string, from: number, to: number, commit: () => Promise<void>): Promise<PartitionLog[]> {
+    const made: PartitionLog[] = []
+    try {
+      for (let p = from; p < to; p++) made.push(await this.#openLog(topic, p, true))
+      await commit()
+      return made
+    } catch (err) {
+      for (const log of made) await log.close().catch(() => {})
+      // Up to and including the partition whose creation failed.
+      for (let p = from; p <= from + made.length && p < to; p++) {
+        await removeQuietly(join(this.location, partitionDirName(topic, p))).catch(() => {})
+      }
+      throw err
+    }
+  }
+
   /** Renames a directory out of the way and removes it in the background, as Kafka does. */
   async #retireDir(dir: string): Promise<void> {
     const retired = `${dir}.${randomBytes(8).toString('hex')}${DELETE_SUFFIX}`
@@ -278,9 +300,9 @@ export class LocalStorage implements Storage {
   createTopic(topic: TopicMetadata): Promise<boolean> {
     return this.#topicOp(async () => {
       if (this.#meta.topics.has(topic.name)) return false
-      const logs: PartitionLog[] = []
-      for (let p = 0; p < topic.partitionCount; p++) logs.push(await this.#openLog(topic.name, p, true))
-      await this.#meta.commit({ op: 'topic', topic: copyMeta(topic) })
+      const logs = await this.#addLogs(topic.name, 0, topic.partitionCount, () =>
+        this.#meta.commit({ op: 'topic', topic: copyMeta(topic) }),
+      )
       this.#logs.set(topic.name, logs)
       return true
     })
@@ -318,9 +340,9 @@ export class LocalStorage implements Storage {
           `${name} has ${topic.partitionCount} partitions, cannot shrink to ${count}`,
         )
       }
-      const added: PartitionLog[] = []
-      for (let p = topic.partitionCount; p < count; p++) added.push(await this.#openLog(name, p, true))
-      await this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), partitionCount: count } })
+      const added = await this.#addLogs(name, topic.partitionCount, count, () =>
+        this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), partitionCount: count } }),
+      )
       logs.push(...added)
     })
   }

@@ -569,9 +569,13 @@ export class PartitionLog {
       this.#closed = true
     })
     clearTimeout(this.#flushTimer)
-    if (this.#sync.dirty) await this.#sync.flush()
-    await this.#active.writeIndexes()
-    for (const s of this.#segments) await s.close()
+    try {
+      if (this.#sync.dirty) await this.#sync.flush()
+      await this.#active.writeIndexes()
+    } finally {
+      // Even when the flush or the index write fails (disk full, out of file handles).
+      for (const s of this.#segments) await s.close()
+    }
   }
 }
 
