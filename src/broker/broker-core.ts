@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events'
-import type { Logger } from 'pino'
 import { effectiveBrokerProps } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.ts'
@@ -7,6 +6,7 @@ import { ProducerIdManager } from '../coordinator/producer/producer-ids.ts'
 import { ProducerStateManager } from '../coordinator/producer/producer-state-manager.ts'
 import { TxnCoordinator } from '../coordinator/txn/txn-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
+import type { Log } from '../util/logger.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
@@ -22,7 +22,7 @@ export interface BrokerCoreOptions {
   /** Broker properties changed at run time through the admin APIs (persisted by the caller). */
   dynamicProps?: Record<string, string>
   storage: Storage
-  log: Logger
+  log: Log
   now?: () => number
   /** Time and timers of the coordinators (samsa/testing moves it forward); `now` defaults to its now(). */
   clock?: Clock
@@ -47,7 +47,7 @@ export class BrokerCore {
   readonly producerIds: ProducerIdManager
   readonly producers: ProducerStateManager
   readonly txns: TxnCoordinator
-  readonly log: Logger
+  readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
   apiVersions: { apiKey: number; minVersion: number; maxVersion: number }[] = []

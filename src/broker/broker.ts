@@ -1,10 +1,10 @@
-import pino, { type Logger } from 'pino'
 import { effectiveBrokerProps, validateBrokerProps } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
 import { openStorage } from '../storage/open-storage.ts'
 import type { Storage } from '../storage/types.ts'
+import { createLog, type Log } from '../util/logger.ts'
 import { BrokerCore } from './broker-core.ts'
 import type { ClusterNode } from './cluster.ts'
 import { loadClusterId } from './cluster-id.ts'
@@ -35,7 +35,7 @@ export interface BrokerOptions {
   /** Host name clients are told to connect to. */
   advertisedHost?: string
   /** A pino logger, or a level for a new one; embedded brokers are silent by default. */
-  logger?: Logger
+  logger?: Log
   logLevel?: string
   /**
    * Time and timers of the coordinators, long polls and storage retention (samsa/testing injects
@@ -84,7 +84,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const problems = validateBrokerProps(props)
   if (problems.length > 0) throw new Error(`invalid broker configuration: ${problems.join('; ')}`)
 
-  const log = options.logger ?? pino({ level: props['log.level'] ?? 'silent' })
+  const log = options.logger ?? createLog(props['log.level'] ?? 'silent')
   const listenerSpec = parseListener(props.listeners ?? `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`)
   const hosts = listenerSpec.host
     ? [listenerSpec.host]

@@ -1,5 +1,5 @@
-import type { Logger } from 'pino'
 import type { Connection } from '../server/connection.ts'
+import type { Log } from '../util/logger.ts'
 import type { BrokerCore } from './broker-core.ts'
 
 /** Everything a handler may use while answering one request. */
@@ -11,5 +11,5 @@ export interface RequestContext {
   correlationId: number
   clientId: string | null
   connection: Connection
-  log: Logger
+  log: Log
 }

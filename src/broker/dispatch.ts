@@ -1,4 +1,3 @@
-import type { Logger } from 'pino'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/frame.ts'
 import { type ApiCodec, ApiKey } from '../protocol/generated/api-keys.ts'
@@ -8,6 +7,7 @@ import { Reader } from '../protocol/wire/reader.ts'
 import { Writer } from '../protocol/wire/writer.ts'
 import type { Connection, Dispatcher, DispatchResult } from '../server/connection.ts'
 import { kafkaErrorCodeOf } from '../storage/storage-error.ts'
+import type { Log } from '../util/logger.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
@@ -153,7 +153,7 @@ function run(handler: AnyHandler, ctx: RequestContext, request: unknown): unknow
   return handler.handle(ctx, request)
 }
 
-function encode(route: Route, header: RequestHeader, response: unknown, log: Logger): DispatchResult {
+function encode(route: Route, header: RequestHeader, response: unknown, log: Log): DispatchResult {
   if (response === null) return null
   const w = new Writer(512)
   try {

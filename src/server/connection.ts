@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import type { Logger } from 'pino'
+import type { Log } from '../util/logger.ts'
 
 /** What the dispatcher answers for one frame. */
 export type DispatchResult =
@@ -46,7 +46,7 @@ export class Connection {
   readonly remote: string
   readonly #dispatch: Dispatcher
   readonly #limits: ConnectionLimits
-  readonly #log: Logger
+  readonly #log: Log
   #pending: Buffer[] = []
   #pendingBytes = 0
   /** Responses owed, oldest first. */
@@ -55,7 +55,7 @@ export class Connection {
   #idleWaiters: (() => void)[] = []
   #draining = false
 
-  constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Logger) {
+  constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Log) {
     this.socket = socket
     this.remote = `${socket.remoteAddress}:${socket.remotePort}`
     this.#dispatch = dispatch

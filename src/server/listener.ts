@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
-import type { Logger } from 'pino'
+import type { Log } from '../util/logger.ts'
 import { SerialQueue } from '../util/serial-queue.ts'
 import { Connection, type ConnectionLimits, type Dispatcher } from './connection.ts'
 
@@ -28,18 +28,18 @@ export class Listener {
   readonly #perIp = new Map<string, number>()
   readonly #options: ListenerOptions
   readonly #dispatch: Dispatcher
-  readonly #log: Logger
+  readonly #log: Log
   #port = 0
   /** pause() and resume() one after the other, so that two calls never bind the port twice. */
   readonly #availability = new SerialQueue()
 
-  private constructor(options: ListenerOptions, dispatch: Dispatcher, log: Logger) {
+  private constructor(options: ListenerOptions, dispatch: Dispatcher, log: Log) {
     this.#options = options
     this.#dispatch = dispatch
     this.#log = log
   }
 
-  static async start(options: ListenerOptions, dispatch: Dispatcher, log: Logger): Promise<Listener> {
+  static async start(options: ListenerOptions, dispatch: Dispatcher, log: Log): Promise<Listener> {
     const listener = new Listener(options, dispatch, log)
     await listener.#listen(options.port)
     return listener

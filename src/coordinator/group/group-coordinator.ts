@@ -8,9 +8,10 @@
  * INCONSISTENT_GROUP_PROTOCOL, a ConsumerGroupHeartbeat on a non-empty classic group
  * GROUP_ID_NOT_FOUND; an empty group of the other type is converted, keeping its offsets.
  */
-import type { Logger } from 'pino'
+
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { KeyValueStore, TopicMetadata } from '../../storage/types.ts'
+import type { Log } from '../../util/logger.ts'
 import type { Clock } from '../clock.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
 import {
@@ -46,7 +47,7 @@ export interface GroupCoordinatorDeps {
   now(): number
   /** Timers of group sessions and rebalances (default: the system clock). */
   clock?: Clock
-  log: Logger
+  log: Log
 }
 
 export interface CommitRequest {

@@ -13,13 +13,14 @@
  * after a crash covers what came since the last snapshot or roll, not everything since the last
  * idempotent batch.
  */
-import type { Logger } from 'pino'
+
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { decodeBatchSync } from '../../protocol/records/batch.ts'
 import { type BatchInfo, readBatchHeader } from '../../protocol/records/batch-header.ts'
 import { ControlType, encodeEndTxnMarkerBatch, readEndTxnMarker } from '../../protocol/records/control.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
 import type { AppendResult, CleanedAbortedTxn, KeyValueStore, Storage } from '../../storage/types.ts'
+import type { Log } from '../../util/logger.ts'
 import { type AbortedTxn, PartitionProducerState, type PartitionSnapshot, type TxnVerifier } from './partition-state.ts'
 
 const NAMESPACE = 'producer-state'
@@ -33,7 +34,7 @@ export type GuardedAppend =
 
 export interface ProducerStateDeps {
   storage: Storage
-  log: Logger
+  log: Log
   now: () => number
   prop: (name: string) => string
   /** Checks a transactional batch against the transaction coordinator. */

@@ -12,9 +12,10 @@
  * Operations on one transactional id run one at a time. Fencing errors are PRODUCER_FENCED;
  * handlers turn them into INVALID_PRODUCER_EPOCH for versions older than KIP-588.
  */
-import type { Logger } from 'pino'
+
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
+import type { Log } from '../../util/logger.ts'
 import type { ProducerIdManager } from '../producer/producer-ids.ts'
 import type { ProducerStateManager } from '../producer/producer-state-manager.ts'
 import {
@@ -40,7 +41,7 @@ export interface TxnCoordinatorDeps {
   commitOffsets: (groupId: string, offsets: PendingOffset[]) => Promise<void>
   now: () => number
   prop: (name: string) => string
-  log: Logger
+  log: Log
 }
 
 /** Result of InitProducerId and EndTxn. */
