@@ -19,9 +19,10 @@ function reply(message: object): void {
 const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6
 
 const t0 = process.hrtime.bigint()
+// The bundle the package's `samsa` entry point serves (npm run build).
 const { startBroker } = (await import(
-  new URL('../src/broker/broker.js', import.meta.url).href
-)) as typeof import('../src/broker/broker.ts')
+  new URL('../bundle/index.js', import.meta.url).href
+)) as typeof import('../src/index.ts')
 const importMs = ms(t0)
 
 if (mode === 'cold') {

@@ -197,7 +197,10 @@ function printLatency(section: LatencySection): void {
 }
 
 function printEmbedded(e: EmbeddedResult): void {
-  heading('Embedded broker', 'startBroker({ storage: "memory" }) in fresh child processes.')
+  heading(
+    'Embedded broker',
+    'startBroker({ storage: "memory" }) from the package entry point (its bundle) in fresh child processes.',
+  )
   const verdict = (v: number, target: number): string => (v < target ? 'PASS' : 'BELOW')
   const startTarget = (v: number): string =>
     `< ${COLD_START_TARGET_MS} ms: ${verdict(v, COLD_START_TARGET_MS)}; later < ${COLD_START_LATER_TARGET_MS} ms: ${verdict(v, COLD_START_LATER_TARGET_MS)}`
@@ -211,7 +214,7 @@ function printEmbedded(e: EmbeddedResult): void {
         startTarget(e.coldStartMs),
       ],
       ['  same, p90', ms(e.coldStartP90Ms), 'ms', ''],
-      ['  import of the broker module before it, median', ms(e.importMs), 'ms', ''],
+      ['  import of samsa before it, median', ms(e.importMs), 'ms', ''],
       ['  import + first startBroker(), median', ms(e.coldImportAndStartMs), 'ms', startTarget(e.coldImportAndStartMs)],
       ['  fork() → listening (node boot included), median of 5', ms(e.spawnToReadyMs), 'ms', ''],
       ['warm start: startBroker() ×20 in one process, median', ms(e.warmStartMs), 'ms', ''],
@@ -230,7 +233,7 @@ function printEmbedded(e: EmbeddedResult): void {
 function printTesting(t: TestingResult): void {
   heading(
     'samsa/testing',
-    `startBroker() from samsa/testing (one topic pre-created) ×${TESTING_STARTS} in a fresh process.`,
+    `startBroker() from samsa/testing (its bundle; one topic pre-created) ×${TESTING_STARTS} in a fresh process.`,
   )
   const target = COLD_START_LATER_TARGET_MS
   console.log(

@@ -9,8 +9,9 @@ const STARTS = Number(process.argv[2] ?? 100)
 const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6
 
 const t0 = process.hrtime.bigint()
+// The bundle the package's `samsa/testing` entry point serves (npm run build).
 const { startBroker } = (await import(
-  new URL('../src/testing/index.js', import.meta.url).href
+  new URL('../bundle/testing/index.js', import.meta.url).href
 )) as typeof import('../src/testing/index.ts')
 const importMs = ms(t0)
 
