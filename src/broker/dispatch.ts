@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeRequestHeader, encodeResponseHeader, type RequestHeader } from '../protocol/frame.ts'
-import { type ApiCodec, ApiKey } from '../protocol/generated/api-keys.ts'
+import { ApiKey } from '../protocol/generated/api-keys.ts'
 import { createApiVersionsResponse, encodeApiVersionsResponse } from '../protocol/generated/api-versions.ts'
 import { ProtocolError } from '../protocol/wire/protocol-error.ts'
 import { Reader } from '../protocol/wire/reader.ts'
@@ -12,11 +12,6 @@ import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
 import { isCoordinator } from './routing.ts'
-
-interface Route {
-  handler: AnyHandler
-  codec: ApiCodec
-}
 
 /** One decoded request as a dispatch hook sees it. */
 export interface DispatchCall {
@@ -60,8 +55,8 @@ export function createDispatcher(
   options: DispatcherOptions,
 ): Dispatcher {
   const { nodeId, hook } = options
-  const routes: (Route | undefined)[] = []
-  for (const handler of handlers) routes[handler.api.apiKey] = { handler, codec: handler.api }
+  const byKey: (AnyHandler | undefined)[] = []
+  for (const handler of handlers) byKey[handler.api.apiKey] = handler
   const log = core.log
 
   return (frame: Buffer, connection: Connection): DispatchResult | Promise<DispatchResult> => {
@@ -73,9 +68,9 @@ export function createDispatcher(
       log.warn({ err, remote: connection.remote }, 'malformed request header')
       return 'close'
     }
-    const route = routes[header.apiKey]
+    const handler = byKey[header.apiKey]
     const { apiKey, apiVersion } = header
-    if (route === undefined || apiVersion < route.handler.minVersion || apiVersion > route.handler.maxVersion) {
+    if (handler === undefined || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === ApiKey.ApiVersions) return unsupportedApiVersions(header, handlers)
       log.warn(
         {
@@ -85,13 +80,13 @@ export function createDispatcher(
           correlationId: header.correlationId,
           clientId: header.clientId,
         },
-        route === undefined ? 'unsupported API key' : 'unsupported API version',
+        handler === undefined ? 'unsupported API key' : 'unsupported API version',
       )
       return 'close'
     }
     let request: unknown
     try {
-      request = route.codec.decodeRequest(r, apiVersion)
+      request = handler.api.decodeRequest(r, apiVersion)
     } catch (err) {
       if (err instanceof ProtocolError) err.withContext(apiKey, apiVersion)
       log.warn({ err, remote: connection.remote, correlationId: header.correlationId }, 'malformed request')
@@ -107,15 +102,15 @@ export function createDispatcher(
       log,
     }
     const respond = (response: unknown): DispatchResult =>
-      response === CLOSE_CONNECTION ? 'close' : encode(route, header, response, log)
+      response === CLOSE_CONNECTION ? 'close' : encode(handler, header, response, log)
     const fail = (err: unknown): DispatchResult => {
       log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
-      if (!route.handler.errorResponse) return 'close'
-      return respond(route.handler.errorResponse(ctx, request, kafkaErrorCodeOf(err)))
+      if (!handler.errorResponse) return 'close'
+      return respond(handler.errorResponse(ctx, request, kafkaErrorCodeOf(err)))
     }
     let result: unknown
     try {
-      result = hook ? hook(hookCall(route.handler, ctx, request)) : run(route.handler, ctx, request)
+      result = hook ? hook(hookCall(handler, ctx, request)) : run(handler, ctx, request)
     } catch (err) {
       return fail(err)
     }
@@ -153,12 +148,12 @@ function run(handler: AnyHandler, ctx: RequestContext, request: unknown): unknow
   return handler.handle(ctx, request)
 }
 
-function encode(route: Route, header: RequestHeader, response: unknown, log: Log): DispatchResult {
+function encode(handler: AnyHandler, header: RequestHeader, response: unknown, log: Log): DispatchResult {
   if (response === null) return null
   const w = new Writer(512)
   try {
     encodeResponseHeader(w, header.apiKey, header.apiVersion, header.correlationId)
-    route.codec.encodeResponse(w, header.apiVersion, response as never)
+    handler.api.encodeResponse(w, header.apiVersion, response as never)
   } catch (err) {
     log.error({ err, apiKey: header.apiKey, apiVersion: header.apiVersion }, 'response encoding failed')
     return 'close'
