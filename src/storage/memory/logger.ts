@@ -1,9 +1,7 @@
-/** The logger engines accept: the subset of pino's API they call. */
-export interface StorageLogger {
-  info(obj: object, msg?: string): void
-  warn(obj: object, msg?: string): void
-  error(obj: object, msg?: string): void
-}
+import type { Log } from '../../util/logger.ts'
+
+/** The logger engines accept: the part of the broker's log they call. */
+export type StorageLogger = Pick<Log, 'info' | 'warn' | 'error'>
 
 const noop = (): void => {}
 
