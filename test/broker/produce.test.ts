@@ -116,30 +116,105 @@ describe('Produce', () => {
     assert.equal((await produce('p', batch({ compression: Compression.ZSTD }), 7)).errorCode, ErrorCode.NONE)
   })
 
-  test('compacted topics refuse records without a key', async () => {
-    const records = (keys: (string | null)[]) =>
-      encodeBatchSync({
+  test('compacted topics refuse records without a key, each one listed (KIP-467)', async () => {
+    for (const compression of [Compression.NONE, Compression.GZIP]) {
+      // 100 records, every tenth without a key: exactly those ten are listed, the batch is refused.
+      const records = encodeBatchSync({
         baseOffset: 0,
-        compression: Compression.GZIP,
-        records: keys.map((k, i) => ({
-          key: k === null ? null : Buffer.from(k),
+        compression,
+        records: Array.from({ length: 100 }, (_, i) => ({
+          key: i % 10 === 9 ? null : Buffer.from(`k${i}`),
           value: Buffer.from('v'),
-          offsetDelta: i,
         })),
       })
-    const v9 = await produce('compacted', records(['a', null, 'c']), 9)
-    assert.equal(v9.errorCode, ErrorCode.INVALID_RECORD)
+      const v9 = await produce('compacted', records, 9)
+      assert.equal(v9.errorCode, ErrorCode.INVALID_RECORD)
+      assert.deepEqual(
+        v9.recordErrors.map((e) => e.batchIndex),
+        [9, 19, 29, 39, 49, 59, 69, 79, 89, 99],
+      )
+      assert.match(v9.recordErrors[0]?.batchIndexErrorMessage ?? '', /record 9 has no key/)
+      assert.match(v9.errorMessage ?? '', /10 of the records sent to compacted-0 were refused/)
+      // Before v8 there are no record errors: the whole batch is a CORRUPT_MESSAGE.
+      assert.equal((await produce('compacted', records, 7)).errorCode, ErrorCode.CORRUPT_MESSAGE)
+    }
+    const keyed = encodeBatchSync({ records: [{ key: Buffer.from('a'), value: Buffer.from('v') }] })
+    assert.equal((await produce('compacted', keyed, 9)).errorCode, ErrorCode.NONE)
+    assert.equal((await broker.core.storage.offsets('compacted', 0)).highWatermark, 1)
+  })
+
+  test('record errors are per partition when one request carries several batches', async () => {
+    await broker.core.topics.create('compacted2', 2, { 'cleanup.policy': 'compact' })
+    const records = (keyless: number[]) =>
+      encodeBatchSync({
+        records: Array.from({ length: 5 }, (_, i) => ({
+          key: keyless.includes(i) ? null : Buffer.from(`k${i}`),
+          value: Buffer.from('v'),
+        })),
+      })
+    const res = await client.send<ProduceResponse>(
+      ApiKey.Produce,
+      9,
+      createProduceRequest({
+        acks: 1,
+        timeoutMs: 1000,
+        topicData: [
+          {
+            name: 'compacted2',
+            partitionData: [
+              { index: 0, records: records([0, 4]) },
+              { index: 1, records: records([]) },
+            ],
+          },
+          { name: 'compacted', partitionData: [{ index: 0, records: records([2]) }] },
+        ],
+      }),
+    )
+    const [two, one] = res.responses
     assert.deepEqual(
-      v9.recordErrors.map((e) => e.batchIndex),
-      [1],
+      two?.partitionResponses.map((p) => [p.errorCode, p.recordErrors.map((e) => e.batchIndex)]),
+      [
+        [ErrorCode.INVALID_RECORD, [0, 4]],
+        [ErrorCode.NONE, []],
+      ],
     )
-    assert.match(
-      v9.errorMessage ?? '',
-      /Compacted topic cannot accept message without key in topic partition compacted-0/,
+    assert.deepEqual(
+      one?.partitionResponses.map((p) => [p.errorCode, p.recordErrors.map((e) => e.batchIndex)]),
+      [[ErrorCode.INVALID_RECORD, [2]]],
     )
-    assert.equal((await produce('compacted', records([null]), 7)).errorCode, ErrorCode.CORRUPT_MESSAGE)
-    assert.equal((await produce('compacted', records(['a', 'b']), 9)).errorCode, ErrorCode.NONE)
-    assert.equal((await broker.core.storage.offsets('compacted', 0)).highWatermark, 2)
+  })
+
+  test('each record with a timestamp out of range is listed, even where the header looks fine', async () => {
+    const now = Date.now()
+    const before = (await broker.core.storage.offsets('recent', 0)).highWatermark
+    for (const compression of [Compression.NONE, Compression.SNAPPY]) {
+      // First and max timestamps in range: only the records tell that two are 10 minutes old.
+      const timestamps = [now, now - 600_000, now + 1, now - 600_000, now + 2]
+      const records = encodeBatchSync({
+        compression,
+        records: timestamps.map((timestamp) => ({ key: null, value: Buffer.from('v'), timestamp })),
+      })
+      const res = await produce('recent', records, 9)
+      assert.equal(res.errorCode, ErrorCode.INVALID_TIMESTAMP)
+      assert.deepEqual(
+        res.recordErrors.map((e) => e.batchIndex),
+        [1, 3],
+      )
+    }
+    assert.equal((await broker.core.storage.offsets('recent', 0)).highWatermark, before)
+  })
+
+  test('records whose offset deltas do not count up from 0 are listed', async () => {
+    const records = encodeBatchSync({
+      records: [0, 1, 1, 3].map((offsetDelta) => ({ key: null, value: Buffer.from('v'), offsetDelta })),
+      lastOffsetDelta: 3,
+    })
+    const res = await produce('p', records, 9)
+    assert.equal(res.errorCode, ErrorCode.INVALID_RECORD)
+    assert.deepEqual(
+      res.recordErrors.map((e) => e.batchIndex),
+      [2],
+    )
   })
 
   test('acks other than 0, 1 and -1 answer INVALID_REQUIRED_ACKS', async () => {

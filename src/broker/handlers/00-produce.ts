@@ -1,9 +1,11 @@
 // Produce: v0-11
 // Validates each partition's batches from their headers alone (length, magic, CRC32C, counts,
-// timestamps, size), stamps LogAppendTime where the topic asks for it, and appends the bytes as
-// they came: no record is decoded (except on compacted topics, where every record needs a key:
-// CORRUPT_MESSAGE before v8, INVALID_RECORD with the record's index from v8). Appends are issued synchronously, in request order, so
-// pipelined requests on one connection land in the order they were sent.
+// timestamps, size), walks the records (protocol/records/record-check.ts: a few varints each, no
+// decoding; compressed batches are decompressed, as Kafka does) for Kafka's per-record rules and
+// the batch's true max timestamp, stamps LogAppendTime where the topic asks for it, and appends
+// the bytes as they came. Every refused record is reported (KIP-467). Appends are issued
+// synchronously, in request order, so pipelined requests on one connection land in the order
+// they were sent.
 // acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
 // exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message.
@@ -13,7 +15,7 @@
 // needs its partition in the producer's open transaction (KIP-890 verification, INVALID_TXN_STATE).
 // Partitions led by another node of a multi-broker view answer NOT_LEADER_OR_FOLLOWER with the
 // current leader and its address (v10+, KIP-951), so the client need not refresh its metadata.
-// Deliberate gaps: INVALID_TIMESTAMP is judged on the batch's first and max timestamps, not on every record.
+// Deliberate gaps: batches whose offset deltas do not count 0, 1, 2... are refused (Kafka rewrites them).
 import { ErrorCode, errorInfo } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -24,13 +26,20 @@ import {
   type ProduceRequest,
   type ProduceResponse,
 } from '../../protocol/generated/produce.ts'
-import { decodeBatchesSync } from '../../protocol/records/batch.ts'
+import { DEFAULT_MAX_DECOMPRESSED_BYTES } from '../../protocol/records/batch.ts'
 import type { BatchInfo } from '../../protocol/records/batch-header.ts'
-import { setLogAppendTime } from '../../protocol/records/batch-patch.ts'
-import { batchTimestampsWithin, validateProducedRecords } from '../../protocol/records/batch-validate.ts'
+import { TimestampType } from '../../protocol/records/batch-layout.ts'
+import { setLogAppendTime, setMaxTimestamp } from '../../protocol/records/batch-patch.ts'
+import { validateProducedRecords } from '../../protocol/records/batch-validate.ts'
 import { Compression } from '../../protocol/records/compression.ts'
 import { messageSetToBatchSync } from '../../protocol/records/convert.ts'
 import { asRecordsError, kafkaErrorCode, RecordsError } from '../../protocol/records/index.ts'
+import {
+  checkBatchRecords,
+  type RecordProblem,
+  type RecordRules,
+  type RecordsCheck,
+} from '../../protocol/records/record-check.ts'
 import { kafkaErrorCodeOf } from '../../storage/storage-error.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
@@ -117,31 +126,22 @@ function produceToPartition(
   }
   const config = core.topics.logConfig(topic)
   const now = core.now()
+  const createTime = config.messageTimestampType === 'CreateTime'
+  const rules: RecordRules = {
+    requireKey: config.cleanupPolicy.compact,
+    checkTimestamps: createTime,
+    minTimestamp: now - config.timestampBeforeMaxMs,
+    maxTimestamp: now + config.timestampAfterMaxMs,
+    maxDecompressedBytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+  }
   for (const info of batches) {
     const err = checkBatch(info, version, config.maxMessageBytes, config.segmentBytes)
     if (err) return fail(res, err[0], err[1])
-    if (config.messageTimestampType === 'CreateTime') {
-      if (!batchTimestampsWithin(info, now, config.timestampBeforeMaxMs, config.timestampAfterMaxMs)) {
-        return fail(res, ErrorCode.INVALID_TIMESTAMP, `Timestamp out of the range accepted by topic ${topic}`)
-      }
-    } else {
+    const refused = checkRecordsOf(data, info, rules, createTime)
+    if (refused !== undefined) return refuse(res, refused, version, `${topic}-${p.index}`)
+    if (!createTime) {
       setLogAppendTime(data, info, now)
       res.logAppendTimeMs = BigInt(now)
-    }
-  }
-  if (config.cleanupPolicy.compact) {
-    let keyless: number | undefined
-    try {
-      keyless = recordWithoutKey(data)
-    } catch (err) {
-      const e = asRecordsError(err)
-      return fail(res, kafkaErrorCode(e), e.message)
-    }
-    if (keyless !== undefined) {
-      const message = `Compacted topic cannot accept message without key in topic partition ${topic}-${p.index}.`
-      if (version < 8) return fail(res, ErrorCode.CORRUPT_MESSAGE, message)
-      res.recordErrors = [{ batchIndex: keyless, batchIndexErrorMessage: message }]
-      return fail(res, ErrorCode.INVALID_RECORD, message)
     }
   }
   const first = batches[0] as BatchInfo
@@ -179,18 +179,55 @@ function produceToPartition(
 }
 
 /**
- * The index of the first record without a key, or undefined. Compacted topics need a key on every
- * record; this is the one produce check that decodes records, and only compacted topics pay it.
+ * Kafka's per-record rules (key on compacted topics, timestamps, offset deltas) on one batch, and
+ * its max timestamp made the largest record timestamp: older clients send -1 there, and the time
+ * index, ListOffsets and retention go by it. The walk is skipped only where nothing depends on it
+ * (LogAppendTime topics that do not compact). Returns the refusal, if any.
  */
-function recordWithoutKey(data: Buffer): number | undefined {
-  let index = 0
-  for (const batch of decodeBatchesSync(data)) {
-    for (const record of batch.records) {
-      if (record.key === null) return index
-      index++
-    }
+function checkRecordsOf(
+  data: Buffer,
+  info: BatchInfo,
+  rules: RecordRules,
+  createTime: boolean,
+): RecordProblem[] | RecordsError | undefined {
+  if (!createTime && !rules.requireKey && info.timestampType !== TimestampType.LOG_APPEND_TIME) return undefined
+  let check: RecordsCheck
+  try {
+    check = checkBatchRecords(data, info, rules)
+  } catch (err) {
+    return asRecordsError(err)
+  }
+  if (check.problems.length > 0) return check.problems
+  if (createTime && (info.maxTimestamp !== check.maxTimestamp || info.timestampType !== TimestampType.CREATE_TIME)) {
+    setMaxTimestamp(data, info.position, TimestampType.CREATE_TIME, check.maxTimestamp)
+    info.maxTimestamp = check.maxTimestamp
+    info.timestampType = TimestampType.CREATE_TIME
   }
   return undefined
+}
+
+/**
+ * Fails the partition for refused records. Every refused record is listed (KIP-467, v8+), so a
+ * client fails exactly those and the rest of the batch with INVALID_DIFFERENT_RECORD; one bad
+ * timestamp makes the partition's error INVALID_TIMESTAMP, as in Kafka.
+ */
+function refuse(
+  res: PartitionProduceResponse,
+  refused: RecordProblem[] | RecordsError,
+  version: number,
+  partition: string,
+): undefined {
+  if (refused instanceof RecordsError) return fail(res, kafkaErrorCode(refused), refused.message)
+  const timestamp = refused.some((r) => r.kind === 'timestamp')
+  const shown = refused
+    .slice(0, 3)
+    .map((r) => r.message)
+    .join('; ')
+  const message = `${refused.length} of the records sent to ${partition} were refused: ${shown}${refused.length > 3 ? '; ...' : ''}`
+  res.recordErrors = refused.map((r) => ({ batchIndex: r.batchIndex, batchIndexErrorMessage: r.message }))
+  // INVALID_RECORD came with v8; older clients know a bad record as CORRUPT_MESSAGE.
+  if (timestamp) return fail(res, ErrorCode.INVALID_TIMESTAMP, message)
+  return fail(res, version < 8 ? ErrorCode.CORRUPT_MESSAGE : ErrorCode.INVALID_RECORD, message)
 }
 
 function checkBatch(

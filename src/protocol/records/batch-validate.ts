@@ -86,27 +86,3 @@ export function validateProducedRecords(buf: Buffer, start = 0, end = buf.length
   }
   return batches
 }
-
-/**
- * INVALID_TIMESTAMP check for CreateTime topics, from the header alone: baseTimestamp (first
- * record) and maxTimestamp must lie within [now - beforeMaxMs, now + afterMaxMs]
- * (message.timestamp.before.max.ms / after.max.ms, KIP-937; difference.max.ms sets both).
- * NO_TIMESTAMP (-1) passes, as in Kafka. Records with a timestamp below the first record's are
- * not seen: that needs record decoding.
- */
-export function batchTimestampsWithin(
-  info: BatchInfo,
-  nowMs: number,
-  beforeMaxMs: number,
-  afterMaxMs: number,
-): boolean {
-  return (
-    within(info.baseTimestamp, nowMs, beforeMaxMs, afterMaxMs) &&
-    within(info.maxTimestamp, nowMs, beforeMaxMs, afterMaxMs)
-  )
-}
-
-function within(ts: number, nowMs: number, beforeMaxMs: number, afterMaxMs: number): boolean {
-  // Kafka skips NO_TIMESTAMP (-1): up-converted magic 0 messages have none.
-  return ts === L.NO_TIMESTAMP || (ts >= nowMs - beforeMaxMs && ts <= nowMs + afterMaxMs)
-}

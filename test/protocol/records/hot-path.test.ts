@@ -11,7 +11,6 @@ import {
 } from '../../../src/protocol/records/batch-patch.ts'
 import { findBatchForOffset, scanValidPrefix } from '../../../src/protocol/records/batch-scan.ts'
 import {
-  batchTimestampsWithin,
   checkClientBatch,
   validateBatch,
   validateBatches,
@@ -112,15 +111,6 @@ describe('hot path: header, validation, patching, scanning', () => {
     assert.equal(bad({ baseSequence: -1 })?.reason, 'BAD_PRODUCER_STATE')
     assert.equal(bad({ isTransactional: true, producerId: -1, baseSequence: -1 })?.reason, 'BAD_PRODUCER_STATE')
     assert.equal(bad({ compression: 0, recordCount: 1000, lastOffsetDelta: 999 })?.reason, 'BAD_COUNT')
-  })
-
-  it('checks timestamps against before/after bounds and skips NO_TIMESTAMP', () => {
-    const info = ok(validateBatch(one))
-    const now = info.maxTimestamp + 1000
-    assert.equal(batchTimestampsWithin(info, now, 60_000, 60_000), true)
-    assert.equal(batchTimestampsWithin(info, now + 10 * 60_000, 60_000, 60_000), false)
-    assert.equal(batchTimestampsWithin(info, info.baseTimestamp - 10 * 60_000, 60_000, 60_000), false)
-    assert.equal(batchTimestampsWithin({ ...info, baseTimestamp: -1, maxTimestamp: -1 }, now, 0, 0), true)
   })
 
   it('patches baseOffset and leader epoch outside the CRC, LogAppendTime inside it', () => {
