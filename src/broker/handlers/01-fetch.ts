@@ -26,6 +26,7 @@ import {
 } from '../../protocol/generated/fetch.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
+import { EMPTY_BYTES } from '../../protocol/wire/codec-helpers.ts'
 import { takeLargeResponseTurn } from '../../server/large-responses.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
@@ -151,8 +152,11 @@ async function readPartitions(
   let bytes = 0
   let errors = 0
   for (const w of wanted) {
+    // Never null records: librdkafka refuses a whole flexible response holding one (Kafka always
+    // sends an empty set for a partition without data, errors included).
     const res = createPartitionData({
       partitionIndex: w.partition,
+      records: EMPTY_BYTES,
       abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null,
     })
     results.push(res)
