@@ -104,11 +104,20 @@ const BROKER_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
 }
 
 /**
+ * Broker defaults of topic configs that Kafka 3.x does not let change at run time
+ * (DynamicLogConfig.ExcludedConfigs): AlterConfigs answers INVALID_REQUEST, DescribeConfigs
+ * reports them read-only. They can still be set in the broker's own configuration.
+ */
+const STATIC_ONLY_LOG_CONFIGS: ReadonlySet<string> = new Set(['log.message.format.version'])
+
+/**
  * The broker configs that can change at run time: the broker-level defaults of topic configs
  * (Kafka's DynamicLogConfig), applied to every topic without an override of its own.
  */
 export const DYNAMIC_BROKER_CONFIGS: ReadonlySet<string> = new Set(
-  TOPIC_CONFIGS.flatMap((c) => (c.brokerSynonym ? [c.brokerSynonym] : [])),
+  TOPIC_CONFIGS.flatMap((c) =>
+    c.brokerSynonym && !STATIC_ONLY_LOG_CONFIGS.has(c.brokerSynonym) ? [c.brokerSynonym] : [],
+  ),
 )
 
 /**

@@ -1,3 +1,5 @@
+import { invalidKafkaVersion } from './kafka-versions.ts'
+
 /**
  * Topic-level configs as Apache Kafka defines them: name, type, default, the broker config that
  * supplies the default (the synonym DescribeConfigs reports), and documentation. Values are kept
@@ -16,6 +18,9 @@ export interface ConfigDefinition {
   validValues?: readonly string[]
   /** Smallest allowed numeric value. */
   min?: number
+  /** A check beyond the type (Kafka's ConfigDef.Validator): why a value is rejected, or undefined. */
+  validator?: (name: string, value: string) => string | undefined
+  /** Starts with "[DEPRECATED]" for configs Kafka deprecated, as Kafka's own documentation does. */
   doc: string
 }
 
@@ -102,6 +107,16 @@ export const TOPIC_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'Whether fetches from old clients (Fetch v0-v3) get their data converted to the old message format.',
   },
   {
+    // KIP-724: Kafka 3.x validates it and ignores it (inter.broker.protocol.version is 3.0 or
+    // later); Kafka 4.0 removed it. Kept because older tooling and librdkafka's tests still set it.
+    name: 'message.format.version',
+    type: 'STRING',
+    default: '3.0-IV1',
+    brokerSynonym: 'log.message.format.version',
+    validator: invalidKafkaVersion,
+    doc: '[DEPRECATED] The record format of appended data in Kafka before 3.0. Accepted and ignored, as by Kafka 3.x (KIP-724; Kafka 4.0 removed it): it has no effect. The value must be a Kafka version such as 0.10.0, 2.8-IV1 or 3.0.',
+  },
+  {
     name: 'message.timestamp.after.max.ms',
     type: 'LONG',
     default: LONG_MAX,
@@ -123,7 +138,7 @@ export const TOPIC_CONFIGS: readonly ConfigDefinition[] = [
     default: LONG_MAX,
     brokerSynonym: 'log.message.timestamp.difference.max.ms',
     min: 0,
-    doc: 'Deprecated: maximum difference between a CreateTime timestamp and the broker clock.',
+    doc: '[DEPRECATED] Maximum difference between a CreateTime timestamp and the broker clock.',
   },
   {
     name: 'message.timestamp.type',
@@ -226,6 +241,10 @@ export const TOPIC_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDefinition> = new M
 
 /** Why a config value is rejected, or undefined when it is valid. */
 export function validateConfigValue(def: ConfigDefinition, value: string): string | undefined {
+  return invalidForType(def, value) ?? def.validator?.(def.name, value)
+}
+
+function invalidForType(def: ConfigDefinition, value: string): string | undefined {
   switch (def.type) {
     case 'BOOLEAN':
       return value === 'true' || value === 'false' ? undefined : `${def.name} must be true or false`
