@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module'
 import type { KafkaConfig, Kafka as KafkaType } from 'kafkajs'
 import { loadKafkajs } from '../protocol/records/helpers.ts'
-import type { ConfluentKafkaJS } from './confluent-types.ts'
+import type { ConfluentKafkaJS, ConfluentNative } from './confluent-types.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -56,10 +56,15 @@ export const CONFLUENT_MISSING = `${CONFLUENT} is not installed (it compiles lib
  * from NODE_PATH. An installed package that fails to load is an error, not a reason to skip.
  */
 export function confluentKafkaJS(): ConfluentKafkaJS | undefined {
+  return confluentNative()?.KafkaJS
+}
+
+/** The whole package (its node-rdkafka-style API beside KafkaJS), or undefined when it is absent. */
+export function confluentNative(): (ConfluentNative & { KafkaJS: ConfluentKafkaJS }) | undefined {
   try {
     require.resolve(CONFLUENT)
   } catch {
     return undefined
   }
-  return (require(CONFLUENT) as { KafkaJS: ConfluentKafkaJS }).KafkaJS
+  return require(CONFLUENT) as ConfluentNative & { KafkaJS: ConfluentKafkaJS }
 }

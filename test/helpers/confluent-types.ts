@@ -113,3 +113,38 @@ export interface Admin extends Client {
     topics: string[]
   }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>
 }
+
+/** librdkafka's own error, as the node-rdkafka-style API reports it (`code` is librdkafka's). */
+export interface LibrdKafkaError extends Error {
+  code: number
+}
+
+/** The node-rdkafka-style API of the package: per-message delivery reports, explicit assignment. */
+export interface ConfluentNative {
+  Producer: new (config: LibrdkafkaProperties) => NativeProducer
+  KafkaConsumer: new (config: LibrdkafkaProperties, topicConfig: LibrdkafkaProperties) => NativeConsumer
+  CODES: { ERRORS: Record<string, number> }
+}
+
+export interface NativeClient {
+  connect(options?: unknown, callback?: (err: LibrdKafkaError | null) => void): void
+  disconnect(callback?: () => void): void
+}
+
+export interface NativeProducer extends NativeClient {
+  produce(topic: string, partition: number | null, value: Buffer | null, key?: Buffer | null): boolean
+  setPollInterval(ms: number): void
+  on(event: 'delivery-report', listener: (err: LibrdKafkaError | null, report: { partition: number }) => void): this
+}
+
+export interface NativeMessage {
+  value: Buffer | null
+  offset: number
+  partition: number
+}
+
+export interface NativeConsumer extends NativeClient {
+  assign(assignments: { topic: string; partition: number; offset: number }[]): void
+  consume(): void
+  on(event: 'data', listener: (message: NativeMessage) => void): this
+}
