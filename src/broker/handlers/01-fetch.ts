@@ -5,9 +5,9 @@
 // appends. Incremental fetch sessions (KIP-227, v7+) are kept in memory.
 // Version notes: v0-3 get legacy message sets (magic 0 for v0-1, magic 1 for v2-3); v4+ add
 // isolation level and the last stable offset; v5+ the log start offset; v13+ name topics by id.
-// read_committed (v4+) reads only below the last stable offset (the first offset of the oldest
-// open transaction, from the producer state) and lists the aborted transactions overlapping the
-// returned batches, so clients drop their records; batch headers are walked only then.
+// read_committed (v4+) reads only below the last stable offset and lists the aborted
+// transactions overlapping the returned batches, so clients drop their records: the producer
+// state reads the partition at the request's isolation level (coordinator/producer/isolated-read.ts).
 // Partitions led by another node of a multi-broker view answer NOT_LEADER_OR_FOLLOWER with the
 // current leader (v12+) and its address (v16+, KIP-951); leadership is checked on every round of
 // a long poll, as it may move meanwhile.
@@ -24,7 +24,6 @@ import {
   type FetchResponse,
   type PartitionData,
 } from '../../protocol/generated/fetch.ts'
-import * as L from '../../protocol/records/batch-layout.ts'
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
 import { EMPTY_BYTES } from '../../protocol/wire/codec-helpers.ts'
 import { takeLargeResponseTurn } from '../../server/large-responses.ts'
@@ -168,23 +167,26 @@ async function readPartitions(
       continue
     }
     const limit = Math.min(w.maxBytes, budget)
-    const committed = v >= 4 && isolation === READ_COMMITTED
-    const unstable = committed
-      ? core.producers.lastStableOffset(w.topic, w.partition, Number.POSITIVE_INFINITY)
-      : Number.POSITIVE_INFINITY
-    const options = { minOneBatch: bytes === 0, maxOffset: Number.isFinite(unstable) ? unstable : undefined }
-    const read = await core.storage.read(w.topic, w.partition, w.fetchOffset, limit, options)
-    const lso = core.producers.lastStableOffset(w.topic, w.partition, read.offsets.highWatermark)
+    const readCommitted = v >= 4 && isolation === READ_COMMITTED
+    const read = await core.producers.read(w.topic, w.partition, w.fetchOffset, limit, {
+      minOneBatch: bytes === 0,
+      readCommitted,
+    })
     res.errorCode = read.errorCode
     res.highWatermark = BigInt(read.offsets.highWatermark)
-    res.lastStableOffset = BigInt(lso)
+    res.lastStableOffset = BigInt(read.lastStableOffset)
     res.logStartOffset = BigInt(read.offsets.logStartOffset)
     if (read.errorCode !== ErrorCode.NONE) {
       errors++
       continue
     }
+    if (read.abortedTransactions !== null) {
+      res.abortedTransactions = read.abortedTransactions.map((a) => ({
+        producerId: BigInt(a.producerId),
+        firstOffset: BigInt(a.firstOffset),
+      }))
+    }
     let records = read.records
-    if (committed && records.length > 0) records = committedView(core, w, records, lso, res)
     if (v <= 3 && records.length > 0) {
       records = await batchesToMessageSet(records, 0, records.length, {
         magic: v <= 1 ? 0 : 1,
@@ -196,32 +198,6 @@ async function readPartitions(
     budget = Math.max(0, budget - records.length)
   }
   return { results, bytes, errors }
-}
-
-/**
- * read_committed: cuts batches at or past the last stable offset (a transaction may have opened
- * during the read) and lists the aborted transactions the returned batches overlap.
- */
-function committedView(core: BrokerCore, w: Wanted, records: Buffer, lso: number, res: PartitionData): Buffer {
-  const state = core.producers.peek(w.topic, w.partition)
-  if (state === undefined || (!Number.isFinite(state.firstUnstableOffset()) && state.aborted.length === 0)) {
-    return records
-  }
-  let pos = 0
-  let end = w.fetchOffset
-  while (records.length - pos >= L.RECORDS) {
-    const base = L.readInt64AsNumber(records, pos + L.BASE_OFFSET)
-    if (base >= lso) break
-    end = base + records.readInt32BE(pos + L.LAST_OFFSET_DELTA) + 1
-    pos += L.LOG_OVERHEAD + records.readInt32BE(pos + L.BATCH_LENGTH)
-  }
-  const kept = pos >= records.length ? records : records.subarray(0, pos)
-  if (kept.length > 0) {
-    res.abortedTransactions = core.producers
-      .abortedTransactions(w.topic, w.partition, w.fetchOffset, end)
-      .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }))
-  }
-  return kept
 }
 
 function buildResponse(

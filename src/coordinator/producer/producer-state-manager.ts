@@ -1,7 +1,7 @@
 /**
  * Producer state of every partition: idempotent and transactional appends go through here, so
  * sequence checks and offset assignment happen in one ordered step per partition; transaction
- * markers too. Also answers the last stable offset and the aborted transactions of a fetch.
+ * markers too. Also answers the last stable offset, and reads partitions at an isolation level.
  *
  * Durability: the state is derived from the log. A snapshot per partition goes to the key-value
  * store (namespace `producer-state`) periodically, when a segment rolls and on close; on start
@@ -21,6 +21,7 @@ import { ControlType, encodeEndTxnMarkerBatch, readEndTxnMarker } from '../../pr
 import { RecordsError } from '../../protocol/records/errors.ts'
 import type { AppendResult, CleanedAbortedTxn, KeyValueStore, Storage } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
+import { type IsolatedRead, type IsolatedReadOptions, readIsolated } from './isolated-read.ts'
 import { type AbortedTxn, PartitionProducerState, type PartitionSnapshot, type TxnVerifier } from './partition-state.ts'
 
 const NAMESPACE = 'producer-state'
@@ -146,6 +147,17 @@ export class ProducerStateManager {
   lastStableOffset(topic: string, partition: number, highWatermark: number): number {
     const state = this.peek(topic, partition)
     return state === undefined ? highWatermark : Math.min(highWatermark, state.firstUnstableOffset())
+  }
+
+  /** Reads a partition as a consumer at an isolation level sees it (isolated-read.ts). */
+  read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    options: IsolatedReadOptions,
+  ): Promise<IsolatedRead> {
+    return readIsolated(this.#deps.storage, this.peek(topic, partition), topic, partition, offset, maxBytes, options)
   }
 
   /** Aborted transactions overlapping [from, to) of a partition. */
