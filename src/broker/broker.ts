@@ -111,33 +111,36 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           faults: options.storageFaults,
         })
       : await openStorage({ engine, brokerDefaults, logger: log, now })
-  const clusterId = await loadClusterId(storage.kv)
-  core = new BrokerCore({
-    nodeId: Number(props['node.id'] ?? 1),
-    brokers,
-    clusterId,
-    staticProps: props,
-    storage,
-    log,
-    clock: options.clock,
-  })
-  await loadDynamicConfigs(core)
-  await core.topics.load()
-  await core.groups.load()
-  await core.producerIds.load()
-  await core.producers.load(await storage.listTopics())
-  await core.txns.load()
-  core.apiVersions = apiVersionRanges(HANDLERS)
   const listeners: Listener[] = []
   try {
+    const clusterId = await loadClusterId(storage.kv)
+    core = new BrokerCore({
+      nodeId: Number(props['node.id'] ?? 1),
+      brokers,
+      clusterId,
+      staticProps: props,
+      storage,
+      log,
+      clock: options.clock,
+    })
+    await loadDynamicConfigs(core)
+    await core.topics.load()
+    await core.groups.load()
+    await core.producerIds.load()
+    await core.producers.load(await storage.listTopics())
+    await core.txns.load()
+    core.apiVersions = apiVersionRanges(HANDLERS)
     for (const [i, node] of core.cluster.nodes.entries()) {
       const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
       const dispatcher = createDispatcher(core, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook })
       listeners.push(await Listener.start({ ...limits(core), hosts, port }, dispatcher, log))
     }
   } catch (err) {
+    // A failed start leaves nothing behind: no listener, no coordinator timer, and the data
+    // directory closed and unlocked, so that this process can start a broker on it again.
     await Promise.all(listeners.map((l) => l.close()))
-    await storage.close()
+    if (core !== undefined) await stopCoordinators(core).catch(() => {})
+    await storage.close().catch(() => {})
     throw err
   }
   const advertised = props['advertised.listeners'] ? parseListener(props['advertised.listeners']) : undefined
@@ -145,7 +148,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   core.cluster.nodes.forEach((node, i) => {
     core.cluster.advertise(node.nodeId, host, advertised?.port ? advertised.port + i : (listeners[i] as Listener).port)
     log.info(
-      { nodeId: node.nodeId, host, port: node.port, storage: storage.location, clusterId },
+      { nodeId: node.nodeId, host, port: node.port, storage: storage.location, clusterId: core.clusterId },
       `samsa broker listening on ${host}:${node.port}`,
     )
   })
@@ -180,6 +183,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     close,
     [Symbol.asyncDispose]: close,
   }
+}
+
+/** Stops what the coordinators run (timers, held requests) after a failed start. */
+async function stopCoordinators(core: BrokerCore): Promise<void> {
+  core.closing.abort()
+  await core.groups.close()
+  await core.txns.close()
+  await core.producers.close()
 }
 
 /** The connection limits of every listener, from the broker properties. */

@@ -58,7 +58,8 @@ export async function spawnBroker(
     bootstrap: addresses[0] as string,
     addresses,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode
+      // Already exited, or killed by a signal (exitCode stays null then).
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       const [code] = (await once(child, 'exit')) as [number | null]
       return code

@@ -627,6 +627,7 @@ describe('log compaction crash safety', () => {
     const before = await readAll(crashed, 's')
     await crashed.runCleaner()
     // No close: the files stay as the failed step left them (the engine's handles leak; fine in a test).
+    await crashed.abandon()
     const storage = await open(dir)
     const after = await readAll(storage, 's')
     const files = await readdir(join(dir, 's-0'))

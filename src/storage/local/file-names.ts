@@ -13,6 +13,11 @@ export const TIME_INDEX_SUFFIX = '.timeindex'
  * written; removed on open before anything new is written (Kafka's `.kafka_cleanshutdown`).
  */
 export const CLEAN_SHUTDOWN_FILE = '.samsa_cleanshutdown'
+/**
+ * Locked by the broker that has the data directory open (Kafka's `.lock`); holds its pid and host
+ * name, so that a broker refused the lock can say who holds it.
+ */
+export const LOCK_FILE = '.lock'
 /** Suffix of a partition directory renamed for asynchronous deletion. */
 export const DELETE_SUFFIX = '-delete'
 

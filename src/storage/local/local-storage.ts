@@ -28,6 +28,7 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
+import { DataDirLock } from './dir-lock.ts'
 import type { StorageFaults } from './faults.ts'
 import { CLEAN_SHUTDOWN_FILE, DELETE_SUFFIX, parsePartitionDirName, partitionDirName } from './file-names.ts'
 import { fsyncDir, isNotFound, removeQuietly, writeFileAtomic } from './fs-util.ts'
@@ -71,6 +72,7 @@ export class LocalStorage implements Storage {
   readonly engine = 'local'
   readonly location: string
   readonly kv: LocalKeyValueStore
+  readonly #lock: DataDirLock
   readonly #meta: MetadataStore
   readonly #brokerDefaults: () => Record<string, string>
   readonly #logger: StorageLogger
@@ -89,8 +91,9 @@ export class LocalStorage implements Storage {
   #segmentRolled: ((topic: string, partition: number) => void) | undefined
   #closed = false
 
-  private constructor(options: LocalStorageOptions, meta: MetadataStore) {
+  private constructor(options: LocalStorageOptions, lock: DataDirLock, meta: MetadataStore) {
     this.location = options.dataDir
+    this.#lock = lock
     this.#meta = meta
     this.kv = new LocalKeyValueStore(meta)
     this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
@@ -117,12 +120,26 @@ export class LocalStorage implements Storage {
     }
   }
 
-  /** Opens a data directory, recovering every partition, and starts the retention timer. */
+  /**
+   * Opens a data directory, recovering every partition, and starts the retention timer. Refuses
+   * (SAMSA_ERR_DATA_DIR_IN_USE) a directory another broker has open.
+   */
   static async open(options: LocalStorageOptions): Promise<LocalStorage> {
     await mkdir(options.dataDir, { recursive: true })
+    // Before anything else in the directory is read or written (dir-lock.ts).
+    const lock = await DataDirLock.acquire(options.dataDir)
+    try {
+      return await LocalStorage.#openLocked(options, lock)
+    } catch (err) {
+      await lock.release()
+      throw err
+    }
+  }
+
+  static async #openLocked(options: LocalStorageOptions, lock: DataDirLock): Promise<LocalStorage> {
     const meta = await MetadataStore.open(options.dataDir)
     await fsyncDir(options.dataDir)
-    const storage = new LocalStorage(options, meta)
+    const storage = new LocalStorage(options, lock, meta)
     await storage.#cleanDataDir()
     const cleanShutdown = await storage.#takeCleanShutdownMark()
     const started = performance.now()
@@ -431,16 +448,35 @@ export class LocalStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return
     clearInterval(this.#retentionTimer)
-    await this.#cleaner.close()
-    await this.#topicOp(async () => {
-      this.#closed = true
-    })
-    await this.#retentionPasses.idle()
-    await Promise.all([...this.#logs.values()].flat().map((log) => log.close()))
-    this.#logs.clear()
-    await Promise.all([...this.#removals])
-    await this.#meta.close()
-    await writeFileAtomic(join(this.location, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0))
+    try {
+      await this.#cleaner.close()
+      await this.#topicOp(async () => {
+        this.#closed = true
+      })
+      await this.#retentionPasses.idle()
+      await Promise.all([...this.#logs.values()].flat().map((log) => log.close()))
+      this.#logs.clear()
+      await Promise.all([...this.#removals])
+      await this.#meta.close()
+      await writeFileAtomic(join(this.location, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0))
+    } finally {
+      // Last: another broker may open the directory from now on. A failed close releases it too,
+      // or this process could never open the directory again.
+      await this.#lock.release()
+    }
+  }
+
+  /**
+   * Test hook: stops the engine as a crash would. Nothing more is written, synced or marked
+   * clean, and the data directory is unlocked (as a dead process's lock is), so that a test can
+   * reopen the directory in this process; the open files are left to the garbage collector.
+   */
+  async abandon(): Promise<void> {
+    clearInterval(this.#retentionTimer)
+    // Stops its timer at once; a pass in progress is not waited for (a crash would not).
+    this.#cleaner.close().catch(() => {})
+    this.#closed = true
+    await this.#lock.release()
   }
 
   #topic(name: string): TopicMetadata {
