@@ -84,6 +84,7 @@ export class BrokerCore {
     this.producers = new ProducerStateManager({
       ...txnDeps,
       verify: (pid, epoch, topic, partition) => this.txns.verify(pid, epoch, topic, partition),
+      leaderEpoch: (topic, partition) => this.topics.leaderEpoch(topic, partition),
     })
     this.txns = new TxnCoordinator({
       ...txnDeps,

@@ -2,7 +2,7 @@ import { effectiveBrokerProps, validateBrokerProps } from '../config/broker-conf
 import type { Clock } from '../coordinator/clock.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
-import { openStorage } from '../storage/open-storage.ts'
+import { openStorageNamed } from '../storage/open-storage.ts'
 import type { Storage } from '../storage/types.ts'
 import { createLog, type Log } from '../util/logger.ts'
 import { BrokerCore } from './broker-core.ts'
@@ -91,7 +91,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     : options.host !== undefined || props.listeners !== undefined
       ? []
       : ['127.0.0.1', '::1']
-  const engine = props['samsa.storage'] === 'local' ? 'local' : 'memory'
   let core: BrokerCore | undefined
   // The storage reads broker configs while it opens (retention interval, recovery threads),
   // before the core and its dynamic configs exist.
@@ -100,17 +99,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   // Retention and compaction age records by the broker's clock, so samsa/testing can expire them.
   const clock = options.clock
   const now = clock && (() => clock.now())
-  const storage: Storage =
-    engine === 'local'
-      ? await openStorage({
-          engine,
-          dataDir: props['log.dirs'] ?? './data',
-          brokerDefaults,
-          logger: log,
-          now,
-          faults: options.storageFaults,
-        })
-      : await openStorage({ engine, brokerDefaults, logger: log, now })
+  const storage: Storage = await openStorageNamed(props['samsa.storage'], {
+    dataDir: props['log.dirs'] ?? './data',
+    brokerDefaults,
+    logger: log,
+    now,
+    faults: options.storageFaults,
+  })
   const listeners: Listener[] = []
   try {
     const clusterId = await loadClusterId(storage.kv)

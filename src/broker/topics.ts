@@ -34,17 +34,90 @@ export class TopicRegistry {
   readonly #byName = new Map<string, TopicMetadata>()
   readonly #byId = new Map<string, TopicMetadata>()
   readonly #logConfigs = new Map<string, LogConfig>()
+  /** The leader epoch this broker appends with, per topic and partition (storage fences the others). */
+  readonly #leaderEpochs = new Map<string, number[]>()
   /** Creations in progress, so concurrent auto-creations of one topic create it once. */
   readonly #creating = new Map<string, Promise<TopicMetadata>>()
   readonly #listeners: TopicChangeListener[] = []
 
+  /** Topics this registry is changing itself: their notifications are its own, already applied. */
+  readonly #changing = new Map<string, number>()
+  /** Refreshes after notifications, one at a time so they apply in order. */
+  #refreshing: Promise<void> = Promise.resolve()
+
   constructor(storage: Storage, brokerDefaults: () => Record<string, string>) {
     this.#storage = storage
     this.#brokerDefaults = brokerDefaults
+    storage.onMetadataChange((name) => {
+      if (this.#changing.has(name)) return
+      this.#refreshing = this.#refreshing.then(() => this.#refresh(name)).catch(() => {})
+    })
+  }
+
+  /** Resolves once the notifications received so far are applied (tests, and callers that must see them). */
+  settled(): Promise<void> {
+    return this.#refreshing
+  }
+
+  /**
+   * A topic changed in storage by someone else (another broker sharing it): re-reads it and
+   * brings this registry's view and its listeners up to date.
+   */
+  async #refresh(name: string): Promise<void> {
+    const stored = (await this.#storage.listTopics()).find((t) => t.name === name)
+    const known = this.#byName.get(name)
+    if (stored === undefined) {
+      if (known === undefined) return
+      this.#forget(known)
+      await this.#changed({ kind: 'deleted', name })
+    } else if (known === undefined || known.topicId !== stored.topicId) {
+      if (known !== undefined) this.#forget(known)
+      this.#index(stored)
+      await this.#loadLeaderEpochs(name, 0, stored.partitionCount)
+      await this.#changed({ kind: 'created', name })
+    } else {
+      const grown = stored.partitionCount > known.partitionCount
+      if (grown) await this.#loadLeaderEpochs(name, known.partitionCount, stored.partitionCount)
+      this.#index(stored)
+      if (grown) await this.#changed({ kind: 'partitions', name })
+    }
+  }
+
+  /** Runs one of this registry's own changes of `name`, whose notification it need not refresh. */
+  async #own<T>(name: string, change: () => Promise<T>): Promise<T> {
+    this.#changing.set(name, (this.#changing.get(name) ?? 0) + 1)
+    try {
+      return await change()
+    } finally {
+      const left = (this.#changing.get(name) ?? 1) - 1
+      if (left === 0) this.#changing.delete(name)
+      else this.#changing.set(name, left)
+    }
+  }
+
+  #forget(t: TopicMetadata): void {
+    this.#byName.delete(t.name)
+    this.#byId.delete(t.topicId)
+    this.#logConfigs.delete(t.name)
+    this.#leaderEpochs.delete(t.name)
   }
 
   async load(): Promise<void> {
-    for (const t of await this.#storage.listTopics()) this.#index(t)
+    for (const t of await this.#storage.listTopics()) {
+      this.#index(t)
+      await this.#loadLeaderEpochs(t.name, 0, t.partitionCount)
+    }
+  }
+
+  async #loadLeaderEpochs(name: string, from: number, to: number): Promise<void> {
+    const epochs = this.#leaderEpochs.get(name) ?? []
+    for (let p = from; p < to; p++) epochs[p] = await this.#storage.leaderEpoch(name, p)
+    this.#leaderEpochs.set(name, epochs)
+  }
+
+  /** The leader epoch appends to the partition carry (0 for a partition this broker does not know). */
+  leaderEpoch(name: string, partition: number): number {
+    return this.#leaderEpochs.get(name)?.[partition] ?? 0
   }
 
   #index(t: TopicMetadata): void {
@@ -124,10 +197,10 @@ export class TopicRegistry {
 
   #createOnce(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMetadata> {
     const topic: TopicMetadata = { name, topicId: randomUUID(), partitionCount, configs }
-    const p = this.#storage
-      .createTopic(topic)
+    const p = this.#own(name, () => this.#storage.createTopic(topic))
       .then(async () => {
         this.#index(topic)
+        await this.#loadLeaderEpochs(name, 0, partitionCount)
         await this.#changed({ kind: 'created', name })
         return topic
       })
@@ -139,10 +212,8 @@ export class TopicRegistry {
   async delete(name: string): Promise<boolean> {
     const t = this.#byName.get(name)
     if (t === undefined) return false
-    this.#byName.delete(name)
-    this.#byId.delete(t.topicId)
-    this.#logConfigs.delete(name)
-    const deleted = await this.#storage.deleteTopic(name)
+    this.#forget(t)
+    const deleted = await this.#own(name, () => this.#storage.deleteTopic(name))
     await this.#changed({ kind: 'deleted', name })
     return deleted
   }
@@ -150,14 +221,15 @@ export class TopicRegistry {
   async setConfigs(name: string, configs: Record<string, string>): Promise<void> {
     const t = this.#byName.get(name)
     if (t === undefined) return
-    await this.#storage.setTopicConfigs(name, configs)
+    await this.#own(name, () => this.#storage.setTopicConfigs(name, configs))
     this.#index({ ...t, configs })
   }
 
   async setPartitionCount(name: string, count: number): Promise<void> {
     const t = this.#byName.get(name)
     if (t === undefined) return
-    await this.#storage.createPartitions(name, count)
+    await this.#own(name, () => this.#storage.createPartitions(name, count))
+    await this.#loadLeaderEpochs(name, t.partitionCount, count)
     this.#index({ ...t, partitionCount: count })
     await this.#changed({ kind: 'partitions', name })
   }

@@ -25,3 +25,17 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
     }
   }
 }
+
+/**
+ * Opens the engine a broker's `samsa.storage` setting names ('memory', 'local'), given what the
+ * broker has for every engine: its data directory (log.dirs), configs, logger, clock and test
+ * faults. Each engine takes the options it needs; callers never ask for an engine by name.
+ */
+export function openStorageNamed(
+  name: string,
+  options: LocalStorageOptions & MemoryStorageOptions,
+): Promise<Storage> {
+  if (name === 'local') return openStorage({ engine: 'local', ...options })
+  const { brokerDefaults, logger, now } = options
+  return openStorage({ engine: 'memory', brokerDefaults, logger, now })
+}

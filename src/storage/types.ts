@@ -48,6 +48,12 @@ export interface AppendResult {
 export interface AppendOptions {
   /** Resolve only once the data is durable (acks=all); appends arriving meanwhile share one sync. */
   durable: boolean
+  /**
+   * The leader epoch the broker leads the partition with. The engine refuses an append whose
+   * epoch is not the partition's stored one (EngineRequestError FENCED_LEADER_EPOCH, nothing
+   * written), so a deposed leader can never write.
+   */
+  leaderEpoch: number
 }
 
 export interface PartitionOffsets {
@@ -104,9 +110,16 @@ export interface CleanedAbortedTxn {
  */
 export type AbortedTxnsCleanedHandler = (topic: string, partition: number, txns: CleanedAbortedTxn[]) => Promise<void>
 
+/** A value with the version it was read at (0: the key was never written). */
+export interface Versioned {
+  value: Buffer | undefined
+  version: number
+}
+
 /**
  * A durable key-value namespace for coordinator state (group metadata, committed offsets,
- * producer ids, transactions). Writes in one call are atomic.
+ * producer ids, transactions). Writes in one call are atomic. Several brokers may share one
+ * store: conditional writes and allocation keep them from overwriting each other.
  */
 export interface KeyValueStore {
   get(namespace: string, key: string): Promise<Buffer | undefined>
@@ -115,7 +128,37 @@ export interface KeyValueStore {
   put(namespace: string, entries: Map<string, Buffer | null>): Promise<void>
   /** Removes a whole namespace. */
   drop(namespace: string): Promise<void>
+  /** A value and its version, which every write of the key (put and delete included) increases. */
+  getVersioned(namespace: string, key: string): Promise<Versioned>
+  /**
+   * Compare-and-set: writes `value` (null deletes) only if the key is still at version
+   * `expected` (0: never written); resolves the new version, or null when another write came first.
+   */
+  putIfVersion(namespace: string, key: string, expected: number, value: Buffer | null): Promise<number | null>
+  /**
+   * Atomically adds `count` to the counter at `key` (starting at 0) and resolves its value before
+   * the addition: concurrent callers get disjoint ranges [value, value + count).
+   */
+  allocate(namespace: string, key: string, count: number): Promise<number>
 }
+
+/** What an engine has, so that callers ask about features instead of engine names. */
+export interface StorageCapabilities {
+  /** What is written survives a restart (snapshots of derived state are worth writing). */
+  durable: boolean
+  /** The log lives in segment files that roll (onSegmentRolled). */
+  segments: boolean
+  /** The engine compacts topics with cleanup.policy=compact (runCleaner). */
+  compaction: boolean
+  /** The local directory holding the data, whose file system DescribeLogDirs measures; else undefined. */
+  logDir: string | undefined
+}
+
+/**
+ * A topic created, deleted or changed (configs, partition count) through this engine, by this
+ * broker or another sharing the store: the listener re-reads it (listTopics).
+ */
+export type MetadataListener = (topic: string) => void
 
 export interface Storage {
   /** Engine name for logs and DescribeLogDirs: 'memory', 'local', 'postgres'. */
@@ -123,6 +166,7 @@ export interface Storage {
   /** Where the data lives, for DescribeLogDirs (a directory, a connection string, 'memory'). */
   readonly location: string
   readonly kv: KeyValueStore
+  readonly capabilities: StorageCapabilities
 
   listTopics(): Promise<TopicMetadata[]>
   /** Creates a topic; resolves false if a topic with that name already exists. */
@@ -145,8 +189,18 @@ export interface Storage {
   deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number>
   /** Bytes stored for a partition. */
   partitionSize(topic: string, partition: number): Promise<number>
+  /** The partition's stored leader epoch (0 for a new partition). */
+  leaderEpoch(topic: string, partition: number): Promise<number>
+  /**
+   * A broker taking leadership: stores `epoch` if it is above the stored one, and resolves the
+   * stored epoch afterwards (the caller leads only if that equals `epoch`). Appends with any
+   * lower epoch are refused from then on.
+   */
+  claimLeadership(topic: string, partition: number, epoch: number): Promise<number>
 
   onAppend(listener: AppendListener): () => void
+  /** Calls `listener` for every topic created, deleted or changed; returns an unsubscribe. */
+  onMetadataChange(listener: MetadataListener): () => void
   /**
    * Engines that compact: sets who keeps the aborted-transaction index (the producer state).
    * Until one is set, the cleaner keeps every ABORT marker, since a read_committed consumer told

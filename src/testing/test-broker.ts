@@ -205,7 +205,12 @@ export class TestBroker implements Broker {
       const batches = validateBatches(data)
       if (batches instanceof RecordsError) throw batches
       if (logAppendTime) for (const b of batches) setLogAppendTime(data, b, now)
-      const { baseOffset } = await this.core.storage.append(topic, partition, { data, batches }, { durable: false })
+      const { baseOffset } = await this.core.storage.append(
+        topic,
+        partition,
+        { data, batches },
+        { durable: false, leaderEpoch: this.core.topics.leaderEpoch(topic, partition) },
+      )
       items.forEach((item, i) => {
         out[item.index] = { partition, offset: baseOffset + i }
       })

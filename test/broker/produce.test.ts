@@ -217,6 +217,15 @@ describe('Produce', () => {
     )
   })
 
+  test('a partition whose leadership another broker claimed (higher leader epoch) answers NOT_LEADER_OR_FOLLOWER and writes nothing', async () => {
+    await broker.core.topics.create('deposed', 1, {})
+    await broker.core.storage.claimLeadership('deposed', 0, 5)
+    const res = await produce('deposed', batch(), 9)
+    assert.equal(res.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER)
+    assert.match(res.errorMessage ?? '', /leader epoch/)
+    assert.equal((await broker.core.storage.offsets('deposed', 0)).highWatermark, 0)
+  })
+
   test('acks other than 0, 1 and -1 answer INVALID_REQUIRED_ACKS', async () => {
     assert.equal((await produce('p', batch(), 9, 2)).errorCode, ErrorCode.INVALID_REQUIRED_ACKS)
   })

@@ -21,6 +21,7 @@ function manager(storage: LocalStorage): ProducerStateManager {
     now: Date.now,
     prop: (name) => (name === 'producer.id.expiration.ms' ? '86400000' : ''),
     verify: () => 0,
+    leaderEpoch: () => 0,
   })
 }
 
@@ -37,7 +38,7 @@ function recordReads(storage: LocalStorage): { topic: string; offset: number }[]
 
 async function appendPlain(storage: LocalStorage, topic: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    await storage.append(topic, 0, appendInput(makeBatch([`${topic}-${i}`])), { durable: true })
+    await storage.append(topic, 0, appendInput(makeBatch([`${topic}-${i}`])), { durable: true, leaderEpoch: 0 })
   }
 }
 

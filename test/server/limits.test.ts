@@ -103,7 +103,7 @@ describe('connection limits', () => {
       const batch = encodeBatchSync({ records: [{ key: null, value: Buffer.alloc(MiB, 0x61), timestamp: 1 }] })
       const infos = validateBatches(batch)
       if (infos instanceof RecordsError) throw infos
-      await broker.core.storage.append('big', 0, { data: batch, batches: infos }, { durable: false })
+      await broker.core.storage.append('big', 0, { data: batch, batches: infos }, { durable: false, leaderEpoch: 0 })
       // 100 fetches answered with 1 MiB each, sent in one write: 100 MiB if nothing held them back.
       const count = 100
       const frames = Buffer.concat(Array.from({ length: count }, (_, i) => fetchFrame('big', i + 1, {})))

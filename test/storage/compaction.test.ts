@@ -45,7 +45,7 @@ async function produce(
       producerEpoch: options.producerId === undefined ? undefined : 0,
       baseSequence: options.producerId === undefined ? undefined : 0,
     })
-    await storage.append(topic, 0, appendInput(batch), { durable: false })
+    await storage.append(topic, 0, appendInput(batch), { durable: false, leaderEpoch: 0 })
   }
 }
 
@@ -64,7 +64,7 @@ async function txn(
     producerEpoch: 0,
     baseSequence,
   })
-  await storage.append(topic, 0, appendInput(batch), { durable: false })
+  await storage.append(topic, 0, appendInput(batch), { durable: false, leaderEpoch: 0 })
 }
 
 /** A COMMIT or ABORT marker of `producerId`. */
@@ -81,7 +81,7 @@ async function marker(
     producerEpoch: 0,
     timestamp: 1000,
   })
-  await storage.append(topic, 0, appendInput(batch), { durable: false })
+  await storage.append(topic, 0, appendInput(batch), { durable: false, leaderEpoch: 0 })
 }
 
 /** Every batch of partition 0 as stored, decoded. */
@@ -288,7 +288,7 @@ describe('log compaction', () => {
         producerEpoch: 3,
         baseSequence: b * 10,
       })
-      await storage.append('z', 0, appendInput(batch), { durable: false })
+      await storage.append('z', 0, appendInput(batch), { durable: false, leaderEpoch: 0 })
     }
     await produce(storage, 'z', rounds(3, 5))
     await produce(

@@ -1,41 +1,12 @@
-/** One behaviour suite for every storage engine: memory, and local in a fresh temp directory. */
+/** One behaviour suite for every storage engine (engines.ts). */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { Compression } from '../../src/protocol/records/compression.ts'
-import { openStorage } from '../../src/storage/open-storage.ts'
 import { isStorageError } from '../../src/storage/storage-error.ts'
 import type { Storage } from '../../src/storage/types.ts'
-import { appendInput, batchRanges, makeBatch, tempDir, topicMeta, withOffset } from './helpers.ts'
-
-interface Engine {
-  name: string
-  open: (now?: () => number) => Promise<{ storage: Storage; cleanup: () => Promise<void> }>
-}
-
-const engines: Engine[] = [
-  {
-    name: 'memory',
-    open: async (now) => {
-      const storage = await openStorage({ engine: 'memory', now })
-      return { storage, cleanup: () => storage.close() }
-    },
-  },
-  {
-    name: 'local',
-    open: async (now) => {
-      const dir = await tempDir()
-      const storage = await openStorage({ engine: 'local', dataDir: dir.path, retentionCheckIntervalMs: 0, now })
-      return {
-        storage,
-        cleanup: async () => {
-          await storage.close()
-          await dir.remove()
-        },
-      }
-    },
-  },
-]
+import { engines } from './engines.ts'
+import { appendInput, batchRanges, makeBatch, topicMeta, withOffset } from './helpers.ts'
 
 const ALL = { minOneBatch: true }
 
@@ -60,7 +31,7 @@ for (const engine of engines) {
       await other.storage.createTopic(topicMeta('closing'))
       await other.cleanup()
       const err = await other.storage
-        .append('closing', 0, appendInput(makeBatch(['a'])), { durable: false })
+        .append('closing', 0, appendInput(makeBatch(['a'])), { durable: false, leaderEpoch: 0 })
         .catch((e) => e)
       assert.equal(err.errorCode, ErrorCode.KAFKA_STORAGE_ERROR)
       assert.equal(isStorageError(err), true)
@@ -77,6 +48,7 @@ for (const engine of engines) {
       ] as const) {
         await aged.storage.append('aged', 0, appendInput(makeBatch([value], { timestamps: [timestamp] })), {
           durable: false,
+          leaderEpoch: 0,
         })
       }
       await aged.storage.runRetention?.()
@@ -102,7 +74,10 @@ for (const engine of engines) {
       let now = Date.now()
       const aged = await engine.open(() => now)
       await aged.storage.createTopic(topicMeta('untimed', 1, { 'retention.ms': '3600000' }))
-      await aged.storage.append('untimed', 0, appendInput(makeBatch(['a'], { timestamps: [-1] })), { durable: false })
+      await aged.storage.append('untimed', 0, appendInput(makeBatch(['a'], { timestamps: [-1] })), {
+        durable: false,
+        leaderEpoch: 0,
+      })
       await aged.storage.runRetention?.()
       assert.equal((await aged.storage.offsets('untimed', 0)).logStartOffset, 0)
       now += 2 * 3_600_000
@@ -121,7 +96,7 @@ for (const engine of engines) {
       await storage.createPartitions('orders', 4)
       listed = (await storage.listTopics()).find((t) => t.name === 'orders')
       assert.deepEqual(listed, { ...meta, partitionCount: 4, configs: { 'cleanup.policy': 'compact' } })
-      await storage.append('orders', 3, appendInput(makeBatch(['a'])), { durable: false })
+      await storage.append('orders', 3, appendInput(makeBatch(['a'])), { durable: false, leaderEpoch: 0 })
       assert.equal((await storage.offsets('orders', 3)).highWatermark, 1)
       await assert.rejects(storage.createPartitions('orders', 2), {
         name: 'EngineRequestError',
@@ -149,8 +124,8 @@ for (const engine of engines) {
       const b2 = makeBatch(['d'])
       const b3 = makeBatch(['e', 'f'], { compression: Compression.GZIP })
       const expected = Buffer.concat([withOffset(b1, 0), withOffset(b2, 3), withOffset(b3, 4)])
-      const r1 = await storage.append(t, 1, appendInput(b1), { durable: false })
-      const r2 = await storage.append(t, 1, appendInput(b2, b3), { durable: true })
+      const r1 = await storage.append(t, 1, appendInput(b1), { durable: false, leaderEpoch: 0 })
+      const r2 = await storage.append(t, 1, appendInput(b2, b3), { durable: true, leaderEpoch: 0 })
       assert.deepEqual(r1, { baseOffset: 0, logStartOffset: 0 })
       assert.deepEqual(r2, { baseOffset: 3, logStartOffset: 0 })
       const read = await storage.read(t, 1, 0, 1 << 20, ALL)
@@ -175,7 +150,7 @@ for (const engine of engines) {
     it('honours maxBytes, minOneBatch (KIP-74) and maxOffset without splitting batches', async () => {
       const t = await newTopic()
       const batches = [makeBatch(['x'.repeat(100)]), makeBatch(['y'.repeat(100)]), makeBatch(['z'.repeat(100)])]
-      for (const b of batches) await storage.append(t, 0, appendInput(b), { durable: false })
+      for (const b of batches) await storage.append(t, 0, appendInput(b), { durable: false, leaderEpoch: 0 })
       const size = batches[0]?.length ?? 0
       let r = await storage.read(t, 0, 0, size * 2 + 10, { minOneBatch: false })
       assert.deepEqual(batchRanges(r.records), [
@@ -199,7 +174,7 @@ for (const engine of engines) {
 
     it('reports out-of-range reads as values', async () => {
       const t = await newTopic()
-      await storage.append(t, 0, appendInput(makeBatch(['a', 'b'])), { durable: false })
+      await storage.append(t, 0, appendInput(makeBatch(['a', 'b'])), { durable: false, leaderEpoch: 0 })
       const atEnd = await storage.read(t, 0, 2, 1000, ALL)
       assert.equal(atEnd.errorCode, ErrorCode.NONE)
       assert.equal(atEnd.records.length, 0)
@@ -211,7 +186,9 @@ for (const engine of engines) {
       assert.equal(below.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE)
       const unknown = await storage.read(t, 7, 0, 1000, ALL)
       assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
-      const refused = await storage.append(t, 7, appendInput(makeBatch(['a'])), { durable: false }).catch((e) => e)
+      const refused = await storage
+        .append(t, 7, appendInput(makeBatch(['a'])), { durable: false, leaderEpoch: 0 })
+        .catch((e) => e)
       assert.equal(refused.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)
       assert.equal(isStorageError(refused), false)
     })
@@ -222,14 +199,18 @@ for (const engine of engines) {
       assert.equal(await storage.offsetForTimestamp(t, 0, 0), null)
       await storage.append(t, 0, appendInput(makeBatch(['a', 'b', 'c'], { timestamps: [1000, 1010, 1020] })), {
         durable: false,
+        leaderEpoch: 0,
       })
       await storage.append(
         t,
         0,
         appendInput(makeBatch(['d', 'e', 'f'], { timestamps: [1030, 1090, 1040], compression: Compression.LZ4 })),
-        { durable: false },
+        { durable: false, leaderEpoch: 0 },
       )
-      await storage.append(t, 0, appendInput(makeBatch(['g'], { timestamps: [1050] })), { durable: false })
+      await storage.append(t, 0, appendInput(makeBatch(['g'], { timestamps: [1050] })), {
+        durable: false,
+        leaderEpoch: 0,
+      })
       assert.deepEqual(await storage.offsetForTimestamp(t, 0, 0), { offset: 0, timestamp: 1000 })
       assert.deepEqual(await storage.offsetForTimestamp(t, 0, 1015), { offset: 2, timestamp: 1020 })
       assert.deepEqual(await storage.offsetForTimestamp(t, 0, 1035), { offset: 4, timestamp: 1090 })
@@ -237,7 +218,10 @@ for (const engine of engines) {
       assert.equal(await storage.offsetForTimestamp(t, 0, 1091), null)
       assert.deepEqual(await storage.maxTimestamp(t, 0), { offset: 4, timestamp: 1090 })
       // LogAppendTime: every record carries the batch's max timestamp.
-      await storage.append(t, 0, appendInput(makeBatch(['h', 'i'], { logAppendTime: 5000 })), { durable: false })
+      await storage.append(t, 0, appendInput(makeBatch(['h', 'i'], { logAppendTime: 5000 })), {
+        durable: false,
+        leaderEpoch: 0,
+      })
       assert.deepEqual(await storage.maxTimestamp(t, 0), { offset: 7, timestamp: 5000 })
       assert.deepEqual(await storage.offsetForTimestamp(t, 0, 2000), { offset: 7, timestamp: 5000 })
     })
@@ -247,6 +231,7 @@ for (const engine of engines) {
       for (let i = 0; i < 4; i++) {
         await storage.append(t, 0, appendInput(makeBatch(['a', 'b'], { timestamps: [100 * i, 100 * i + 1] })), {
           durable: false,
+          leaderEpoch: 0,
         })
       }
       assert.equal(await storage.deleteRecordsBefore(t, 0, 3), 3)
@@ -255,7 +240,7 @@ for (const engine of engines) {
       assert.equal((await storage.read(t, 0, 2, 1000, ALL)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE)
       assert.deepEqual(batchRanges((await storage.read(t, 0, 3, 1 << 20, ALL)).records)[0], [2, 3])
       assert.deepEqual(await storage.offsetForTimestamp(t, 0, 0), { offset: 3, timestamp: 101 })
-      const result = await storage.append(t, 0, appendInput(makeBatch(['c'])), { durable: false })
+      const result = await storage.append(t, 0, appendInput(makeBatch(['c'])), { durable: false, leaderEpoch: 0 })
       assert.deepEqual(result, { baseOffset: 8, logStartOffset: 3 })
       await assert.rejects(storage.deleteRecordsBefore(t, 0, 10), { reason: 'OFFSET_OUT_OF_RANGE' })
       assert.equal(await storage.deleteRecordsBefore(t, 0, 9), 9)
@@ -268,7 +253,10 @@ for (const engine of engines) {
       const t = await newTopic(2)
       const results = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          storage.append(t, i % 2, appendInput(makeBatch(['v'.repeat(i + 1), 'w'])), { durable: i % 3 === 0 }),
+          storage.append(t, i % 2, appendInput(makeBatch(['v'.repeat(i + 1), 'w'])), {
+            durable: i % 3 === 0,
+            leaderEpoch: 0,
+          }),
         ),
       )
       for (let i = 0; i < 40; i++) assert.equal(results[i]?.baseOffset, Math.floor(i / 2) * 2)
@@ -280,10 +268,10 @@ for (const engine of engines) {
       const t = await newTopic(2)
       const events: [string, number, number][] = []
       const off = storage.onAppend((topic, partition, hw) => events.push([topic, partition, hw]))
-      await storage.append(t, 1, appendInput(makeBatch(['a', 'b'])), { durable: false })
-      await storage.append(t, 0, appendInput(makeBatch(['a'])), { durable: true })
+      await storage.append(t, 1, appendInput(makeBatch(['a', 'b'])), { durable: false, leaderEpoch: 0 })
+      await storage.append(t, 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 0 })
       off()
-      await storage.append(t, 0, appendInput(makeBatch(['a'])), { durable: false })
+      await storage.append(t, 0, appendInput(makeBatch(['a'])), { durable: false, leaderEpoch: 0 })
       assert.deepEqual(events, [
         [t, 1, 2],
         [t, 0, 1],
@@ -327,6 +315,80 @@ for (const engine of engines) {
         kv.put('order', new Map([['k', Buffer.from('3')]])),
       ])
       assert.deepEqual(await kv.get('order', 'k'), Buffer.from('3'))
+    })
+
+    it('kv compare-and-set: a write succeeds only at the version it read', async () => {
+      const { kv } = storage
+      assert.deepEqual(await kv.getVersioned('cas', 'g'), { value: undefined, version: 0 })
+      const v1 = await kv.putIfVersion('cas', 'g', 0, Buffer.from('first'))
+      assert.ok(v1 !== null && v1 > 0)
+      assert.equal(await kv.putIfVersion('cas', 'g', 0, Buffer.from('lost race')), null)
+      const read = await kv.getVersioned('cas', 'g')
+      assert.deepEqual(read, { value: Buffer.from('first'), version: v1 })
+      // A plain put moves the version too: a writer that read before it loses.
+      await kv.put('cas', new Map([['g', Buffer.from('put')]]))
+      assert.equal(await kv.putIfVersion('cas', 'g', v1, Buffer.from('stale')), null)
+      const now = await kv.getVersioned('cas', 'g')
+      assert.deepEqual(now.value, Buffer.from('put'))
+      // Of two racing writers at the same version, exactly one wins.
+      const raced = await Promise.all([
+        kv.putIfVersion('cas', 'g', now.version, Buffer.from('a')),
+        kv.putIfVersion('cas', 'g', now.version, Buffer.from('b')),
+      ])
+      assert.equal(raced.filter((v) => v !== null).length, 1)
+      const won = await kv.getVersioned('cas', 'g')
+      assert.deepEqual(won.value, Buffer.from(raced[0] !== null ? 'a' : 'b'))
+      assert.notEqual(await kv.putIfVersion('cas', 'g', won.version, null), null)
+      assert.equal(await kv.get('cas', 'g'), undefined)
+    })
+
+    it('kv allocate: concurrent allocations get disjoint ranges', async () => {
+      const starts = await Promise.all(Array.from({ length: 20 }, () => storage.kv.allocate('ids', 'next', 10)))
+      assert.deepEqual(
+        [...starts].sort((a, b) => a - b),
+        Array.from({ length: 20 }, (_, i) => i * 10),
+      )
+      assert.equal(await storage.kv.allocate('ids', 'next', 1), 200)
+    })
+
+    it('fences appends by leader epoch: a stale epoch is refused and writes nothing', async () => {
+      const t = await newTopic(2)
+      assert.equal(await storage.leaderEpoch(t, 0), 0)
+      assert.equal(await storage.claimLeadership(t, 0, 3), 3)
+      assert.equal(await storage.claimLeadership(t, 0, 2), 3, 'a lower claim does not lower the epoch')
+      assert.equal(await storage.leaderEpoch(t, 0), 3)
+      await assert.rejects(
+        storage.append(t, 0, appendInput(makeBatch(['stale'])), { durable: true, leaderEpoch: 0 }),
+        (err: unknown) => (err as { errorCode?: number }).errorCode === ErrorCode.FENCED_LEADER_EPOCH,
+      )
+      assert.equal((await storage.offsets(t, 0)).highWatermark, 0)
+      const ok = await storage.append(t, 0, appendInput(makeBatch(['leader'])), { durable: true, leaderEpoch: 3 })
+      assert.equal(ok.baseOffset, 0)
+      // Each partition has its own epoch.
+      assert.equal(
+        (await storage.append(t, 1, appendInput(makeBatch(['p1'])), { durable: false, leaderEpoch: 0 })).baseOffset,
+        0,
+      )
+    })
+
+    it('tells metadata listeners about every topic change', async () => {
+      const seen: string[] = []
+      const off = storage.onMetadataChange((topic) => seen.push(topic))
+      const t = await newTopic()
+      await storage.setTopicConfigs(t, { 'retention.ms': '1000' })
+      await storage.createPartitions(t, 3)
+      await storage.deleteTopic(t)
+      off()
+      await newTopic()
+      assert.deepEqual(seen, [t, t, t, t])
+    })
+
+    it('declares its capabilities', () => {
+      const c = storage.capabilities
+      assert.equal(typeof c.durable, 'boolean')
+      assert.equal(typeof c.compaction, 'boolean')
+      assert.equal(c.compaction, typeof storage.runCleaner === 'function')
+      assert.equal(c.segments, typeof storage.onSegmentRolled === 'function')
     })
   })
 }

@@ -53,7 +53,8 @@ describe('disk errors', () => {
     const state = switchableFaults()
     let storage = await LocalStorage.open({ dataDir: dir, retentionCheckIntervalMs: 0, faults: state.faults })
     await storage.createTopic(topicMeta('w', 1, { 'segment.bytes': '2000' }))
-    const append = (v: string, durable = false) => storage.append('w', 0, appendInput(makeBatch([v, v])), { durable })
+    const append = (v: string, durable = false) =>
+      storage.append('w', 0, appendInput(makeBatch([v, v])), { durable, leaderEpoch: 0 })
     assert.equal((await append('a')).baseOffset, 0)
     state.write = 'ENOSPC'
     await rejectsWithStorageError(append('lost'))
@@ -90,7 +91,8 @@ describe('disk errors', () => {
     const state = switchableFaults()
     const storage = await LocalStorage.open({ dataDir: dir, retentionCheckIntervalMs: 0, faults: state.faults })
     await storage.createTopic(topicMeta('c'))
-    const append = (v: string) => storage.append('c', 0, appendInput(makeBatch([v])), { durable: false })
+    const append = (v: string) =>
+      storage.append('c', 0, appendInput(makeBatch([v])), { durable: false, leaderEpoch: 0 })
     assert.equal((await append('a')).baseOffset, 0)
     // Appends made while the partition is busy share one write, so they fail together.
     let writes = 0
@@ -118,7 +120,8 @@ describe('disk errors', () => {
     const state = switchableFaults()
     const storage = await LocalStorage.open({ dataDir: dir, retentionCheckIntervalMs: 0, faults: state.faults })
     await storage.createTopic(topicMeta('s'))
-    const append = (v: string, durable: boolean) => storage.append('s', 0, appendInput(makeBatch([v])), { durable })
+    const append = (v: string, durable: boolean) =>
+      storage.append('s', 0, appendInput(makeBatch([v])), { durable, leaderEpoch: 0 })
     await append('a', true)
     state.sync = 'EIO'
     await rejectsWithStorageError(append('b', true))
@@ -163,14 +166,14 @@ describe('disk errors', () => {
     let ballast = 0
     try {
       for (; ballast < 40; ballast++) {
-        await storage.append('ballast', 0, appendInput(makeBatch([value])), { durable: true })
+        await storage.append('ballast', 0, appendInput(makeBatch([value])), { durable: true, leaderEpoch: 0 })
       }
     } catch {}
     let acked = 0
     let failure: unknown
     for (let i = 0; i < 1000 && failure === undefined; i++) {
       try {
-        await storage.append('full', 0, appendInput(makeBatch([value])), { durable: true })
+        await storage.append('full', 0, appendInput(makeBatch([value])), { durable: true, leaderEpoch: 0 })
         acked++
       } catch (err) {
         failure = err
@@ -178,13 +181,15 @@ describe('disk errors', () => {
     }
     assert.ok(failure !== undefined, 'the disk filled up')
     assert.equal(kafkaErrorCodeOf(failure), ErrorCode.KAFKA_STORAGE_ERROR, String(failure))
-    await rejectsWithStorageError(storage.append('full', 0, appendInput(makeBatch([value])), { durable: true }))
+    await rejectsWithStorageError(
+      storage.append('full', 0, appendInput(makeBatch([value])), { durable: true, leaderEpoch: 0 }),
+    )
     await storage.deleteTopic('ballast')
     // Topic deletion removes the files in the background; wait for the space.
     let res: { baseOffset: number } | undefined
     for (let i = 0; i < 100 && res === undefined; i++) {
       res = await storage
-        .append('full', 0, appendInput(makeBatch([value])), { durable: true })
+        .append('full', 0, appendInput(makeBatch([value])), { durable: true, leaderEpoch: 0 })
         .catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 20)))
     }
     assert.equal(res?.baseOffset, acked, 'the first append after the fault continues the log')

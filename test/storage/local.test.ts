@@ -29,7 +29,7 @@ async function fill(storage: LocalStorage, topic: string, count: number, start =
   for (let i = 0; i < count; i++) {
     const batch = makeBatch([`value-${i}-${'p'.repeat(100)}`], { timestamps: [start + i * step] })
     out.push(withOffset(batch, i))
-    await storage.append(topic, 0, appendInput(batch), { durable: false })
+    await storage.append(topic, 0, appendInput(batch), { durable: false, leaderEpoch: 0 })
   }
   return out
 }
@@ -56,7 +56,10 @@ describe('local storage', () => {
       offset = (batchRanges(r.records).at(-1)?.[1] ?? offset) + 1
     }
     assert.deepEqual(Buffer.concat(read), Buffer.concat(batches.slice(3)))
-    assert.equal((await storage.append('keep', 0, appendInput(makeBatch(['n'])), { durable: true })).baseOffset, 20)
+    assert.equal(
+      (await storage.append('keep', 0, appendInput(makeBatch(['n'])), { durable: true, leaderEpoch: 0 })).baseOffset,
+      20,
+    )
     await storage.close()
   })
 
@@ -73,7 +76,7 @@ describe('local storage', () => {
     storage = await open(dir)
     assert.equal((await storage.offsets('torn', 0)).highWatermark, 4)
     const next = makeBatch(['after'])
-    assert.equal((await storage.append('torn', 0, appendInput(next), { durable: true })).baseOffset, 4)
+    assert.equal((await storage.append('torn', 0, appendInput(next), { durable: true, leaderEpoch: 0 })).baseOffset, 4)
     await storage.close()
 
     // Garbage after the last batch (a half-written header, a batch with a bad CRC) is cut too.
@@ -112,7 +115,11 @@ describe('local storage', () => {
     assert.equal((await storage.offsets('clean', 0)).highWatermark, 10)
     assert.deepEqual(await storage.maxTimestamp('clean', 0), { offset: 9, timestamp: 5063 })
     assert.equal((await storage.read('clean', 0, 0, 1 << 20, ALL)).records.length, bytes.length)
-    assert.equal((await storage.append('clean', 0, appendInput(makeBatch(['next'])), { durable: true })).baseOffset, 10)
+    assert.equal(
+      (await storage.append('clean', 0, appendInput(makeBatch(['next'])), { durable: true, leaderEpoch: 0 }))
+        .baseOffset,
+      10,
+    )
     const appended = (await stat(segment)).size
     await storage.close()
     // Stopped cleanly again: the new batch is found from the indexes.
@@ -190,7 +197,10 @@ describe('local storage', () => {
     storage = await open(dir)
     await storage.createTopic(topicMeta('timed', 1, { 'segment.ms': '1000' }))
     for (const ts of [10_000, 10_500, 11_000, 11_001, 11_500, 12_002]) {
-      await storage.append('timed', 0, appendInput(makeBatch(['x'], { timestamps: [ts] })), { durable: false })
+      await storage.append('timed', 0, appendInput(makeBatch(['x'], { timestamps: [ts] })), {
+        durable: false,
+        leaderEpoch: 0,
+      })
     }
     assert.deepEqual(storage.segmentBaseOffsets('timed', 0), [0, 3, 5])
     await storage.close()
@@ -221,7 +231,10 @@ describe('local storage', () => {
     await storage.runRetention()
     assert.deepEqual(storage.segmentBaseOffsets('aged', 0), [30])
     assert.deepEqual(await storage.offsets('aged', 0), { logStartOffset: 30, highWatermark: 30, lastStableOffset: 30 })
-    assert.equal((await storage.append('aged', 0, appendInput(makeBatch(['n'])), { durable: false })).baseOffset, 30)
+    assert.equal(
+      (await storage.append('aged', 0, appendInput(makeBatch(['n'])), { durable: false, leaderEpoch: 0 })).baseOffset,
+      30,
+    )
 
     await storage.createTopic(topicMeta('big', 1, { 'segment.bytes': '1000', 'retention.bytes': '2500' }))
     await fill(storage, 'big', 40)
@@ -260,7 +273,7 @@ describe('local storage', () => {
     const n = 50
     const results = await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        storage.append('gc', 0, appendInput(makeBatch([`m${i}`])), { durable: true }),
+        storage.append('gc', 0, appendInput(makeBatch([`m${i}`])), { durable: true, leaderEpoch: 0 }),
       ),
     )
     assert.deepEqual(
@@ -272,7 +285,7 @@ describe('local storage', () => {
     // flush.messages syncs acks=1 data in the background.
     await storage.setTopicConfigs('gc', { 'flush.messages': '1' })
     const mid = storage.stats.fdatasyncs
-    await storage.append('gc', 0, appendInput(makeBatch(['x'])), { durable: false })
+    await storage.append('gc', 0, appendInput(makeBatch(['x'])), { durable: false, leaderEpoch: 0 })
     assert.ok(storage.stats.fdatasyncs > mid)
     await storage.close()
   })
@@ -284,7 +297,7 @@ describe('local storage', () => {
     const batches = Array.from({ length: 60 }, (_, i) => makeBatch([`v${i}-${'q'.repeat(60)}`, `w${i}`]))
     const writesBefore = storage.stats.writes
     const results = await Promise.all(
-      batches.map((b, i) => storage.append('together', 0, appendInput(b), { durable: i % 2 === 0 })),
+      batches.map((b, i) => storage.append('together', 0, appendInput(b), { durable: i % 2 === 0, leaderEpoch: 0 })),
     )
     assert.deepEqual(
       results.map((r) => r.baseOffset),
@@ -374,7 +387,7 @@ const storage = await LocalStorage.open({ dataDir: process.argv[2], retentionChe
 await storage.createTopic({ name: 'k9', topicId: crypto.randomUUID(), partitionCount: 1, configs: { 'segment.bytes': '200000' } })
 for (let i = 0; ; i++) {
   const appends = [0, 1, 2, 3].map((k) =>
-    storage.append('k9', 0, appendInput(makeBatch([i + '-' + k, 'x'.repeat(1000 * k)])), { durable: true }))
+    storage.append('k9', 0, appendInput(makeBatch([i + '-' + k, 'x'.repeat(1000 * k)])), { durable: true, leaderEpoch: 0 }))
   for (const r of await Promise.all(appends)) process.stdout.write(r.baseOffset + '\\n')
 }
 `,

@@ -87,6 +87,27 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
   },
 })
 
+/**
+ * An append storage refused or failed. A stale leader epoch means another broker leads the
+ * partition now: the client hears NOT_LEADER_OR_FOLLOWER and looks the leader up again.
+ */
+function appendFailed(
+  ctx: RequestContext,
+  topic: string,
+  partition: number,
+  res: PartitionProduceResponse,
+  err: unknown,
+): void {
+  const errorCode = kafkaErrorCodeOf(err)
+  if (errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
+    res.currentLeader = currentLeader(ctx.broker, topic, partition)
+    fail(res, ErrorCode.NOT_LEADER_OR_FOLLOWER, (err as Error).message)
+    return
+  }
+  ctx.broker.log.error({ err, topic, partition }, 'append failed')
+  fail(res, errorCode, null)
+}
+
 function fail(res: PartitionProduceResponse, errorCode: number, message: string | null): undefined {
   res.errorCode = errorCode
   res.errorMessage = message
@@ -161,19 +182,18 @@ function produceToPartition(
         }
       },
       (err) => {
-        core.log.error({ err, topic, partition: p.index }, 'append failed')
-        fail(res, kafkaErrorCodeOf(err), null)
+        appendFailed(ctx, topic, p.index, res, err)
       },
     )
   }
-  return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1 }).then(
+  const leaderEpoch = core.topics.leaderEpoch(topic, p.index)
+  return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch }).then(
     (result) => {
       res.baseOffset = BigInt(result.baseOffset)
       res.logStartOffset = BigInt(result.logStartOffset)
     },
     (err) => {
-      core.log.error({ err, topic, partition: p.index }, 'append failed')
-      fail(res, kafkaErrorCodeOf(err), null)
+      appendFailed(ctx, topic, p.index, res, err)
     },
   )
 }

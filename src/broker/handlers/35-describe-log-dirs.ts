@@ -7,7 +7,6 @@
 // Version notes: v1 same as v0; v2 flexible; v3 top-level error code; v4 total and usable bytes
 // of the file system (statfs on the local engine's directory; -1 when there is none).
 import { statfs } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import {
   api,
   createDescribeLogDirsResponse,
@@ -52,7 +51,7 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
       })
     }
     const space = await diskSpace(core)
-    const logDir = core.storage.engine === 'local' ? resolve(core.storage.location) : core.storage.location
+    const logDir = core.storage.capabilities.logDir ?? core.storage.location
     return createDescribeLogDirsResponse({
       results: [createDescribeLogDirsResult({ logDir, topics, totalBytes: space.total, usableBytes: space.usable })],
     })
@@ -64,12 +63,13 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
 
 /** Size and free space of the file system holding the local engine's directory, or -1 for both. */
 async function diskSpace(core: BrokerCore): Promise<{ total: bigint; usable: bigint }> {
-  if (core.storage.engine !== 'local') return { total: -1n, usable: -1n }
+  const dir = core.storage.capabilities.logDir
+  if (dir === undefined) return { total: -1n, usable: -1n }
   try {
-    const s = await statfs(core.storage.location, { bigint: true })
+    const s = await statfs(dir, { bigint: true })
     return { total: s.blocks * s.bsize, usable: s.bavail * s.bsize }
   } catch (err) {
-    core.log.warn({ err, dir: core.storage.location }, 'statfs failed')
+    core.log.warn({ err, dir }, 'statfs failed')
     return { total: -1n, usable: -1n }
   }
 }

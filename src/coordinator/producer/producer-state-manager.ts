@@ -40,6 +40,8 @@ export interface ProducerStateDeps {
   prop: (name: string) => string
   /** Checks a transactional batch against the transaction coordinator. */
   verify: (producerId: number, epoch: number, topic: string, partition: number) => number
+  /** The leader epoch this broker appends to a partition with. */
+  leaderEpoch: (topic: string, partition: number) => number
 }
 
 /** Key of a partition's snapshot in the key-value store. */
@@ -106,17 +108,24 @@ export class ProducerStateManager {
     }
     const { meta, entry } = r
     const onAssigned = (baseOffset: number): void => state.assigned(entry, meta, baseOffset)
-    return storage.append(topic, partition, { data, batches: [info], onAssigned }, { durable }).then(
-      (res: AppendResult) => ({
-        errorCode: ErrorCode.NONE,
-        baseOffset: res.baseOffset,
-        logStartOffset: res.logStartOffset,
-      }),
-      (err: unknown) => {
-        state.failed(entry, meta, err)
-        throw err
-      },
-    )
+    return storage
+      .append(
+        topic,
+        partition,
+        { data, batches: [info], onAssigned },
+        { durable, leaderEpoch: this.#deps.leaderEpoch(topic, partition) },
+      )
+      .then(
+        (res: AppendResult) => ({
+          errorCode: ErrorCode.NONE,
+          baseOffset: res.baseOffset,
+          logStartOffset: res.logStartOffset,
+        }),
+        (err: unknown) => {
+          state.failed(entry, meta, err)
+          throw err
+        },
+      )
   }
 
   /** Writes a COMMIT or ABORT marker for a producer's transaction into a partition (durably). */
@@ -140,7 +149,13 @@ export class ProducerStateManager {
     state.markerIssued(producerId, epoch)
     const onAssigned = (offset: number): void =>
       state.markerAssigned(producerId, epoch, commit, coordinatorEpoch, offset)
-    await this.#deps.storage.append(topic, partition, { data, batches: [info], onAssigned }, { durable: true })
+    const leaderEpoch = this.#deps.leaderEpoch(topic, partition)
+    await this.#deps.storage.append(
+      topic,
+      partition,
+      { data, batches: [info], onAssigned },
+      { durable: true, leaderEpoch },
+    )
   }
 
   /** min(high watermark, first offset of the oldest open transaction). */
@@ -186,14 +201,14 @@ export class ProducerStateManager {
     }
     // Partitions without producers have no state to snapshot later; recording how far their log
     // was read spares the next start from reading it all again.
-    if (scanned.size > 0 && this.#deps.storage.engine !== 'memory') await this.#kv.put(NAMESPACE, scanned)
+    if (scanned.size > 0 && this.#deps.storage.capabilities.durable) await this.#kv.put(NAMESPACE, scanned)
     // Only now that every partition's state is loaded may the cleaner's news change it.
     this.#deps.storage.onAbortedTxnsCleaned?.((topic, partition, txns) => this.#forgetAborted(topic, partition, txns))
     // As Kafka snapshots at each segment roll: a crash then replays about a segment at most.
     this.#deps.storage.onSegmentRolled?.(() => {
       this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))
     })
-    if (this.#deps.storage.engine !== 'memory') {
+    if (this.#deps.storage.capabilities.durable) {
       this.#timer = setInterval(() => {
         this.snapshot().catch((err: unknown) => this.#deps.log.error({ err }, 'producer state snapshot failed'))
       }, SNAPSHOT_INTERVAL_MS)
@@ -305,7 +320,7 @@ export class ProducerStateManager {
   async close(): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
-    if (this.#deps.storage.engine !== 'memory') await this.snapshot()
+    if (this.#deps.storage.capabilities.durable) await this.snapshot()
   }
 }
 

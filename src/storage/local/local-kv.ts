@@ -1,13 +1,18 @@
 /** The local engine's KeyValueStore: reads from the metadata state, writes through its journal. */
-import type { KeyValueStore } from '../types.ts'
+import { SingleWriterKeyValueStore } from '../engine/versioned-kv.ts'
 import type { MetadataStore } from './metadata-store.ts'
 
 /** A durable KeyValueStore; a put is one journal record, so all its keys land or none. */
-export class LocalKeyValueStore implements KeyValueStore {
+export class LocalKeyValueStore extends SingleWriterKeyValueStore {
   readonly #meta: MetadataStore
 
   constructor(meta: MetadataStore) {
+    super()
     this.#meta = meta
+  }
+
+  protected peek(namespace: string, key: string): Buffer | undefined {
+    return this.#meta.kv.get(namespace)?.get(key)
   }
 
   async get(namespace: string, key: string): Promise<Buffer | undefined> {
@@ -21,14 +26,14 @@ export class LocalKeyValueStore implements KeyValueStore {
     return out
   }
 
-  async put(namespace: string, entries: Map<string, Buffer | null>): Promise<void> {
+  protected async write(namespace: string, entries: Map<string, Buffer | null>): Promise<void> {
     if (entries.size === 0) return
     const encoded: [string, string | null][] = []
     for (const [key, value] of entries) encoded.push([key, value === null ? null : value.toString('base64')])
     await this.#meta.commit({ op: 'kv', ns: namespace, entries: encoded })
   }
 
-  async drop(namespace: string): Promise<void> {
+  protected async dropNamespace(namespace: string): Promise<void> {
     // Always journaled, even for an absent namespace: a put queued before it must not survive it.
     await this.#meta.commit({ op: 'kvDrop', ns: namespace })
   }

@@ -8,10 +8,11 @@
 
 import { randomBytes } from 'node:crypto'
 import { mkdir, readdir, rename, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
-import { AppendListeners } from '../memory/append-listeners.ts'
+import { LeaderEpochs } from '../engine/leader-epochs.ts'
+import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../memory/logger.ts'
 import { readUnknownPartition } from '../memory/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
@@ -21,10 +22,12 @@ import type {
   AppendListener,
   AppendOptions,
   AppendResult,
+  MetadataListener,
   PartitionOffsets,
   ReadOptions,
   ReadResult,
   Storage,
+  StorageCapabilities,
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
@@ -72,11 +75,14 @@ export class LocalStorage implements Storage {
   readonly engine = 'local'
   readonly location: string
   readonly kv: LocalKeyValueStore
+  readonly capabilities: StorageCapabilities
   readonly #lock: DataDirLock
   readonly #meta: MetadataStore
   readonly #brokerDefaults: () => Record<string, string>
   readonly #logger: StorageLogger
-  readonly #listeners: AppendListeners
+  readonly #listeners: Listeners<Parameters<AppendListener>>
+  readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
+  readonly #epochs: LeaderEpochs
   readonly #now: () => number
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0, writes: 0 }
@@ -91,14 +97,23 @@ export class LocalStorage implements Storage {
   #segmentRolled: ((topic: string, partition: number) => void) | undefined
   #closed = false
 
-  private constructor(options: LocalStorageOptions, lock: DataDirLock, meta: MetadataStore) {
+  private constructor(
+    options: LocalStorageOptions,
+    lock: DataDirLock,
+    meta: MetadataStore,
+    kv: LocalKeyValueStore,
+    epochs: LeaderEpochs,
+  ) {
     this.location = options.dataDir
+    this.capabilities = { durable: true, segments: true, compaction: true, logDir: resolve(options.dataDir) }
     this.#lock = lock
     this.#meta = meta
-    this.kv = new LocalKeyValueStore(meta)
+    this.kv = kv
+    this.#epochs = epochs
     this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
     this.#logger = options.logger ?? silentLogger
-    this.#listeners = new AppendListeners(this.#logger)
+    this.#listeners = new Listeners(this.#logger, 'onAppend')
+    this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
     this.#now = options.now ?? Date.now
     this.#faults = options.faults
     this.#cleaner = new LogCleaner({
@@ -139,7 +154,8 @@ export class LocalStorage implements Storage {
   static async #openLocked(options: LocalStorageOptions, lock: DataDirLock): Promise<LocalStorage> {
     const meta = await MetadataStore.open(options.dataDir)
     await fsyncDir(options.dataDir)
-    const storage = new LocalStorage(options, lock, meta)
+    const kv = new LocalKeyValueStore(meta)
+    const storage = new LocalStorage(options, lock, meta, kv, await LeaderEpochs.load(kv))
     await storage.#cleanDataDir()
     const cleanShutdown = await storage.#takeCleanShutdownMark()
     const started = performance.now()
@@ -321,6 +337,7 @@ export class LocalStorage implements Storage {
         this.#meta.commit({ op: 'topic', topic: copyMeta(topic) }),
       )
       this.#logs.set(topic.name, logs)
+      this.#metadataListeners.emit(topic.name)
       return true
     })
   }
@@ -336,6 +353,8 @@ export class LocalStorage implements Storage {
         await this.#retireDir(join(this.location, partitionDirName(name, p)))
       }
       await fsyncDir(this.location)
+      await this.#epochs.forgetTopic(name)
+      this.#metadataListeners.emit(name)
       return true
     })
   }
@@ -344,6 +363,7 @@ export class LocalStorage implements Storage {
     return this.#topicOp(async () => {
       const topic = this.#topic(name)
       await this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), configs: { ...configs } } })
+      this.#metadataListeners.emit(name)
     })
   }
 
@@ -361,11 +381,14 @@ export class LocalStorage implements Storage {
         this.#meta.commit({ op: 'topic', topic: { ...copyMeta(topic), partitionCount: count } }),
       )
       logs.push(...added)
+      this.#metadataListeners.emit(name)
     })
   }
 
   async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
-    return this.#log(topic, partition).append(input, options.durable)
+    const log = this.#log(topic, partition)
+    this.#epochs.check(topic, partition, options.leaderEpoch)
+    return log.append(input, options.durable)
   }
 
   async read(
@@ -399,8 +422,22 @@ export class LocalStorage implements Storage {
     return this.#log(topic, partition).size
   }
 
+  async leaderEpoch(topic: string, partition: number): Promise<number> {
+    this.#log(topic, partition)
+    return this.#epochs.current(topic, partition)
+  }
+
+  async claimLeadership(topic: string, partition: number, epoch: number): Promise<number> {
+    this.#log(topic, partition)
+    return this.#epochs.claim(topic, partition, epoch)
+  }
+
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  onMetadataChange(listener: MetadataListener): () => void {
+    return this.#metadataListeners.add(listener)
   }
 
   onAbortedTxnsCleaned(handler: AbortedTxnsCleanedHandler): void {

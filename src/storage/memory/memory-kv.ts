@@ -1,13 +1,17 @@
 /** The memory engine's KeyValueStore: namespaces of maps; a put is applied in one synchronous step. */
-import type { KeyValueStore } from '../types.ts'
+import { SingleWriterKeyValueStore } from '../engine/versioned-kv.ts'
 
 /** An in-memory KeyValueStore. Values are copied in and out, so callers cannot alias stored state. */
-export class MemoryKeyValueStore implements KeyValueStore {
+export class MemoryKeyValueStore extends SingleWriterKeyValueStore {
   #namespaces = new Map<string, Map<string, Buffer>>()
 
   async get(namespace: string, key: string): Promise<Buffer | undefined> {
     const value = this.#namespaces.get(namespace)?.get(key)
     return value === undefined ? undefined : Buffer.from(value)
+  }
+
+  protected peek(namespace: string, key: string): Buffer | undefined {
+    return this.#namespaces.get(namespace)?.get(key)
   }
 
   async list(namespace: string): Promise<Map<string, Buffer>> {
@@ -16,7 +20,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return out
   }
 
-  async put(namespace: string, entries: Map<string, Buffer | null>): Promise<void> {
+  protected async write(namespace: string, entries: Map<string, Buffer | null>): Promise<void> {
     let ns = this.#namespaces.get(namespace)
     if (ns === undefined) {
       ns = new Map()
@@ -29,7 +33,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (ns.size === 0) this.#namespaces.delete(namespace)
   }
 
-  async drop(namespace: string): Promise<void> {
+  protected async dropNamespace(namespace: string): Promise<void> {
     this.#namespaces.delete(namespace)
   }
 }

@@ -5,19 +5,22 @@
  * retention and DeleteRecords work batch by batch.
  */
 import { resolveLogConfig } from '../../config/topic-configs.ts'
+import { LeaderEpochs } from '../engine/leader-epochs.ts'
+import { Listeners } from '../engine/listeners.ts'
 import type {
   AppendInput,
   AppendListener,
   AppendOptions,
   AppendResult,
+  MetadataListener,
   PartitionOffsets,
   ReadOptions,
   ReadResult,
   Storage,
+  StorageCapabilities,
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
-import { AppendListeners } from './append-listeners.ts'
 import { type StorageLogger, silentLogger } from './logger.ts'
 import { MemoryKeyValueStore } from './memory-kv.ts'
 import { MemoryLog } from './memory-log.ts'
@@ -47,14 +50,19 @@ export class MemoryStorage implements Storage {
   readonly engine = 'memory'
   readonly location = 'memory'
   readonly kv = new MemoryKeyValueStore()
+  readonly capabilities: StorageCapabilities = { durable: false, segments: false, compaction: false, logDir: undefined }
   #topics = new Map<string, MemoryTopic>()
-  #listeners: AppendListeners
+  readonly #listeners: Listeners<Parameters<AppendListener>>
+  readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
+  readonly #epochs = new LeaderEpochs(this.kv)
   readonly #brokerDefaults: () => Record<string, string>
   readonly #now: () => number
   #closed = false
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.#listeners = new AppendListeners(options.logger ?? silentLogger)
+    const logger = options.logger ?? silentLogger
+    this.#listeners = new Listeners(logger, 'onAppend')
+    this.#metadataListeners = new Listeners(logger, 'onMetadataChange')
     this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
     this.#now = options.now ?? Date.now
   }
@@ -68,16 +76,21 @@ export class MemoryStorage implements Storage {
     if (this.#topics.has(topic.name)) return false
     const logs = Array.from({ length: topic.partitionCount }, () => new MemoryLog())
     this.#topics.set(topic.name, { meta: copyMeta(topic), logs })
+    this.#metadataListeners.emit(topic.name)
     return true
   }
 
   async deleteTopic(name: string): Promise<boolean> {
     this.#checkOpen()
-    return this.#topics.delete(name)
+    if (!this.#topics.delete(name)) return false
+    await this.#epochs.forgetTopic(name)
+    this.#metadataListeners.emit(name)
+    return true
   }
 
   async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
     this.#topic(name).meta.configs = { ...configs }
+    this.#metadataListeners.emit(name)
   }
 
   async createPartitions(name: string, count: number): Promise<void> {
@@ -90,11 +103,13 @@ export class MemoryStorage implements Storage {
     }
     while (topic.logs.length < count) topic.logs.push(new MemoryLog())
     topic.meta.partitionCount = count
+    this.#metadataListeners.emit(name)
   }
 
-  async append(topic: string, partition: number, input: AppendInput, _options: AppendOptions): Promise<AppendResult> {
+  async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
     this.#checkOpen()
     const log = this.#log(topic, partition)
+    this.#epochs.check(topic, partition, options.leaderEpoch)
     const baseOffset = log.append(input, this.#now())
     const offsets = log.offsets()
     this.#listeners.emit(topic, partition, offsets.highWatermark)
@@ -132,8 +147,22 @@ export class MemoryStorage implements Storage {
     return this.#log(topic, partition).size
   }
 
+  async leaderEpoch(topic: string, partition: number): Promise<number> {
+    this.#log(topic, partition)
+    return this.#epochs.current(topic, partition)
+  }
+
+  async claimLeadership(topic: string, partition: number, epoch: number): Promise<number> {
+    this.#log(topic, partition)
+    return this.#epochs.claim(topic, partition, epoch)
+  }
+
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  onMetadataChange(listener: MetadataListener): () => void {
+    return this.#metadataListeners.add(listener)
   }
 
   /** Applies retention.ms and retention.bytes to every partition now. */

@@ -2,7 +2,8 @@
  * What the engines throw. Expected outcomes of a read are values (ReadResult.errorCode); the
  * methods whose results have no room for a code throw one of these instead:
  * - EngineRequestError: a request the engine cannot serve for a Kafka reason (unknown
- *   partition, shrinking partitions, DeleteRecords above the high watermark). Carries the Kafka
+ *   partition, shrinking partitions, DeleteRecords above the high watermark, an append with a
+ *   stale leader epoch). Carries the Kafka
  *   error code to answer with; not an I/O fault.
  * - EngineIoError: an I/O fault or a closed engine. It extends the shared StorageError, so the
  *   broker's isStorageError() answers KAFKA_STORAGE_ERROR.
@@ -11,7 +12,11 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import { StorageError } from '../storage-error.ts'
 
 /** Reasons of EngineRequestError. */
-export type EngineRequestReason = 'UNKNOWN_TOPIC_OR_PARTITION' | 'INVALID_PARTITIONS' | 'OFFSET_OUT_OF_RANGE'
+export type EngineRequestReason =
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'INVALID_PARTITIONS'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'FENCED_LEADER_EPOCH'
 /** Reasons of EngineIoError. */
 export type EngineIoReason = 'IO' | 'CLOSED'
 
@@ -19,6 +24,7 @@ const REQUEST_CODES: Record<EngineRequestReason, number> = {
   UNKNOWN_TOPIC_OR_PARTITION: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   INVALID_PARTITIONS: ErrorCode.INVALID_PARTITIONS,
   OFFSET_OUT_OF_RANGE: ErrorCode.OFFSET_OUT_OF_RANGE,
+  FENCED_LEADER_EPOCH: ErrorCode.FENCED_LEADER_EPOCH,
 }
 
 /** A request refused with a Kafka error code (`errorCode`). */
@@ -53,4 +59,17 @@ export function unknownPartition(topic: string, partition: number): EngineReques
 /** The error for a topic the engine does not have. */
 export function unknownTopic(topic: string): EngineRequestError {
   return new EngineRequestError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${topic}`)
+}
+
+/** The error for an append whose leader epoch is not the partition's current one. */
+export function fencedLeaderEpoch(
+  topic: string,
+  partition: number,
+  epoch: number,
+  current: number,
+): EngineRequestError {
+  return new EngineRequestError(
+    'FENCED_LEADER_EPOCH',
+    `append to ${topic}-${partition} with leader epoch ${epoch}, but the partition's leader epoch is ${current}`,
+  )
 }
