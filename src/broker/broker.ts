@@ -121,7 +121,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await loadDynamicConfigs(core)
     await core.topics.load()
     await core.groups.load()
-    await core.producerIds.load()
     await core.producers.load(await storage.listTopics())
     await core.txns.load()
     core.apiVersions = apiVersionRanges(HANDLERS)

@@ -1,16 +1,17 @@
 /**
- * Producer id allocation. Ids come from blocks reserved durably in the key-value store
- * (namespace `producer-ids`), as Kafka's ProducerIdManager reserves blocks in the metadata log:
- * a restart skips the rest of the current block and never hands out an id twice.
+ * Producer id allocation. Ids come from blocks reserved atomically in the key-value store
+ * (namespace `producer-ids`, KeyValueStore.allocate), as Kafka's ProducerIdManager reserves
+ * blocks through the controller: a restart skips the rest of the current block, and brokers
+ * sharing one store get disjoint blocks, so no id is ever handed out twice.
  */
 import type { KeyValueStore } from '../../storage/types.ts'
 
 const NAMESPACE = 'producer-ids'
 const KEY = 'next-block'
-/** Ids reserved per write. */
+/** Ids reserved per allocation. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000
 
-/** Hands out producer ids, never twice across restarts. */
+/** Hands out producer ids, never twice across restarts or brokers. */
 export class ProducerIdManager {
   readonly #kv: KeyValueStore
   #next = 0
@@ -19,13 +20,6 @@ export class ProducerIdManager {
 
   constructor(kv: KeyValueStore) {
     this.#kv = kv
-  }
-
-  /** Reads where the next block starts. */
-  async load(): Promise<void> {
-    const stored = await this.#kv.get(NAMESPACE, KEY)
-    this.#next = stored === undefined ? 0 : Number(stored.toString())
-    this.#blockEnd = this.#next
   }
 
   /** The next unused producer id. */
@@ -39,15 +33,9 @@ export class ProducerIdManager {
     return this.#next++
   }
 
-  /** One past the largest id handed out so far, or reserved. */
-  get reservedEnd(): number {
-    return this.#blockEnd
-  }
-
   async #reserve(): Promise<void> {
-    const end = this.#blockEnd + PRODUCER_ID_BLOCK_SIZE
-    await this.#kv.put(NAMESPACE, new Map([[KEY, Buffer.from(String(end))]]))
-    this.#next = this.#blockEnd
-    this.#blockEnd = end
+    const start = await this.#kv.allocate(NAMESPACE, KEY, PRODUCER_ID_BLOCK_SIZE)
+    this.#next = start
+    this.#blockEnd = start + PRODUCER_ID_BLOCK_SIZE
   }
 }
