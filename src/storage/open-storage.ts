@@ -1,16 +1,19 @@
 /**
  * Picks and opens a storage engine: `memory` for tests and throwaway brokers, `local` (a data
- * directory) for the embedded default. The PostgreSQL engine will join here. Each engine's
- * modules load only when it is opened: a test suite's in-memory broker skips the local engine's.
+ * directory) for the embedded default, `postgres` (a database URL) for brokers that share one
+ * PostgreSQL. Each engine's modules load only when it is opened: a test suite's in-memory broker
+ * skips the local engine's.
  */
 import type { LocalStorageOptions } from './local/local-storage.ts'
 import type { MemoryStorageOptions } from './memory/memory-storage.ts'
+import type { PostgresStorageOptions } from './postgres/postgres-storage.ts'
 import type { Storage } from './types.ts'
 
 /** Options for openStorage, by engine. */
 export type OpenStorageOptions =
   | ({ engine: 'memory' } & MemoryStorageOptions)
   | ({ engine: 'local' } & LocalStorageOptions)
+  | ({ engine: 'postgres' } & PostgresStorageOptions)
 
 /** Opens the engine the options name. */
 export async function openStorage(options: OpenStorageOptions): Promise<Storage> {
@@ -23,6 +26,10 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
       const { LocalStorage } = await import('./local/local-storage.ts')
       return LocalStorage.open(options)
     }
+    case 'postgres': {
+      const { PostgresStorage } = await import('./postgres/postgres-storage.ts')
+      return PostgresStorage.open(options)
+    }
   }
 }
 
@@ -31,10 +38,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
  * broker has for every engine: its data directory (log.dirs), configs, logger, clock and test
  * faults. Each engine takes the options it needs; callers never ask for an engine by name.
  */
-export function openStorageNamed(
-  name: string,
-  options: LocalStorageOptions & MemoryStorageOptions,
-): Promise<Storage> {
+export function openStorageNamed(name: string, options: LocalStorageOptions & MemoryStorageOptions): Promise<Storage> {
   if (name === 'local') return openStorage({ engine: 'local', ...options })
   const { brokerDefaults, logger, now } = options
   return openStorage({ engine: 'memory', brokerDefaults, logger, now })

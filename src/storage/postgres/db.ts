@@ -1,0 +1,104 @@
+/**
+ * The postgres engine's connection pool and how its values and errors look to the engine.
+ * node-postgres returns bigint columns as strings by default; here they are numbers (offsets and
+ * timestamps stay below 2^53).
+ */
+import pg from 'pg'
+import { EngineIoError } from '../memory/storage-error.ts'
+
+const INT8 = 20
+
+/** bigint columns as numbers; every other type as node-postgres parses it (bytea: a Buffer). */
+const types = {
+  getTypeParser(oid: number, format?: string): (value: string) => unknown {
+    if (oid === INT8 && format !== 'binary') return Number
+    return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown
+  },
+}
+
+/** Pool options the engine accepts beyond the connection string. */
+export interface PoolOptions {
+  /** Most connections the pool opens (default 10). */
+  max?: number
+  /** Called with errors of idle connections (the pool drops them and reconnects when needed). */
+  onIdleError: (err: Error) => void
+}
+
+/** A pool on `url`. Idle connections that die are dropped; the next query opens a new one. */
+export function createPool(url: string, options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    types,
+  })
+  pool.on('error', options.onIdleError)
+  return pool
+}
+
+/**
+ * A named (prepared) query. Results come as text: node-postgres decodes binary-format rows as
+ * UTF-8 strings, which corrupts bytea, so batch bytes travel as hex (twice their size) on reads;
+ * on writes they travel as binary parameters.
+ */
+export function queryNamed<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  name: string,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  return pool.query<R>({ name, text, values })
+}
+
+/** The connection string without its password, for logs and DescribeLogDirs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.password = ''
+    return parsed.toString()
+  } catch {
+    return url.replace(/password=\S*/gi, 'password=***')
+  }
+}
+
+/**
+ * Every failure of the database (lost connection, refused connection, statement error) is an
+ * I/O fault for the broker: KAFKA_STORAGE_ERROR, which clients retry.
+ */
+export function ioError(err: unknown, what: string): EngineIoError {
+  if (err instanceof EngineIoError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  return new EngineIoError('IO', `${what}: ${message}`, { cause: err })
+}
+
+/** Runs `task` in a transaction on a pooled connection; a connection that failed is discarded. */
+export async function transaction<T>(pool: pg.Pool, task: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  try {
+    await client.query('BEGIN')
+    try {
+      const result = await task(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        broken = rollbackErr
+      })
+      throw err
+    }
+  } catch (err) {
+    broken ??= isConnectionError(err) ? (err as Error) : undefined
+    throw err
+  } finally {
+    client.release(broken ?? false)
+  }
+}
+
+/** True for errors after which a connection cannot be used again. */
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  if (typeof code !== 'string') return true
+  return code.startsWith('08') || code.startsWith('57P') || code.startsWith('E')
+}

@@ -1,0 +1,170 @@
+/**
+ * The postgres engine's queries on one partition's batches: range reads (whole batches up to a
+ * byte budget, in one round trip), timestamp lookups, retention and DeleteRecords. Batches are
+ * found through the primary key (topic_id, partition, base_offset); a read bounds itself by the
+ * high watermark the engine has committed, so a batch of a commit not yet acknowledged is never
+ * returned.
+ */
+import type pg from 'pg'
+import type { LogConfig } from '../../config/topic-configs.ts'
+import { planRetention } from '../local/retention.ts'
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
+import type { ReadOptions, TimestampLookup } from '../types.ts'
+import { queryNamed } from './db.ts'
+import type { PartitionState } from './partition-state.ts'
+
+/** Most batches one range read looks at (a fetch gets the rest next time). */
+const MAX_READ_BATCHES = 10_000
+/** Batches fetched per round trip while looking for a timestamp. */
+const TIMESTAMP_PAGE = 16
+/** The smallest possible batch: its header. */
+const MIN_BATCH_BYTES = 61
+
+const READ_SQL = `
+WITH c AS (
+  SELECT base_offset, size, sum(size) OVER (ORDER BY base_offset) AS total
+  FROM batches
+  WHERE topic_id = $1 AND partition = $2
+    AND base_offset >= coalesce(
+      (SELECT max(base_offset) FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset <= $3), $3)
+    AND last_offset >= $3 AND base_offset < $4
+  ORDER BY base_offset
+  LIMIT $6
+)
+SELECT b.data
+FROM c JOIN batches b ON b.topic_id = $1 AND b.partition = $2 AND b.base_offset = c.base_offset
+WHERE c.total <= $5 OR c.total = c.size
+ORDER BY b.base_offset
+`
+
+/** Whole batches from the one holding `offset`, below `end`, as maxBytes and minOneBatch allow. */
+export async function readBatches(
+  pool: pg.Pool,
+  state: PartitionState,
+  offset: number,
+  maxBytes: number,
+  options: ReadOptions,
+): Promise<Buffer[]> {
+  const end = Math.min(options.maxOffset ?? Number.POSITIVE_INFINITY, state.highWatermark)
+  if (offset >= end) return []
+  const limit = Math.min(MAX_READ_BATCHES, Math.floor(Math.max(maxBytes, 0) / MIN_BATCH_BYTES) + 1)
+  const { rows } = await queryNamed<{ data: Buffer }>(pool, 'samsa-read', READ_SQL, [
+    state.topicId,
+    state.partition,
+    offset,
+    end,
+    maxBytes,
+    limit,
+  ])
+  const parts: Buffer[] = []
+  let bytes = 0
+  for (const { data } of rows) {
+    const fits = bytes + data.length <= maxBytes
+    if (!fits && !(parts.length === 0 && options.minOneBatch)) break
+    parts.push(data)
+    bytes += data.length
+    if (!fits) break
+  }
+  return parts
+}
+
+/** The earliest record at or after the log start whose timestamp is >= timestamp. */
+export async function offsetForTimestamp(
+  pool: pg.Pool,
+  state: PartitionState,
+  timestamp: number,
+): Promise<TimestampLookup | null> {
+  const { logStartOffset, highWatermark } = state
+  let after = -1
+  for (;;) {
+    const { rows } = await queryNamed<{ base_offset: number; data: Buffer }>(
+      pool,
+      'samsa-offset-for-timestamp',
+      `SELECT base_offset, data FROM batches
+       WHERE topic_id = $1 AND partition = $2 AND base_offset > $3 AND base_offset < $4
+         AND last_offset >= $5 AND max_timestamp >= $6
+       ORDER BY base_offset LIMIT $7`,
+      [state.topicId, state.partition, after, highWatermark, logStartOffset, timestamp, TIMESTAMP_PAGE],
+    )
+    for (const row of rows) {
+      const hit = await firstRecordAtOrAfter(row.data, timestamp, logStartOffset)
+      if (hit !== null) return hit
+      after = row.base_offset
+    }
+    if (rows.length < TIMESTAMP_PAGE) return null
+  }
+}
+
+/** The record with the largest timestamp (the first one on ties), or null for an empty log. */
+export async function maxTimestamp(pool: pg.Pool, state: PartitionState): Promise<TimestampLookup | null> {
+  const { rows } = await queryNamed<{ data: Buffer }>(
+    pool,
+    'samsa-max-timestamp',
+    `SELECT data FROM batches
+     WHERE topic_id = $1 AND partition = $2 AND base_offset = (
+       SELECT base_offset FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset < $3
+       ORDER BY max_timestamp DESC, base_offset LIMIT 1)`,
+    [state.topicId, state.partition, state.highWatermark],
+  )
+  const row = rows[0]
+  return row === undefined ? null : recordWithMaxTimestamp(row.data)
+}
+
+/** Bytes of the batches stored for the partition. */
+export async function partitionSize(pool: pg.Pool, state: PartitionState): Promise<number> {
+  const { rows } = await pool.query<{ size: number }>({
+    name: 'samsa-partition-size',
+    text: 'SELECT coalesce(sum(size), 0)::int8 AS size FROM batches WHERE topic_id = $1 AND partition = $2',
+    values: [state.topicId, state.partition],
+  })
+  return rows[0]?.size ?? 0
+}
+
+/**
+ * Moves the stored log start to `offset` (never back) and deletes the batches wholly below it,
+ * in one statement; resolves the stored log start.
+ */
+export async function deleteBefore(pool: pg.Pool, state: PartitionState, offset: number): Promise<number> {
+  const { rows } = await pool.query<{ log_start_offset: number }>({
+    name: 'samsa-delete-before',
+    text: `WITH u AS (
+             UPDATE partitions SET log_start_offset = greatest(log_start_offset, $3)
+             WHERE topic_id = $1 AND partition = $2 RETURNING log_start_offset
+           ), d AS (
+             DELETE FROM batches WHERE topic_id = $1 AND partition = $2 AND last_offset < $3
+           )
+           SELECT log_start_offset FROM u`,
+    values: [state.topicId, state.partition, offset],
+  })
+  return rows[0]?.log_start_offset ?? offset
+}
+
+/**
+ * Where retention would move the log start now (null: nowhere), by planRetention, which the
+ * other engines use: each batch stands for a segment, aged by its max timestamp or, without
+ * one, by when it was written.
+ */
+export async function retentionPoint(
+  pool: pg.Pool,
+  state: PartitionState,
+  config: LogConfig,
+  nowMs: number,
+): Promise<number | null> {
+  if (!config.cleanupPolicy.delete || (config.retentionMs < 0 && config.retentionBytes < 0)) return null
+  const { rows } = await pool.query<{ base_offset: number; last_offset: number; size: number; largest: number }>({
+    name: 'samsa-retention',
+    text: `SELECT base_offset, last_offset, size,
+             CASE WHEN max_timestamp >= 0 THEN max_timestamp ELSE append_time END AS largest
+           FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset < $3
+           ORDER BY base_offset`,
+    values: [state.topicId, state.partition, state.highWatermark],
+  })
+  const { deleteCount } = planRetention(
+    rows.map((r) => ({ size: r.size, largestTimestamp: r.largest })),
+    config,
+    nowMs,
+  )
+  if (deleteCount === 0) return null
+  const next = rows[deleteCount]
+  return next !== undefined ? next.base_offset : (rows[rows.length - 1]?.last_offset ?? -1) + 1
+}

@@ -1,0 +1,150 @@
+/**
+ * What the postgres engine keeps in memory per partition: the offsets as last committed (the
+ * leader assigns offsets from its high watermark, so it never asks the database for them), the
+ * leader epoch as last seen, and a tail of the most recently committed batches, from which most
+ * fetches (consumers reading near the end) are served without a query.
+ *
+ * The tail is a cache of the database's last rows, always contiguous up to the high watermark; a
+ * reload of the partition from the database (after a failed or fenced commit, or a leadership
+ * claim that found other writes) empties it.
+ */
+import type { PartitionOffsets, ReadOptions } from '../types.ts'
+
+/** A committed batch held in the tail. */
+export interface TailBatch {
+  baseOffset: number
+  lastOffset: number
+  bytes: Buffer
+}
+
+/** One partition's state. */
+export class PartitionState {
+  readonly topic: string
+  readonly topicId: string
+  readonly partition: number
+  logStartOffset: number
+  /** The end of the committed log: every batch below it is in the database. */
+  highWatermark: number
+  /** The stored leader epoch as this engine last saw it (it only grows). */
+  leaderEpoch: number
+  /** The commit outcome is unknown (a lost connection) or another writer moved the partition. */
+  needsReload = false
+  /** The topic was deleted (or recreated under a new id): appends are refused. */
+  deleted = false
+  #tail: TailBatch[] = []
+  #tailStart = 0
+  #tailBytes = 0
+  readonly #maxTailBytes: number
+
+  constructor(
+    topic: string,
+    topicId: string,
+    partition: number,
+    row: { logStartOffset: number; highWatermark: number; leaderEpoch: number },
+    maxTailBytes: number,
+  ) {
+    this.topic = topic
+    this.topicId = topicId
+    this.partition = partition
+    this.logStartOffset = row.logStartOffset
+    this.highWatermark = row.highWatermark
+    this.leaderEpoch = row.leaderEpoch
+    this.#maxTailBytes = maxTailBytes
+  }
+
+  offsets(): PartitionOffsets {
+    return {
+      logStartOffset: this.logStartOffset,
+      highWatermark: this.highWatermark,
+      lastStableOffset: this.highWatermark,
+    }
+  }
+
+  /** Takes the database's view of the partition; the tail goes unless the log end is unchanged. */
+  reload(row: { logStartOffset: number; highWatermark: number; leaderEpoch: number }): void {
+    if (row.highWatermark !== this.highWatermark) this.#clearTail()
+    this.logStartOffset = row.logStartOffset
+    this.highWatermark = row.highWatermark
+    this.leaderEpoch = Math.max(this.leaderEpoch, row.leaderEpoch)
+    this.needsReload = false
+  }
+
+  /** Moves the log start forward and drops tail batches wholly below it. */
+  advanceLogStart(offset: number): void {
+    if (offset <= this.logStartOffset) return
+    this.logStartOffset = offset
+    while (this.#tailStart < this.#tail.length && (this.#tail[this.#tailStart] as TailBatch).lastOffset < offset) {
+      this.#dropFirst()
+    }
+    this.#compactTail()
+  }
+
+  /** Adds batches just committed (contiguous with the tail) and trims the tail to its budget. */
+  addToTail(batches: TailBatch[]): void {
+    const last = this.#tail[this.#tail.length - 1]
+    const first = batches[0]
+    if (last !== undefined && first !== undefined && first.baseOffset !== last.lastOffset + 1) this.#clearTail()
+    for (const b of batches) {
+      this.#tail.push(b)
+      this.#tailBytes += b.bytes.length
+    }
+    while (this.#tailBytes > this.#maxTailBytes && this.#tail.length > this.#tailStart) this.#dropFirst()
+    this.#compactTail()
+  }
+
+  /** True when a read from `offset` can be served from the tail alone. */
+  tailCovers(offset: number): boolean {
+    const first = this.#tail[this.#tailStart]
+    return first !== undefined && offset >= first.baseOffset
+  }
+
+  /** Whole batches from the tail, from the one holding `offset`, as ReadOptions and maxBytes allow. */
+  readTail(offset: number, maxBytes: number, options: ReadOptions): Buffer[] {
+    const end = Math.min(options.maxOffset ?? Number.POSITIVE_INFINITY, this.highWatermark)
+    const parts: Buffer[] = []
+    let bytes = 0
+    for (let i = this.#indexOf(offset); i < this.#tail.length; i++) {
+      const batch = this.#tail[i] as TailBatch
+      if (batch.baseOffset >= end) break
+      const fits = bytes + batch.bytes.length <= maxBytes
+      if (!fits && !(parts.length === 0 && options.minOneBatch)) break
+      parts.push(batch.bytes)
+      bytes += batch.bytes.length
+      if (!fits) break
+    }
+    return parts
+  }
+
+  /** Index of the first tail batch whose last offset is >= offset. */
+  #indexOf(offset: number): number {
+    let lo = this.#tailStart
+    let hi = this.#tail.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if ((this.#tail[mid] as TailBatch).lastOffset < offset) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  #dropFirst(): void {
+    const first = this.#tail[this.#tailStart] as TailBatch
+    this.#tailBytes -= first.bytes.length
+    this.#tail[this.#tailStart] = undefined as unknown as TailBatch
+    this.#tailStart++
+  }
+
+  /** Drops the slots of evicted batches once they are most of the array. */
+  #compactTail(): void {
+    if (this.#tailStart > 64 && this.#tailStart * 2 > this.#tail.length) {
+      this.#tail = this.#tail.slice(this.#tailStart)
+      this.#tailStart = 0
+    }
+  }
+
+  #clearTail(): void {
+    this.#tail = []
+    this.#tailStart = 0
+    this.#tailBytes = 0
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * The postgres engine, samsa's cluster engine: topics, partitions, record batches and the
+ * key-value store live in PostgreSQL (schema: migrations.ts), so a broker keeps no state of its
+ * own. Each partition has one leader at a time, named by the leader epoch stored with it; the
+ * leader assigns offsets from the high watermark it holds in memory and commits whole batches
+ * (bytea, never a row per record) for all its partitions in one transaction per group commit
+ * (group-commit.ts), refused for any partition whose stored epoch moved on. Reads come from an
+ * in-memory tail of the latest batches or one range query (log-queries.ts). Topic changes notify
+ * other brokers (metadata-notifications.ts).
+ *
+ * Database errors are I/O faults (EngineIoError, KAFKA_STORAGE_ERROR); the pool replaces lost
+ * connections by itself, and a partition whose commit outcome is unknown is re-read from the
+ * database before its next append.
+ */
+import { randomUUID } from 'node:crypto'
+import type pg from 'pg'
+import { resolveLogConfig } from '../../config/topic-configs.ts'
+import { SerialQueue } from '../../util/serial-queue.ts'
+import { Listeners } from '../engine/listeners.ts'
+import { type StorageLogger, silentLogger } from '../memory/logger.ts'
+import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../memory/read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
+import type {
+  AppendInput,
+  AppendListener,
+  AppendOptions,
+  AppendResult,
+  MetadataListener,
+  PartitionOffsets,
+  ReadOptions,
+  ReadResult,
+  Storage,
+  StorageCapabilities,
+  TimestampLookup,
+  TopicMetadata,
+} from '../types.ts'
+import { createPool, ioError, redactUrl, transaction } from './db.ts'
+import { type CommitStats, GroupCommitter } from './group-commit.ts'
+import * as log from './log-queries.ts'
+import { CHANNEL, encodeNotice, type MetadataNotice, MetadataSubscriber } from './metadata-notifications.ts'
+import { migrate } from './migrations.ts'
+import { PartitionState } from './partition-state.ts'
+import { PostgresKeyValueStore } from './postgres-kv.ts'
+
+/** Options of the postgres engine. */
+export interface PostgresStorageOptions {
+  /** Connection string: postgres://user:password@host:port/database. */
+  url: string
+  /** Broker-level Kafka configs (log.retention.ms, log.retention.bytes, ...), read at each use. */
+  brokerDefaults?: () => Record<string, string>
+  logger?: StorageLogger
+  /** How often retention runs; default log.retention.check.interval.ms, else 300000. 0 disables the timer. */
+  retentionCheckIntervalMs?: number
+  /** Clock for retention and the write time of batches without timestamps (default Date.now). */
+  now?: () => number
+  /** Most pooled connections (default 10). */
+  poolSize?: number
+  /** Bytes of recent batches kept in memory per partition for reads (default 2 MiB). */
+  tailBytes?: number
+  /** Bytes of appends one commit takes at most (default 16 MiB; a larger append commits alone). */
+  maxCommitBytes?: number
+  /** Polling period for metadata changes where LISTEN is not supported (default 1000 ms). */
+  metadataPollMs?: number
+}
+
+const DEFAULT_RETENTION_CHECK_MS = 300_000
+const DEFAULT_TAIL_BYTES = 2 << 20
+const DEFAULT_MAX_COMMIT_BYTES = 16 << 20
+
+interface TopicState {
+  meta: TopicMetadata
+  partitions: PartitionState[]
+}
+
+interface TopicRow {
+  name: string
+  topic_id: string
+  partition_count: number
+  configs: Record<string, string>
+}
+
+interface PartitionRow {
+  topic_id: string
+  partition: number
+  log_start_offset: number
+  high_watermark: number
+  leader_epoch: number
+}
+
+function metaOf(row: TopicRow): TopicMetadata {
+  return { name: row.name, topicId: row.topic_id, partitionCount: row.partition_count, configs: { ...row.configs } }
+}
+
+function offsetsOf(row: PartitionRow): { logStartOffset: number; highWatermark: number; leaderEpoch: number } {
+  return { logStartOffset: row.log_start_offset, highWatermark: row.high_watermark, leaderEpoch: row.leader_epoch }
+}
+
+/** A Storage in PostgreSQL. */
+export class PostgresStorage implements Storage {
+  readonly engine = 'postgres'
+  readonly location: string
+  readonly kv: PostgresKeyValueStore
+  readonly capabilities: StorageCapabilities = { durable: true, segments: false, compaction: false, logDir: undefined }
+  /** Names this engine in its notifications, so that it skips its own. */
+  readonly #origin = randomUUID()
+  readonly #pool: pg.Pool
+  readonly #brokerDefaults: () => Record<string, string>
+  readonly #logger: StorageLogger
+  readonly #now: () => number
+  readonly #tailBytes: number
+  readonly #topics = new Map<string, TopicState>()
+  readonly #appendListeners: Listeners<Parameters<AppendListener>>
+  readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
+  readonly #committer: GroupCommitter
+  readonly #stats: CommitStats = {
+    commits: 0,
+    failedCommits: 0,
+    appends: 0,
+    batches: 0,
+    bytes: 0,
+    maxPartitionsPerCommit: 0,
+  }
+  readonly #topicQueue = new SerialQueue()
+  readonly #retentionPasses = new SerialQueue()
+  readonly #subscriber: MetadataSubscriber
+  #retentionTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  private constructor(options: PostgresStorageOptions, pool: pg.Pool) {
+    this.location = redactUrl(options.url)
+    this.#pool = pool
+    this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
+    this.#logger = options.logger ?? silentLogger
+    this.#now = options.now ?? Date.now
+    this.#tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES
+    this.#appendListeners = new Listeners(this.#logger, 'onAppend')
+    this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
+    this.kv = new PostgresKeyValueStore(pool, () => this.#checkOpen())
+    this.#committer = new GroupCommitter(
+      {
+        pool,
+        now: this.#now,
+        reload: (states) => this.#reloadPartitions(states),
+        appended: (state, hw) => this.#appendListeners.emit(state.topic, state.partition, hw),
+        stats: this.#stats,
+      },
+      options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
+    )
+    this.#subscriber = new MetadataSubscriber(
+      options.url,
+      {
+        notice: (notice) => this.#onNotice(notice),
+        resync: () => {
+          this.#resync().catch((err: unknown) => this.#logger.warn({ err }, 'cannot re-read the topics'))
+        },
+      },
+      this.#logger,
+      options.metadataPollMs ?? 1000,
+    )
+  }
+
+  /** Connects, applies the schema migrations, loads the topics and starts the retention timer. */
+  static async open(options: PostgresStorageOptions): Promise<PostgresStorage> {
+    const logger = options.logger ?? silentLogger
+    const pool = createPool(options.url, {
+      max: options.poolSize,
+      onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+    })
+    let storage: PostgresStorage | undefined
+    try {
+      const client = await pool.connect()
+      try {
+        const applied = await migrate(client)
+        if (applied.length > 0) logger.info({ applied }, 'applied PostgreSQL schema migrations')
+      } finally {
+        client.release()
+      }
+      storage = new PostgresStorage(options, pool)
+      await storage.#resync()
+      await storage.#subscriber.start()
+    } catch (err) {
+      if (storage !== undefined) await storage.#subscriber.close()
+      await pool.end().catch(() => {})
+      throw ioError(err, `cannot open PostgreSQL storage at ${redactUrl(options.url)}`)
+    }
+    const interval =
+      options.retentionCheckIntervalMs ??
+      Number(storage.#brokerDefaults()['log.retention.check.interval.ms'] ?? DEFAULT_RETENTION_CHECK_MS)
+    if (interval > 0) {
+      const opened = storage
+      opened.#retentionTimer = setInterval(() => {
+        opened.runRetention().catch((err: unknown) => opened.#logger.error({ err }, 'retention failed'))
+      }, interval)
+      opened.#retentionTimer.unref()
+    }
+    return storage
+  }
+
+  // --- topics ---
+
+  async listTopics(): Promise<TopicMetadata[]> {
+    const { rows } = await this.#query<TopicRow>(
+      'listing topics',
+      'SELECT name, topic_id::text, partition_count, configs FROM topics ORDER BY name',
+    )
+    return rows.map(metaOf)
+  }
+
+  createTopic(topic: TopicMetadata): Promise<boolean> {
+    return this.#topicOp(topic.name, async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO topics (name, topic_id, partition_count, configs) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING RETURNING name`,
+        [topic.name, topic.topicId, topic.partitionCount, JSON.stringify(topic.configs)],
+      )
+      if (inserted.rowCount === 0) return false
+      await client.query('INSERT INTO partitions (topic_id, partition) SELECT $1, generate_series(0, $2::int4 - 1)', [
+        topic.topicId,
+        topic.partitionCount,
+      ])
+      return true
+    })
+  }
+
+  deleteTopic(name: string): Promise<boolean> {
+    return this.#topicOp(name, async (client) => {
+      const { rows } = await client.query<{ topic_id: string }>(
+        'DELETE FROM topics WHERE name = $1 RETURNING topic_id::text',
+        [name],
+      )
+      const topicId = rows[0]?.topic_id
+      if (topicId === undefined) return false
+      await client.query('DELETE FROM batches WHERE topic_id = $1', [topicId])
+      await client.query('DELETE FROM partitions WHERE topic_id = $1', [topicId])
+      return true
+    })
+  }
+
+  async setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    await this.#topicOp(name, async (client) => {
+      const updated = await client.query('UPDATE topics SET configs = $2 WHERE name = $1', [
+        name,
+        JSON.stringify(configs),
+      ])
+      if (updated.rowCount === 0) throw unknownTopic(name)
+      return true
+    })
+  }
+
+  async createPartitions(name: string, count: number): Promise<void> {
+    await this.#topicOp(name, async (client) => {
+      const { rows } = await client.query<{ topic_id: string; partition_count: number }>(
+        'SELECT topic_id::text, partition_count FROM topics WHERE name = $1 FOR UPDATE',
+        [name],
+      )
+      const row = rows[0]
+      if (row === undefined) throw unknownTopic(name)
+      if (count < row.partition_count) {
+        throw new EngineRequestError(
+          'INVALID_PARTITIONS',
+          `${name} has ${row.partition_count} partitions, cannot shrink to ${count}`,
+        )
+      }
+      if (count === row.partition_count) return false
+      await client.query('UPDATE topics SET partition_count = $2 WHERE name = $1', [name, count])
+      await client.query(
+        'INSERT INTO partitions (topic_id, partition) SELECT $1, generate_series($2::int4, $3::int4 - 1)',
+        [row.topic_id, row.partition_count, count],
+      )
+      return true
+    })
+  }
+
+  /**
+   * Runs a topic change in a transaction that also notifies the other brokers, then re-reads the
+   * topic and tells this engine's listeners. `change` resolves whether anything changed.
+   */
+  #topicOp(name: string, change: (client: pg.PoolClient) => Promise<boolean>): Promise<boolean> {
+    return this.#topicQueue.run(async () => {
+      this.#checkOpen()
+      let changed: boolean
+      try {
+        changed = await transaction(this.#pool, async (client) => {
+          const done = await change(client)
+          if (done) {
+            await client.query('SELECT pg_notify($1, $2)', [
+              CHANNEL,
+              encodeNotice({ origin: this.#origin, topic: name }),
+            ])
+          }
+          return done
+        })
+      } catch (err) {
+        if (err instanceof EngineRequestError) throw err
+        throw ioError(err, `changing topic ${name}`)
+      }
+      if (changed) {
+        await this.#refreshTopic(name).catch((err: unknown) => {
+          throw ioError(err, `re-reading topic ${name}`)
+        })
+        this.#metadataListeners.emit(name)
+      }
+      return changed
+    })
+  }
+
+  // --- partitions ---
+
+  async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
+    this.#checkOpen()
+    return this.#committer.append(this.#partition(topic, partition), input, options.leaderEpoch)
+  }
+
+  async read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    options: ReadOptions,
+  ): Promise<ReadResult> {
+    this.#checkOpen()
+    const state = this.#topics.get(topic)?.partitions[partition]
+    if (state === undefined) return readUnknownPartition()
+    const offsets = state.offsets()
+    if (offset < offsets.logStartOffset || offset > offsets.highWatermark) return readOutOfRange(offsets)
+    let parts: Buffer[]
+    if (state.tailCovers(offset)) {
+      parts = state.readTail(offset, maxBytes, options)
+    } else {
+      try {
+        parts = await log.readBatches(this.#pool, state, offset, maxBytes, options)
+      } catch (err) {
+        throw ioError(err, `reading ${topic}-${partition}`)
+      }
+    }
+    if (parts.length === 0) return readEmpty(offsets)
+    return readOk(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), offsets)
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    this.#checkOpen()
+    return this.#partition(topic, partition).offsets()
+  }
+
+  offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<TimestampLookup | null> {
+    return this.#onPartition(topic, partition, 'looking up a timestamp', (state) =>
+      log.offsetForTimestamp(this.#pool, state, timestamp),
+    )
+  }
+
+  maxTimestamp(topic: string, partition: number): Promise<TimestampLookup | null> {
+    return this.#onPartition(topic, partition, 'looking up the max timestamp', (state) =>
+      log.maxTimestamp(this.#pool, state),
+    )
+  }
+
+  partitionSize(topic: string, partition: number): Promise<number> {
+    return this.#onPartition(topic, partition, 'measuring', (state) => log.partitionSize(this.#pool, state))
+  }
+
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.#onPartition(topic, partition, 'deleting records', async (state) => {
+      if (offset > state.highWatermark) {
+        throw new EngineRequestError(
+          'OFFSET_OUT_OF_RANGE',
+          `offset ${offset} is above the high watermark ${state.highWatermark}`,
+        )
+      }
+      if (offset <= state.logStartOffset) return state.logStartOffset
+      state.advanceLogStart(await log.deleteBefore(this.#pool, state, offset))
+      return state.logStartOffset
+    })
+  }
+
+  leaderEpoch(topic: string, partition: number): Promise<number> {
+    return this.#onPartition(topic, partition, 'reading the leader epoch', async (state) => {
+      const { rows } = await this.#pool.query<{ leader_epoch: number }>(
+        'SELECT leader_epoch FROM partitions WHERE topic_id = $1 AND partition = $2',
+        [state.topicId, state.partition],
+      )
+      const epoch = rows[0]?.leader_epoch
+      if (epoch === undefined) throw unknownPartition(topic, partition)
+      state.leaderEpoch = Math.max(state.leaderEpoch, epoch)
+      return epoch
+    })
+  }
+
+  /**
+   * Raises the stored epoch (never lowers it) and takes the partition's stored offsets, between
+   * two commits: another leader may have written since this engine last did.
+   */
+  claimLeadership(topic: string, partition: number, epoch: number): Promise<number> {
+    return this.#onPartition(topic, partition, 'claiming leadership', (state) =>
+      this.#committer.exclusive(async () => {
+        const { rows } = await this.#pool.query<PartitionRow>(
+          `UPDATE partitions SET leader_epoch = greatest(leader_epoch, $3)
+           WHERE topic_id = $1 AND partition = $2
+           RETURNING topic_id::text, partition, log_start_offset, high_watermark, leader_epoch`,
+          [state.topicId, state.partition, epoch],
+        )
+        const row = rows[0]
+        if (row === undefined) throw unknownPartition(topic, partition)
+        state.reload(offsetsOf(row))
+        return row.leader_epoch
+      }),
+    )
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    return this.#appendListeners.add(listener)
+  }
+
+  onMetadataChange(listener: MetadataListener): () => void {
+    return this.#metadataListeners.add(listener)
+  }
+
+  /** Counters of the group commit (tests, metrics). */
+  get stats(): CommitStats {
+    return { ...this.#stats }
+  }
+
+  /** Applies retention.ms and retention.bytes to every partition now (the timer calls this too). */
+  runRetention(): Promise<void> {
+    return this.#retentionPasses.run(async () => {
+      const now = this.#now()
+      for (const { meta, partitions } of [...this.#topics.values()]) {
+        const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
+        for (const state of partitions) {
+          if (this.#closed || state.deleted) return
+          try {
+            const point = await log.retentionPoint(this.#pool, state, config, now)
+            if (point !== null && point > state.logStartOffset) {
+              state.advanceLogStart(await log.deleteBefore(this.#pool, state, point))
+            }
+          } catch (err) {
+            throw ioError(err, `retention of ${state.topic}-${state.partition}`)
+          }
+        }
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    clearInterval(this.#retentionTimer)
+    await this.#topicQueue.run(() => {
+      this.#closed = true
+    })
+    await this.#committer.idle()
+    this.#committer.failPending(new EngineIoError('CLOSED', 'storage is closed'))
+    await this.#retentionPasses.idle().catch(() => {})
+    await this.#subscriber.close()
+    await this.#pool.end()
+  }
+
+  // --- state ---
+
+  #checkOpen(): void {
+    if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
+  }
+
+  #partition(topic: string, partition: number): PartitionState {
+    const state = this.#topics.get(topic)?.partitions[partition]
+    if (state === undefined) throw unknownPartition(topic, partition)
+    return state
+  }
+
+  /** Runs a database task on a known partition; its database errors become I/O faults. */
+  async #onPartition<T>(
+    topic: string,
+    partition: number,
+    what: string,
+    task: (state: PartitionState) => Promise<T>,
+  ): Promise<T> {
+    this.#checkOpen()
+    const state = this.#partition(topic, partition)
+    try {
+      return await task(state)
+    } catch (err) {
+      if (err instanceof EngineRequestError) throw err
+      throw ioError(err, `${what} on ${topic}-${partition}`)
+    }
+  }
+
+  async #query<R extends pg.QueryResultRow>(
+    what: string,
+    text: string,
+    values: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    this.#checkOpen()
+    try {
+      return await this.#pool.query<R>(text, values)
+    } catch (err) {
+      throw ioError(err, what)
+    }
+  }
+
+  /** Re-reads partitions' stored offsets and epochs (after a failed or fenced commit). */
+  async #reloadPartitions(states: PartitionState[]): Promise<void> {
+    const { rows } = await this.#pool.query<PartitionRow>(
+      `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions
+       WHERE (topic_id, partition) IN (SELECT * FROM unnest($1::uuid[], $2::int4[]))`,
+      [states.map((s) => s.topicId), states.map((s) => s.partition)],
+    )
+    const found = new Map(rows.map((r) => [`${r.topic_id}/${r.partition}`, r]))
+    for (const state of states) {
+      const row = found.get(`${state.topicId}/${state.partition}`)
+      if (row === undefined) state.deleted = true
+      else state.reload(offsetsOf(row))
+    }
+  }
+
+  /**
+   * Takes a topic's stored metadata. Partitions already known keep their state (this engine wrote
+   * them); new ones are read from the database. A topic gone, or recreated under a new id,
+   * leaves its old partitions deleted.
+   */
+  #applyTopic(meta: TopicMetadata | undefined, name: string, rows: PartitionRow[]): void {
+    const known = this.#topics.get(name)
+    if (known !== undefined && (meta === undefined || known.meta.topicId !== meta.topicId)) {
+      for (const state of known.partitions) state.deleted = true
+      this.#topics.delete(name)
+    }
+    if (meta === undefined) return
+    const current = this.#topics.get(name)
+    const partitions = current?.partitions ?? []
+    const byPartition = new Map(rows.map((r) => [r.partition, r]))
+    for (let p = partitions.length; p < meta.partitionCount; p++) {
+      const row = byPartition.get(p)
+      const offsets = row === undefined ? { logStartOffset: 0, highWatermark: 0, leaderEpoch: 0 } : offsetsOf(row)
+      partitions.push(new PartitionState(name, meta.topicId, p, offsets, this.#tailBytes))
+    }
+    this.#topics.set(name, { meta, partitions })
+  }
+
+  /** Re-reads one topic. */
+  async #refreshTopic(name: string): Promise<void> {
+    const { rows } = await this.#pool.query<TopicRow & PartitionRow>(
+      `SELECT t.name, t.topic_id::text, t.partition_count, t.configs,
+              p.partition, p.log_start_offset, p.high_watermark, p.leader_epoch
+       FROM topics t LEFT JOIN partitions p ON p.topic_id = t.topic_id WHERE t.name = $1`,
+      [name],
+    )
+    const first = rows[0]
+    this.#applyTopic(
+      first === undefined ? undefined : metaOf(first),
+      name,
+      rows.filter((r) => r.partition !== null),
+    )
+  }
+
+  /** Re-reads every topic (open, a new LISTEN connection, a poll); tells listeners what changed. */
+  async #resync(): Promise<void> {
+    if (this.#closed) return
+    const topics = await this.#pool.query<TopicRow>('SELECT name, topic_id::text, partition_count, configs FROM topics')
+    const parts = await this.#pool.query<PartitionRow>(
+      'SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions',
+    )
+    const byTopic = new Map<string, PartitionRow[]>()
+    for (const row of parts.rows) {
+      const list = byTopic.get(row.topic_id) ?? []
+      list.push(row)
+      byTopic.set(row.topic_id, list)
+    }
+    const stored = new Map(topics.rows.map((r) => [r.name, metaOf(r)]))
+    const changed: string[] = []
+    for (const name of new Set([...this.#topics.keys(), ...stored.keys()])) {
+      const before = this.#topics.get(name)?.meta
+      const after = stored.get(name)
+      if (before !== undefined && after !== undefined && JSON.stringify(before) === JSON.stringify(after)) continue
+      this.#applyTopic(after, name, after === undefined ? [] : (byTopic.get(after.topicId) ?? []))
+      changed.push(name)
+    }
+    for (const name of changed) this.#metadataListeners.emit(name)
+  }
+
+  /** Another broker changed a topic: take its stored state, then tell the listeners. */
+  #onNotice(notice: MetadataNotice): void {
+    if (notice.origin === this.#origin || this.#closed) return
+    this.#refreshTopic(notice.topic).then(
+      () => this.#metadataListeners.emit(notice.topic),
+      (err: unknown) => this.#logger.warn({ err, topic: notice.topic }, 'cannot re-read a changed topic'),
+    )
+  }
+}
