@@ -1,0 +1,291 @@
+/**
+ * What only the postgres engine does, on an embedded PostgreSQL: fencing across engines sharing
+ * a database, allocation racing from two pools, data that outlives the engine, group commit
+ * across partitions, a lost connection, and metadata changes seen by another engine.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import { PostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.ts'
+import { isStorageError } from '../../src/storage/storage-error.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { appendInput, batchRanges, makeBatch, topicMeta, withOffset } from './helpers.ts'
+
+const ALL = { minOneBatch: true }
+const skip = (await hasPostgres()) ? undefined : POSTGRES_MISSING
+
+describe('postgres engine', { skip }, () => {
+  const opened: PostgresStorage[] = []
+  const clients: pg.Client[] = []
+  const open = async (url: string, options: Partial<PostgresStorageOptions> = {}): Promise<PostgresStorage> => {
+    const storage = await PostgresStorage.open({ url, retentionCheckIntervalMs: 0, ...options })
+    opened.push(storage)
+    return storage
+  }
+  /** A plain connection to the database, for looking behind the engine's back. */
+  const sql = async (url: string): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString: url })
+    client.on('error', () => {})
+    await client.connect()
+    clients.push(client)
+    return client
+  }
+  let url: string
+
+  before(async () => {
+    url = await freshDatabase()
+  })
+  after(async () => {
+    for (const s of opened) await s.close().catch(() => {})
+    for (const c of clients) await c.end().catch(() => {})
+  })
+
+  it('names its database without the password', async () => {
+    const storage = await open(url)
+    assert.equal(storage.location.includes('samsa-test'), false)
+    assert.match(storage.location, /^postgres:\/\/samsa@127\.0\.0\.1:\d+\//)
+    assert.deepEqual(storage.capabilities, { durable: true, segments: false, compaction: false, logDir: undefined })
+  })
+
+  it('refuses an append with a stale epoch from a deposed leader, writing nothing', async () => {
+    const db = await freshDatabase()
+    const a = await open(db)
+    const b = await open(db)
+    await a.createTopic(topicMeta('fenced', 1))
+    await waitFor(async () => (await b.listTopics()).length === 1)
+    await waitFor(async () => (await b.offsets('fenced', 0).catch(() => null)) !== null)
+    assert.equal(
+      (await a.append('fenced', 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 0 })).baseOffset,
+      0,
+    )
+    // b takes over: a still believes it leads at epoch 0, and only the database can tell it otherwise.
+    assert.equal(await b.claimLeadership('fenced', 0, 1), 1)
+    const refused = await a
+      .append('fenced', 0, appendInput(makeBatch(['stale', 'write'])), { durable: true, leaderEpoch: 0 })
+      .catch((err: unknown) => err)
+    assert.equal((refused as { errorCode?: number }).errorCode, ErrorCode.FENCED_LEADER_EPOCH)
+    assert.equal(isStorageError(refused), false)
+    const client = await sql(db)
+    const rows = await client.query('SELECT base_offset, last_offset FROM batches ORDER BY base_offset')
+    assert.deepEqual(
+      rows.rows.map((r) => [Number(r.base_offset), Number(r.last_offset)]),
+      [[0, 0]],
+    )
+    const stored = await client.query('SELECT high_watermark, leader_epoch FROM partitions')
+    assert.deepEqual(
+      stored.rows.map((r) => [Number(r.high_watermark), r.leader_epoch]),
+      [[1, 1]],
+    )
+    // The new leader continues where the old one stopped; the old one stays fenced.
+    assert.equal(
+      (await b.append('fenced', 0, appendInput(makeBatch(['b'])), { durable: true, leaderEpoch: 1 })).baseOffset,
+      1,
+    )
+    await assert.rejects(a.append('fenced', 0, appendInput(makeBatch(['x'])), { durable: true, leaderEpoch: 0 }), {
+      errorCode: ErrorCode.FENCED_LEADER_EPOCH,
+    })
+    assert.equal(await a.leaderEpoch('fenced', 0), 1)
+    // a leads again at a higher epoch: it takes the log end b left.
+    assert.equal(await a.claimLeadership('fenced', 0, 2), 2)
+    assert.equal(
+      (await a.append('fenced', 0, appendInput(makeBatch(['c'])), { durable: true, leaderEpoch: 2 })).baseOffset,
+      2,
+    )
+    assert.deepEqual(batchRanges((await a.read('fenced', 0, 0, 1 << 20, ALL)).records), [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ])
+  })
+
+  it('never hands out overlapping ranges from two engines allocating at once', async () => {
+    const db = await freshDatabase()
+    const a = await open(db, { poolSize: 4 })
+    const b = await open(db, { poolSize: 4 })
+    const ranges: [number, number][] = []
+    const round = async (kv: PostgresStorage['kv'], n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const count = 1 + (i % 7)
+        const start = await kv.allocate('producer-ids', 'block', count)
+        ranges.push([start, start + count])
+      }
+    }
+    await Promise.all([round(a.kv, 150), round(b.kv, 150), round(a.kv, 150), round(b.kv, 150)])
+    ranges.sort((x, y) => x[0] - y[0])
+    let end = 0
+    for (const [start, stop] of ranges) {
+      assert.equal(start, end, `range [${start}, ${stop}) does not start where the previous one ended (${end})`)
+      end = stop
+    }
+    assert.equal(ranges.length, 600)
+  })
+
+  it('keeps topics, batches, offsets, epochs and kv across close and reopen', async () => {
+    const db = await freshDatabase()
+    const first = await open(db)
+    await first.createTopic(topicMeta('kept', 2, { 'retention.ms': '-1' }))
+    const b1 = makeBatch(['a', 'b'], { timestamps: [10, 20] })
+    const b2 = makeBatch(['c'], { timestamps: [30] })
+    await first.append('kept', 1, appendInput(b1), { durable: true, leaderEpoch: 0 })
+    await first.append('kept', 1, appendInput(b2), { durable: false, leaderEpoch: 0 })
+    await first.deleteRecordsBefore('kept', 1, 1)
+    await first.claimLeadership('kept', 0, 4)
+    await first.kv.put('groups', new Map([['g', Buffer.from('state')]]))
+    await first.close()
+
+    const second = await open(db)
+    assert.deepEqual(await second.listTopics(), [
+      {
+        name: 'kept',
+        topicId: (await second.listTopics())[0]?.topicId,
+        partitionCount: 2,
+        configs: { 'retention.ms': '-1' },
+      },
+    ])
+    assert.deepEqual(await second.offsets('kept', 1), { logStartOffset: 1, highWatermark: 3, lastStableOffset: 3 })
+    const read = await second.read('kept', 1, 1, 1 << 20, ALL)
+    assert.deepEqual(read.records, Buffer.concat([withOffset(b1, 0), withOffset(b2, 2)]))
+    assert.deepEqual(await second.offsetForTimestamp('kept', 1, 15), { offset: 1, timestamp: 20 })
+    assert.equal(await second.leaderEpoch('kept', 0), 4)
+    assert.deepEqual(await second.kv.get('groups', 'g'), Buffer.from('state'))
+    assert.equal(
+      (await second.append('kept', 1, appendInput(makeBatch(['d'])), { durable: true, leaderEpoch: 0 })).baseOffset,
+      3,
+    )
+  })
+
+  it('commits appends to many partitions that arrive together in one transaction', async () => {
+    const storage = await open(await freshDatabase())
+    const partitions = 64
+    await storage.createTopic(topicMeta('wide', partitions))
+    const before = storage.stats
+    const results = await Promise.all(
+      Array.from({ length: partitions * 4 }, (_, i) =>
+        storage.append('wide', i % partitions, appendInput(makeBatch([`v${i}`])), {
+          durable: i % 2 === 0,
+          leaderEpoch: 0,
+        }),
+      ),
+    )
+    const after = storage.stats
+    assert.equal(after.commits - before.commits, 1)
+    assert.equal(after.maxPartitionsPerCommit, partitions)
+    assert.equal(after.appends - before.appends, partitions * 4)
+    for (let i = 0; i < results.length; i++) assert.equal(results[i]?.baseOffset, Math.floor(i / partitions))
+    for (let p = 0; p < partitions; p++) {
+      assert.deepEqual(await storage.offsets('wide', p), { logStartOffset: 0, highWatermark: 4, lastStableOffset: 4 })
+    }
+    // A steady stream: appends arriving during a commit share the next one.
+    const streamed = await Promise.all(
+      Array.from({ length: 400 }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i % 40))
+        return storage.append('wide', i % partitions, appendInput(makeBatch([`s${i}`])), {
+          durable: true,
+          leaderEpoch: 0,
+        })
+      }),
+    )
+    assert.equal(streamed.length, 400)
+    const commits = storage.stats.commits - after.commits
+    assert.ok(commits < 400 / 2, `${commits} commits for 400 appends`)
+  })
+
+  it('fails appends in flight when the database drops its connections, then recovers', async () => {
+    const db = await freshDatabase()
+    const storage = await open(db)
+    await storage.createTopic(topicMeta('cut', 2))
+    await storage.append('cut', 0, appendInput(makeBatch(['before'])), { durable: true, leaderEpoch: 0 })
+    const admin = await sql(db)
+    // Hold the commit inside the database: it waits for the lock, then loses its connection.
+    await admin.query('BEGIN')
+    await admin.query('LOCK TABLE batches IN ACCESS EXCLUSIVE MODE')
+    const inFlight = [0, 1, 0].map((p, i) =>
+      storage
+        .append('cut', p, appendInput(makeBatch([`lost${i}`])), { durable: true, leaderEpoch: 0 })
+        .catch((err: unknown) => err),
+    )
+    await waitFor(async () => {
+      const { rows } = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      )
+      return rows[0].n > 0
+    })
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    )
+    await admin.query('ROLLBACK')
+    for (const err of await Promise.all(inFlight)) {
+      assert.equal(isStorageError(err), true, String(err))
+      assert.equal((err as { errorCode?: number }).errorCode, ErrorCode.KAFKA_STORAGE_ERROR)
+    }
+    // Nothing of the failed commit is visible, and the next append takes the next offsets.
+    assert.deepEqual(await storage.offsets('cut', 0), { logStartOffset: 0, highWatermark: 1, lastStableOffset: 1 })
+    const next = await storage.append('cut', 0, appendInput(makeBatch(['after'])), { durable: true, leaderEpoch: 0 })
+    assert.equal(next.baseOffset, 1)
+    assert.equal(
+      (await storage.append('cut', 1, appendInput(makeBatch(['p1'])), { durable: true, leaderEpoch: 0 })).baseOffset,
+      0,
+    )
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM batches WHERE partition = 0')
+    assert.equal(rows[0].n, 2)
+    assert.deepEqual(batchRanges((await storage.read('cut', 0, 0, 1 << 20, ALL)).records), [
+      [0, 0],
+      [1, 1],
+    ])
+    assert.equal(storage.stats.failedCommits, 1)
+    // The key-value store works again too.
+    assert.equal(await storage.kv.allocate('ids', 'n', 5), 0)
+  })
+
+  it('tells another engine on the same database about topic changes', async () => {
+    const db = await freshDatabase()
+    const a = await open(db)
+    const b = await open(db)
+    const seen: string[] = []
+    b.onMetadataChange((topic) => seen.push(topic))
+    await a.createTopic(topicMeta('shared', 1))
+    await waitFor(async () => seen.length === 1)
+    // b can append to it at once: it read the new topic's partitions before telling its listeners.
+    assert.equal(
+      (await b.append('shared', 0, appendInput(makeBatch(['x'])), { durable: true, leaderEpoch: 0 })).baseOffset,
+      0,
+    )
+    await a.createPartitions('shared', 3)
+    await waitFor(async () => seen.length === 2)
+    assert.deepEqual(await b.offsets('shared', 2), { logStartOffset: 0, highWatermark: 0, lastStableOffset: 0 })
+    await a.deleteTopic('shared')
+    await waitFor(async () => seen.length === 3)
+    assert.deepEqual(seen, ['shared', 'shared', 'shared'])
+    await assert.rejects(b.offsets('shared', 0), { reason: 'UNKNOWN_TOPIC_OR_PARTITION' })
+  })
+
+  it('reads old batches from the database and recent ones from its tail, alike', async () => {
+    const storage = await open(await freshDatabase(), { tailBytes: 300 })
+    await storage.createTopic(topicMeta('tail', 1))
+    const batches = Array.from({ length: 20 }, (_, i) => makeBatch([`record-${i}`.repeat(3)]))
+    for (const b of batches) await storage.append('tail', 0, appendInput(b), { durable: true, leaderEpoch: 0 })
+    const all = Buffer.concat(batches.map((b, i) => withOffset(b, i)))
+    assert.deepEqual((await storage.read('tail', 0, 0, 1 << 20, ALL)).records, all)
+    for (const offset of [0, 5, 17, 19]) {
+      const read = await storage.read('tail', 0, offset, 1 << 20, ALL)
+      assert.deepEqual(read.records, Buffer.concat(batches.slice(offset).map((b, i) => withOffset(b, offset + i))))
+    }
+    const size = batches[0]?.length ?? 0
+    const limited = await storage.read('tail', 0, 2, size * 3 + 1, { minOneBatch: false })
+    assert.deepEqual(batchRanges(limited.records), [
+      [2, 2],
+      [3, 3],
+      [4, 4],
+    ])
+  })
+})
+
+/** Polls `check` until it holds (5 s at most). */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
