@@ -300,3 +300,29 @@ test('group records survive a restart', async (t) => {
   assert.equal(again.heartbeat('g', ids[0] as string, null, generationId), ErrorCode.NONE)
   assert.equal(g.members.get(ids[1] as string)?.assignment.toString(), ids[1])
 })
+
+test('two coordinators over one store: the second writer of a group loses and takes the stored state', async (t) => {
+  const h = await harness()
+  const first = h.coordinator
+  const second = await h.restart()
+  t.after(async () => {
+    await first.close()
+    await second.close()
+  })
+  const formed = await formGroup(first, 2)
+  await first.close()
+  const stored = (await h.kv.get('groups', 'g'))?.toString()
+  // The second coordinator never saw that write: its join builds a group of its own, whose
+  // write is refused; it drops that group and adopts the stored one.
+  const own = await formGroup(second, 1)
+  await second.close() // waits for its writes
+  assert.equal((await h.kv.get('groups', 'g'))?.toString(), stored, 'the stored record was not overwritten')
+  const adopted = second.group('g') as ClassicGroup
+  assert.equal(adopted.generationId, formed.generationId)
+  assert.deepEqual([...adopted.members.keys()].sort(), [...formed.ids].sort())
+  assert.equal(
+    second.heartbeat('g', own.ids[0] as string, null, own.generationId),
+    ErrorCode.UNKNOWN_MEMBER_ID,
+    'the member of the dropped group must join again',
+  )
+})

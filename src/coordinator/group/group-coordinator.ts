@@ -74,6 +74,8 @@ export class GroupCoordinator {
   readonly #deps: GroupCoordinatorDeps
   readonly #groups = new Map<string, Group>()
   readonly #written = new Map<string, string>()
+  /** Version of each group's stored record as this coordinator last read or wrote it. */
+  readonly #versions = new Map<string, number>()
   #writes: Promise<void> = Promise.resolve()
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -120,15 +122,7 @@ export class GroupCoordinator {
   /** Rebuilds groups and offsets from storage and starts the offset expiry timer. */
   async load(): Promise<void> {
     await this.offsets.load()
-    for (const [groupId, value] of await this.#deps.kv.list(GROUPS_NAMESPACE)) {
-      const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord
-      const group =
-        rec.type === 'consumer'
-          ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
-          : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
-      this.#groups.set(groupId, group)
-      this.#written.set(groupId, value.toString())
-    }
+    for (const groupId of (await this.#deps.kv.list(GROUPS_NAMESPACE)).keys()) await this.#reload(groupId)
     for (const groupId of this.offsets.groupIds()) {
       if (!this.#groups.has(groupId)) this.#groups.set(groupId, new ClassicGroup(groupId, this.#classicHost))
     }
@@ -152,15 +146,53 @@ export class GroupCoordinator {
     this.#deps.log.error({ err }, 'group coordinator write failed')
   }
 
+  /** Reads a group's stored record (and its version) into memory, replacing what was there. */
+  async #reload(groupId: string): Promise<void> {
+    const { value, version } = await this.#deps.kv.getVersioned(GROUPS_NAMESPACE, groupId)
+    this.#versions.set(groupId, version)
+    if (value === undefined) {
+      this.#written.delete(groupId)
+      return
+    }
+    const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord
+    const group =
+      rec.type === 'consumer'
+        ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
+        : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
+    this.#groups.set(groupId, group)
+    this.#written.set(groupId, value.toString())
+  }
+
   /** Writes a group's record if it changed since the last write; writes are applied in order. */
   #persist(group: Group): Promise<void> {
     if (this.#closed || this.#groups.get(group.groupId) !== group) return this.#writes
     const json = JSON.stringify(group.toRecord())
     if (this.#written.get(group.groupId) === json) return this.#writes
     this.#written.set(group.groupId, json)
-    const entries = new Map([[group.groupId, Buffer.from(json)]])
+    return this.#write(group, Buffer.from(json))
+  }
+
+  /**
+   * Writes (or with null deletes) a group's record only over the version this coordinator last
+   * saw, so that two coordinators sharing a store never overwrite each other's state. When
+   * another wrote first, this one drops its view of the group and takes the stored one.
+   */
+  #write(group: Group, value: Buffer | null): Promise<void> {
+    const { groupId } = group
     this.#writes = this.#writes
-      .then(() => this.#deps.kv.put(GROUPS_NAMESPACE, entries))
+      .then(async () => {
+        const expected = this.#versions.get(groupId) ?? 0
+        const version = await this.#deps.kv.putIfVersion(GROUPS_NAMESPACE, groupId, expected, value)
+        if (version !== null) {
+          this.#versions.set(groupId, version)
+          return
+        }
+        this.#deps.log.warn({ groupId }, 'group state was written by another coordinator; taking the stored state')
+        if (group.type === 'classic') group.shutdown(ErrorCode.NOT_COORDINATOR)
+        else group.shutdown()
+        if (this.#groups.get(groupId) === group) this.#groups.delete(groupId)
+        await this.#reload(groupId)
+      })
       .catch((err) => this.#logError(err))
     return this.#writes
   }
@@ -428,11 +460,7 @@ export class GroupCoordinator {
     group.kill()
     this.#groups.delete(group.groupId)
     this.#written.delete(group.groupId)
-    const entries = new Map([[group.groupId, null]])
-    this.#writes = this.#writes
-      .then(() => this.#deps.kv.put(GROUPS_NAMESPACE, entries))
-      .catch((err) => this.#logError(err))
-    await Promise.all([this.#writes, this.offsets.delete(group.groupId)])
+    await Promise.all([this.#write(group, null), this.offsets.delete(group.groupId)])
   }
 
   // ---- topic changes
