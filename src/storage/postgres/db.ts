@@ -72,33 +72,24 @@ export function ioError(err: unknown, what: string): EngineIoError {
   return new EngineIoError('IO', `${what}: ${message}`, { cause: err })
 }
 
-/** Runs `task` in a transaction on a pooled connection; a connection that failed is discarded. */
+/**
+ * Runs `task` in a transaction on a pooled connection. A connection that cannot even roll back
+ * is broken (lost, or in an unknown state) and is discarded instead of returned to the pool.
+ */
 export async function transaction<T>(pool: pg.Pool, task: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect()
-  let broken: Error | undefined
+  let broken: Error | boolean = false
   try {
     await client.query('BEGIN')
-    try {
-      const result = await task(client)
-      await client.query('COMMIT')
-      return result
-    } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-        broken = rollbackErr
-      })
-      throw err
-    }
+    const result = await task(client)
+    await client.query('COMMIT')
+    return result
   } catch (err) {
-    broken ??= isConnectionError(err) ? (err as Error) : undefined
+    await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+      broken = rollbackErr
+    })
     throw err
   } finally {
-    client.release(broken ?? false)
+    client.release(broken)
   }
-}
-
-/** True for errors after which a connection cannot be used again. */
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code
-  if (typeof code !== 'string') return true
-  return code.startsWith('08') || code.startsWith('57P') || code.startsWith('E')
 }

@@ -95,6 +95,16 @@ function offsetsOf(row: PartitionRow): { logStartOffset: number; highWatermark: 
   return { logStartOffset: row.log_start_offset, highWatermark: row.high_watermark, leaderEpoch: row.leader_epoch }
 }
 
+/** True when the database has pg_notify (an empty payload, which listeners ignore). */
+async function hasNotify(pool: pg.Pool): Promise<boolean> {
+  try {
+    await pool.query('SELECT pg_notify($1, $2)', [CHANNEL, ''])
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** A Storage in PostgreSQL. */
 export class PostgresStorage implements Storage {
   readonly engine = 'postgres'
@@ -124,6 +134,8 @@ export class PostgresStorage implements Storage {
   readonly #retentionPasses = new SerialQueue()
   readonly #subscriber: MetadataSubscriber
   #retentionTimer: NodeJS.Timeout | undefined
+  /** The database has pg_notify (PostgreSQL, not CockroachDB): topic changes notify other brokers. */
+  #notify = true
   #closed = false
 
   private constructor(options: PostgresStorageOptions, pool: pg.Pool) {
@@ -176,6 +188,7 @@ export class PostgresStorage implements Storage {
         client.release()
       }
       storage = new PostgresStorage(options, pool)
+      storage.#notify = await hasNotify(pool)
       await storage.#resync()
       await storage.#subscriber.start()
     } catch (err) {
@@ -282,7 +295,7 @@ export class PostgresStorage implements Storage {
       try {
         changed = await transaction(this.#pool, async (client) => {
           const done = await change(client)
-          if (done) {
+          if (done && this.#notify) {
             await client.query('SELECT pg_notify($1, $2)', [
               CHANNEL,
               encodeNotice({ origin: this.#origin, topic: name }),
