@@ -439,7 +439,8 @@ export class PostgresStorage implements Storage {
       for (const { meta, partitions } of [...this.#topics.values()]) {
         const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
         for (const state of partitions) {
-          if (this.#closed || state.deleted) return
+          if (this.#closed) return
+          if (state.deleted) continue
           try {
             const point = await log.retentionPoint(this.#pool, state, config, now)
             if (point !== null && point > state.logStartOffset) {
