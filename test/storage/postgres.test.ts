@@ -260,6 +260,32 @@ describe('postgres engine', { skip }, () => {
     await assert.rejects(b.offsets('shared', 0), { reason: 'UNKNOWN_TOPIC_OR_PARTITION' })
   })
 
+  it('applies retention.bytes by deleting the oldest rows', async () => {
+    const db = await freshDatabase()
+    const storage = await open(db)
+    const batches = Array.from({ length: 5 }, (_, i) => makeBatch([`r${i}`], { timestamps: [Date.now()] }))
+    const size = batches[0]?.length ?? 0
+    await storage.createTopic(topicMeta('sized', 1, { 'retention.bytes': String(size * 2) }))
+    for (const b of batches) await storage.append('sized', 0, appendInput(b), { durable: true, leaderEpoch: 0 })
+    await storage.runRetention()
+    assert.deepEqual(await storage.offsets('sized', 0), { logStartOffset: 3, highWatermark: 5, lastStableOffset: 5 })
+    assert.equal(await storage.partitionSize('sized', 0), size * 2)
+    const client = await sql(db)
+    const { rows } = await client.query('SELECT base_offset FROM batches ORDER BY base_offset')
+    assert.deepEqual(
+      rows.map((r) => Number(r.base_offset)),
+      [3, 4],
+    )
+  })
+
+  it('fails to open on an unreachable database with a storage error', async () => {
+    const err = await PostgresStorage.open({ url: 'postgres://nobody:secret@127.0.0.1:1/none' }).catch(
+      (e: unknown) => e,
+    )
+    assert.equal(isStorageError(err), true)
+    assert.equal(String((err as Error).message).includes('secret'), false)
+  })
+
   it('reads old batches from the database and recent ones from its tail, alike', async () => {
     const storage = await open(await freshDatabase(), { tailBytes: 300 })
     await storage.createTopic(topicMeta('tail', 1))
