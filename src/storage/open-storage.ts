@@ -4,6 +4,7 @@
  * PostgreSQL. Each engine's modules load only when it is opened: a test suite's in-memory broker
  * skips the local engine's.
  */
+import { mkdir } from 'node:fs/promises'
 import type { LocalStorageOptions } from './local/local-storage.ts'
 import type { MemoryStorageOptions } from './memory/memory-storage.ts'
 import type { PostgresStorageOptions } from './postgres/postgres-storage.ts'
@@ -33,13 +34,58 @@ export async function openStorage(options: OpenStorageOptions): Promise<Storage>
   }
 }
 
+/** True for a PostgreSQL connection URL (the postgres engine on a server of the user's). */
+export function isPostgresUrl(name: string): boolean {
+  return /^postgres(ql)?:\/\//.test(name)
+}
+
 /**
- * Opens the engine a broker's `samsa.storage` setting names ('memory', 'local'), given what the
- * broker has for every engine: its data directory (log.dirs), configs, logger, clock and test
- * faults. Each engine takes the options it needs; callers never ask for an engine by name.
+ * Opens the engine a broker's `samsa.storage` setting names: 'memory', 'local', a postgres://
+ * URL, or 'postgres' for a PostgreSQL of the broker's own in its data directory
+ * (postgres/embedded.ts). The broker gives what it has for every engine: its data directory
+ * (log.dirs), configs, logger, clock and test faults; each engine takes what it needs, and
+ * callers never ask for an engine by name.
  */
-export function openStorageNamed(name: string, options: LocalStorageOptions & MemoryStorageOptions): Promise<Storage> {
-  if (name === 'local') return openStorage({ engine: 'local', ...options })
+export async function openStorageNamed(
+  name: string,
+  options: LocalStorageOptions & MemoryStorageOptions,
+): Promise<Storage> {
   const { brokerDefaults, logger, now } = options
+  if (name === 'local') return openStorage({ engine: 'local', ...options })
+  if (isPostgresUrl(name)) return openStorage({ engine: 'postgres', url: name, brokerDefaults, logger, now })
+  if (name === 'postgres') return openEmbeddedPostgres(options)
   return openStorage({ engine: 'memory', brokerDefaults, logger, now })
+}
+
+async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorageOptions): Promise<Storage> {
+  const [{ DataDirLock }, { startEmbeddedPostgres }, { silentLogger }] = await Promise.all([
+    import('./local/dir-lock.ts'),
+    import('./postgres/embedded.ts'),
+    import('./memory/logger.ts'),
+  ])
+  const { dataDir, brokerDefaults, now } = options
+  const logger = options.logger ?? silentLogger
+  await mkdir(dataDir, { recursive: true })
+  // One broker per data directory, as with the local engine: the server in it is that broker's.
+  const lock = await DataDirLock.acquire(dataDir)
+  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined
+  try {
+    server = await startEmbeddedPostgres(dataDir, logger)
+    const storage = await openStorage({ engine: 'postgres', url: server.url, brokerDefaults, logger, now })
+    const closeEngine = storage.close.bind(storage)
+    const stop = server.stop
+    // The server and the lock go with the engine: closing the storage stops them too.
+    storage.close = async () => {
+      try {
+        await closeEngine()
+      } finally {
+        await stop().finally(() => lock.release())
+      }
+    }
+    return storage
+  } catch (err) {
+    await server?.stop().catch(() => {})
+    await lock.release()
+    throw err
+  }
 }

@@ -19,13 +19,15 @@ export interface SpawnOptions {
   listeners?: number
   /** Open-files limit of the process (`ulimit -n`, set through bash). */
   maxOpenFiles?: number
+  /** How long to wait for the "listening on" lines (default 10 s). */
+  startTimeoutMs?: number
 }
 
 /** Starts `samsa broker` on a free port with the given data directory and extra flags. */
 export async function spawnBroker(
   dataDir: string,
   extra: string[] = [],
-  { listeners = 1, maxOpenFiles }: SpawnOptions = {},
+  { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000 }: SpawnOptions = {},
 ): Promise<BrokerProcess> {
   const args = [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra]
   const child =
@@ -36,7 +38,7 @@ export async function spawnBroker(
         })
   let output = ''
   const addresses = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), 10_000)
+    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), startTimeoutMs)
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString()
       const found = [...output.matchAll(/listening on ([^"]+:\d+)/g)].map((m) => m[1] as string)

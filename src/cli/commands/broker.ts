@@ -12,6 +12,7 @@ interface BrokerFlags {
   dataDir?: string
   advertisedHost?: string
   memory?: boolean
+  storage?: string
   brokers?: string
   logLevel?: string
 }
@@ -31,6 +32,10 @@ export function registerBrokerCommand(program: Command): void {
     .option('--advertised-host <host>', 'host name clients are told to connect to (default localhost)')
     .option('--memory', 'keep everything in memory (nothing is written to disk)')
     .option(
+      '--storage <engine>',
+      'local (default), memory, a postgres://user:password@host:port/db URL, or postgres (an embedded PostgreSQL in the data directory)',
+    )
+    .option(
       '--brokers <n>',
       'answer as n brokers on consecutive ports over one store, to try clients against a cluster (default 1)',
     )
@@ -46,6 +51,8 @@ Examples:
   samsa broker --port 19092 --data-dir /var/lib/samsa
   samsa broker --memory --set auto.create.topics.enable=false
   samsa broker --memory --brokers 3            # nodes 1-3 on ports 9092-9094
+  samsa broker --storage postgres              # an embedded PostgreSQL in ./data/postgres
+  samsa broker --storage postgres://samsa:secret@db:5432/samsa
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
     )
     .action(async (flags: BrokerFlags) => {
@@ -67,6 +74,7 @@ Examples:
         props.listeners = `PLAINTEXT://${flags.host ?? ''}:${flags.port ?? 9092}`
       }
       if (flags.dataDir) props['log.dirs'] = flags.dataDir
+      if (flags.storage) props['samsa.storage'] = flags.storage
       if (flags.memory) props['samsa.storage'] = 'memory'
       if (flags.logLevel) props['log.level'] = flags.logLevel
       const brokers = flags.brokers === undefined ? 1 : Number(flags.brokers)

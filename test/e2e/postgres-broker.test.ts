@@ -1,0 +1,251 @@
+/**
+ * The postgres engine end to end, with real clients: a broker on a PostgreSQL URL
+ * (`startBroker({ storage: 'postgres://...' })`) serving every codec with headers and timestamps,
+ * groups whose committed offsets outlive the broker, idempotent and transactional producers seen by
+ * read_committed consumers, DeleteRecords and retention; and `samsa broker --storage postgres`,
+ * which runs a PostgreSQL of its own in the data directory, through kill -9 and a clean stop.
+ * Skipped with a message where embedded PostgreSQL cannot start.
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { after, before, describe, test } from 'node:test'
+import type { Kafka } from 'kafkajs'
+import { CompressionTypes } from 'kafkajs'
+import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
+import { spawnBroker } from '../helpers/broker-process.ts'
+import { kafkajsClient, platformatic, platformaticMemberOptions } from '../helpers/clients.ts'
+import { hasKcat, kcat } from '../helpers/kcat.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { freshDirs } from '../storage/helpers.ts'
+
+const skip = (await hasPostgres()) ? false : POSTGRES_MISSING
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await wait(50)
+  }
+}
+
+/** Reads a topic from the beginning with a fresh kafkajs group until `count` records came. */
+async function readAll(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  readUncommitted = false,
+): Promise<{ key: string; value: string; headers: Record<string, string>; timestamp: string }[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('pg-reader'), readUncommitted, maxWaitTimeInMs: 100 })
+  const seen: { key: string; value: string; headers: Record<string, string>; timestamp: string }[] = []
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]))
+      seen.push({ key: String(message.key), value: String(message.value), headers, timestamp: message.timestamp })
+    },
+  })
+  await until(`${count} records of ${topic}`, () => seen.length >= count)
+  await wait(300)
+  await consumer.disconnect()
+  return seen
+}
+
+describe('postgres engine through startBroker({ storage: url })', { skip }, () => {
+  let url: string
+  let broker: TestBroker
+  let kafka: Kafka
+
+  before(async () => {
+    url = await freshDatabase()
+    // @platformatic/kafka members ask for a 3 s session timeout (Kafka's minimum is 6 s).
+    broker = await startBroker({
+      storage: url as `postgres://${string}`,
+      config: { 'group.min.session.timeout.ms': '500' },
+    })
+    kafka = kafkajsClient(broker.bootstrap)
+  })
+  after(() => broker.close())
+
+  test('every codec with keys, headers and timestamps, read back by kafkajs, @platformatic/kafka and kcat', async () => {
+    const topic = uniqueName('pg-codecs')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    await admin.disconnect()
+    const producer = kafka.producer()
+    await producer.connect()
+    const codecs = [CompressionTypes.None, CompressionTypes.GZIP]
+    for (const [i, compression] of codecs.entries()) {
+      await producer.send({
+        topic,
+        compression,
+        messages: [0, 1, 2].map((j) => ({
+          key: `k${i}-${j}`,
+          value: `v${i}-${j}`,
+          headers: { codec: String(compression), n: String(j) },
+          timestamp: String(1_700_000_000_000 + i * 10 + j),
+        })),
+      })
+    }
+    await producer.disconnect()
+    const read = await readAll(kafka, topic, 6)
+    assert.deepEqual(
+      read.map((r) => [r.key, r.value, r.headers.n, r.timestamp]),
+      codecs.flatMap((_, i) =>
+        [0, 1, 2].map((j) => [`k${i}-${j}`, `v${i}-${j}`, String(j), String(1_700_000_000_000 + i * 10 + j)]),
+      ),
+    )
+
+    const pk = await platformatic()
+    const consumer = new pk.Consumer(
+      platformaticMemberOptions(pk, { clientId: 'pg-pk', bootstrap: broker.bootstrap, groupId: uniqueName('pg-pk') }),
+    )
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest' })
+    const values: string[] = []
+    try {
+      for await (const message of stream) {
+        values.push(String(message.value))
+        if (values.length === 6) break
+      }
+    } finally {
+      await stream.close()
+      await consumer.close(true)
+    }
+    assert.deepEqual(
+      values,
+      read.map((r) => r.value),
+    )
+
+    if (hasKcat) {
+      const out = await kcat(['-C', '-b', broker.bootstrap, '-t', topic, '-e', '-q', '-f', '%k=%s\n'])
+      assert.equal(out, read.map((r) => `${r.key}=${r.value}\n`).join(''))
+    }
+  })
+
+  test('committed offsets outlive the broker: a new broker on the same database resumes the group', async () => {
+    const topic = uniqueName('pg-group')
+    const groupId = uniqueName('pg-group')
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })) })
+    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 })
+    const first: string[] = []
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        first.push(String(message.value))
+      },
+    })
+    await until('10 records', () => first.length >= 10)
+    await consumer.disconnect()
+    await producer.disconnect()
+
+    const second = await startBroker({ storage: url as `postgres://${string}` })
+    try {
+      const again = kafkajsClient(second.bootstrap)
+      const p2 = again.producer({ idempotent: true })
+      await p2.connect()
+      await p2.send({ topic, messages: [{ value: 'after restart' }] })
+      await p2.disconnect()
+      const resumed = again.consumer({ groupId, maxWaitTimeInMs: 100 })
+      const rest: string[] = []
+      await resumed.connect()
+      await resumed.subscribe({ topic, fromBeginning: true })
+      await resumed.run({
+        eachMessage: async ({ message }) => {
+          rest.push(String(message.value))
+        },
+      })
+      await until('the record after the restart', () => rest.length >= 1)
+      await wait(300)
+      await resumed.disconnect()
+      assert.deepEqual(rest, ['after restart'], 'the group resumed after its committed offset')
+    } finally {
+      await second.close()
+    }
+  })
+
+  test('transactions: read_committed sees the committed records only', async () => {
+    const topic = uniqueName('pg-txn')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    await admin.disconnect()
+    const producer = kafka.producer({ transactionalId: uniqueName('pg-txn'), maxInFlightRequests: 1, idempotent: true })
+    await producer.connect()
+    for (const [prefix, commit] of [
+      ['c1-', true],
+      ['a1-', false],
+      ['c2-', true],
+    ] as const) {
+      const txn = await producer.transaction()
+      await txn.send({
+        topic,
+        messages: Array.from({ length: 5 }, (_, i) => ({ key: `${prefix}${i}`, value: `${prefix}${i}` })),
+      })
+      if (commit) await txn.commit()
+      else await txn.abort()
+    }
+    await producer.disconnect()
+    const committed = (await readAll(kafka, topic, 10)).map((r) => r.value).sort()
+    assert.deepEqual(committed, [...['c1-', 'c2-'].flatMap((p) => [0, 1, 2, 3, 4].map((i) => `${p}${i}`))].sort())
+    assert.equal((await readAll(kafka, topic, 15, true)).length, 15)
+  })
+
+  test('DeleteRecords moves the log start; ListOffsets earliest follows', async () => {
+    const topic = uniqueName('pg-delete')
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({ topic, messages: Array.from({ length: 6 }, (_, i) => ({ value: `d${i}`, partition: 0 })) })
+    await producer.disconnect()
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.fetchTopicMetadata({ topics: [topic] })
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '4' }] })
+    const [offsets] = await admin.fetchTopicOffsets(topic)
+    await admin.disconnect()
+    assert.equal(offsets?.low, '4')
+    assert.deepEqual(
+      (await readAll(kafka, topic, 2)).map((r) => r.value),
+      ['d4', 'd5'],
+    )
+  })
+})
+
+describe('samsa broker --storage postgres: an embedded PostgreSQL in the data directory', { skip }, () => {
+  const freshDir = freshDirs('samsa-pg-broker-')
+
+  /** PostgreSQL processes serving `dir`. */
+  const serversOf = (dir: string): string[] =>
+    execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`-D ${dir}/postgres`))
+
+  test('keeps what it acknowledged through kill -9, and stops its PostgreSQL on a clean stop', async () => {
+    const dir = await freshDir()
+    const start = () => spawnBroker(dir, ['--storage', 'postgres'], { startTimeoutMs: 60_000 })
+    const first = await start()
+    const topic = 'pg-kill'
+    const producer = kafkajsClient(first.bootstrap).producer({ idempotent: true })
+    await producer.connect()
+    for (let i = 0; i < 20; i++) await producer.send({ topic, acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] })
+    await producer.disconnect()
+    await first.stop('SIGKILL')
+    assert.equal(serversOf(dir).length, 1, 'the killed broker left its PostgreSQL running')
+
+    const second = await start()
+    try {
+      const read = await readAll(kafkajsClient(second.bootstrap), topic, 20)
+      assert.deepEqual(
+        read.map((r) => r.value),
+        Array.from({ length: 20 }, (_, i) => `v${i}`),
+      )
+    } finally {
+      assert.equal(await second.stop('SIGTERM'), 0)
+    }
+    await until('PostgreSQL stopped', () => serversOf(dir).length === 0, 10_000)
+  })
+})
