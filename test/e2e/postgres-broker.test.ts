@@ -68,15 +68,14 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
   })
   after(() => broker.close())
 
-  test('every codec with keys, headers and timestamps, read back by kafkajs, @platformatic/kafka and kcat', async () => {
-    const topic = uniqueName('pg-codecs')
+  /** Sends three keyed records with headers and timestamps per codec, a batch each. */
+  async function sendCodecs(topic: string, codecs: CompressionTypes[]): Promise<void> {
     const admin = kafka.admin()
     await admin.connect()
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] })
     await admin.disconnect()
     const producer = kafka.producer()
     await producer.connect()
-    const codecs = [CompressionTypes.None, CompressionTypes.GZIP]
     for (const [i, compression] of codecs.entries()) {
       await producer.send({
         topic,
@@ -90,14 +89,31 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
       })
     }
     await producer.disconnect()
-    const read = await readAll(kafka, topic, 6)
-    assert.deepEqual(
-      read.map((r) => [r.key, r.value, r.headers.n, r.timestamp]),
-      codecs.flatMap((_, i) =>
-        [0, 1, 2].map((j) => [`k${i}-${j}`, `v${i}-${j}`, String(j), String(1_700_000_000_000 + i * 10 + j)]),
-      ),
+  }
+
+  const expected = (codecs: CompressionTypes[]) =>
+    codecs.flatMap((_, i) =>
+      [0, 1, 2].map((j) => [`k${i}-${j}`, `v${i}-${j}`, String(j), String(1_700_000_000_000 + i * 10 + j)]),
     )
 
+  test('every codec with keys, headers and timestamps, read back by kafkajs, @platformatic/kafka and kcat', async () => {
+    // @platformatic/kafka 1.x cannot read zstd on Node 20: zstd goes to a topic of its own.
+    const codecs = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4]
+    const topics = { [uniqueName('pg-codecs')]: codecs, [uniqueName('pg-zstd')]: [CompressionTypes.ZSTD] }
+    for (const [topic, sent] of Object.entries(topics)) {
+      await sendCodecs(topic, sent)
+      const read = await readAll(kafka, topic, sent.length * 3)
+      assert.deepEqual(
+        read.map((r) => [r.key, r.value, r.headers.n, r.timestamp]),
+        expected(sent),
+      )
+      if (hasKcat) {
+        const out = await kcat(['-C', '-b', broker.bootstrap, '-t', topic, '-e', '-q', '-f', '%k=%s\n'])
+        assert.equal(out, read.map((r) => `${r.key}=${r.value}\n`).join(''), `kcat on ${topic}`)
+      }
+    }
+
+    const [topic] = Object.keys(topics) as [string]
     const pk = await platformatic()
     const consumer = new pk.Consumer(
       platformaticMemberOptions(pk, { clientId: 'pg-pk', bootstrap: broker.bootstrap, groupId: uniqueName('pg-pk') }),
@@ -107,7 +123,7 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
     try {
       for await (const message of stream) {
         values.push(String(message.value))
-        if (values.length === 6) break
+        if (values.length === codecs.length * 3) break
       }
     } finally {
       await stream.close()
@@ -115,13 +131,8 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
     }
     assert.deepEqual(
       values,
-      read.map((r) => r.value),
+      expected(codecs).map((r) => r[1]),
     )
-
-    if (hasKcat) {
-      const out = await kcat(['-C', '-b', broker.bootstrap, '-t', topic, '-e', '-q', '-f', '%k=%s\n'])
-      assert.equal(out, read.map((r) => `${r.key}=${r.value}\n`).join(''))
-    }
   })
 
   test('committed offsets outlive the broker: a new broker on the same database resumes the group', async () => {
