@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test'
 import type { Kafka } from 'kafkajs'
 import { CompressionTypes } from 'kafkajs'
 import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
+import { waitUntil } from '../../src/testing/wait.ts'
 import { spawnBroker } from '../helpers/broker-process.ts'
 import { kafkajsClient, platformatic, platformaticMemberOptions } from '../helpers/clients.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
@@ -20,14 +21,6 @@ import { freshDirs } from '../storage/helpers.ts'
 
 const skip = (await hasPostgres()) ? false : POSTGRES_MISSING
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await wait(50)
-  }
-}
 
 /** Reads a topic from the beginning with a fresh kafkajs group until `count` records came. */
 async function readAll(
@@ -46,7 +39,7 @@ async function readAll(
       seen.push({ key: String(message.key), value: String(message.value), headers, timestamp: message.timestamp })
     },
   })
-  await until(`${count} records of ${topic}`, () => seen.length >= count)
+  await waitUntil(`${count} records of ${topic}`, () => seen.length >= count, { timeoutMs: 20_000 })
   await wait(300)
   await consumer.disconnect()
   return seen
@@ -150,7 +143,7 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
         first.push(String(message.value))
       },
     })
-    await until('10 records', () => first.length >= 10)
+    await waitUntil('10 records', () => first.length >= 10, { timeoutMs: 20_000 })
     await consumer.disconnect()
     await producer.disconnect()
 
@@ -170,7 +163,7 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
           rest.push(String(message.value))
         },
       })
-      await until('the record after the restart', () => rest.length >= 1)
+      await waitUntil('the record after the restart', () => rest.length >= 1, { timeoutMs: 20_000 })
       await wait(300)
       await resumed.disconnect()
       assert.deepEqual(rest, ['after restart'], 'the group resumed after its committed offset')
@@ -257,6 +250,6 @@ describe('samsa broker --storage postgres: an embedded PostgreSQL in the data di
     } finally {
       assert.equal(await second.stop('SIGTERM'), 0)
     }
-    await until('PostgreSQL stopped', () => serversOf(dir).length === 0, 10_000)
+    await waitUntil('PostgreSQL stopped', () => serversOf(dir).length === 0, { timeoutMs: 10_000 })
   })
 })
