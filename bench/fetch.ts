@@ -36,8 +36,16 @@ export interface FetchRun extends Throughput {
   mismatches: number
 }
 
-/** Fetch load against a broker holding `fixture`'s data, or against the source baseline. */
-export async function fetchLoad(server: ServerProcess, fixture: Omit<BrokerFixture, 'server'>, verify: boolean) {
+/**
+ * Fetch load against a broker holding `fixture`'s data, or against the source baseline;
+ * `onWindow` is called when the measured window opens and closes (more CPU meters).
+ */
+export async function fetchLoad(
+  server: ServerProcess,
+  fixture: Omit<BrokerFixture, 'server'>,
+  verify: boolean,
+  onWindow?: (phase: 'start' | 'end') => void,
+) {
   const batchBytes = benchBatch().length
   const maxBytes = BATCHES_PER_FETCH * batchBytes
   // Every request of the read-back, pre-encoded: per partition, offsets 0, 4000, 8000, ...
@@ -90,6 +98,7 @@ export async function fetchLoad(server: ServerProcess, fixture: Omit<BrokerFixtu
           cpu.server = serverCpu.stop()
           cpu.client = clientCpu.stop()
         }
+        onWindow?.(phase)
       },
     })
     const run: FetchRun = {

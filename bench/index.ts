@@ -1,8 +1,8 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions, groups (default: all,
- * in that order).
+ * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions, groups, durability,
+ * postgres (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  *
  * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
@@ -18,6 +18,7 @@ import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
 import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
 import { benchGroups } from './groups.ts'
 import { benchLatency, type LatencySection } from './latency.ts'
+import { benchPostgres, killBenchPostgres } from './postgres.ts'
 import {
   benchBatch,
   benchProduce,
@@ -48,6 +49,7 @@ const SECTIONS = [
   'transactions',
   'groups',
   'durability',
+  'postgres',
 ] as const
 type Section = (typeof SECTIONS)[number]
 
@@ -316,11 +318,20 @@ async function main(): Promise<void> {
     )
     await benchDurability()
   }
+  if (sections.has('postgres')) {
+    heading(
+      'PostgreSQL engine',
+      'bench/postgres.ts: produce (acks=all) and fetch on --storage postgres:// next to the raw rate at which the ' +
+        'same embedded PostgreSQL (durable commits) takes the same batches as bytea rows through pg.',
+    )
+    await benchPostgres()
+  }
   console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
 }
 
 const abort = (signal: string): void => {
   killAllServers()
+  killBenchPostgres()
   void removeAllTempDirs().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143))
 }
 process.once('SIGINT', () => abort('SIGINT'))
@@ -331,6 +342,7 @@ try {
 } catch (err) {
   console.error(err)
   killAllServers()
+  killBenchPostgres()
   await removeAllTempDirs()
   process.exitCode = 1
 }

@@ -1,7 +1,8 @@
 /**
  * The server side of a benchmark, in its own process so that it has a core of its own and the
  * load generator does not share its event loop. Started by children.ts with one JSON argument:
- *   {kind:'broker', storage, dataDir, config}  a samsa broker (startBroker)
+ *   {kind:'broker', storage, dataDir, config}  a samsa broker (startBroker); storage 'memory',
+ *                                              'local' or a postgres:// URL
  *   {kind:'sink', response}                    reads frames, discards them, answers each with
  *                                              the canned response (hex, length-prefixed)
  *   {kind:'source', topic, recordsBytes}       answers each frame with a Fetch response of
@@ -13,7 +14,12 @@ import { startBroker } from '../src/broker/broker.ts'
 import { cannedFetchResponse } from './requests.ts'
 
 export type ServerSpec =
-  | { kind: 'broker'; storage: 'memory' | 'local'; dataDir?: string; config?: Record<string, string> }
+  | {
+      kind: 'broker'
+      storage: 'memory' | 'local' | `postgres://${string}`
+      dataDir?: string
+      config?: Record<string, string>
+    }
   | { kind: 'sink'; response: string }
   | { kind: 'source'; topic: string; recordsBytes: number }
 
