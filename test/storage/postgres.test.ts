@@ -197,25 +197,25 @@ describe('postgres engine', { skip }, () => {
     await storage.createTopic(topicMeta('cut', 2))
     await storage.append('cut', 0, appendInput(makeBatch(['before'])), { durable: true, leaderEpoch: 0 })
     const admin = await sql(db)
-    // Hold the commit inside the database: it waits for the lock, then loses its connection.
-    await admin.query('BEGIN')
-    await admin.query('LOCK TABLE batches IN ACCESS EXCLUSIVE MODE')
-    const inFlight = [0, 1, 0].map((p, i) =>
-      storage
-        .append('cut', p, appendInput(makeBatch([`lost${i}`])), { durable: true, leaderEpoch: 0 })
-        .catch((err: unknown) => err),
-    )
-    await waitFor(async () => {
-      const { rows } = await admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
-      )
-      return rows[0].n > 0
+    // Hold the commit inside the database: it waits for the lock, then loses its connection, and
+    // so does every further attempt.
+    const lock = await lockBatches(admin, await sql(db))
+    let settled = false
+    const inFlight = Promise.all(
+      [0, 1, 0].map((p, i) =>
+        storage
+          .append('cut', p, appendInput(makeBatch([`lost${i}`])), { durable: true, leaderEpoch: 0 })
+          .catch((err: unknown) => err),
+      ),
+    ).finally(() => {
+      settled = true
     })
-    await admin.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-    )
-    await admin.query('ROLLBACK')
-    for (const err of await Promise.all(inFlight)) {
+    while (!settled) {
+      await waitFor(async () => settled || (await lock.waiters()) > 0)
+      await lock.terminateOthers()
+    }
+    await lock.release()
+    for (const err of await inFlight) {
       assert.equal(isStorageError(err), true, String(err))
       assert.equal((err as { errorCode?: number }).errorCode, ErrorCode.KAFKA_STORAGE_ERROR)
     }
@@ -236,6 +236,21 @@ describe('postgres engine', { skip }, () => {
     assert.equal(storage.stats.failedCommits, 1)
     // The key-value store works again too.
     assert.equal(await storage.kv.allocate('ids', 'n', 5), 0)
+  })
+
+  it('sends a commit again when its connection is lost once', async () => {
+    const db = await freshDatabase()
+    const storage = await open(db)
+    await storage.createTopic(topicMeta('retried', 1))
+    const lock = await lockBatches(await sql(db), await sql(db))
+    const appended = storage.append('retried', 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 0 })
+    await waitFor(async () => (await lock.waiters()) > 0)
+    await lock.terminateOthers()
+    await waitFor(async () => storage.stats.retriedCommits >= 1 && (await lock.waiters()) > 0)
+    await lock.release()
+    assert.equal((await appended).baseOffset, 0)
+    assert.deepEqual(await storage.offsets('retried', 0), { logStartOffset: 0, highWatermark: 1, lastStableOffset: 1 })
+    assert.equal(storage.stats.failedCommits, 0)
   })
 
   it('tells another engine on the same database about topic changes', async () => {
@@ -306,6 +321,43 @@ describe('postgres engine', { skip }, () => {
     ])
   })
 })
+
+/**
+ * A second connection next to one that holds a lock in a transaction: pg_stat_activity is a
+ * snapshot per transaction, so the lock holder cannot watch the others.
+ */
+interface Locked {
+  /** Connections of the database waiting for a lock. */
+  waiters: () => Promise<number>
+  /** Cuts every connection to the database but the lock holder's and the monitor's. */
+  terminateOthers: () => Promise<void>
+  release: () => Promise<void>
+}
+
+/** Takes an exclusive lock on the batches table, so that commits wait inside the database. */
+async function lockBatches(holder: pg.Client, monitor: pg.Client): Promise<Locked> {
+  await holder.query('BEGIN')
+  await holder.query('LOCK TABLE batches IN ACCESS EXCLUSIVE MODE')
+  const holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid
+  return {
+    waiters: async () => {
+      const { rows } = await monitor.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      )
+      return rows[0].n
+    },
+    terminateOthers: async () => {
+      await monitor.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1`,
+        [holderPid],
+      )
+    },
+    release: async () => {
+      await holder.query('ROLLBACK')
+    },
+  }
+}
 
 /** Polls `check` until it holds (5 s at most). */
 async function waitFor(check: () => Promise<boolean>): Promise<void> {

@@ -38,7 +38,49 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
 }
 
 /**
- * A named (prepared) query. Results come as text: node-postgres decodes binary-format rows as
+ * True for the errors of a connection that was lost or refused (no SQLSTATE, class 08, or the
+ * server shutting down or terminating it): another connection may well succeed.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  if (typeof code !== 'string') return err instanceof Error && !(err instanceof EngineIoError) && !('errorCode' in err)
+  return code.startsWith('08') || code.startsWith('57P') || /^E[A-Z]+$/.test(code)
+}
+
+/** Pauses before each further attempt after a lost connection (ms); the last one fails for good. */
+export const RECONNECT_DELAYS_MS: readonly number[] = [20, 100, 300]
+
+/**
+ * Runs `attempt` again on a lost connection, after the pauses of RECONNECT_DELAYS_MS: once a
+ * database restarts or cuts connections, each pooled connection fails on its next use (the pool
+ * drops it then, or sooner when the server's goodbye reaches it while idle), and the pause lets
+ * those goodbyes arrive.
+ */
+export async function retryOnLostConnection<T>(attempt: (retry: number) => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await attempt(retry)
+    } catch (err) {
+      const delay = RECONNECT_DELAYS_MS[retry]
+      if (delay === undefined || !isConnectionError(err)) throw err
+      await new Promise((resolve) => setTimeout(resolve, delay))
+    }
+  }
+}
+
+/**
+ * Runs a query that may safely run twice (a read, or a write that is a no-op the second time),
+ * again on another connection when its connection was lost.
+ */
+export function idempotentQuery<R extends pg.QueryResultRow>(
+  pool: pg.Pool,
+  config: pg.QueryConfig,
+): Promise<pg.QueryResult<R>> {
+  return retryOnLostConnection(() => pool.query<R>(config))
+}
+
+/**
+ * A named (prepared) idempotent query. Results come as text: node-postgres decodes binary-format rows as
  * UTF-8 strings, which corrupts bytea, so batch bytes travel as hex (twice their size) on reads;
  * on writes they travel as binary parameters.
  */
@@ -48,7 +90,7 @@ export function queryNamed<R extends pg.QueryResultRow>(
   text: string,
   values: unknown[],
 ): Promise<pg.QueryResult<R>> {
-  return pool.query<R>({ name, text, values })
+  return idempotentQuery<R>(pool, { name, text, values })
 }
 
 /** The connection string without its password, for logs and DescribeLogDirs. */

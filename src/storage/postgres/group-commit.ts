@@ -18,15 +18,17 @@ import type pg from 'pg'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
 import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../memory/storage-error.ts'
 import type { AppendInput, AppendResult } from '../types.ts'
-import { ioError } from './db.ts'
+import { ioError, retryOnLostConnection } from './db.ts'
 import type { PartitionState, TailBatch } from './partition-state.ts'
 
 /** Counters for tests and metrics. */
 export interface CommitStats {
   /** Commit statements sent (each one transaction). */
   commits: number
-  /** Commits that failed (nothing of them was written). */
+  /** Commits that failed (nothing of them was written, or the engine re-reads what was). */
   failedCommits: number
+  /** Commits sent a second time after a lost connection. */
+  retriedCommits: number
   /** Appends committed. */
   appends: number
   /** Batches committed. */
@@ -243,19 +245,27 @@ export class GroupCommitter {
     return { partitions: [...byState.values()], deferred }
   }
 
-  /** Sends one commit and settles its appends. */
+  /**
+   * Sends one commit and settles its appends. A commit whose connection was lost is sent again
+   * on another (retryOnLostConnection): the statement only writes where the stored high watermark is still the old
+   * one, so it cannot write twice, and a partition found at exactly the new high watermark with
+   * the same epoch is this commit's first attempt, landed (no other writer has that epoch).
+   */
   async #send(partitions: PartitionCommit[]): Promise<void> {
     const stats = this.#ctx.stats
     stats.commits++
     stats.maxPartitionsPerCommit = Math.max(stats.maxPartitionsPerCommit, partitions.length)
+    const config = { name: 'samsa-commit', text: COMMIT_SQL, values: params(partitions, this.#ctx.now()) }
     let rows: CommitRow[]
+    let retried = false
     try {
-      const result = await this.#ctx.pool.query<CommitRow>({
-        name: 'samsa-commit',
-        text: COMMIT_SQL,
-        values: params(partitions, this.#ctx.now()),
+      rows = await retryOnLostConnection(async (retry) => {
+        if (retry > 0) {
+          retried = true
+          stats.retriedCommits++
+        }
+        return (await this.#ctx.pool.query<CommitRow>(config)).rows
       })
-      rows = result.rows
     } catch (err) {
       stats.failedCommits++
       // The outcome is unknown if the connection died after the commit was sent: read it back first.
@@ -270,7 +280,9 @@ export class GroupCommitter {
     const settled: (() => void)[] = []
     partitions.forEach((c, idx) => {
       const row = byIdx.get(idx)
-      if (row?.ok === true) settled.push(this.#committed(c))
+      const landedBefore =
+        retried && row?.leader_epoch === c.epoch && row.high_watermark === c.newHighWatermark && row.ok === false
+      if (row?.ok === true || landedBefore) settled.push(this.#committed(c))
       else this.#refused(c, row)
     })
     for (const settle of settled) settle()

@@ -10,7 +10,7 @@ import type { LogConfig } from '../../config/topic-configs.ts'
 import { planRetention } from '../local/retention.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
 import type { ReadOptions, TimestampLookup } from '../types.ts'
-import { queryNamed } from './db.ts'
+import { idempotentQuery, queryNamed } from './db.ts'
 import type { PartitionState } from './partition-state.ts'
 
 /** Most batches one range read looks at (a fetch gets the rest next time). */
@@ -112,7 +112,7 @@ export async function maxTimestamp(pool: pg.Pool, state: PartitionState): Promis
 
 /** Bytes of the batches stored for the partition. */
 export async function partitionSize(pool: pg.Pool, state: PartitionState): Promise<number> {
-  const { rows } = await pool.query<{ size: number }>({
+  const { rows } = await idempotentQuery<{ size: number }>(pool, {
     name: 'samsa-partition-size',
     text: 'SELECT coalesce(sum(size), 0)::int8 AS size FROM batches WHERE topic_id = $1 AND partition = $2',
     values: [state.topicId, state.partition],
@@ -125,7 +125,7 @@ export async function partitionSize(pool: pg.Pool, state: PartitionState): Promi
  * in one statement; resolves the stored log start.
  */
 export async function deleteBefore(pool: pg.Pool, state: PartitionState, offset: number): Promise<number> {
-  const { rows } = await pool.query<{ log_start_offset: number }>({
+  const { rows } = await idempotentQuery<{ log_start_offset: number }>(pool, {
     name: 'samsa-delete-before',
     text: `WITH u AS (
              UPDATE partitions SET log_start_offset = greatest(log_start_offset, $3)
@@ -151,14 +151,17 @@ export async function retentionPoint(
   nowMs: number,
 ): Promise<number | null> {
   if (!config.cleanupPolicy.delete || (config.retentionMs < 0 && config.retentionBytes < 0)) return null
-  const { rows } = await pool.query<{ base_offset: number; last_offset: number; size: number; largest: number }>({
-    name: 'samsa-retention',
-    text: `SELECT base_offset, last_offset, size,
+  const { rows } = await idempotentQuery<{ base_offset: number; last_offset: number; size: number; largest: number }>(
+    pool,
+    {
+      name: 'samsa-retention',
+      text: `SELECT base_offset, last_offset, size,
              CASE WHEN max_timestamp >= 0 THEN max_timestamp ELSE append_time END AS largest
            FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset < $3
            ORDER BY base_offset`,
-    values: [state.topicId, state.partition, state.highWatermark],
-  })
+      values: [state.topicId, state.partition, state.highWatermark],
+    },
+  )
   const { deleteCount } = planRetention(
     rows.map((r) => ({ size: r.size, largestTimestamp: r.largest })),
     config,

@@ -11,7 +11,7 @@
 import type pg from 'pg'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { KeyValueStore, Versioned } from '../types.ts'
-import { ioError } from './db.ts'
+import { idempotentQuery, ioError } from './db.ts'
 
 /** A KeyValueStore in PostgreSQL. */
 export class PostgresKeyValueStore implements KeyValueStore {
@@ -34,6 +34,7 @@ export class PostgresKeyValueStore implements KeyValueStore {
       'list',
       'SELECT key, value FROM kv WHERE namespace = $1 AND value IS NOT NULL',
       [namespace],
+      true,
     )
     return new Map(rows.map((r) => [r.key, r.value]))
   }
@@ -64,6 +65,7 @@ export class PostgresKeyValueStore implements KeyValueStore {
       'getVersioned',
       'SELECT value, version FROM kv WHERE namespace = $1 AND key = $2',
       [namespace, key],
+      true,
     )
     const row = rows[0]
     return row === undefined
@@ -125,10 +127,18 @@ export class PostgresKeyValueStore implements KeyValueStore {
     })
   }
 
-  async #query<R extends pg.QueryResultRow>(what: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  /** A query; reads (`idempotent`) run again on another connection if theirs was lost. */
+  async #query<R extends pg.QueryResultRow>(
+    what: string,
+    text: string,
+    values: unknown[],
+    idempotent = false,
+  ): Promise<pg.QueryResult<R>> {
     this.#checkOpen()
     try {
-      return await this.#pool.query<R>(text, values)
+      return idempotent
+        ? await idempotentQuery<R>(this.#pool, { text, values })
+        : await this.#pool.query<R>(text, values)
     } catch (err) {
       throw ioError(err, `kv ${what}`)
     }

@@ -34,7 +34,7 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
-import { createPool, ioError, redactUrl, transaction } from './db.ts'
+import { createPool, idempotentQuery, ioError, redactUrl, transaction } from './db.ts'
 import { type CommitStats, GroupCommitter } from './group-commit.ts'
 import * as log from './log-queries.ts'
 import { CHANNEL, encodeNotice, type MetadataNotice, MetadataSubscriber } from './metadata-notifications.ts'
@@ -125,6 +125,7 @@ export class PostgresStorage implements Storage {
   readonly #stats: CommitStats = {
     commits: 0,
     failedCommits: 0,
+    retriedCommits: 0,
     appends: 0,
     batches: 0,
     bytes: 0,
@@ -387,10 +388,10 @@ export class PostgresStorage implements Storage {
 
   leaderEpoch(topic: string, partition: number): Promise<number> {
     return this.#onPartition(topic, partition, 'reading the leader epoch', async (state) => {
-      const { rows } = await this.#pool.query<{ leader_epoch: number }>(
-        'SELECT leader_epoch FROM partitions WHERE topic_id = $1 AND partition = $2',
-        [state.topicId, state.partition],
-      )
+      const { rows } = await idempotentQuery<{ leader_epoch: number }>(this.#pool, {
+        text: 'SELECT leader_epoch FROM partitions WHERE topic_id = $1 AND partition = $2',
+        values: [state.topicId, state.partition],
+      })
       const epoch = rows[0]?.leader_epoch
       if (epoch === undefined) throw unknownPartition(topic, partition)
       state.leaderEpoch = Math.max(state.leaderEpoch, epoch)
@@ -405,12 +406,12 @@ export class PostgresStorage implements Storage {
   claimLeadership(topic: string, partition: number, epoch: number): Promise<number> {
     return this.#onPartition(topic, partition, 'claiming leadership', (state) =>
       this.#committer.exclusive(async () => {
-        const { rows } = await this.#pool.query<PartitionRow>(
-          `UPDATE partitions SET leader_epoch = greatest(leader_epoch, $3)
+        const { rows } = await idempotentQuery<PartitionRow>(this.#pool, {
+          text: `UPDATE partitions SET leader_epoch = greatest(leader_epoch, $3)
            WHERE topic_id = $1 AND partition = $2
            RETURNING topic_id::text, partition, log_start_offset, high_watermark, leader_epoch`,
-          [state.topicId, state.partition, epoch],
-        )
+          values: [state.topicId, state.partition, epoch],
+        })
         const row = rows[0]
         if (row === undefined) throw unknownPartition(topic, partition)
         state.reload(offsetsOf(row))
@@ -503,7 +504,7 @@ export class PostgresStorage implements Storage {
   ): Promise<pg.QueryResult<R>> {
     this.#checkOpen()
     try {
-      return await this.#pool.query<R>(text, values)
+      return await idempotentQuery<R>(this.#pool, { text, values })
     } catch (err) {
       throw ioError(err, what)
     }
@@ -511,11 +512,11 @@ export class PostgresStorage implements Storage {
 
   /** Re-reads partitions' stored offsets and epochs (after a failed or fenced commit). */
   async #reloadPartitions(states: PartitionState[]): Promise<void> {
-    const { rows } = await this.#pool.query<PartitionRow>(
-      `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions
+    const { rows } = await idempotentQuery<PartitionRow>(this.#pool, {
+      text: `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions
        WHERE (topic_id, partition) IN (SELECT * FROM unnest($1::uuid[], $2::int4[]))`,
-      [states.map((s) => s.topicId), states.map((s) => s.partition)],
-    )
+      values: [states.map((s) => s.topicId), states.map((s) => s.partition)],
+    })
     const found = new Map(rows.map((r) => [`${r.topic_id}/${r.partition}`, r]))
     for (const state of states) {
       const row = found.get(`${state.topicId}/${state.partition}`)
@@ -549,12 +550,12 @@ export class PostgresStorage implements Storage {
 
   /** Re-reads one topic. */
   async #refreshTopic(name: string): Promise<void> {
-    const { rows } = await this.#pool.query<TopicRow & PartitionRow>(
-      `SELECT t.name, t.topic_id::text, t.partition_count, t.configs,
+    const { rows } = await idempotentQuery<TopicRow & PartitionRow>(this.#pool, {
+      text: `SELECT t.name, t.topic_id::text, t.partition_count, t.configs,
               p.partition, p.log_start_offset, p.high_watermark, p.leader_epoch
        FROM topics t LEFT JOIN partitions p ON p.topic_id = t.topic_id WHERE t.name = $1`,
-      [name],
-    )
+      values: [name],
+    })
     const first = rows[0]
     this.#applyTopic(
       first === undefined ? undefined : metaOf(first),
@@ -566,10 +567,12 @@ export class PostgresStorage implements Storage {
   /** Re-reads every topic (open, a new LISTEN connection, a poll); tells listeners what changed. */
   async #resync(): Promise<void> {
     if (this.#closed) return
-    const topics = await this.#pool.query<TopicRow>('SELECT name, topic_id::text, partition_count, configs FROM topics')
-    const parts = await this.#pool.query<PartitionRow>(
-      'SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions',
-    )
+    const topics = await idempotentQuery<TopicRow>(this.#pool, {
+      text: 'SELECT name, topic_id::text, partition_count, configs FROM topics',
+    })
+    const parts = await idempotentQuery<PartitionRow>(this.#pool, {
+      text: 'SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions',
+    })
     const byTopic = new Map<string, PartitionRow[]>()
     for (const row of parts.rows) {
       const list = byTopic.get(row.topic_id) ?? []
