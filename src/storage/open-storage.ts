@@ -61,7 +61,7 @@ async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorage
   const [{ DataDirLock }, { startEmbeddedPostgres }, { silentLogger }] = await Promise.all([
     import('./local/dir-lock.ts'),
     import('./postgres/embedded.ts'),
-    import('./memory/logger.ts'),
+    import('./engine/logger.ts'),
   ])
   const { dataDir, brokerDefaults, now } = options
   const logger = options.logger ?? silentLogger

@@ -4,8 +4,9 @@
  * so that they survive a restart where the engine is durable. A partition never claimed is at
  * epoch 0.
  */
-import { fencedLeaderEpoch } from '../memory/storage-error.ts'
+
 import type { KeyValueStore } from '../types.ts'
+import { fencedLeaderEpoch } from './storage-error.ts'
 
 const NAMESPACE = 'leader-epochs'
 

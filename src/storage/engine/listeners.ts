@@ -1,5 +1,5 @@
 /** The listener registries engines keep (onAppend, onMetadataChange): listeners run synchronously, one throwing does not stop the rest. */
-import type { StorageLogger } from '../memory/logger.ts'
+import type { StorageLogger } from './logger.ts'
 
 /** A set of listeners called with `Args`. */
 export class Listeners<Args extends unknown[]> {

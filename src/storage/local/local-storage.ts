@@ -13,9 +13,9 @@ import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import { LeaderEpochs } from '../engine/leader-epochs.ts'
 import { Listeners } from '../engine/listeners.ts'
-import { type StorageLogger, silentLogger } from '../memory/logger.ts'
-import { readUnknownPartition } from '../memory/read-result.ts'
-import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
+import { type StorageLogger, silentLogger } from '../engine/logger.ts'
+import { readUnknownPartition } from '../engine/read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
 import type {
   AbortedTxnsCleanedHandler,
   AppendInput,

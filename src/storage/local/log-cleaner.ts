@@ -14,8 +14,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SerialQueue } from '../../util/serial-queue.ts'
-import type { StorageLogger } from '../memory/logger.ts'
-import { EngineIoError } from '../memory/storage-error.ts'
+import type { StorageLogger } from '../engine/logger.ts'
+import { EngineIoError } from '../engine/storage-error.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
 import {
   type CleanerCheckpoint,

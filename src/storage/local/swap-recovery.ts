@@ -19,7 +19,7 @@
 import { open, readdir, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as L from '../../protocol/records/batch-layout.ts'
-import type { StorageLogger } from '../memory/logger.ts'
+import type { StorageLogger } from '../engine/logger.ts'
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './file-names.ts'
 import { fsyncDir, readFully } from './fs-util.ts'
 

@@ -4,11 +4,11 @@
  */
 import type { LogConfig } from '../../config/topic-configs.ts'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
-import { planRetention } from '../local/retention.ts'
+import { readEmpty, readOk, readOutOfRange } from '../engine/read-result.ts'
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
+import { planRetention } from '../engine/retention.ts'
+import { EngineRequestError } from '../engine/storage-error.ts'
 import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
-import { readEmpty, readOk, readOutOfRange } from './read-result.ts'
-import { firstRecordAtOrAfter, recordWithMaxTimestamp } from './record-timestamps.ts'
-import { EngineRequestError } from './storage-error.ts'
 
 interface StoredBatch {
   baseOffset: number

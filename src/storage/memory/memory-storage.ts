@@ -7,6 +7,9 @@
 import { resolveLogConfig } from '../../config/topic-configs.ts'
 import { LeaderEpochs } from '../engine/leader-epochs.ts'
 import { Listeners } from '../engine/listeners.ts'
+import { type StorageLogger, silentLogger } from '../engine/logger.ts'
+import { readUnknownPartition } from '../engine/read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
 import type {
   AppendInput,
   AppendListener,
@@ -21,11 +24,8 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
-import { type StorageLogger, silentLogger } from './logger.ts'
 import { MemoryKeyValueStore } from './memory-kv.ts'
 import { MemoryLog } from './memory-log.ts'
-import { readUnknownPartition } from './read-result.ts'
-import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from './storage-error.ts'
 
 /** Options of the memory engine. */
 export interface MemoryStorageOptions {

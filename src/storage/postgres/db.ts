@@ -4,7 +4,7 @@
  * timestamps stay below 2^53).
  */
 import pg from 'pg'
-import { EngineIoError } from '../memory/storage-error.ts'
+import { EngineIoError } from '../engine/storage-error.ts'
 
 const INT8 = 20
 

@@ -15,7 +15,7 @@ import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { SamsaError } from '../../errors.ts'
 import { freePort } from '../../util/free-port.ts'
-import type { StorageLogger } from '../memory/logger.ts'
+import type { StorageLogger } from '../engine/logger.ts'
 
 const USER = 'samsa'
 const DATABASE = 'samsa'

@@ -16,7 +16,7 @@
  */
 import type pg from 'pg'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
-import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../memory/storage-error.ts'
+import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../engine/storage-error.ts'
 import type { AppendInput, AppendResult } from '../types.ts'
 import { ioError, retryOnLostConnection } from './db.ts'
 import type { PartitionState, TailBatch } from './partition-state.ts'

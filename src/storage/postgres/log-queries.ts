@@ -7,8 +7,8 @@
  */
 import type pg from 'pg'
 import type { LogConfig } from '../../config/topic-configs.ts'
-import { planRetention } from '../local/retention.ts'
-import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../memory/record-timestamps.ts'
+import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
+import { planRetention } from '../engine/retention.ts'
 import type { ReadOptions, TimestampLookup } from '../types.ts'
 import { idempotentQuery, queryNamed } from './db.ts'
 import type { PartitionState } from './partition-state.ts'

@@ -9,7 +9,7 @@
  * notification: appends, reads and offsets go to the database or to state the engine wrote.
  */
 import pg from 'pg'
-import type { StorageLogger } from '../memory/logger.ts'
+import type { StorageLogger } from '../engine/logger.ts'
 
 /** The notification channel. */
 export const CHANNEL = 'samsa_metadata'

@@ -17,9 +17,9 @@ import type pg from 'pg'
 import { resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import { Listeners } from '../engine/listeners.ts'
-import { type StorageLogger, silentLogger } from '../memory/logger.ts'
-import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../memory/read-result.ts'
-import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../memory/storage-error.ts'
+import { type StorageLogger, silentLogger } from '../engine/logger.ts'
+import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../engine/read-result.ts'
+import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
 import type {
   AppendInput,
   AppendListener,
