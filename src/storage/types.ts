@@ -110,7 +110,10 @@ export interface CleanedAbortedTxn {
  */
 export type AbortedTxnsCleanedHandler = (topic: string, partition: number, txns: CleanedAbortedTxn[]) => Promise<void>
 
-/** A value with the version it was read at (0: the key was never written). */
+/**
+ * A value with the version it was read at: 0 for a key never written; a deleted key keeps the
+ * version of its deletion, so a compare-and-set expecting 0 fails on it.
+ */
 export interface Versioned {
   value: Buffer | undefined
   version: number
