@@ -34,7 +34,8 @@ export interface AppendInput {
    * Called synchronously once offsets are assigned (the first batch gets `baseOffset`), before
    * the high watermark moves past them and before any later append of the partition is
    * assigned: the producer state (coordinator/producer) records offsets in log order here, so
-   * the last stable offset never exposes an open transaction.
+   * the last stable offset never exposes an open transaction. If the append then fails, the
+   * offsets are void: the engine gives them to the next append.
    */
   onAssigned?: (baseOffset: number) => void
 }

@@ -192,6 +192,9 @@ export class PartitionProducerState {
       entry.txnFirstOffset = -1
       this.#open.delete(entry.producerId)
     }
+    // Offsets of a failed append are void (the engine hands them to the next one): the log is
+    // accounted for only up to where this batch would have started.
+    if (meta.baseOffset >= 0) this.stateEnd = Math.min(this.stateEnd, meta.baseOffset)
     meta.fail?.(err)
   }
 
