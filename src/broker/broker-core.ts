@@ -62,7 +62,7 @@ export class BrokerCore {
   constructor(options: BrokerCoreOptions) {
     this.nodeId = options.nodeId
     this.clusterId = options.clusterId
-    this.cluster = new ClusterView(options.nodeId, options.brokers ?? 1)
+    this.cluster = new ClusterView(options.nodeId, options.brokers ?? 1, (topic) => this.topics.replicas(topic))
     this.storage = options.storage
     this.log = options.log
     const clock = options.clock

@@ -1,9 +1,11 @@
 /**
  * The brokers clients see. One process may answer as several brokers (samsa/testing's
  * multi-broker view: one listener per node id, all sharing one BrokerCore), so clients exercise
- * leader routing and coordinator lookup. Every node can serve every partition (the storage is
- * shared), so each partition lists every node as a replica, its preferred leader first; the
- * leader is the first live one, as Kafka elects the next in-sync replica when a leader dies.
+ * leader routing and coordinator lookup. A partition lists its topic's replication factor of
+ * replicas (the ones CreateTopics named, or a spread over the nodes), its preferred leader first;
+ * the leader is the first live replica, as Kafka elects the next in-sync replica when a leader
+ * dies. Every node can serve every partition (the storage is shared), so when no replica is
+ * live another live node leads rather than leaving the partition offline.
  */
 
 import { ErrorCode } from '../protocol/error-codes.ts'
@@ -30,14 +32,21 @@ export interface PartitionPlacement {
   offline: number[]
 }
 
+/** Where a topic's replicas come from: its replication factor and any replica lists named for it. */
+export type ReplicaSource = (
+  topic: string,
+) => { replicationFactor: number; assignments?: (number[] | null)[] } | undefined
+
 export class ClusterView {
   /** Every node, by ascending id; the first is the node id of the BrokerCore. */
   readonly nodes: readonly ClusterNode[]
   readonly #offline = new Set<number>()
+  readonly #replicaSource: ReplicaSource
 
   /** Nodes numbered from `firstNodeId`, without addresses until they listen. */
-  constructor(firstNodeId: number, count: number) {
+  constructor(firstNodeId: number, count: number, replicaSource: ReplicaSource = () => undefined) {
     this.nodes = Array.from({ length: count }, (_, i) => ({ nodeId: firstNodeId + i, host: '', port: 0 }))
+    this.#replicaSource = replicaSource
   }
 
   /** Sets the address clients are told to use for a node (a test may point it at a proxy). */
@@ -72,12 +81,19 @@ export class ClusterView {
     return this.liveNodes[0]?.nodeId ?? -1
   }
 
-  /** Spread deterministically: partition p of a topic prefers node (hash(topic) + p) mod N. */
+  /**
+   * A partition's replicas: the list CreateTopics or CreatePartitions named, else a deterministic
+   * spread (partition p of a topic starts at node (hash(topic) + p) mod N) of the topic's
+   * replication factor (every node for a topic whose factor is unknown).
+   */
   placement(topic: string, partition: number): PartitionPlacement {
-    const replicas = this.#ring(stringHash(topic) + partition)
-    const isr = replicas.filter((id) => !this.#offline.has(id))
-    const offline = replicas.filter((id) => this.#offline.has(id))
-    return { leaderId: isr[0] ?? -1, replicas, isr, offline }
+    const ring = this.#ring(stringHash(topic) + partition)
+    const source = this.#replicaSource(topic)
+    const replicas = source?.assignments?.[partition] ?? ring.slice(0, source?.replicationFactor ?? ring.length)
+    const isr = replicas.filter((id) => this.isLive(id))
+    const offline = replicas.filter((id) => !this.isLive(id))
+    const leaderId = isr[0] ?? ring.find((id) => this.isLive(id)) ?? -1
+    return { leaderId, replicas, isr, offline }
   }
 
   leaderOf(topic: string, partition: number): number {

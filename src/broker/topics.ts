@@ -16,6 +16,19 @@ export function invalidTopicName(name: string): string | undefined {
   return undefined
 }
 
+/** Key-value namespace of the topics' replica settings. */
+const REPLICAS_NAMESPACE = 'topic-replicas'
+
+/**
+ * A topic's replicas as clients see them: the replication factor it was created with and, when
+ * CreateTopics named them, every partition's replica list (the first replica the preferred leader).
+ */
+export interface TopicReplicas {
+  replicationFactor: number
+  /** Replica lists as named; null for a partition placed by the cluster's spread. */
+  assignments?: (number[] | null)[]
+}
+
 /** What changed about a topic, for the parts of the broker that keep per-topic state. */
 export interface TopicChange {
   kind: 'created' | 'deleted' | 'partitions'
@@ -36,6 +49,8 @@ export class TopicRegistry {
   readonly #logConfigs = new Map<string, LogConfig>()
   /** The leader epoch this broker appends with, per topic and partition (storage fences the others). */
   readonly #leaderEpochs = new Map<string, number[]>()
+  /** Replication factor and explicit replica lists per topic, kept in the key-value store. */
+  readonly #replicas = new Map<string, TopicReplicas>()
   /** Creations in progress, so concurrent auto-creations of one topic create it once. */
   readonly #creating = new Map<string, Promise<TopicMetadata>>()
   readonly #listeners: TopicChangeListener[] = []
@@ -64,6 +79,7 @@ export class TopicRegistry {
    * brings this registry's view and its listeners up to date.
    */
   async #refresh(name: string): Promise<void> {
+    await this.#reloadReplicas(name)
     const stored = (await this.#storage.listTopics()).find((t) => t.name === name)
     const known = this.#byName.get(name)
     if (stored === undefined) {
@@ -96,6 +112,7 @@ export class TopicRegistry {
   }
 
   #forget(t: TopicMetadata): void {
+    this.#replicas.delete(t.name)
     this.#byName.delete(t.name)
     this.#byId.delete(t.topicId)
     this.#logConfigs.delete(t.name)
@@ -103,10 +120,34 @@ export class TopicRegistry {
   }
 
   async load(): Promise<void> {
+    for (const [name, raw] of await this.#storage.kv.list(REPLICAS_NAMESPACE)) {
+      this.#replicas.set(name, JSON.parse(raw.toString()) as TopicReplicas)
+    }
     for (const t of await this.#storage.listTopics()) {
       this.#index(t)
       await this.#loadLeaderEpochs(t.name, 0, t.partitionCount)
     }
+  }
+
+  /**
+   * The topic's replication factor and, where CreateTopics or CreatePartitions named them, each
+   * partition's replicas as given (undefined for topics created before samsa kept them).
+   */
+  replicas(name: string): TopicReplicas | undefined {
+    return this.#replicas.get(name)
+  }
+
+  async #setReplicas(name: string, replicas: TopicReplicas | null): Promise<void> {
+    if (replicas === null) this.#replicas.delete(name)
+    else this.#replicas.set(name, replicas)
+    const value = replicas === null ? null : Buffer.from(JSON.stringify(replicas))
+    await this.#storage.kv.put(REPLICAS_NAMESPACE, new Map([[name, value]]))
+  }
+
+  async #reloadReplicas(name: string): Promise<void> {
+    const raw = await this.#storage.kv.get(REPLICAS_NAMESPACE, name)
+    if (raw === undefined) this.#replicas.delete(name)
+    else this.#replicas.set(name, JSON.parse(raw.toString()) as TopicReplicas)
   }
 
   async #loadLeaderEpochs(name: string, from: number, to: number): Promise<void> {
@@ -180,14 +221,18 @@ export class TopicRegistry {
     this.#logConfigs.clear()
   }
 
-  /** Creates a validated topic; resolves undefined when it already exists. */
+  /**
+   * Creates a validated topic; resolves undefined when it already exists. `replicas` defaults to
+   * default.replication.factor without explicit lists.
+   */
   async create(
     name: string,
     partitionCount: number,
     configs: Record<string, string>,
+    replicas?: TopicReplicas,
   ): Promise<TopicMetadata | undefined> {
     if (this.#byName.has(name) || this.#creating.has(name)) return undefined
-    return this.#createOnce(name, partitionCount, configs)
+    return this.#createOnce(name, partitionCount, configs, replicas)
   }
 
   /** Returns the topic, creating it with the given settings if it does not exist yet. */
@@ -195,9 +240,18 @@ export class TopicRegistry {
     return this.#byName.get(name) ?? this.#creating.get(name) ?? this.#createOnce(name, partitionCount, {})
   }
 
-  #createOnce(name: string, partitionCount: number, configs: Record<string, string>): Promise<TopicMetadata> {
+  #createOnce(
+    name: string,
+    partitionCount: number,
+    configs: Record<string, string>,
+    replicas: TopicReplicas = { replicationFactor: Number(this.#brokerDefaults()['default.replication.factor'] ?? 1) },
+  ): Promise<TopicMetadata> {
     const topic: TopicMetadata = { name, topicId: randomUUID(), partitionCount, configs }
-    const p = this.#own(name, () => this.#storage.createTopic(topic))
+    const p = this.#own(name, async () => {
+      // Before the topic: whoever sees the topic finds its replicas too.
+      await this.#setReplicas(name, replicas)
+      return this.#storage.createTopic(topic)
+    })
       .then(async () => {
         this.#index(topic)
         await this.#loadLeaderEpochs(name, 0, partitionCount)
@@ -214,6 +268,7 @@ export class TopicRegistry {
     if (t === undefined) return false
     this.#forget(t)
     const deleted = await this.#own(name, () => this.#storage.deleteTopic(name))
+    await this.#setReplicas(name, null)
     await this.#changed({ kind: 'deleted', name })
     return deleted
   }
@@ -225,9 +280,15 @@ export class TopicRegistry {
     this.#index({ ...t, configs })
   }
 
-  async setPartitionCount(name: string, count: number): Promise<void> {
+  /** Grows a topic; `assignments` are the new partitions' replica lists where the request named them. */
+  async setPartitionCount(name: string, count: number, assignments?: number[][]): Promise<void> {
     const t = this.#byName.get(name)
     if (t === undefined) return
+    if (assignments !== undefined) {
+      const current = this.#replicas.get(name) ?? { replicationFactor: assignments[0]?.length ?? 1 }
+      const existing = current.assignments ?? new Array<null>(t.partitionCount).fill(null)
+      await this.#setReplicas(name, { ...current, assignments: [...existing, ...assignments] })
+    }
     await this.#own(name, () => this.#storage.createPartitions(name, count))
     await this.#loadLeaderEpochs(name, t.partitionCount, count)
     this.#index({ ...t, partitionCount: count })

@@ -4,7 +4,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander'
 import { Admin } from '../client/admin.ts'
-import { Cluster } from '../client/cluster.ts'
+import { Cluster, type TopicInfo } from '../client/cluster.ts'
 import { ClientError, KafkaError } from '../client/errors.ts'
 
 /** Exit codes of the `samsa` command. */
@@ -88,6 +88,29 @@ export function openCluster(flags: CommonFlags, clientId = 'samsa-cli'): Cluster
     connectTimeoutMs: Math.min(flags.timeout ?? 10_000, 10_000),
     retries: 3,
   })
+}
+
+/** Kafka's UNKNOWN_TOPIC_OR_PARTITION error code. */
+export const UNKNOWN_TOPIC_OR_PARTITION = 3
+
+/**
+ * Metadata of the topic a producing command writes to. Like the Java producer and librdkafka,
+ * it asks the broker to create a missing topic; where the broker refuses
+ * (auto.create.topics.enable=false), the error says how to create it.
+ */
+export async function topicToProduce(cluster: Cluster, topic: string): Promise<TopicInfo> {
+  try {
+    return await cluster.topic(topic, { autoCreate: true })
+  } catch (err) {
+    if (err instanceof KafkaError && err.code === UNKNOWN_TOPIC_OR_PARTITION) {
+      throw new KafkaError(
+        UNKNOWN_TOPIC_OR_PARTITION,
+        `topic does not exist and the broker does not create topics on first use (auto.create.topics.enable=false); create it with: samsa topics create ${topic}`,
+        topic,
+      )
+    }
+    throw err
+  }
 }
 
 /** Runs `fn` with an admin client and closes it afterwards. */

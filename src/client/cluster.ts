@@ -55,6 +55,7 @@ export interface TopicInfo {
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 const NO_NODE = -1
+const LEADER_NOT_AVAILABLE = 5
 
 /** Parses `host:port[,host:port]` (IPv6 as `[::1]:9092`); a missing port means 9092. */
 export function parseBootstrap(bootstrap: string | string[]): { host: string; port: number }[] {
@@ -202,27 +203,40 @@ export class Cluster {
     }
   }
 
-  /** Metadata of a topic, loading it when unknown; throws UNKNOWN_TOPIC_OR_PARTITION if absent. */
+  /**
+   * Metadata of a topic, loading it when unknown; throws UNKNOWN_TOPIC_OR_PARTITION if absent.
+   * With `autoCreate`, Metadata asks the broker to create a missing topic
+   * (allow_auto_topic_creation, as the Java producer and librdkafka do); a broker with
+   * auto.create.topics.enable=false still answers UNKNOWN_TOPIC_OR_PARTITION.
+   */
   async topic(name: string, options: { refresh?: boolean; autoCreate?: boolean } = {}): Promise<TopicInfo> {
-    let t = options.refresh ? undefined : this.topics.get(name)
-    if (!t) {
-      // Concurrent look-ups of the same topic share one Metadata request.
-      let pending = this.#loading.get(name)
-      if (!pending) {
-        pending = this.refreshMetadata([name], { autoCreate: options.autoCreate })
-        this.#loading.set(name, pending)
-        void pending.then(
-          () => this.#loading.delete(name),
-          () => this.#loading.delete(name),
-        )
-      }
-      const res = await pending
-      const entry = res.topics.find((x) => x.name === name)
-      if (entry && entry.errorCode !== 0) {
-        throw new KafkaError(entry.errorCode, entry.errorCode === 3 ? 'topic does not exist' : null, name)
-      }
-      t = this.topics.get(name)
+    const cached = options.refresh ? undefined : this.topics.get(name)
+    if (cached) return cached
+    // Kafka answers LEADER_NOT_AVAILABLE for a topic it has just created: ask again shortly.
+    return withRetry(() => this.#loadTopic(name, options.autoCreate), {
+      retries: this.retries,
+      shouldRetry: (err) => err instanceof KafkaError && err.code === LEADER_NOT_AVAILABLE,
+    })
+  }
+
+  async #loadTopic(name: string, autoCreate = false): Promise<TopicInfo> {
+    // Concurrent look-ups of the same topic share one Metadata request.
+    const key = `${autoCreate ? 'create' : 'get'}:${name}`
+    let pending = this.#loading.get(key)
+    if (!pending) {
+      pending = this.refreshMetadata([name], { autoCreate })
+      this.#loading.set(key, pending)
+      void pending.then(
+        () => this.#loading.delete(key),
+        () => this.#loading.delete(key),
+      )
     }
+    const res = await pending
+    const entry = res.topics.find((x) => x.name === name)
+    if (entry && entry.errorCode !== 0) {
+      throw new KafkaError(entry.errorCode, entry.errorCode === 3 ? 'topic does not exist' : null, name)
+    }
+    const t = this.topics.get(name)
     if (!t) throw new KafkaError(3, 'topic does not exist', name)
     return t
   }

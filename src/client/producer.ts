@@ -33,7 +33,11 @@ export interface ProducerOptions {
   timeoutMs?: number
   /** Retries of a batch after retriable errors (default 5). */
   retries?: number
-  /** Let the broker create missing topics (default false). */
+  /**
+   * Ask the broker to create a topic it does not have (Metadata allow_auto_topic_creation) when a
+   * record is sent to it; default true, as the Java producer's allow.auto.create.topics and
+   * librdkafka. Brokers with auto.create.topics.enable=false refuse regardless.
+   */
   autoCreateTopics?: boolean
 }
 
@@ -134,7 +138,7 @@ export class Producer {
     this.#maxInFlight = options.maxInFlight ?? 5
     this.#timeoutMs = options.timeoutMs ?? 30_000
     this.#retries = options.retries ?? 5
-    this.#autoCreate = options.autoCreateTopics ?? false
+    this.#autoCreate = options.autoCreateTopics ?? true
   }
 
   /** Records accepted but not yet acknowledged. */

@@ -35,6 +35,8 @@ export interface TopicSpec {
   name: string
   /** Default: the broker's num.partitions (1). */
   partitions?: number
+  /** Replicas Metadata lists per partition; default: the broker's default.replication.factor (1). */
+  replicationFactor?: number
   /** Topic configs under Kafka's names (cleanup.policy, retention.ms, ...). */
   configs?: Record<string, string>
   /** Records to write into it. */
@@ -161,7 +163,13 @@ export class TestBroker implements Broker {
       const bad = validateConfigValue(def, value)
       if (bad) throw new Error(`createTopic("${t.name}"): ${bad}`)
     }
-    const created = await this.core.topics.create(t.name, partitions, { ...t.configs })
+    const replicationFactor = t.replicationFactor ?? this.core.numberProp('default.replication.factor')
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > this.nodes.length) {
+      throw new Error(
+        `createTopic("${t.name}"): replicationFactor must be a whole number from 1 to ${this.nodes.length} (the brokers), got ${replicationFactor}`,
+      )
+    }
+    const created = await this.core.topics.create(t.name, partitions, { ...t.configs }, { replicationFactor })
     if (!created) throw new Error(`createTopic: topic "${t.name}" already exists`)
     if (t.records && t.records.length > 0) await this.produce(t.name, t.records)
   }

@@ -97,7 +97,7 @@ test('three brokers on three ports, node ids 1 to 3, partition leaders spread ov
   assert.equal(new Set(broker.brokers).size, 3)
   assert.equal(broker.bootstrap, broker.brokers[0])
   const topic = uniqueName('mb-meta')
-  await broker.createTopic({ name: topic, partitions: 3 })
+  await broker.createTopic({ name: topic, partitions: 3, replicationFactor: 3 })
   const admin = kafkajs().admin()
   await admin.connect()
   const cluster = await admin.describeCluster()

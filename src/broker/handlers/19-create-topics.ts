@@ -1,9 +1,9 @@
 // CreateTopics: v0-7
 // Creates topics with a partition count (or num.partitions), a replication factor (or
 // default.replication.factor; anything above the broker count is INVALID_REPLICATION_FACTOR) or
-// explicit assignments (of known brokers), and validated config overrides. The storage is shared
-// by every broker of the process, so Metadata lists every broker as a replica whatever the factor,
-// and leaders follow the cluster view's spread, not the assignment.
+// explicit assignments (of known brokers), and validated config overrides. The factor and the
+// assignments are kept (TopicRegistry) and Metadata reports them: that many replicas per
+// partition, the named ones as given, the first replica leading while it is live.
 // validate_only checks everything and creates nothing.
 // Version notes: v1+ errorMessage and validate_only; v4+ -1 means the broker default;
 // v5+ returns partitions, replication factor and the resulting configs; v7+ the topic id.
@@ -98,7 +98,11 @@ async function createTopic(
   for (const c of t.configs) configs[c.name] = c.value as string
   let topicId = ''
   if (!validateOnly) {
-    const created = await core.topics.create(t.name, partitions, configs)
+    const assignments = t.assignments.length > 0 ? t.assignments.map((a) => a.brokerIds) : undefined
+    const created = await core.topics.create(t.name, partitions, configs, {
+      replicationFactor: replication,
+      assignments,
+    })
     if (!created) return result(t, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`)
     topicId = created.topicId
     core.log.info({ topic: t.name, partitions, configs }, 'created topic')

@@ -3,8 +3,8 @@
 // controller gives them: unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count equal to or below the
 // current one INVALID_PARTITIONS; assignments (one replica list per new partition) that do not
 // match the number of new partitions, are empty, repeat a broker, name an unknown broker or differ
-// from the topic's replication factor (every broker of the process, as Metadata lists them)
-// INVALID_REPLICA_ASSIGNMENT; a topic named twice INVALID_REQUEST. validate_only checks everything
+// from the topic's replication factor INVALID_REPLICA_ASSIGNMENT (valid ones are kept and
+// reported by Metadata as given); a topic named twice INVALID_REQUEST. validate_only checks everything
 // and changes nothing.
 // Version notes: v1 same as v0; v2 flexible; v3 same as v2.
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -71,21 +71,27 @@ async function createPartitions(
   if (tooMany) return result(t.name, ErrorCode.INVALID_PARTITIONS, tooMany)
   const additional = t.count - current
   if (t.assignments !== null) {
-    const bad = invalidAssignments(core, t.assignments, additional)
+    const factor = core.topics.replicas(t.name)?.replicationFactor ?? core.cluster.nodes.length
+    const bad = invalidAssignments(core, t.assignments, additional, factor)
     if (bad) return result(t.name, ErrorCode.INVALID_REPLICA_ASSIGNMENT, bad)
   }
   if (!validateOnly) {
-    await core.topics.setPartitionCount(t.name, t.count)
+    await core.topics.setPartitionCount(
+      t.name,
+      t.count,
+      t.assignments?.map((a) => a.brokerIds),
+    )
     core.log.info({ topic: t.name, from: current, to: t.count }, 'created partitions')
   }
   return result(t.name, ErrorCode.NONE, null)
 }
 
-/** Kafka's manual assignment checks; every partition is replicated on every broker of the process. */
+/** Kafka's manual assignment checks; the new partitions keep the topic's replication factor. */
 function invalidAssignments(
   core: BrokerCore,
   assignments: { brokerIds: number[] }[],
   additional: number,
+  replicationFactor: number,
 ): string | undefined {
   if (assignments.length !== additional) {
     return `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`
@@ -102,9 +108,8 @@ function invalidAssignments(
         return `The manual partition assignment includes the broker ${id} more than once.`
       }
     }
-    const replicas = core.cluster.nodes.length
-    if (sorted.length !== replicas) {
-      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicas} replica(s).`
+    if (sorted.length !== replicationFactor) {
+      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`
     }
   }
   return undefined

@@ -11,6 +11,7 @@ import {
   parseCountArg,
   parseIntArg,
   printJson,
+  topicToProduce,
   UsageError,
   withCommonFlags,
 } from '../common.ts'
@@ -76,11 +77,13 @@ ${EXIT_CODES_HELP}`,
       })
       const latency = new LatencyRecorder()
       const payload = randomBytes(flags.recordSize)
-      const bar = new ProgressBar({ total: flags.numRecords, label: 'records', tty: flags.progress || undefined })
+      let bar: ProgressBar | undefined
       let acked = 0
       let failure: unknown
       try {
-        await cluster.topic(topic)
+        await topicToProduce(cluster, topic)
+        bar = new ProgressBar({ total: flags.numRecords, label: 'records', tty: flags.progress || undefined })
+        const progress = bar
         const window: Promise<RecordMetadata>[] = []
         const started = performance.now()
         for (let i = 0; i < flags.numRecords && !failure; i++) {
@@ -94,7 +97,7 @@ ${EXIT_CODES_HELP}`,
           p.then(
             () => {
               latency.record(performance.now() - t0)
-              bar.update(++acked)
+              progress.update(++acked)
             },
             (err: unknown) => {
               failure ??= err
@@ -107,13 +110,13 @@ ${EXIT_CODES_HELP}`,
         await producer.flush()
         await Promise.allSettled(window)
         const elapsed = performance.now() - started
-        bar.stop()
+        progress.stop()
         if (failure) throw failure
         const summary = summarize(acked, acked * flags.recordSize, elapsed, latency)
         if (flags.json) printJson({ topic, ...summary })
         else process.stdout.write(`${formatSummary(summary, 'sent', 'produce')}\n`)
       } finally {
-        bar.stop()
+        bar?.stop()
         await cluster.close()
       }
     })

@@ -12,6 +12,7 @@ import {
   parseAssignments,
   parseCountArg,
   printJson,
+  topicToProduce,
   UsageError,
   withCommonFlags,
 } from '../common.ts'
@@ -141,8 +142,9 @@ ${EXIT_CODES_HELP}`,
         results.push(p)
       }
       try {
-        // Metadata first: an unknown topic fails before reading any input.
-        await cluster.topic(topic)
+        // Metadata first (creating the topic where the broker allows it): a topic that cannot be
+        // written fails before any input is read.
+        await topicToProduce(cluster, topic)
         if (flags.raw) {
           const value = await readAll(input)
           track(producer.send({ topic, value, headers, partition: flags.partition }))
