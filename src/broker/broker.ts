@@ -1,4 +1,10 @@
-import { effectiveBrokerProps, validateBrokerProps } from '../config/broker-configs.ts'
+import {
+  describeIgnoredProps,
+  effectiveBrokerProps,
+  ignoredBrokerProps,
+  normalizeBrokerProps,
+  validateBrokerProps,
+} from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
@@ -11,7 +17,7 @@ import { loadClusterId } from './cluster-id.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
-import { parseListener } from './listeners-config.ts'
+import { advertisedListener, clientListener } from './listeners-config.ts'
 
 /** How to start a broker. Kafka property names go in `config`; the other fields are shortcuts. */
 export interface BrokerOptions {
@@ -78,7 +84,9 @@ export interface Broker {
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
   // Embedded brokers serve test suites: the first rebalance of a group need not wait for more
   // members (Kafka's 3 s default is kept by `samsa broker`).
-  const props: Record<string, string> = { 'group.initial.rebalance.delay.ms': '0', ...options.config }
+  // Kafka's aliases (broker.id, log.dir) and several log.dirs are read as samsa reads them.
+  const { props: given, notes } = normalizeBrokerProps(options.config ?? {})
+  const props: Record<string, string> = { 'group.initial.rebalance.delay.ms': '0', ...given }
   if (options.storage) props['samsa.storage'] = options.storage
   else props['samsa.storage'] ??= 'memory'
   if (options.dataDir) props['log.dirs'] = options.dataDir
@@ -89,7 +97,20 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   if (problems.length > 0) throw new Error(`invalid broker configuration: ${problems.join('; ')}`)
 
   const log = options.logger ?? createLog(props['log.level'] ?? 'silent')
-  const listenerSpec = parseListener(props.listeners ?? `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`)
+  const { listener: listenerSpec, unserved } = clientListener(
+    props,
+    `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`,
+  )
+  // Kafka configs that mean nothing here are accepted (a copied server.properties starts as is):
+  // say once which, and why.
+  const ignored = ignoredBrokerProps(props)
+  if (unserved.length > 0) notes.push(`listeners not served (one PLAINTEXT listener is): ${unserved.join(', ')}`)
+  if (ignored.length > 0 || notes.length > 0) {
+    const text = [...notes, ignored.length > 0 ? `no effect here: ${describeIgnoredProps(ignored)}` : ''].filter(
+      Boolean,
+    )
+    log.info({ ignoredConfigs: ignored.map((i) => i.name) }, `broker configs: ${text.join('; ')}`)
+  }
   const hosts = listenerSpec.host
     ? [listenerSpec.host]
     : options.host !== undefined || props.listeners !== undefined
@@ -141,7 +162,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await storage.close().catch(() => {})
     throw err
   }
-  const advertised = props['advertised.listeners'] ? parseListener(props['advertised.listeners']) : undefined
+  const advertised = advertisedListener(props['advertised.listeners'], listenerSpec.name)
   const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
   core.cluster.nodes.forEach((node, i) => {
     core.cluster.advertise(node.nodeId, host, advertised?.port ? advertised.port + i : (listeners[i] as Listener).port)

@@ -3,6 +3,8 @@
  * defaults (log.retention.ms, log.segment.bytes, ...) are the synonyms listed in
  * topic-configs.ts; this table adds those and the broker's own settings.
  */
+import { closest } from '../util/edit-distance.ts'
+import { IGNORED_BROKER_CONFIG_NAMES, ignoredConfigReason } from './ignored-broker-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
 
 const BROKER_ONLY: readonly ConfigDefinition[] = [
@@ -19,7 +21,24 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     default: '',
     doc: 'The address clients are told to connect to; defaults to localhost and the listening port.',
   },
-  { name: 'log.dirs', type: 'STRING', default: './data', doc: 'The data directory of the local storage engine.' },
+  {
+    name: 'controller.listener.names',
+    type: 'LIST',
+    default: '',
+    doc: 'Listeners of the KRaft controller in `listeners`; samsa has no controller and does not bind them.',
+  },
+  {
+    name: 'listener.security.protocol.map',
+    type: 'LIST',
+    default: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+    doc: 'Security protocol of each listener name in `listeners`; samsa serves a PLAINTEXT one.',
+  },
+  {
+    name: 'log.dirs',
+    type: 'STRING',
+    default: './data',
+    doc: 'The data directory of the local storage engine (the first one, when several are listed).',
+  },
   {
     name: 'samsa.storage',
     // A postgres:// URL may hold a password: DescribeConfigs shows the value as sensitive.
@@ -276,15 +295,82 @@ export function effectiveBrokerProps(set: Record<string, string>): Record<string
   return out
 }
 
-/** Validates broker properties; returns the problems found (unknown names are reported too). */
+/**
+ * Kafka names read as another config: broker.id is node.id and log.dir is log.dirs, as in Kafka
+ * (where both are set, node.id and log.dirs win).
+ */
+export const BROKER_CONFIG_ALIASES: Readonly<Record<string, string>> = { 'broker.id': 'node.id', 'log.dir': 'log.dirs' }
+
+/** True for every name samsa accepts as a broker config: applied, an alias, or one Kafka has that changes nothing here. */
+export function isKnownBrokerConfig(name: string): boolean {
+  return BROKER_CONFIG_BY_NAME.has(name) || name in BROKER_CONFIG_ALIASES || ignoredConfigReason(name) !== undefined
+}
+
+/** Every accepted broker config name (applied, aliases and ignored ones; not the prefix families). */
+export function knownBrokerConfigNames(): string[] {
+  return [...BROKER_CONFIG_BY_NAME.keys(), ...Object.keys(BROKER_CONFIG_ALIASES), ...IGNORED_BROKER_CONFIG_NAMES]
+}
+
+/**
+ * Kafka-style properties as samsa reads them: aliases moved to their config, and log.dirs cut to
+ * its first directory (one store per broker). `notes` says what was changed, for the start log.
+ */
+export function normalizeBrokerProps(set: Record<string, string>): { props: Record<string, string>; notes: string[] } {
+  const props = { ...set }
+  const notes: string[] = []
+  for (const [alias, target] of Object.entries(BROKER_CONFIG_ALIASES)) {
+    const value = props[alias]
+    if (value === undefined) continue
+    delete props[alias]
+    if (props[target] === undefined) props[target] = value
+    else if (props[target] !== value) notes.push(`${alias} ignored: ${target} is set`)
+  }
+  const dirs = props['log.dirs']?.split(',').map((d) => d.trim())
+  if (dirs && dirs.length > 1) {
+    props['log.dirs'] = dirs[0] as string
+    notes.push(`log.dirs: only the first directory (${dirs[0]}) is used`)
+  }
+  return { props, notes }
+}
+
+/** The configs in `set` that Kafka has but that change nothing in samsa, with why. */
+export function ignoredBrokerProps(set: Record<string, string>): { name: string; reason: string }[] {
+  const out: { name: string; reason: string }[] = []
+  for (const name of Object.keys(set)) {
+    const reason = BROKER_CONFIG_BY_NAME.has(name) ? undefined : ignoredConfigReason(name)
+    if (reason !== undefined) out.push({ name, reason })
+  }
+  return out
+}
+
+/** One line naming ignored configs grouped by reason: "a, b (why); c (why)". */
+export function describeIgnoredProps(ignored: { name: string; reason: string }[]): string {
+  const byReason = new Map<string, string[]>()
+  for (const { name, reason } of ignored) byReason.set(reason, [...(byReason.get(reason) ?? []), name])
+  return [...byReason].map(([reason, names]) => `${names.join(', ')} (${reason})`).join('; ')
+}
+
+/** A "did you mean" for an unknown broker config name: a close known name, or the broker synonym of a topic config. */
+export function suggestBrokerConfig(name: string): string | undefined {
+  const synonym = TOPIC_CONFIGS.find((t) => t.name === name)?.brokerSynonym
+  return synonym ?? closest(name, knownBrokerConfigNames())
+}
+
+/**
+ * Validates broker properties; returns the problems found. A name Kafka does not know is refused
+ * (with the closest known name); names Kafka has that mean nothing here are accepted unchecked.
+ */
 export function validateBrokerProps(set: Record<string, string>): string[] {
   const problems: string[] = []
   for (const [name, value] of Object.entries(set)) {
-    const def = BROKER_CONFIG_BY_NAME.get(name)
-    if (!def) problems.push(`unknown config ${name}`)
-    else if (value !== '' || def.type !== 'STRING') {
+    const def = BROKER_CONFIG_BY_NAME.get(BROKER_CONFIG_ALIASES[name] ?? name)
+    if (!def) {
+      if (ignoredConfigReason(name) !== undefined) continue
+      const suggestion = suggestBrokerConfig(name)
+      problems.push(`unknown config ${name}${suggestion ? ` (did you mean ${suggestion}?)` : ''}`)
+    } else if (value !== '' || def.type !== 'STRING') {
       const why = validateConfigValue(def, value)
-      if (why) problems.push(why)
+      if (why) problems.push(name === def.name ? why : `${name}: ${why}`)
     }
   }
   return problems

@@ -72,7 +72,7 @@ describe('samsa broker --brokers', () => {
 
   test('a bad count is refused with a readable error', async () => {
     const res = await runCli(['broker', '--memory', '--port', '0', '--brokers', 'two'])
-    assert.equal(res.code, 1)
+    assert.equal(res.code, 2)
     assert.match(res.stderr, /--brokers expects a positive whole number, got "two"/)
   })
 })

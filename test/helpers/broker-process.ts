@@ -10,6 +10,8 @@ export interface BrokerProcess {
   bootstrap: string
   /** Every broker address the process listens on (several with --brokers). */
   addresses: string[]
+  /** What the process wrote to stdout and stderr so far (its log lines). */
+  output(): string
   /** Sends a signal and waits for the process to exit. */
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
@@ -21,15 +23,18 @@ export interface SpawnOptions {
   maxOpenFiles?: number
   /** How long to wait for the "listening on" lines (default 10 s). */
   startTimeoutMs?: number
+  /** Leave out `--port 0` (the listeners come from a config file or --set). */
+  ownListeners?: boolean
 }
 
 /** Starts `samsa broker` on a free port with the given data directory and extra flags. */
 export async function spawnBroker(
   dataDir: string,
   extra: string[] = [],
-  { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000 }: SpawnOptions = {},
+  { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000, ownListeners = false }: SpawnOptions = {},
 ): Promise<BrokerProcess> {
-  const args = [CLI, 'broker', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra]
+  const port = ownListeners ? [] : ['--port', '0']
+  const args = [CLI, 'broker', ...port, '--data-dir', dataDir, '--log-level', 'info', ...extra]
   const child =
     maxOpenFiles === undefined
       ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -37,18 +42,21 @@ export async function spawnBroker(
           stdio: ['ignore', 'pipe', 'pipe'],
         })
   let output = ''
+  // Keep collecting after start: tests read the log lines.
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString()
+  })
   const addresses = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), startTimeoutMs)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
+    child.stdout?.on('data', () => {
       const found = [...output.matchAll(/listening on ([^"]+:\d+)/g)].map((m) => m[1] as string)
       if (found.length >= listeners) {
         clearTimeout(timer)
         resolve(found)
       }
-    })
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
@@ -59,6 +67,7 @@ export async function spawnBroker(
     child,
     bootstrap: addresses[0] as string,
     addresses,
+    output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       // Already exited, or killed by a signal (exitCode stays null then).
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode

@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
 import pino from 'pino'
 import { startBroker } from '../../broker/broker.ts'
-import { BROKER_CONFIG_BY_NAME } from '../../config/broker-configs.ts'
+import { clientListener } from '../../broker/listeners-config.ts'
+import { knownBrokerConfigNames, normalizeBrokerProps, validateBrokerProps } from '../../config/broker-configs.ts'
 import { propsFromEnv, readPropertiesFile } from '../../config/properties-file.ts'
+import { UsageError } from '../common.ts'
 
 interface BrokerFlags {
   config?: string
@@ -56,30 +58,10 @@ Examples:
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
     )
     .action(async (flags: BrokerFlags) => {
-      const props: Record<string, string> = {
-        listeners: 'PLAINTEXT://:9092',
-        'log.dirs': './data',
-        'samsa.storage': 'local',
-        // Kafka's default; embedded brokers (startBroker) default to 0 for fast test suites.
-        'group.initial.rebalance.delay.ms': '3000',
-      }
-      if (flags.config) Object.assign(props, readPropertiesFile(flags.config))
-      Object.assign(props, propsFromEnv(process.env, new Set(BROKER_CONFIG_BY_NAME.keys())))
-      for (const pair of flags.set) {
-        const eq = pair.indexOf('=')
-        if (eq <= 0) throw new Error(`--set expects name=value, got "${pair}"`)
-        props[pair.slice(0, eq)] = pair.slice(eq + 1)
-      }
-      if (flags.port || flags.host !== undefined) {
-        props.listeners = `PLAINTEXT://${flags.host ?? ''}:${flags.port ?? 9092}`
-      }
-      if (flags.dataDir) props['log.dirs'] = flags.dataDir
-      if (flags.storage) props['samsa.storage'] = flags.storage
-      if (flags.memory) props['samsa.storage'] = 'memory'
-      if (flags.logLevel) props['log.level'] = flags.logLevel
+      const props = brokerProps(flags)
       const brokers = flags.brokers === undefined ? 1 : Number(flags.brokers)
       if (!Number.isInteger(brokers) || brokers < 1) {
-        throw new Error(`--brokers expects a positive whole number, got "${flags.brokers}"`)
+        throw new UsageError(`--brokers expects a positive whole number, got "${flags.brokers}"`)
       }
       const logger = pino({ level: props['log.level'] ?? 'info' })
       const broker = await startBroker({
@@ -101,4 +83,50 @@ Examples:
       process.once('SIGTERM', () => stop('SIGTERM'))
       process.once('SIGINT', () => stop('SIGINT'))
     })
+}
+
+/**
+ * The broker properties of a run, lowest precedence first: samsa's CLI defaults, the --config
+ * file, SAMSA_* variables, --set, then the flags. Invalid ones are a usage error (exit code 2).
+ */
+function brokerProps(flags: BrokerFlags): Record<string, string> {
+  const props: Record<string, string> = {}
+  if (flags.config) {
+    try {
+      Object.assign(props, readPropertiesFile(flags.config))
+    } catch (err) {
+      throw new UsageError(`cannot read --config ${flags.config}: ${(err as Error).message}`)
+    }
+  }
+  Object.assign(props, propsFromEnv(process.env, new Set(knownBrokerConfigNames())))
+  for (const pair of flags.set) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--set expects name=value, got "${pair}"`)
+    props[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  if (flags.port !== undefined && !/^\d+$/.test(flags.port)) {
+    throw new UsageError(`--port expects a port number, got "${flags.port}"`)
+  }
+  if (flags.port || flags.host !== undefined) {
+    props.listeners = `PLAINTEXT://${flags.host ?? ''}:${flags.port ?? 9092}`
+  }
+  if (flags.dataDir) props['log.dirs'] = flags.dataDir
+  if (flags.storage) props['samsa.storage'] = flags.storage
+  if (flags.memory) props['samsa.storage'] = 'memory'
+  if (flags.logLevel) props['log.level'] = flags.logLevel
+  // Defaults of `samsa broker` (startBroker's, for embedded brokers, differ).
+  props.listeners ??= 'PLAINTEXT://:9092'
+  if (props['log.dirs'] === undefined && props['log.dir'] === undefined) props['log.dirs'] = './data'
+  props['samsa.storage'] ??= 'local'
+  // Kafka's default; embedded brokers (startBroker) default to 0 for fast test suites.
+  props['group.initial.rebalance.delay.ms'] ??= '3000'
+  const normalized = normalizeBrokerProps(props).props
+  const problems = validateBrokerProps(normalized)
+  try {
+    clientListener(normalized, props.listeners)
+  } catch (err) {
+    problems.push((err as Error).message)
+  }
+  if (problems.length > 0) throw new UsageError(`invalid broker configuration: ${problems.join('; ')}`)
+  return props
 }

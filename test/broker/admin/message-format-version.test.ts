@@ -288,7 +288,8 @@ test('samsa broker takes log.message.format.version from its config file and ref
       await proc.stop()
     }
     const bad = await runCli(['broker', '--memory', '--port', '0', '--set', `${LOG_MFV}=2.9`])
-    assert.equal(bad.code, 1)
+    // An invalid broker config is a usage error (README: exit code 2).
+    assert.equal(bad.code, 2)
     assert.match(bad.stderr, /log\.message\.format\.version must be a Kafka version such as .*got "2\.9"/)
   } finally {
     await rm(dir, { recursive: true, force: true })
