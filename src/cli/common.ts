@@ -46,7 +46,7 @@ export function withCommonFlags(cmd: Command, options: { json?: boolean } = {}):
     )
     .option('--timeout <ms>', 'request timeout in milliseconds', parseIntArg, 30_000)
     .option('-v, --verbose', 'show stack traces on errors')
-  if (options.json) cmd.option('--json', 'print JSON for scripts instead of a table')
+  if (options.json) cmd.option('--json', 'print JSON for scripts: one document per line, shapes in the README')
   return cmd
 }
 
@@ -123,9 +123,20 @@ export async function withAdmin<T>(flags: CommonFlags, fn: (admin: Admin) => Pro
   }
 }
 
-/** Prints a JSON value (bigints as numbers when safe, else strings). */
+/**
+ * Prints one JSON document on one line (bigints as numbers when safe, else strings). Every
+ * `--json` output is one document per line; the shapes are documented in the README.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`)
+  process.stdout.write(`${JSON.stringify(value, jsonReplacer)}\n`)
+}
+
+/**
+ * Prints one JSON document per line (JSON Lines): describe commands print one object per topic
+ * or group named, so `jq .field` reads the same with one name or several.
+ */
+export function printJsonLines(values: readonly unknown[]): void {
+  process.stdout.write(values.map((v) => `${JSON.stringify(v, jsonReplacer)}\n`).join(''))
 }
 
 /** JSON.stringify replacer for bigints and buffers. */

@@ -55,7 +55,7 @@ describe('samsa broker configs', () => {
     assert.equal(produced.code, 0, produced.stderr)
     // num.partitions=3 from the file applies.
     const described = await samsa(['topics', 'describe', 'from-kafka-config', '--json'])
-    assert.equal((JSON.parse(described.stdout) as { partitions: unknown[] }[])[0]?.partitions.length, 3)
+    assert.equal((JSON.parse(described.stdout) as { partitions: unknown[] }).partitions.length, 3)
 
     const lines = broker
       .output()

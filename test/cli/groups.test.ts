@@ -13,7 +13,7 @@ import { Consumer } from '../../src/client/consumer.ts'
 import { commitOffsets, fetchCommitted } from '../../src/client/offsets.ts'
 import { Producer } from '../../src/client/producer.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
-import { cli } from './helpers.ts'
+import { cli, hasJq, samsaIntoJq } from './helpers.ts'
 
 let broker: Broker
 let admin: Admin
@@ -91,11 +91,11 @@ describe('samsa cli', { concurrency: true }, () => {
       assert.match(table.stdout, /GROUP\s+STATE\s+TYPE\s+PROTOCOL TYPE\n/)
 
       const idle = await samsa(['groups', 'describe', 'idle-group', '--json'])
-      const [d] = JSON.parse(idle.stdout) as {
+      const d = JSON.parse(idle.stdout) as {
         state: string
         totalLag: number
         offsets: { partition: number; committed: number; logEnd: number; lag: number }[]
-      }[]
+      }
       assert.equal(d?.state, 'Empty')
       assert.equal(d?.totalLag, 3)
       assert.deepEqual(
@@ -115,6 +115,33 @@ describe('samsa cli', { concurrency: true }, () => {
     } finally {
       await member.close()
     }
+  })
+
+  test("the help's --json examples work as written: one object per group, jq .totalLag", {
+    skip: hasJq ? false : 'jq is not installed',
+  }, async () => {
+    await fill('billed', 2, 4)
+    await commitOffsets(admin.cluster, 'billing', [{ topic: 'billed', partition: 0, offset: 1n }])
+    await commitOffsets(admin.cluster, 'billing-2', [{ topic: 'billed', partition: 1, offset: 4n }])
+    const help = await samsa(['groups', 'describe', '--help'])
+    assert.match(help.stdout, /samsa groups describe billing --json \| jq \.totalLag/)
+    const one = await samsaIntoJq(['groups', 'describe', 'billing', '--json'], broker.bootstrap, ['.totalLag'])
+    assert.equal(one.code, 0, one.stderr)
+    assert.equal(one.stdout, '3\n')
+    const two = await samsaIntoJq(['groups', 'describe', 'billing', 'billing-2', '--json'], broker.bootstrap, [
+      '-c',
+      '[.groupId, .totalLag, (.offsets | map(.lag))]',
+    ])
+    assert.equal(two.stdout, '["billing",3,[3]]\n["billing-2",0,[0]]\n')
+    const listed = await samsaIntoJq(['groups', 'list', '--json'], broker.bootstrap, [
+      '-r',
+      '.[] | select(.groupId | startswith("billing")) | .state',
+    ])
+    assert.equal(listed.stdout, 'Empty\nEmpty\n')
+    const topics = await samsaIntoJq(['topics', 'list', '--json'], broker.bootstrap, ['-r', '.[].name'])
+    assert.match(topics.stdout, /^billed$/m)
+    const cluster = await samsaIntoJq(['cluster', 'info', '--json'], broker.bootstrap, ['-r', '.clusterId'])
+    assert.equal(cluster.stdout, `${broker.core.clusterId}\n`)
   })
 
   test('reset-offsets: dry run by default, then --execute, verified by a kafkajs consumer', async () => {

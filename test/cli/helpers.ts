@@ -1,5 +1,5 @@
 /** Runs the built `samsa` CLI as a real process, for end-to-end command tests. */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
@@ -46,4 +46,29 @@ export function runCli(
 export function cli(bootstrap: string) {
   return (args: string[], options: Parameters<typeof runCli>[1] = {}): Promise<CliResult> =>
     runCli([...args, '--bootstrap', bootstrap], options)
+}
+
+/** True when jq is on the PATH (the help's examples pipe --json output into it). */
+export const hasJq = spawnSync('jq', ['--version']).status === 0
+
+/**
+ * Runs `samsa <args> --bootstrap <bootstrap> | jq <jqArgs...>` through bash, as the help's examples
+ * do (asynchronously: the broker under test may run in this process).
+ */
+export function samsaIntoJq(args: string[], bootstrap: string, jqArgs: string[]): Promise<CliResult> {
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
+  const samsa = [process.execPath, CLI, ...args, '--bootstrap', bootstrap].map(quote).join(' ')
+  const command = `set -o pipefail; ${samsa} | jq ${jqArgs.map(quote).join(' ')}`
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', command], { env: { ...process.env, SAMSA_BOOTSTRAP: '' } })
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (c: Buffer) => out.push(c))
+    child.stderr.on('data', (c: Buffer) => err.push(c))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const raw = Buffer.concat(out)
+      resolve({ code, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw })
+    })
+  })
 }

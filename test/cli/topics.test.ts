@@ -58,12 +58,12 @@ describe('samsa cli', { concurrency: true }, () => {
     )
     const res = await samsa(['topics', 'describe', 'described', '--json'])
     assert.equal(res.code, 0, res.stderr)
-    const [d] = JSON.parse(res.stdout) as {
+    const d = JSON.parse(res.stdout) as {
       name: string
       records: number
       configs: Record<string, string>
       partitions: { partition: number; leader: number; earliest: number; latest: number; size: number }[]
-    }[]
+    }
     assert.equal(d?.name, 'described')
     assert.equal(d?.records, 5)
     assert.equal(d?.configs['cleanup.policy'], 'compact')

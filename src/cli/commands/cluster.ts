@@ -20,7 +20,20 @@ export function registerClusterCommand(program: Command): void {
         const desc = await admin.describeCluster()
         const apis = flags.apis ? await admin.apiVersions() : []
         if (flags.json) {
-          printJson({ ...desc, apis: flags.apis ? apis : undefined })
+          printJson({
+            clusterId: desc.clusterId,
+            controllerId: desc.controllerId,
+            brokers: desc.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+            apis: flags.apis
+              ? apis.map((a) => ({
+                  apiKey: a.apiKey,
+                  name: a.name,
+                  minVersion: a.minVersion,
+                  maxVersion: a.maxVersion,
+                  clientVersion: a.clientVersion,
+                }))
+              : undefined,
+          })
           return
         }
         process.stdout.write(`Cluster id: ${desc.clusterId}\nController: ${desc.controllerId}\n\n`)

@@ -56,7 +56,17 @@ export function registerConfigsCommand(program: Command): void {
         }
         const entries = await admin.describeConfigs(t.type, name, { all: flags.all })
         const label = t.type === ResourceType.BROKER ? `broker ${name}` : t.label
-        if (flags.json) printJson(entries)
+        if (flags.json)
+          printJson(
+            entries.map((e) => ({
+              name: e.name,
+              value: e.sensitive ? null : e.value,
+              source: e.source,
+              readOnly: e.readOnly,
+              sensitive: e.sensitive,
+              isDefault: e.isDefault,
+            })),
+          )
         else if (entries.length === 0) info(`no overrides for ${label} (use --all to see defaults)`)
         else
           printTable(

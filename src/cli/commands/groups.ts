@@ -17,6 +17,7 @@ import {
   info,
   parseIntArg,
   printJson,
+  printJsonLines,
   UsageError,
   withAdmin,
   withCommonFlags,
@@ -44,7 +45,10 @@ export function registerGroupsCommand(program: Command): void {
     .action(async (flags: CommonFlags) => {
       await withAdmin(flags, async (admin) => {
         const list = await admin.listGroups()
-        if (flags.json) printJson(list)
+        if (flags.json)
+          printJson(
+            list.map((g) => ({ groupId: g.groupId, state: g.state, type: g.type, protocolType: g.protocolType })),
+          )
         else if (list.length === 0) info('no groups')
         else
           printTable(
@@ -73,7 +77,7 @@ export function registerGroupsCommand(program: Command): void {
         const results = []
         for (const g of described) results.push({ ...g, ...(await groupOffsets(admin, g)) })
         if (flags.json) {
-          printJson(results)
+          printJsonLines(results.map(groupJson))
           return
         }
         results.forEach((g, i) => {
@@ -117,6 +121,34 @@ export function registerGroupsCommand(program: Command): void {
     })
 
   registerResetOffsets(groups)
+}
+
+/** The documented JSON shape of a described group (README, "JSON output"). */
+function groupJson(g: GroupDescription & { offsets: GroupOffsetRow[]; totalLag: bigint }) {
+  return {
+    groupId: g.groupId,
+    state: g.state,
+    protocolType: g.protocolType,
+    protocol: g.protocol,
+    totalLag: g.totalLag,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      groupInstanceId: m.groupInstanceId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      topics: m.topics,
+      assignment: m.assignment,
+    })),
+    offsets: g.offsets.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      committed: o.committed,
+      logEnd: o.logEnd,
+      lag: o.lag,
+      memberId: o.memberId,
+      clientId: o.clientId,
+    })),
+  }
 }
 
 async function groupOffsets(

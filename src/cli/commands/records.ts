@@ -66,7 +66,11 @@ export function registerRecordsCommand(program: Command): void {
           topic,
           partitions.map((partition) => ({ partition, offset: before })),
         )
-        if (flags.json) printJson({ topic, partitions: result })
+        if (flags.json)
+          printJson({
+            topic,
+            partitions: result.map((r) => ({ partition: r.partition, lowWatermark: r.lowWatermark })),
+          })
         else {
           printTable(
             ['PARTITION', 'LOW-WATERMARK'],

@@ -12,6 +12,7 @@ import {
   parseAssignments,
   parseCountArg,
   printJson,
+  printJsonLines,
   UsageError,
   withAdmin,
   withCommonFlags,
@@ -116,7 +117,7 @@ export function registerTopicsCommand(program: Command): void {
         const configs = await Promise.all(described.map((t) => admin.describeConfigs(ResourceType.TOPIC, t.name)))
         const result = described.map((t, i) => describeTopic(t, earliest, latest, sizes, configs[i] ?? []))
         if (flags.json) {
-          printJson(result)
+          printJsonLines(result)
           return
         }
         result.forEach((t, i) => {
@@ -213,6 +214,7 @@ function describeTopic(
     latest: latest.get(tpKey(t.name, p.partition)) ?? -1n,
     size: sizes.get(tpKey(t.name, p.partition)) ?? 0n,
   }))
+  // The documented JSON shape of a described topic (README, "JSON output").
   return {
     name: t.name,
     id: t.id,
@@ -220,6 +222,6 @@ function describeTopic(
     records: partitions.reduce((s, p) => s + (p.latest - p.earliest), 0n),
     size: partitions.reduce((s, p) => s + p.size, 0n),
     configs: Object.fromEntries(configs.map((c) => [c.name, c.value])),
-    partitions,
+    partitions: partitions.map((p) => ({ ...p, records: p.latest - p.earliest })),
   }
 }
