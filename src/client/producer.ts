@@ -49,6 +49,10 @@ export interface ProducerRecord {
   topic: string
   key?: Buffer | string | null
   value: Buffer | string | null
+  /**
+   * Headers: an ordered list of key/value pairs, where a key may repeat (as Kafka allows); an
+   * object is a shorthand for headers with distinct keys, in its key order.
+   */
   headers?: Record<string, string | Buffer> | RecordHeader[]
   /** Explicit partition; otherwise the partitioner decides. */
   partition?: number

@@ -10,6 +10,7 @@ import { Consumer, type ConsumerRecord } from '../../src/client/consumer.ts'
 import { fetchCommitted } from '../../src/client/offsets.ts'
 import { partitionForKey } from '../../src/client/partitioner.ts'
 import { Producer } from '../../src/client/producer.ts'
+import { hasKcat, kcat } from '../helpers/kcat.ts'
 import { cli } from './helpers.ts'
 
 let broker: Broker
@@ -95,7 +96,7 @@ describe('samsa cli', { concurrency: true }, () => {
       timestampType: 'CreateTime',
       key: 'k1',
       value: 'hello',
-      headers: { a: '1' },
+      headers: [{ key: 'a', value: '1' }],
     })
     assert.equal(lines[1]?.key, null)
 
@@ -107,6 +108,41 @@ describe('samsa cli', { concurrency: true }, () => {
     const badPattern = await samsa(['consume', 'formats', '-F', '%x'])
     assert.equal(badPattern.code, 2)
     assert.match(badPattern.stderr, /unknown pattern token %x/)
+  })
+
+  test('headers are an ordered list: repeated keys survive produce, consume --format json, patterns and kcat', async () => {
+    await admin.createTopics([{ name: 'headers', partitions: 1 }])
+    const put = await samsa(['produce', 'headers', '-H', 'x=1', '-H', 'x=2', '-H', 'y=', '-H', 'a=b=c'], {
+      input: 'v\n',
+    })
+    assert.equal(put.code, 0, put.stderr)
+    const [stored] = await readAll('headers', 1)
+    const expected = [
+      ['x', '1'],
+      ['x', '2'],
+      ['y', ''],
+      ['a', 'b=c'],
+    ]
+    assert.deepEqual(
+      stored?.headers.map((h) => [h.key, h.value?.toString()]),
+      expected,
+    )
+    const json = await samsa(['consume', 'headers', '--from-beginning', '--format', 'json'])
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as { headers: unknown }).headers,
+      expected.map(([key, value]) => ({ key, value })),
+    )
+    const hex = await samsa(['consume', 'headers', '--from-beginning', '--format', 'json', '--encoding', 'hex'])
+    assert.deepEqual((JSON.parse(hex.stdout) as { headers: { value: string }[] }).headers[1], { key: 'x', value: '32' })
+    const pattern = await samsa(['consume', 'headers', '--from-beginning', '-F', '%h\\n'])
+    assert.equal(pattern.stdout, 'x=1,x=2,y=,a=b=c\n')
+    if (hasKcat) {
+      const seen = await kcat(['-C', '-b', broker.bootstrap, '-t', 'headers', '-o', 'beginning', '-e', '-f', '%h\\n'])
+      assert.equal(seen, 'x=1,x=2,y=,a=b=c\n')
+    }
+    const bad = await samsa(['produce', 'headers', '-H', 'novalue'], { input: 'v\n' })
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /invalid header "novalue" \(expected key=value\)/)
   })
 
   test('consume: offsets, relative positions, timestamps, partitions and max messages', async () => {

@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import { Producer, type ProducerRecord, type RecordMetadata } from '../../client/producer.ts'
+import type { RecordHeader } from '../../protocol/records/record-codec.ts'
 import {
   type CommonFlags,
   collect,
   EXIT_CODES_HELP,
   info,
   openCluster,
-  parseAssignments,
   parseCountArg,
   printJson,
   topicToProduce,
@@ -40,6 +40,18 @@ function parseAcks(v: string): number {
   throw new UsageError(`invalid --acks "${v}" (use all, 1 or 0)`)
 }
 
+/**
+ * Parses repeated -H key=value flags into record headers, in order and with repeated keys kept
+ * (Kafka headers are an ordered list: kcat and the Java client allow a key more than once).
+ */
+function parseHeaders(flags: string[]): RecordHeader[] {
+  return flags.map((flag) => {
+    const i = flag.indexOf('=')
+    if (i <= 0) throw new UsageError(`invalid header "${flag}" (expected key=value)`)
+    return { key: flag.slice(0, i), value: Buffer.from(flag.slice(i + 1)) }
+  })
+}
+
 /** Splits a stream into records at a delimiter, keeping bytes intact. */
 async function* splitRecords(input: Readable, delimiter: Buffer): AsyncGenerator<Buffer> {
   let rest: Buffer = Buffer.alloc(0)
@@ -67,7 +79,7 @@ function toRecord(
   flags: ProduceFlags,
   separator: Buffer | undefined,
   encoding: TextEncoding,
-  headers: Record<string, string>,
+  headers: RecordHeader[],
 ): ProducerRecord {
   let key: Buffer | null = null
   let value: Buffer | null = line
@@ -90,7 +102,12 @@ export function registerProduceCommand(program: Command): void {
   )
     .option('-f, --file <path>', 'read from this file instead of stdin')
     .option('-k, --key-separator <sep>', 'split each line into key and value at the first <sep>')
-    .option('-H, --header <key=value>', 'add a header to every record (repeatable)', collect, [])
+    .option(
+      '-H, --header <key=value>',
+      'add a header to every record (repeatable; order and repeated keys are kept)',
+      collect,
+      [],
+    )
     .option(
       '-p, --partition <n>',
       'write to this partition (default: by key, murmur2 like the Java client)',
@@ -115,13 +132,14 @@ Examples:
   printf 'user1:login\\nuser2:logout\\n' | samsa produce events -k :
   samsa produce images --raw -f photo.jpg
   samsa produce events -f events.txt -z zstd -H source=import -H version=2
+  samsa produce events -H trace=a -H trace=b      # two "trace" headers, in this order
   echo 'AAEC/w==' | samsa produce bin --encoding base64
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: ProduceFlags) => {
       const acks = parseAcks(flags.acks)
       const encoding = parseEncoding(flags.encoding)
-      const headers = parseAssignments(flags.header, 'header')
+      const headers = parseHeaders(flags.header)
       const separator = flags.keySeparator === undefined ? undefined : Buffer.from(unescapeFlag(flags.keySeparator))
       const delimiter = Buffer.from(unescapeFlag(flags.delimiter))
       if (delimiter.length === 0) throw new UsageError('the delimiter cannot be empty')

@@ -52,7 +52,8 @@ export class RecordPrinter {
       timestampType: r.timestampType === 1 ? 'LogAppendTime' : 'CreateTime',
       key: r.key === null ? null : this.#text(r.key),
       value: r.value === null ? null : this.#text(r.value),
-      headers: Object.fromEntries(r.headers.map((h) => [h.key, h.value === null ? null : this.#text(h.value)])),
+      // An ordered list: a key may repeat, as Kafka allows.
+      headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : this.#text(h.value) })),
     }
   }
 
