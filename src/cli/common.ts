@@ -44,7 +44,7 @@ export function withCommonFlags(cmd: Command, options: { json?: boolean } = {}):
       'bootstrap servers, host:port[,host:port] (env SAMSA_BOOTSTRAP)',
       process.env.SAMSA_BOOTSTRAP || 'localhost:9092',
     )
-    .option('--timeout <ms>', 'request timeout in milliseconds', parseIntArg, 30_000)
+    .option('--timeout <ms>', 'request timeout in milliseconds', parsePositiveArg, 30_000)
     .option('-v, --verbose', 'show stack traces on errors')
   if (options.json) cmd.option('--json', 'print JSON for scripts: one document per line, shapes in the README')
   return cmd
@@ -61,6 +61,39 @@ export function parseCountArg(value: string): number {
   const n = parseIntArg(value)
   if (n < 0) throw new InvalidArgumentError('must be zero or more.')
   return n
+}
+
+/** Parses a positive integer flag value (partition counts, replication factors, timeouts). */
+export function parsePositiveArg(value: string): number {
+  const n = parseIntArg(value)
+  if (n < 1) throw new InvalidArgumentError('must be 1 or more.')
+  return n
+}
+
+/** Parses a --partition list (`0` or `0,3`); the same in consume and records delete. */
+export function parsePartitionList(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined
+  const list = value.split(',').map((x) => x.trim())
+  if (list.some((x) => !/^\d+$/.test(x))) {
+    throw new UsageError(`invalid --partition "${value}" (a partition number, or a list such as 0,2)`)
+  }
+  return list.map(Number)
+}
+
+/**
+ * Throws, for the first of `partitions` the topic does not have, the error every command gives
+ * for it: UNKNOWN_TOPIC_OR_PARTITION, exit code 1 (the partition is looked up on the broker).
+ */
+export function checkPartitions(topic: TopicInfo, partitions: readonly number[]): void {
+  const count = topic.partitions.length
+  const missing = partitions.find((p) => !topic.partitions.some((x) => x.partition === p))
+  if (missing === undefined) return
+  const has = count === 0 ? 'no partitions' : count === 1 ? 'partition 0 only' : `partitions 0-${count - 1}`
+  throw new KafkaError(
+    UNKNOWN_TOPIC_OR_PARTITION,
+    `partition does not exist (${topic.name} has ${has})`,
+    `${topic.name}/${missing}`,
+  )
 }
 
 /** Collects repeated flag values. */
@@ -151,6 +184,24 @@ export function info(message: string): void {
   process.stderr.write(`${message}\n`)
 }
 
+/** Kafka's GROUP_ID_NOT_FOUND error code. */
+export const GROUP_ID_NOT_FOUND = 69
+
+/**
+ * One text per condition, whichever request found it: an unknown topic or group reads the same
+ * from every command, whatever message the broker sent with the code.
+ */
+function kafkaErrorMessage(err: KafkaError): string {
+  const r = err.resource
+  if (r === undefined) return err.message
+  if (err.code === UNKNOWN_TOPIC_OR_PARTITION && !r.includes('/')) {
+    const text = `${err.name} (${r}): topic does not exist`
+    return err.message.startsWith(text) ? err.message : text
+  }
+  if (err.code === GROUP_ID_NOT_FOUND) return `${err.name} (${r}): group does not exist`
+  return err.message
+}
+
 /** The exit code and one-line message of an error. */
 export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: ExitCode.USAGE, message: err.message }
@@ -161,7 +212,7 @@ export function describeError(err: unknown): { code: number; message: string } {
     }
     return { code: ExitCode.FAILED, message: err.message }
   }
-  if (err instanceof KafkaError) return { code: ExitCode.FAILED, message: err.message }
+  if (err instanceof KafkaError) return { code: ExitCode.FAILED, message: kafkaErrorMessage(err) }
   if (err instanceof Error) return { code: ExitCode.FAILED, message: err.message }
   return { code: ExitCode.FAILED, message: String(err) }
 }

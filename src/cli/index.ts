@@ -67,13 +67,44 @@ function exit(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
 }
 
+const program = new Command()
+
+/**
+ * `samsa topics create` for `samsa topics create x --partitons 3`: the command the arguments
+ * name, for the hint after a usage error.
+ */
+function commandPath(args: string[]): string {
+  const names = ['samsa']
+  let cmd: Command = program
+  for (const arg of args) {
+    if (arg.startsWith('-')) continue
+    const sub = cmd.commands.find((c) => c.name() === arg)
+    if (!sub) break
+    names.push(arg)
+    cmd = sub
+  }
+  return names.join(' ')
+}
+
+/** A usage problem as one line: what is wrong, then where the command's help is. */
+function usageLine(message: string): string {
+  const text = message
+    .replace(/^error: /, '')
+    .replace(/\n+\(Did you mean/, ' (did you mean')
+    .replace(/ is invalid\. /, ' is invalid: ')
+    .replace(/\.$/, '')
+    .replaceAll('\n', ' ')
+  return `samsa: error: ${text}; see ${commandPath(process.argv.slice(2))} --help\n`
+}
+
 async function main(): Promise<void> {
-  const program = new Command()
   program
     .name('samsa')
     .description('samsa: a Kafka-compatible event streaming platform')
-    .showHelpAfterError()
     .exitOverride()
+    // Usage errors are printed by the handler below as one line with a pointer to the help
+    // (subcommands inherit this), not followed by the whole help text.
+    .configureOutput({ outputError: () => {} })
   const args = process.argv.slice(2)
   // `samsa <name> ...` or `samsa help <name>` needs the real command; the rest only its name.
   const wanted = args[0] === 'help' ? args[1] : args[0]
@@ -92,13 +123,13 @@ main().then(
   },
   (err: unknown) => {
     if (err instanceof CommanderError) {
-      // Commander already printed help or the usage problem.
       const ok =
         err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version'
+      if (!ok) process.stderr.write(usageLine(err.message))
       return exit(ok ? ExitCode.OK : ExitCode.USAGE)
     }
     const { code, message } = describeError(err)
-    process.stderr.write(`samsa: error: ${message}\n`)
+    process.stderr.write(code === ExitCode.USAGE ? usageLine(message) : `samsa: error: ${message}\n`)
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)
     exit(code)
   },

@@ -62,9 +62,10 @@ describe('samsa cli', { concurrency: true }, () => {
       (await admin.describeConfigs(2, 'conf')).some((c) => c.name === 'retention.ms'),
       false,
     )
+    // Refused by the CLI with the broker's rule, before any request (exit code 2, usage).
     const bad = await samsa(['configs', 'alter', '--topic', 'conf', '--set', 'retention.ms=soon'])
-    assert.equal(bad.code, 1)
-    assert.match(bad.stderr, /INVALID_CONFIG/)
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /invalid config retention\.ms=soon: retention\.ms must be an integer, got "soon"/)
     const missing = await samsa(['configs', 'describe', '--topic', 'no-topic'])
     assert.equal(missing.code, 1)
     const usage = await samsa(['configs', 'describe'])

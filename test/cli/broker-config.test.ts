@@ -110,13 +110,13 @@ describe('samsa broker configs', () => {
     assert.equal(typo.code, 2)
     assert.equal(
       typo.stderr,
-      'samsa: error: invalid broker configuration: unknown config num.partiton (did you mean num.partitions?)\n',
+      'samsa: error: invalid broker configuration: unknown config num.partiton (did you mean num.partitions?); see samsa broker --help\n',
     )
     const topicName = await run('retention.ms=1000')
     assert.equal(topicName.code, 2)
     assert.match(topicName.stderr, /unknown config retention\.ms \(did you mean log\.retention\.ms\?\)/)
     const unknown = await run('frobnicate=1')
-    assert.match(unknown.stderr, /unknown config frobnicate\n$/)
+    assert.match(unknown.stderr, /unknown config frobnicate; see samsa broker --help\n$/)
     const bad = await run('num.partitions=0')
     assert.equal(bad.code, 2)
     assert.match(bad.stderr, /num\.partitions must be at least 1/)

@@ -111,7 +111,7 @@ describe('samsa cli', { concurrency: true }, () => {
       assert.match(live.stdout, /MEMBER\s+CLIENT\s+HOST\s+ASSIGNMENT\n\S+\s+samsa\s+\S+\s+lagging:0,1\n/)
       const missing = await samsa(['groups', 'describe', 'no-such-group'])
       assert.equal(missing.code, 1)
-      assert.match(missing.stderr, /group no-such-group does not exist/)
+      assert.equal(missing.stderr, 'samsa: error: GROUP_ID_NOT_FOUND (no-such-group): group does not exist\n')
     } finally {
       await member.close()
     }

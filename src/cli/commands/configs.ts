@@ -13,6 +13,7 @@ import {
   withCommonFlags,
 } from '../common.ts'
 import { printTable } from '../output/table.ts'
+import { checkConfigValues } from '../validate.ts'
 
 interface TargetFlags extends CommonFlags {
   topic?: string
@@ -89,6 +90,7 @@ export function registerConfigsCommand(program: Command): void {
     .action(async (flags: TargetFlags & { set: string[]; delete: string[]; validateOnly?: boolean }) => {
       const t = target(flags)
       const set = parseAssignments(flags.set)
+      checkConfigValues(t.type === ResourceType.TOPIC ? 'topic' : 'broker', set)
       if (Object.keys(set).length === 0 && flags.delete.length === 0)
         throw new UsageError('nothing to change: give --set or --delete')
       await withAdmin(flags, async (admin) => {

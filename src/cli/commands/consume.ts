@@ -5,10 +5,12 @@ import { Consumer, type StartOffset } from '../../client/consumer.ts'
 import { EARLIEST, LATEST, listOffsets, tpKey } from '../../client/offsets.ts'
 import {
   type CommonFlags,
+  checkPartitions,
   EXIT_CODES_HELP,
   info,
   openCluster,
   parseCountArg,
+  parsePartitionList,
   UsageError,
   withCommonFlags,
 } from '../common.ts'
@@ -30,14 +32,6 @@ interface ConsumeFlags extends CommonFlags {
   encoding: string
   delimiter: string
   readCommitted?: boolean
-}
-
-/** Parses `0,2,5` into partition numbers. */
-function parsePartitions(s: string | undefined): number[] | undefined {
-  if (s === undefined) return undefined
-  const list = s.split(',').map((x) => x.trim())
-  if (list.some((x) => !/^\d+$/.test(x))) throw new UsageError(`invalid partition list "${s}"`)
-  return list.map(Number)
 }
 
 type Start =
@@ -135,7 +129,7 @@ ${EXIT_CODES_HELP}`,
         delimiter: flags.delimiter,
       })
       const start = parseStart(flags)
-      const requested = parsePartitions(flags.partition)
+      const requested = parsePartitionList(flags.partition)
       if (flags.group && requested) throw new UsageError('--partition cannot be used with --group')
       if (flags.group && (start.kind === 'offset' || start.kind === 'relative' || start.kind === 'time')) {
         throw new UsageError('with --group, use --from-beginning or the committed offsets (see groups reset-offsets)')
@@ -156,9 +150,7 @@ ${EXIT_CODES_HELP}`,
       try {
         const meta = await cluster.topic(topic)
         const all = meta.partitions.map((p) => p.partition)
-        for (const p of requested ?? []) {
-          if (!all.includes(p)) throw new UsageError(`topic ${topic} has no partition ${p} (it has ${all.length})`)
-        }
+        checkPartitions(meta, requested ?? [])
         if (flags.group) {
           consumer.subscribe([topic])
         } else {

@@ -1,6 +1,7 @@
 /** `samsa groups list|describe|delete|reset-offsets`. */
 import type { Command } from 'commander'
 import type { Admin, GroupDescription } from '../../client/admin.ts'
+import { KafkaError } from '../../client/errors.ts'
 import {
   commitOffsets,
   EARLIEST,
@@ -12,8 +13,10 @@ import {
 } from '../../client/offsets.ts'
 import {
   type CommonFlags,
+  checkPartitions,
   collect,
   EXIT_CODES_HELP,
+  GROUP_ID_NOT_FOUND,
   info,
   parseIntArg,
   printJson,
@@ -73,7 +76,7 @@ export function registerGroupsCommand(program: Command): void {
       await withAdmin(flags, async (admin) => {
         const described = await admin.describeGroups(ids)
         const missing = described.find((g) => g.state === 'Dead')
-        if (missing) throw new Error(`group ${missing.groupId} does not exist`)
+        if (missing) throw new KafkaError(GROUP_ID_NOT_FOUND, 'group does not exist', missing.groupId)
         const results = []
         for (const g of described) results.push({ ...g, ...(await groupOffsets(admin, g)) })
         if (flags.json) {
@@ -303,9 +306,8 @@ ${EXIT_CODES_HELP}`,
         } else {
           for (const spec of flags.topic.map(parseTopicSpec)) {
             const meta = await admin.cluster.topic(spec.topic)
-            const all = meta.partitions.map((p) => p.partition)
-            for (const p of spec.partitions ?? all) {
-              if (!all.includes(p)) throw new UsageError(`topic ${spec.topic} has no partition ${p}`)
+            checkPartitions(meta, spec.partitions ?? [])
+            for (const p of spec.partitions ?? meta.partitions.map((x) => x.partition)) {
               tps.push({ topic: spec.topic, partition: p })
             }
           }

@@ -12,11 +12,11 @@ import {
   parseIntArg,
   printJson,
   topicToProduce,
-  UsageError,
   withCommonFlags,
 } from '../common.ts'
 import { ProgressBar } from '../output/progress.ts'
 import { formatSummary, LatencyRecorder, summarize } from '../perf-stats.ts'
+import { parseAcks, parseCompression } from '../producer-flags.ts'
 
 interface PerfProduceFlags extends CommonFlags {
   numRecords: number
@@ -66,12 +66,12 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: PerfProduceFlags) => {
-      const acks = flags.acks === 'all' ? -1 : Number(flags.acks)
-      if (![-1, 0, 1].includes(acks)) throw new UsageError(`invalid --acks "${flags.acks}" (use all, 1 or 0)`)
+      const acks = parseAcks(flags.acks)
+      const compression = parseCompression(flags.compression)
       const cluster = openCluster(flags, 'samsa-perf')
       const producer = new Producer(cluster, {
         acks,
-        compression: flags.compression as never,
+        compression,
         batchSize: flags.batchSize,
         lingerMs: flags.lingerMs,
       })

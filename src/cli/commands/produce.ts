@@ -6,6 +6,7 @@ import { Producer, type ProducerRecord, type RecordMetadata } from '../../client
 import type { RecordHeader } from '../../protocol/records/record-codec.ts'
 import {
   type CommonFlags,
+  checkPartitions,
   collect,
   EXIT_CODES_HELP,
   info,
@@ -17,6 +18,8 @@ import {
   withCommonFlags,
 } from '../common.ts'
 import { decodeText, parseEncoding, type TextEncoding, unescapeFlag } from '../output/encoding.ts'
+import { parseAcks, parseCompression } from '../producer-flags.ts'
+import { checkTopicName } from '../validate.ts'
 
 interface ProduceFlags extends CommonFlags {
   file?: string
@@ -31,13 +34,6 @@ interface ProduceFlags extends CommonFlags {
   lingerMs: number
   batchSize: number
   nullValue?: string
-}
-
-/** Parses --acks (all, -1, 0, 1). */
-function parseAcks(v: string): number {
-  if (v === 'all' || v === '-1') return -1
-  if (v === '0' || v === '1') return Number(v)
-  throw new UsageError(`invalid --acks "${v}" (use all, 1 or 0)`)
 }
 
 /**
@@ -137,7 +133,9 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: ProduceFlags) => {
+      checkTopicName(topic)
       const acks = parseAcks(flags.acks)
+      const compression = parseCompression(flags.compression)
       const encoding = parseEncoding(flags.encoding)
       const headers = parseHeaders(flags.header)
       const separator = flags.keySeparator === undefined ? undefined : Buffer.from(unescapeFlag(flags.keySeparator))
@@ -146,7 +144,7 @@ ${EXIT_CODES_HELP}`,
       const cluster = openCluster(flags, 'samsa-produce')
       const producer = new Producer(cluster, {
         acks,
-        compression: flags.compression as never,
+        compression,
         lingerMs: flags.lingerMs,
         batchSize: flags.batchSize,
       })
@@ -162,7 +160,8 @@ ${EXIT_CODES_HELP}`,
       try {
         // Metadata first (creating the topic where the broker allows it): a topic that cannot be
         // written fails before any input is read.
-        await topicToProduce(cluster, topic)
+        const meta = await topicToProduce(cluster, topic)
+        if (flags.partition !== undefined) checkPartitions(meta, [flags.partition])
         if (flags.raw) {
           const value = await readAll(input)
           track(producer.send({ topic, value, headers, partition: flags.partition }))

@@ -3,8 +3,10 @@ import type { Command } from 'commander'
 import { LATEST, listOffsets, tpKey } from '../../client/offsets.ts'
 import {
   type CommonFlags,
+  checkPartitions,
   EXIT_CODES_HELP,
   info,
+  parsePartitionList,
   printJson,
   UsageError,
   withAdmin,
@@ -39,17 +41,11 @@ export function registerRecordsCommand(program: Command): void {
       if (flags.before === 'latest' || flags.before === 'end') before = -1n
       else if (/^\d+$/.test(flags.before)) before = BigInt(flags.before)
       else throw new UsageError(`invalid --before "${flags.before}" (an offset or "latest")`)
+      const requested = parsePartitionList(flags.partition)
       await withAdmin(flags, async (admin) => {
         const meta = await admin.cluster.topic(topic)
-        const all = meta.partitions.map((p) => p.partition)
-        let partitions = all
-        if (flags.partition !== undefined) {
-          partitions = flags.partition.split(',').map((s) => {
-            if (!/^\d+$/.test(s.trim()) || !all.includes(Number(s)))
-              throw new UsageError(`topic ${topic} has no partition "${s}"`)
-            return Number(s)
-          })
-        }
+        checkPartitions(meta, requested ?? [])
+        const partitions = requested ?? meta.partitions.map((p) => p.partition)
         // Kafka rejects an offset past the high watermark; give a clear message instead.
         if (before >= 0n) {
           const ends = await listOffsets(

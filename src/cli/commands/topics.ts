@@ -10,7 +10,7 @@ import {
   EXIT_CODES_HELP,
   info,
   parseAssignments,
-  parseCountArg,
+  parsePositiveArg,
   printJson,
   printJsonLines,
   UsageError,
@@ -18,6 +18,7 @@ import {
   withCommonFlags,
 } from '../common.ts'
 import { formatBytes, printTable } from '../output/table.ts'
+import { checkConfigValues, checkTopicName } from '../validate.ts'
 
 const TOPIC_EXISTS = 36
 const UNKNOWN_TOPIC = 3
@@ -64,8 +65,8 @@ export function registerTopicsCommand(program: Command): void {
     })
 
   withCommonFlags(topics.command('create').description('create a topic').argument('<topic>', 'topic name'))
-    .option('-p, --partitions <n>', 'number of partitions (default: the broker num.partitions)', parseCountArg)
-    .option('-r, --replication-factor <n>', 'replication factor (default: the broker default)', parseCountArg)
+    .option('-p, --partitions <n>', 'number of partitions (default: the broker num.partitions)', parsePositiveArg)
+    .option('-r, --replication-factor <n>', 'replication factor (default: the broker default)', parsePositiveArg)
     .option('-c, --config <name=value>', 'topic config, e.g. retention.ms=3600000 (repeatable)', collect, [])
     .option('--if-not-exists', 'succeed when the topic already exists')
     .addHelpText(
@@ -73,15 +74,13 @@ export function registerTopicsCommand(program: Command): void {
       `\nExamples:\n  samsa topics create orders --partitions 6\n  samsa topics create audit -c cleanup.policy=compact -c retention.ms=-1\n${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: CreateFlags) => {
+      checkTopicName(topic)
+      const configs = parseAssignments(flags.config)
+      checkConfigValues('topic', configs)
       await withAdmin(flags, async (admin) => {
         try {
           await admin.createTopics([
-            {
-              name: topic,
-              partitions: flags.partitions,
-              replicationFactor: flags.replicationFactor,
-              configs: parseAssignments(flags.config),
-            },
+            { name: topic, partitions: flags.partitions, replicationFactor: flags.replicationFactor, configs },
           ])
           info(`created topic ${topic}`)
         } catch (err) {
@@ -147,7 +146,7 @@ export function registerTopicsCommand(program: Command): void {
     })
 
   withCommonFlags(topics.command('alter').description('add partitions or change topic configs').argument('<topic>'))
-    .option('-p, --partitions <n>', 'new partition count (can only grow)', parseCountArg)
+    .option('-p, --partitions <n>', 'new partition count (can only grow)', parsePositiveArg)
     .option('--set <name=value>', 'set a config override (repeatable)', collect, [])
     .option('--delete <name>', 'remove a config override (repeatable)', collect, [])
     .addHelpText(
@@ -156,6 +155,7 @@ export function registerTopicsCommand(program: Command): void {
     )
     .action(async (topic: string, flags: AlterFlags) => {
       const set = parseAssignments(flags.set)
+      checkConfigValues('topic', set)
       const del = flags.delete ?? []
       if (flags.partitions === undefined && Object.keys(set).length === 0 && del.length === 0) {
         throw new UsageError('nothing to alter: give --partitions, --set or --delete')
