@@ -168,9 +168,27 @@ describe('samsa cli', { concurrency: true }, () => {
     assert.equal(byTime.stdout, 'p0-6\np0-7\np0-8\np0-9\n')
     const limited = await samsa(['consume', 'positions', '-p', '0', '--from-beginning', '-n', '3'])
     assert.equal(limited.stdout, 'p0-0\np0-1\np0-2\n')
+    // No position flag: from the end, as kafka-console-consumer; the command says so and how to read more.
     const latest = await samsa(['consume', 'positions'])
     assert.equal(latest.code, 0)
     assert.equal(latest.stdout, '')
+    assert.equal(
+      latest.stderr,
+      'reading positions from the end (offsets 0:10 1:4), past its 14 records: add --from-beginning to read them, or --follow to wait for new ones\nconsumed 0 records\n',
+    )
+    const following = await samsa(['consume', 'positions', '-p', '1', '--follow', '--idle-timeout', '100'])
+    assert.equal(
+      following.stderr,
+      'reading positions from the end (offsets 1:4) and waiting for new records; add --from-beginning to read the 4 records already there\nconsumed 0 records\n',
+    )
+    const explicit = await samsa(['consume', 'positions', '-o', 'latest'])
+    assert.equal(explicit.stderr, 'consumed 0 records\n')
+    await admin.createTopics([{ name: 'nothing-yet', partitions: 1 }])
+    const empty = await samsa(['consume', 'nothing-yet'])
+    assert.match(
+      empty.stderr,
+      /^reading nothing-yet from the end \(offsets 0:0\); it has no records yet: add --follow to wait for new ones\n/,
+    )
     const badOffset = await samsa(['consume', 'positions', '-o', 'soon'])
     assert.equal(badOffset.code, 2)
     const badPartition = await samsa(['consume', 'positions', '-p', '9'])

@@ -36,7 +36,7 @@ interface ConsumeFlags extends CommonFlags {
 
 type Start =
   | { kind: 'earliest' }
-  | { kind: 'latest' }
+  | { kind: 'latest'; implicit?: boolean }
   | { kind: 'offset'; offset: bigint }
   | { kind: 'relative'; back: bigint }
   | { kind: 'time'; ms: bigint }
@@ -47,7 +47,7 @@ function parseStart(flags: ConsumeFlags): Start {
   if (flags.fromBeginning) return { kind: 'earliest' }
   if (flags.timestamp !== undefined) return { kind: 'time', ms: BigInt(parseTime(flags.timestamp)) }
   const o = flags.offset
-  if (o === undefined) return { kind: flags.group ? 'earliest' : 'latest' }
+  if (o === undefined) return flags.group ? { kind: 'earliest' } : { kind: 'latest', implicit: true }
   if (o === 'earliest' || o === 'beginning') return { kind: 'earliest' }
   if (o === 'latest' || o === 'end') return { kind: 'latest' }
   if (/^\d+$/.test(o)) return { kind: 'offset', offset: BigInt(o) }
@@ -108,7 +108,8 @@ export function registerConsumeCommand(program: Command): void {
       'after',
       `
 Without --group the command reads the chosen partitions and exits when it reaches the end
-offsets it saw at start (or keeps going with --follow). With --group it joins the group, starts
+offsets it saw at start (or keeps going with --follow). With no --from-beginning, --offset or
+--timestamp it starts at the end, as kafka-console-consumer does, and says so. With --group it joins the group, starts
 from the committed offsets (or --from-beginning / latest when none), and commits what it printed.
 
 Examples:
@@ -155,7 +156,10 @@ ${EXIT_CODES_HELP}`,
           consumer.subscribe([topic])
         } else {
           const partitions = requested ?? all
-          const starts = await startOffsets(cluster, topic, partitions, start)
+          const starts =
+            start.kind === 'latest' && start.implicit
+              ? await startAtEnd(cluster, topic, partitions, flags.follow === true)
+              : await startOffsets(cluster, topic, partitions, start)
           consumer.assign(partitions.map((partition) => ({ topic, partition, offset: starts.get(partition) })))
         }
         const ends = new Map<string, bigint>()
@@ -186,6 +190,43 @@ ${EXIT_CODES_HELP}`,
         await cluster.close()
       }
     })
+}
+
+/**
+ * Without a position flag the command reads from the end, as kafka-console-consumer does, which
+ * on its own prints nothing: say where it started and how to read what is already there.
+ */
+async function startAtEnd(
+  cluster: Cluster,
+  topic: string,
+  partitions: number[],
+  follow: boolean,
+): Promise<Map<number, StartOffset>> {
+  const tps = partitions.map((partition) => ({ topic, partition }))
+  const [lo, hi] = await Promise.all([listOffsets(cluster, tps, EARLIEST), listOffsets(cluster, tps, LATEST)])
+  const ends = new Map<number, StartOffset>()
+  let before = 0n
+  for (const p of partitions) {
+    const end = hi.get(tpKey(topic, p)) ?? 0n
+    ends.set(p, end)
+    before += end - (lo.get(tpKey(topic, p)) ?? 0n)
+  }
+  const at =
+    partitions.length <= 8
+      ? partitions.map((p) => `${p}:${ends.get(p)}`).join(' ')
+      : `the end of ${partitions.length} partitions`
+  const count = `${before} record${before === 1n ? '' : 's'}`
+  const where = `reading ${topic} from the end (offsets ${at})`
+  if (follow) {
+    info(
+      `${where} and waiting for new records${before > 0n ? `; add --from-beginning to read the ${count} already there` : ''}`,
+    )
+  } else if (before > 0n) {
+    info(`${where}, past its ${count}: add --from-beginning to read them, or --follow to wait for new ones`)
+  } else {
+    info(`${where}; it has no records yet: add --follow to wait for new ones`)
+  }
+  return ends
 }
 
 /** True once every assigned partition reached the end offset it had when first seen. */
