@@ -166,9 +166,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
   core.cluster.nodes.forEach((node, i) => {
     core.cluster.advertise(node.nodeId, host, advertised?.port ? advertised.port + i : (listeners[i] as Listener).port)
+    // Where it listens and what clients are told can differ (every interface vs localhost, a
+    // container's port mapping): log both.
+    const bound = (listeners[i] as Listener).boundAddresses
+    const advertisedAs = `${host}:${node.port}`
+    const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
+    const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
     log.info(
-      { nodeId: node.nodeId, host, port: node.port, storage: storage.location, clusterId: core.clusterId },
-      `samsa broker listening on ${host}:${node.port}`,
+      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: storage.location, clusterId: core.clusterId },
+      `samsa broker ${node.nodeId} listening on ${where}, advertised as ${advertisedAs}`,
     )
   })
 

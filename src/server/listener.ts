@@ -128,6 +128,15 @@ export class Listener {
     return this.#port
   }
 
+  /** The addresses the sockets are bound to, as `host:port` (IPv6 in brackets; '::' and '0.0.0.0' are every interface). */
+  get boundAddresses(): string[] {
+    return this.#servers.flatMap((server) => {
+      const a = server.address()
+      if (typeof a !== 'object' || a === null) return []
+      return [a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`]
+    })
+  }
+
   get connectionCount(): number {
     return this.#connections.size
   }

@@ -52,7 +52,8 @@ export async function spawnBroker(
   const addresses = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), startTimeoutMs)
     child.stdout?.on('data', () => {
-      const found = [...output.matchAll(/listening on ([^"]+:\d+)/g)].map((m) => m[1] as string)
+      // "samsa broker 1 listening on *:port (every interface), advertised as host:port": clients use the latter.
+      const found = [...output.matchAll(/listening on .*?, advertised as ([^"\s,]+:\d+)/g)].map((m) => m[1] as string)
       if (found.length >= listeners) {
         clearTimeout(timer)
         resolve(found)

@@ -1,10 +1,10 @@
 import type { Command } from 'commander'
-import pino from 'pino'
 import { startBroker } from '../../broker/broker.ts'
 import { clientListener } from '../../broker/listeners-config.ts'
 import { knownBrokerConfigNames, normalizeBrokerProps, validateBrokerProps } from '../../config/broker-configs.ts'
 import { propsFromEnv, readPropertiesFile } from '../../config/properties-file.ts'
 import { UsageError } from '../common.ts'
+import { createBrokerLogger, LOG_LEVELS, parseLogFormat, parseLogLevel } from '../output/log-format.ts'
 
 interface BrokerFlags {
   config?: string
@@ -17,6 +17,7 @@ interface BrokerFlags {
   storage?: string
   brokers?: string
   logLevel?: string
+  logFormat?: string
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
@@ -41,10 +42,18 @@ export function registerBrokerCommand(program: Command): void {
       '--brokers <n>',
       'answer as n brokers on consecutive ports over one store, to try clients against a cluster (default 1)',
     )
-    .option('--log-level <level>', 'trace, debug, info, warn, error or silent')
+    .option('--log-level <level>', `${LOG_LEVELS.join(', ')} (default info)`)
+    .option(
+      '--log-format <format>',
+      'pretty (readable lines, the default on a terminal) or json (JSON lines, the default otherwise)',
+    )
     .addHelpText(
       'after',
       `
+The log goes to stdout: readable lines on a terminal, JSON lines (pino) otherwise or with
+--log-format json. At start the broker logs the address it binds (every interface unless --host)
+and the one it advertises to clients (--advertised-host, advertised.listeners).
+
 Configuration comes from, lowest precedence first: Kafka's defaults, the --config file,
 SAMSA_* environment variables (SAMSA_NUM_PARTITIONS=3 sets num.partitions), then flags.
 
@@ -58,12 +67,13 @@ Examples:
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
     )
     .action(async (flags: BrokerFlags) => {
+      const logFormat = parseLogFormat(flags.logFormat, process.stdout.isTTY === true)
       const props = brokerProps(flags)
       const brokers = flags.brokers === undefined ? 1 : Number(flags.brokers)
       if (!Number.isInteger(brokers) || brokers < 1) {
         throw new UsageError(`--brokers expects a positive whole number, got "${flags.brokers}"`)
       }
-      const logger = pino({ level: props['log.level'] ?? 'info' })
+      const logger = createBrokerLogger(props['log.level'] ?? 'info', logFormat)
       const broker = await startBroker({
         config: props,
         advertisedHost: flags.advertisedHost,
@@ -113,7 +123,7 @@ function brokerProps(flags: BrokerFlags): Record<string, string> {
   if (flags.dataDir) props['log.dirs'] = flags.dataDir
   if (flags.storage) props['samsa.storage'] = flags.storage
   if (flags.memory) props['samsa.storage'] = 'memory'
-  if (flags.logLevel) props['log.level'] = flags.logLevel
+  if (flags.logLevel) props['log.level'] = parseLogLevel(flags.logLevel)
   // Defaults of `samsa broker` (startBroker's, for embedded brokers, differ).
   props.listeners ??= 'PLAINTEXT://:9092'
   if (props['log.dirs'] === undefined && props['log.dir'] === undefined) props['log.dirs'] = './data'
