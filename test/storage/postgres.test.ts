@@ -10,6 +10,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { PostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.ts'
 import { isStorageError } from '../../src/storage/storage-error.ts'
 import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { appendInput, batchRanges, makeBatch, topicMeta, withOffset } from './helpers.ts'
 
 const ALL = { minOneBatch: true }
@@ -18,6 +19,7 @@ const skip = (await hasPostgres()) ? undefined : POSTGRES_MISSING
 describe('postgres engine', { skip }, () => {
   const opened: PostgresStorage[] = []
   const clients: pg.Client[] = []
+  const proxies: TcpProxy[] = []
   const open = async (url: string, options: Partial<PostgresStorageOptions> = {}): Promise<PostgresStorage> => {
     const storage = await PostgresStorage.open({ url, retentionCheckIntervalMs: 0, ...options })
     opened.push(storage)
@@ -31,6 +33,15 @@ describe('postgres engine', { skip }, () => {
     clients.push(client)
     return client
   }
+  /** A proxy in front of the database, and the database's URL through it. */
+  const proxied = async (db: string): Promise<{ proxy: TcpProxy; url: string }> => {
+    const direct = new URL(db)
+    const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) })
+    proxies.push(proxy)
+    const through = new URL(direct)
+    through.port = String(proxy.port)
+    return { proxy, url: through.toString() }
+  }
   let url: string
 
   before(async () => {
@@ -39,6 +50,7 @@ describe('postgres engine', { skip }, () => {
   after(async () => {
     for (const s of opened) await s.close().catch(() => {})
     for (const c of clients) await c.end().catch(() => {})
+    for (const p of proxies) await p.close()
   })
 
   it('names its database without the password', async () => {
@@ -253,6 +265,108 @@ describe('postgres engine', { skip }, () => {
     assert.equal(storage.stats.failedCommits, 0)
   })
 
+  it('answers a commit whose reply was lost once the database tells it landed, and stores it once', async () => {
+    const db = await freshDatabase()
+    const { proxy, url: through } = await proxied(db)
+    const storage = await open(through)
+    await storage.createTopic(topicMeta('lost-reply', 2))
+    await storage.append('lost-reply', 0, appendInput(makeBatch(['before'])), { durable: true, leaderEpoch: 0 })
+    // The commit reaches PostgreSQL and commits there; its answer is lost, and so is the link.
+    const lost = proxy.intercept('samsa-commit', 'lose-reply', { cut: true })
+    const first = settle(
+      storage.append('lost-reply', 0, appendInput(makeBatch(['landed'])), { durable: true, leaderEpoch: 0 }),
+    )
+    await lost.caught
+    await waitFor(async () => storage.stats.commitsInDoubt === 1)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    assert.equal(first.outcome, undefined, 'answered while the database could not tell')
+    // Back, but the partition's row is locked: the engine's question waits, and meanwhile the
+    // partition in doubt takes no commit while another partition's commits go on.
+    proxy.restore()
+    const admin = await sql(db)
+    await admin.query('BEGIN')
+    await admin.query('SELECT * FROM partitions WHERE partition = 0 FOR UPDATE')
+    const second = settle(
+      storage.append('lost-reply', 0, appendInput(makeBatch(['after'])), { durable: true, leaderEpoch: 0 }),
+    )
+    const other = await storage.append('lost-reply', 1, appendInput(makeBatch(['elsewhere'])), {
+      durable: true,
+      leaderEpoch: 0,
+    })
+    assert.equal(other.baseOffset, 0)
+    assert.equal(first.outcome, undefined)
+    assert.equal(second.outcome, undefined)
+    await admin.query('COMMIT')
+    assert.deepEqual(await first.done, { baseOffset: 1, logStartOffset: 0 })
+    assert.deepEqual(await second.done, { baseOffset: 2, logStartOffset: 0 })
+    const stats = storage.stats
+    assert.equal(stats.inDoubtLanded, 1)
+    assert.equal(stats.failedCommits, 0)
+    const { rows } = await admin.query('SELECT base_offset FROM batches WHERE partition = 0 ORDER BY base_offset')
+    assert.deepEqual(
+      rows.map((r) => Number(r.base_offset)),
+      [0, 1, 2],
+    )
+    assert.deepEqual(batchRanges((await storage.read('lost-reply', 0, 0, 1 << 20, ALL)).records), [
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ])
+  })
+
+  it('fails a commit that never reached the database, and a late copy of it cannot land', async () => {
+    const db = await freshDatabase()
+    const { proxy, url: through } = await proxied(db)
+    const storage = await open(through)
+    await storage.createTopic(topicMeta('held', 1))
+    await storage.append('held', 0, appendInput(makeBatch(['before'])), { durable: true, leaderEpoch: 0 })
+    // The commit's bytes stay in the network; the engine's connection dies, and so does the link.
+    const held = proxy.intercept('samsa-commit', 'hold-request', { cut: true })
+    const lost = settle(storage.append('held', 0, appendInput(makeBatch(['never'])), { durable: true, leaderEpoch: 0 }))
+    await held.caught
+    await waitFor(async () => storage.stats.commitsInDoubt === 1)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(lost.outcome, undefined, 'answered while the database could not tell')
+    proxy.restore()
+    const err = await lost.done.catch((e: unknown) => e)
+    assert.equal(isStorageError(err), true, String(err))
+    assert.equal((err as { errorCode?: number }).errorCode, ErrorCode.KAFKA_STORAGE_ERROR)
+    assert.equal(storage.stats.failedCommits, 1)
+    assert.equal(storage.stats.inDoubtLanded, 0)
+    // The held bytes reach PostgreSQL now: the statement runs, and the fence refuses it.
+    await held.release()
+    const admin = await sql(db)
+    const stored = async (): Promise<number[][]> =>
+      (await admin.query('SELECT base_offset, last_offset FROM batches ORDER BY base_offset')).rows.map((r) => [
+        Number(r.base_offset),
+        Number(r.last_offset),
+      ])
+    assert.deepEqual(await stored(), [[0, 0]])
+    assert.equal(Number((await admin.query('SELECT high_watermark FROM partitions')).rows[0].high_watermark), 1)
+    const next = await storage.append('held', 0, appendInput(makeBatch(['next'])), { durable: true, leaderEpoch: 0 })
+    assert.equal(next.baseOffset, 1)
+    assert.deepEqual(await stored(), [
+      [0, 0],
+      [1, 1],
+    ])
+  })
+
+  it('closes while a commit is in doubt, failing its appends', async () => {
+    const { proxy, url: through } = await proxied(await freshDatabase())
+    const storage = await open(through)
+    await storage.createTopic(topicMeta('closing', 1))
+    const lost = proxy.intercept('samsa-commit', 'lose-reply', { cut: true })
+    const appended = storage
+      .append('closing', 0, appendInput(makeBatch(['x'])), { durable: true, leaderEpoch: 0 })
+      .catch((err: unknown) => err)
+    await lost.caught
+    await waitFor(async () => storage.stats.commitsInDoubt === 1)
+    await storage.close()
+    const err = await appended
+    assert.equal(isStorageError(err), true, String(err))
+    assert.equal((err as { reason?: string }).reason, 'CLOSED')
+  })
+
   it('tells another engine on the same database about topic changes', async () => {
     const db = await freshDatabase()
     const a = await open(db)
@@ -357,6 +471,20 @@ async function lockBatches(holder: pg.Client, monitor: pg.Client): Promise<Locke
       await holder.query('ROLLBACK')
     },
   }
+}
+
+/** A promise and, once it settled, its outcome (a result or an error). */
+function settle<T>(promise: Promise<T>): { done: Promise<T>; outcome: T | unknown } {
+  const watched: { done: Promise<T>; outcome: T | unknown } = { done: promise, outcome: undefined }
+  promise.then(
+    (result) => {
+      watched.outcome = result
+    },
+    (err: unknown) => {
+      watched.outcome = err
+    },
+  )
+  return watched
 }
 
 /** Polls `check` until it holds (5 s at most). */

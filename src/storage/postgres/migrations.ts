@@ -67,6 +67,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'partitions.commit_fence',
+    sql: `
+      -- A commit writes a partition only where the fence is the one the leader read. A leader that
+      -- lost the answer to a commit raises it before asking whether the commit landed: an attempt
+      -- of that commit still on its way (a lost connection's bytes, a backend not yet done) can
+      -- then never land after the answer, and one that landed before shows in the high watermark.
+      ALTER TABLE partitions ADD COLUMN commit_fence bigint NOT NULL DEFAULT 0;
+    `,
+  },
 ]
 
 /** Arbitrary constant naming the migration lock among the database's advisory locks. */

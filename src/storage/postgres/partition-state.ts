@@ -10,6 +10,15 @@
  */
 import type { PartitionOffsets, ReadOptions } from '../types.ts'
 
+/** What the database stores of a partition, as a reload takes it. */
+export interface StoredPartition {
+  logStartOffset: number
+  highWatermark: number
+  leaderEpoch: number
+  /** partitions.commit_fence: a commit writes only where it is the one the leader read (group-commit.ts). */
+  commitFence: number
+}
+
 /** A committed batch held in the tail. */
 export interface TailBatch {
   baseOffset: number
@@ -27,6 +36,8 @@ export class PartitionState {
   highWatermark: number
   /** The stored leader epoch as this engine last saw it (it only grows). */
   leaderEpoch: number
+  /** The stored commit fence as this engine last read or raised it. */
+  commitFence: number
   /** The commit outcome is unknown (a lost connection) or another writer moved the partition. */
   needsReload = false
   /** The topic was deleted (or recreated under a new id): appends are refused. */
@@ -36,19 +47,14 @@ export class PartitionState {
   #tailBytes = 0
   readonly #maxTailBytes: number
 
-  constructor(
-    topic: string,
-    topicId: string,
-    partition: number,
-    row: { logStartOffset: number; highWatermark: number; leaderEpoch: number },
-    maxTailBytes: number,
-  ) {
+  constructor(topic: string, topicId: string, partition: number, row: StoredPartition, maxTailBytes: number) {
     this.topic = topic
     this.topicId = topicId
     this.partition = partition
     this.logStartOffset = row.logStartOffset
     this.highWatermark = row.highWatermark
     this.leaderEpoch = row.leaderEpoch
+    this.commitFence = row.commitFence
     this.#maxTailBytes = maxTailBytes
   }
 
@@ -61,11 +67,12 @@ export class PartitionState {
   }
 
   /** Takes the database's view of the partition; the tail goes unless the log end is unchanged. */
-  reload(row: { logStartOffset: number; highWatermark: number; leaderEpoch: number }): void {
+  reload(row: StoredPartition): void {
     if (row.highWatermark !== this.highWatermark) this.#clearTail()
     this.logStartOffset = row.logStartOffset
     this.highWatermark = row.highWatermark
     this.leaderEpoch = Math.max(this.leaderEpoch, row.leaderEpoch)
+    this.commitFence = row.commitFence
     this.needsReload = false
   }
 

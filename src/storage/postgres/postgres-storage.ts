@@ -9,8 +9,8 @@
  * other brokers (metadata-notifications.ts).
  *
  * Database errors are I/O faults (EngineIoError, KAFKA_STORAGE_ERROR); the pool replaces lost
- * connections by itself, and a partition whose commit outcome is unknown is re-read from the
- * database before its next append.
+ * connections by itself. A commit whose answer was lost is answered neither way until the
+ * database tells whether it landed (group-commit.ts, commit-doubt.ts).
  */
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
@@ -39,7 +39,7 @@ import { type CommitStats, GroupCommitter } from './group-commit.ts'
 import * as log from './log-queries.ts'
 import { CHANNEL, encodeNotice, type MetadataNotice, MetadataSubscriber } from './metadata-notifications.ts'
 import { migrate } from './migrations.ts'
-import { PartitionState } from './partition-state.ts'
+import { PartitionState, type StoredPartition } from './partition-state.ts'
 import { PostgresKeyValueStore } from './postgres-kv.ts'
 
 /** Options of the postgres engine. */
@@ -59,6 +59,8 @@ export interface PostgresStorageOptions {
   tailBytes?: number
   /** Bytes of appends one commit takes at most (default 16 MiB; a larger append commits alone). */
   maxCommitBytes?: number
+  /** Commits in flight at once, each for its own share of the partitions (default 1). */
+  committers?: number
   /** Polling period for metadata changes where LISTEN is not supported (default 1000 ms). */
   metadataPollMs?: number
 }
@@ -66,6 +68,7 @@ export interface PostgresStorageOptions {
 const DEFAULT_RETENTION_CHECK_MS = 300_000
 const DEFAULT_TAIL_BYTES = 2 << 20
 const DEFAULT_MAX_COMMIT_BYTES = 16 << 20
+const DEFAULT_COMMITTERS = 1
 
 interface TopicState {
   meta: TopicMetadata
@@ -85,14 +88,20 @@ interface PartitionRow {
   log_start_offset: number
   high_watermark: number
   leader_epoch: number
+  commit_fence: number
 }
 
 function metaOf(row: TopicRow): TopicMetadata {
   return { name: row.name, topicId: row.topic_id, partitionCount: row.partition_count, configs: { ...row.configs } }
 }
 
-function offsetsOf(row: PartitionRow): { logStartOffset: number; highWatermark: number; leaderEpoch: number } {
-  return { logStartOffset: row.log_start_offset, highWatermark: row.high_watermark, leaderEpoch: row.leader_epoch }
+function offsetsOf(row: PartitionRow): StoredPartition {
+  return {
+    logStartOffset: row.log_start_offset,
+    highWatermark: row.high_watermark,
+    leaderEpoch: row.leader_epoch,
+    commitFence: row.commit_fence,
+  }
 }
 
 /** True when the database has pg_notify (an empty payload, which listeners ignore). */
@@ -126,6 +135,8 @@ export class PostgresStorage implements Storage {
     commits: 0,
     failedCommits: 0,
     retriedCommits: 0,
+    commitsInDoubt: 0,
+    inDoubtLanded: 0,
     appends: 0,
     batches: 0,
     bytes: 0,
@@ -156,8 +167,12 @@ export class PostgresStorage implements Storage {
         reload: (states) => this.#reloadPartitions(states),
         appended: (state, hw) => this.#appendListeners.emit(state.topic, state.partition, hw),
         stats: this.#stats,
+        logger: this.#logger,
       },
-      options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
+      {
+        maxCommitBytes: options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
+        committers: options.committers ?? DEFAULT_COMMITTERS,
+      },
     )
     this.#subscriber = new MetadataSubscriber(
       options.url,
@@ -409,7 +424,7 @@ export class PostgresStorage implements Storage {
         const { rows } = await idempotentQuery<PartitionRow>(this.#pool, {
           text: `UPDATE partitions SET leader_epoch = greatest(leader_epoch, $3)
            WHERE topic_id = $1 AND partition = $2
-           RETURNING topic_id::text, partition, log_start_offset, high_watermark, leader_epoch`,
+           RETURNING topic_id::text, partition, log_start_offset, high_watermark, leader_epoch, commit_fence`,
           values: [state.topicId, state.partition, epoch],
         })
         const row = rows[0]
@@ -513,8 +528,8 @@ export class PostgresStorage implements Storage {
   /** Re-reads partitions' stored offsets and epochs (after a failed or fenced commit). */
   async #reloadPartitions(states: PartitionState[]): Promise<void> {
     const { rows } = await idempotentQuery<PartitionRow>(this.#pool, {
-      text: `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions
-       WHERE (topic_id, partition) IN (SELECT * FROM unnest($1::uuid[], $2::int4[]))`,
+      text: `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch, commit_fence
+       FROM partitions WHERE (topic_id, partition) IN (SELECT * FROM unnest($1::uuid[], $2::int4[]))`,
       values: [states.map((s) => s.topicId), states.map((s) => s.partition)],
     })
     const found = new Map(rows.map((r) => [`${r.topic_id}/${r.partition}`, r]))
@@ -542,7 +557,8 @@ export class PostgresStorage implements Storage {
     const byPartition = new Map(rows.map((r) => [r.partition, r]))
     for (let p = partitions.length; p < meta.partitionCount; p++) {
       const row = byPartition.get(p)
-      const offsets = row === undefined ? { logStartOffset: 0, highWatermark: 0, leaderEpoch: 0 } : offsetsOf(row)
+      const offsets =
+        row === undefined ? { logStartOffset: 0, highWatermark: 0, leaderEpoch: 0, commitFence: 0 } : offsetsOf(row)
       partitions.push(new PartitionState(name, meta.topicId, p, offsets, this.#tailBytes))
     }
     this.#topics.set(name, { meta, partitions })
@@ -552,7 +568,7 @@ export class PostgresStorage implements Storage {
   async #refreshTopic(name: string): Promise<void> {
     const { rows } = await idempotentQuery<TopicRow & PartitionRow>(this.#pool, {
       text: `SELECT t.name, t.topic_id::text, t.partition_count, t.configs,
-              p.partition, p.log_start_offset, p.high_watermark, p.leader_epoch
+              p.partition, p.log_start_offset, p.high_watermark, p.leader_epoch, p.commit_fence
        FROM topics t LEFT JOIN partitions p ON p.topic_id = t.topic_id WHERE t.name = $1`,
       values: [name],
     })
@@ -571,7 +587,7 @@ export class PostgresStorage implements Storage {
       text: 'SELECT name, topic_id::text, partition_count, configs FROM topics',
     })
     const parts = await idempotentQuery<PartitionRow>(this.#pool, {
-      text: 'SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch FROM partitions',
+      text: 'SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch, commit_fence FROM partitions',
     })
     const byTopic = new Map<string, PartitionRow[]>()
     for (const row of parts.rows) {
