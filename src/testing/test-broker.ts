@@ -390,8 +390,8 @@ export class TestBroker implements Broker {
    * Moves the broker's clock forward: group session and rebalance timeouts and long polls'
    * max_wait_ms that fall due end now, then transaction timeouts, offset retention and producer
    * id expiry are checked against the new time, and the storage engine applies retention
-   * (retention.ms, retention.bytes) and, on the local engine, compaction (min/max.compaction.lag.ms,
-   * delete.retention.ms) — all done when the promise resolves. Record timestamps (LogAppendTime,
+   * (retention.ms, retention.bytes) and, on the engines that compact (local, postgres), compaction
+   * (min/max.compaction.lag.ms, delete.retention.ms) — all done when the promise resolves. Record timestamps (LogAppendTime,
    * seeded records, commit times) follow the clock too.
    */
   async advanceTime(ms: number): Promise<void> {

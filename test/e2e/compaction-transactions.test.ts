@@ -1,9 +1,10 @@
 /**
  * Compaction of transactional data end to end: a kafkajs transactional producer commits and
- * aborts on a compacted topic of the local engine, the cleaner runs, and read_committed and
- * read_uncommitted consumers both see exactly the latest committed record of each key (the
- * aborted records are gone from the log, not just filtered); later passes remove the ABORT
- * marker too, and a restart changes nothing.
+ * aborts on a compacted topic, the cleaner runs, and read_committed and read_uncommitted
+ * consumers both see exactly the latest committed record of each key (the aborted records are
+ * gone from the log, not just filtered); later passes remove the ABORT marker too, and a restart
+ * changes nothing. On the local engine and on the postgres engine (skipped with a message where
+ * embedded PostgreSQL cannot start).
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -14,17 +15,54 @@ import type { Kafka } from 'kafkajs'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { decodeBatchesSync } from '../../src/protocol/records/batch.ts'
 import { ControlType, readEndTxnMarker } from '../../src/protocol/records/control.ts'
+import type { PartitionCleanResult } from '../../src/storage/engine/cleaner-schedule.ts'
 import type { LocalStorage } from '../../src/storage/local/local-storage.ts'
+import type { Storage } from '../../src/storage/types.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
 let broker: Broker | undefined
-let dir: string | undefined
+const dirs: string[] = []
 after(async () => {
   await broker?.close()
-  if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
 })
+
+/** An engine the scenario runs on: where its data lives, and how a broker (re)opens it. */
+interface Engine {
+  name: string
+  skip: string | false
+  /** Returns a function that starts a broker on the same data each time it is called. */
+  prepare: () => Promise<() => Promise<Broker>>
+}
+
+const engines: Engine[] = [
+  {
+    name: 'local',
+    skip: false,
+    prepare: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'samsa-compact-txn-'))
+      dirs.push(dir)
+      return () => startBroker({ storage: 'local', dataDir: dir })
+    },
+  },
+  {
+    name: 'postgres',
+    skip: (await hasPostgres()) ? false : POSTGRES_MISSING,
+    prepare: async () => {
+      const url = (await freshDatabase()) as `postgres://${string}`
+      return () => startBroker({ storage: url })
+    },
+  },
+]
+
+/** The storage's cleaner pass (every engine here compacts). */
+async function runCleaner(storage: Storage): Promise<PartitionCleanResult[]> {
+  assert.ok(storage.capabilities.compaction)
+  return (await storage.runCleaner?.()) as PartitionCleanResult[]
+}
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -53,9 +91,19 @@ async function consumeAll(kafka: Kafka, topic: string, readUncommitted: boolean,
 const messages = (prefix: string, keys: number[]): { key: string; value: string }[] =>
   keys.map((k) => ({ key: `k${k}`, value: `${prefix}${k}` }))
 
-test('kafkajs commit + abort on a compacted topic: both isolation levels see the latest committed records after the cleaner removed the aborted records and then the ABORT marker, and after a restart', async () => {
-  dir = await mkdtemp(join(tmpdir(), 'samsa-compact-txn-'))
-  broker = await startBroker({ storage: 'local', dataDir: dir })
+for (const engine of engines) {
+  test(
+    `kafkajs commit + abort on a compacted topic (${engine.name} engine): both isolation levels see the latest committed records after the cleaner removed the aborted records and then the ABORT marker, and after a restart`,
+    {
+      skip: engine.skip,
+    },
+    () => scenario(engine),
+  )
+}
+
+async function scenario(engine: Engine): Promise<void> {
+  const start = await engine.prepare()
+  broker = await start()
   const kafka = kafkajsClient(broker.bootstrap)
   const topic = 'compact-txn'
   const admin = kafka.admin()
@@ -90,17 +138,19 @@ test('kafkajs commit + abort on a compacted topic: both isolation levels see the
     else await txn.abort()
   }
   await producer.disconnect()
-  // Fillers, one batch each, so the transactions end up in closed segments.
+  // Fillers, one batch each, so the transactions end up in closed segments (local engine).
   await produceFillers(kafka, topic, 'f')
 
   const fillers = Array.from({ length: 30 }, (_, i) => `f${i}=f${i}`)
   const beforeUncommitted = await consumeAll(kafka, topic, true, 12 + 30)
   assert.equal(beforeUncommitted.filter((v) => v.includes('=a-')).length, 4, 'aborted records are in the log')
 
-  const storage = broker.core.storage as LocalStorage
-  const [active] = storage.segmentBaseOffsets(topic, 0).slice(-1)
-  assert.ok((active ?? 0) > 15, 'the transactions and their markers sit in closed segments')
-  const results = await storage.runCleaner()
+  const storage = broker.core.storage
+  if (storage.capabilities.segments) {
+    const [active] = (storage as LocalStorage).segmentBaseOffsets(topic, 0).slice(-1)
+    assert.ok((active ?? 0) > 15, 'the transactions and their markers sit in closed segments')
+  }
+  const results = await runCleaner(storage)
   assert.deepEqual(
     results.map((r) => r.topic),
     [topic],
@@ -119,19 +169,19 @@ test('kafkajs commit + abort on a compacted topic: both isolation levels see the
   assert.equal(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER).length, 1)
   assert.equal((await abortMarkers(storage, topic)).length, 1)
   await produceFillers(kafka, topic, 'g')
-  assert.equal((await storage.runCleaner()).length, 1)
+  assert.equal((await runCleaner(storage)).length, 1)
   assert.deepEqual(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER), [])
-  assert.equal((await storage.runCleaner()).length, 1)
+  assert.equal((await runCleaner(storage)).length, 1)
   assert.deepEqual(await abortMarkers(storage, topic), [], 'the ABORT marker is gone from the log')
   const expectedLater = expected.concat(Array.from({ length: 30 }, (_, i) => `g${i}=g${i}`)).sort()
   assert.deepEqual(await consumeAll(kafka, topic, false, expectedLater.length), expectedLater, 'read_committed')
   assert.deepEqual(await consumeAll(kafka, topic, true, expectedLater.length), expectedLater, 'read_uncommitted')
 
   await broker.close()
-  broker = await startBroker({ storage: 'local', dataDir: dir })
+  broker = await start()
   const restarted = kafkajsClient(broker.bootstrap)
   assert.deepEqual(broker.core.producers.abortedTransactions(topic, 0, 0, Number.MAX_SAFE_INTEGER), [])
-  assert.deepEqual(await abortMarkers(broker.core.storage as LocalStorage, topic), [])
+  assert.deepEqual(await abortMarkers(broker.core.storage, topic), [])
   assert.deepEqual(
     await consumeAll(restarted, topic, false, expectedLater.length),
     expectedLater,
@@ -142,7 +192,9 @@ test('kafkajs commit + abort on a compacted topic: both isolation levels see the
     expectedLater,
     'read_uncommitted after a restart',
   )
-})
+  await broker.close()
+  broker = undefined
+}
 
 /** 30 records `<prefix><i>`, one batch each, so the earlier data ends up in closed segments. */
 async function produceFillers(kafka: Kafka, topic: string, prefix: string): Promise<void> {
@@ -153,7 +205,7 @@ async function produceFillers(kafka: Kafka, topic: string, prefix: string): Prom
 }
 
 /** Offsets of the ABORT markers in partition 0, read from the log as stored. */
-async function abortMarkers(storage: LocalStorage, topic: string): Promise<number[]> {
+async function abortMarkers(storage: Storage, topic: string): Promise<number[]> {
   const out: number[] = []
   const { logStartOffset, highWatermark } = await storage.offsets(topic, 0)
   let offset = logStartOffset

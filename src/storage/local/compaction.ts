@@ -11,6 +11,8 @@
  *   at a segment boundary once the map is full), then rewrites the cleanable segments, merged in
  *   groups of up to segment.bytes, keeping a record only when no later record has its key.
  *   Offsets never change: batches keep their base offset and lastOffsetDelta (gaps are fine).
+ *   What happens to each batch, and when a pass is due, is shared with the postgres engine
+ *   (../engine/compaction.ts); this module finds the batches in segments and swaps the output in.
  * - Tombstones (null values) stay until delete.retention.ms after the pass that first kept them
  *   (KIP-534: the batch gets a delete horizon in its base timestamp and attributes bit 6), and go
  *   in the first pass after that. Records without a key go too (a compacted topic refuses them).
@@ -39,16 +41,23 @@
  */
 import { open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { decodeBatch, encodeBatch, type RecordInput } from '../../protocol/records/batch.ts'
-import { type BatchInfo, readBatchHeader } from '../../protocol/records/batch-header.ts'
+import { readBatchHeader } from '../../protocol/records/batch-header.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
-import { Compression } from '../../protocol/records/compression.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
-import type { KafkaRecord } from '../../protocol/records/record-codec.ts'
+import {
+  addToOffsetMap,
+  type CleaningReason,
+  type CleanResult,
+  dueReason,
+  emptyCleanResult,
+  filterBatch,
+  forgetCleanedAborts,
+  type OffsetMap,
+  Slicer,
+} from '../engine/compaction.ts'
+import { TxnIndex } from '../engine/compaction-txn.ts'
 import type { StorageLogger } from '../engine/logger.ts'
 import type { CleanedAbortedTxn } from '../types.ts'
-import { TxnIndex } from './compaction-txn.ts'
 import type { StorageFaults } from './faults.ts'
 import { INDEX_SUFFIX, LOG_SUFFIX, segmentFileName, TIME_INDEX_SUFFIX } from './file-names.ts'
 import { fsyncDir, writeFully } from './fs-util.ts'
@@ -62,10 +71,6 @@ const MAX_RELATIVE_OFFSET = 0x7fffffff
 const READ_CHUNK = 1024 * 1024
 /** Bytes of cleaned output buffered before a write. */
 const WRITE_CHUNK = 1024 * 1024
-/** Longest stretch of work between two yields to the event loop. */
-const SLICE_MS = 5
-/** Estimated bytes of the key map per entry besides the key itself. */
-const MAP_ENTRY_OVERHEAD = 48
 
 /** What the cleaner remembers of a partition between passes. */
 export interface CleanerCheckpoint {
@@ -86,7 +91,7 @@ export interface CleaningPlan {
   dirtyBytes: number
   totalBytes: number
   /** Why a pass is due, or null. */
-  reason: 'dirty-ratio' | 'max-compaction-lag' | 'delete-horizon' | null
+  reason: CleaningReason | null
 }
 
 /** Settings of a pass. */
@@ -105,15 +110,7 @@ export interface CleanOptions {
   forgetAbortedTxns?: (txns: CleanedAbortedTxn[]) => Promise<void>
 }
 
-/** What a pass did. */
-export interface CleanResult {
-  /** The new first dirty offset. */
-  cleanedUpTo: number
-  bytesBefore: number
-  bytesAfter: number
-  recordsRemoved: number
-  nextDeleteHorizon: number
-}
+export type { CleanResult }
 
 /** Decides what a pass would cover for a partition now. */
 export function planCleaning(view: CleanerView, checkpoint: CleanerCheckpoint, now: number): CleaningPlan {
@@ -148,32 +145,24 @@ export function planCleaning(view: CleanerView, checkpoint: CleanerCheckpoint, n
     totalBytes += size
     if (i >= firstDirtyIndex) dirtyBytes += size
   }
-  const plan = { cleanable, firstDirtyIndex, uncleanableOffset, dirtyBytes, totalBytes, reason: null }
-  if (dirtyBytes > 0 && dirtyBytes / totalBytes >= config.minCleanableDirtyRatio) {
-    return { ...plan, reason: 'dirty-ratio' }
-  }
   const firstDirty = cleanable[firstDirtyIndex]
-  if (firstDirty !== undefined && config.maxCompactionLagMs < Number.MAX_SAFE_INTEGER) {
-    // The first batch's timestamp is the segment's oldest (Kafka uses the first batch's too).
-    const oldest = firstDirty.firstBatchTimestamp >= 0 ? firstDirty.firstBatchTimestamp : firstDirty.maxTimestamp
-    if (oldest >= 0 && now - oldest > config.maxCompactionLagMs) return { ...plan, reason: 'max-compaction-lag' }
-  }
-  if (now >= checkpoint.nextDeleteHorizon) return { ...plan, reason: 'delete-horizon' }
-  return plan
+  // The first batch's timestamp is the segment's oldest (Kafka uses the first batch's too).
+  const oldestDirtyTimestamp =
+    firstDirty === undefined
+      ? -1
+      : firstDirty.firstBatchTimestamp >= 0
+        ? firstDirty.firstBatchTimestamp
+        : firstDirty.maxTimestamp
+  const reason = dueReason(
+    config,
+    { dirtyBytes, totalBytes, oldestDirtyTimestamp, nextDeleteHorizon: checkpoint.nextDeleteHorizon },
+    now,
+  )
+  return { cleanable, firstDirtyIndex, uncleanableOffset, dirtyBytes, totalBytes, reason }
 }
 
 function nextBase(segments: Segment[], i: number, after: number): number {
   return segments[i + 1]?.baseOffset ?? after
-}
-
-/** Key → last offset over the dirty range, and the transactions of the cleanable range. */
-interface OffsetMap {
-  keys: Map<string, number>
-  txns: TxnIndex
-  /** Records at offsets below this are judged by the map; it ends at a segment boundary. */
-  end: number
-  /** The aborted-transaction index no longer lists the transactions of ABORT markers without data. */
-  abortMarkersRemovable: boolean
 }
 
 /** Runs one cleaning pass over a partition; null when the plan has nothing due or was overtaken. */
@@ -189,15 +178,9 @@ export async function cleanPartition(
   if (plan === null) return null
   const map = await buildOffsetMap(plan, txns, options)
   if (map === null) return null
-  map.abortMarkersRemovable = await forgetCleanedAborts(txns, options)
+  map.abortMarkersRemovable = await forgetCleanedAborts(txns, options.forgetAbortedTxns)
   const round = plan.cleanable.filter((_, i) => nextBase(plan.cleanable, i, plan.uncleanableOffset) <= map.end)
-  const result: CleanResult = {
-    cleanedUpTo: map.end,
-    bytesBefore: 0,
-    bytesAfter: 0,
-    recordsRemoved: 0,
-    nextDeleteHorizon: Number.POSITIVE_INFINITY,
-  }
+  const result = emptyCleanResult(map.end)
   for (const group of groupBySize(round, view.config.segmentBytes, map.end, plan)) {
     if (options.stopped()) return null
     const end = nextBase(
@@ -245,16 +228,6 @@ async function scanTransactions(plan: CleaningPlan, options: CleanOptions): Prom
   return txns
 }
 
-/** Tells the aborted-transaction index which transactions have no data left; false when there is no index to tell. */
-async function forgetCleanedAborts(txns: TxnIndex, options: CleanOptions): Promise<boolean> {
-  if (options.forgetAbortedTxns === undefined) return false
-  const cleaned = txns.abortsWithoutData()
-  if (cleaned.length > 0) {
-    await options.forgetAbortedTxns(cleaned.map((m) => ({ producerId: m.producerId, markerOffset: m.offset })))
-  }
-  return true
-}
-
 /**
  * The plan cut before the segment holding `firstUnstable` (a transaction without a marker yet);
  * null when nothing cleanable is left, or only clean segments and no delete horizon is due.
@@ -295,16 +268,7 @@ async function buildOffsetMap(plan: CleaningPlan, txns: TxnIndex, options: Clean
         if (options.stopped()) return null
         const header = readBatchHeader(bytesOfBatch)
         if (header instanceof RecordsError) throw header
-        const aborted = header.isTransactional && txns.isAborted(header.producerId, header.baseOffset)
-        if (!header.isControl && !aborted) {
-          const batch = await decodeBatch(bytesOfBatch)
-          for (const r of batch.records) {
-            if (r.key === null) continue
-            const key = r.key.toString('latin1')
-            if (!map.keys.has(key)) bytes += key.length + MAP_ENTRY_OVERHEAD
-            map.keys.set(key, header.baseOffset + r.offsetDelta)
-          }
-        }
+        bytes += await addToOffsetMap(map, header, bytesOfBatch)
         await slice.maybeYield()
       }
     } finally {
@@ -362,7 +326,7 @@ async function cleanGroup(
         lastModifiedMs = Math.max(lastModifiedMs, (await segment.fh.stat()).mtimeMs)
         for await (const bytes of segmentBatches(segment)) {
           if (options.stopped()) return null
-          const kept = await filterBatch(bytes, map, view, options.now, result)
+          const kept = await filterBatch(bytes, map, view.config.deleteRetentionMs, options.now, result)
           if (kept !== null) await writer.add(kept)
           await slice.maybeYield()
         }
@@ -389,142 +353,6 @@ async function cleanGroup(
       for (const p of Object.values(paths)) await unlink(p).catch(() => {})
     }
   }
-}
-
-/**
- * The batch as it should be after cleaning: the same bytes when every record stays and no delete
- * horizon needs setting, a re-encoded batch, or null when it goes entirely.
- */
-async function filterBatch(
-  bytes: Buffer,
-  map: OffsetMap,
-  view: CleanerView,
-  now: number,
-  result: CleanResult,
-): Promise<Buffer | null> {
-  const header = readBatchHeader(bytes)
-  if (header instanceof RecordsError) throw header
-  if (header.isControl) return filterMarker(bytes, header, map, view, now, result)
-  const lastOffset = header.baseOffset + header.lastOffsetDelta
-  const batch = await decodeBatch(bytes)
-  const aborted =
-    header.isTransactional && lastOffset < map.end && map.txns.isAborted(header.producerId, header.baseOffset)
-  const horizon = batch.hasDeleteHorizon ? Number(batch.baseTimestamp) : undefined
-  const kept: KafkaRecord[] = []
-  let tombstones = false
-  for (const r of aborted ? [] : batch.records) {
-    if (retain(r, header.baseOffset + r.offsetDelta, map, horizon, now)) {
-      kept.push(r)
-      if (r.value === null) tombstones = true
-    }
-  }
-  result.recordsRemoved += batch.records.length - kept.length
-  const newHorizon = tombstones ? (horizon ?? now + view.config.deleteRetentionMs) : undefined
-  if (newHorizon !== undefined) result.nextDeleteHorizon = Math.min(result.nextDeleteHorizon, newHorizon)
-  if (kept.length === batch.records.length && newHorizon === horizon) return bytes
-  const common = {
-    baseOffset: header.baseOffset,
-    partitionLeaderEpoch: header.partitionLeaderEpoch,
-    timestampType: header.timestampType,
-    isTransactional: header.isTransactional,
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    baseSequence: header.baseSequence,
-    lastOffsetDelta: header.lastOffsetDelta,
-  }
-  if (kept.length === 0) {
-    // An empty batch stays when it holds its producer's last sequence, or ends the pass.
-    const lastOfProducer = header.producerId >= 0 && map.txns.lastData.get(header.producerId) === lastOffset
-    if (!lastOfProducer && lastOffset + 1 !== map.end) return null
-    return encodeBatch({
-      ...common,
-      records: [],
-      compression: Compression.NONE,
-      baseTimestamp: header.maxTimestamp,
-      maxTimestamp: header.maxTimestamp,
-    })
-  }
-  const baseTimestamp = Number(batch.baseTimestamp)
-  const records: RecordInput[] = kept.map((r) => ({
-    key: r.key,
-    value: r.value,
-    headers: r.headers,
-    timestamp: baseTimestamp + r.timestampDelta,
-    offsetDelta: r.offsetDelta,
-    attributes: r.attributes,
-  }))
-  return encodeBatch({
-    ...common,
-    records,
-    compression: batch.compression,
-    // Under LogAppendTime the batch's max timestamp is the append time: keep it.
-    ...(header.timestampType === L.TimestampType.LOG_APPEND_TIME ? { maxTimestamp: header.maxTimestamp } : {}),
-    ...(newHorizon === undefined ? {} : { deleteHorizonMs: newHorizon }),
-  })
-}
-
-/**
- * A control batch after cleaning. A marker whose transaction had no batch left when the pass
- * began gets a delete horizon, and goes in the first pass after it (an ABORT marker only once
- * the aborted-transaction index forgot its transaction: see the module comment); every other
- * control batch stays as is, as does a producer's last batch and the last batch of the pass.
- */
-async function filterMarker(
-  bytes: Buffer,
-  header: BatchInfo,
-  map: OffsetMap,
-  view: CleanerView,
-  now: number,
-  result: CleanResult,
-): Promise<Buffer | null> {
-  const lastOffset = header.baseOffset + header.lastOffsetDelta
-  const marker = map.txns.markerAt(header.baseOffset)
-  const removable = marker !== undefined && !marker.hasData && (!marker.abort || map.abortMarkersRemovable)
-  if (!removable || lastOffset >= map.end) return bytes
-  if (map.txns.lastBatch.get(header.producerId) === lastOffset || lastOffset + 1 === map.end) return bytes
-  if (header.hasDeleteHorizon) {
-    if (now >= header.baseTimestamp) {
-      result.recordsRemoved += header.recordCount
-      return null
-    }
-    result.nextDeleteHorizon = Math.min(result.nextDeleteHorizon, header.baseTimestamp)
-    return bytes
-  }
-  const horizon = now + view.config.deleteRetentionMs
-  result.nextDeleteHorizon = Math.min(result.nextDeleteHorizon, horizon)
-  const batch = await decodeBatch(bytes)
-  const baseTimestamp = Number(batch.baseTimestamp)
-  return encodeBatch({
-    baseOffset: header.baseOffset,
-    partitionLeaderEpoch: header.partitionLeaderEpoch,
-    timestampType: header.timestampType,
-    isTransactional: header.isTransactional,
-    isControl: true,
-    producerId: header.producerId,
-    producerEpoch: header.producerEpoch,
-    baseSequence: header.baseSequence,
-    lastOffsetDelta: header.lastOffsetDelta,
-    compression: batch.compression,
-    maxTimestamp: header.maxTimestamp,
-    deleteHorizonMs: horizon,
-    records: batch.records.map((r) => ({
-      key: r.key,
-      value: r.value,
-      headers: r.headers,
-      timestamp: baseTimestamp + r.timestampDelta,
-      offsetDelta: r.offsetDelta,
-      attributes: r.attributes,
-    })),
-  })
-}
-
-/** Kafka's rule: the last record of its key stays, a tombstone only until its delete horizon. */
-function retain(r: KafkaRecord, offset: number, map: OffsetMap, horizon: number | undefined, now: number): boolean {
-  if (offset >= map.end) return true
-  if (r.key === null) return false
-  const latest = map.keys.get(r.key.toString('latin1'))
-  if (latest !== undefined && latest > offset) return false
-  return r.value !== null || horizon === undefined || now < horizon
 }
 
 /** Commits a cleaned group in place of the old segments (see swap-recovery.ts for the order). */
@@ -628,17 +456,6 @@ class ChunkWriter {
     }
     this.#pending = []
     this.#pendingBytes = 0
-  }
-}
-
-/** Yields to the event loop once a slice of work has run for SLICE_MS. */
-class Slicer {
-  #start = performance.now()
-
-  async maybeYield(): Promise<void> {
-    if (performance.now() - this.#start < SLICE_MS) return
-    await yieldToEventLoop()
-    this.#start = performance.now()
   }
 }
 

@@ -2,7 +2,8 @@
  * The local engine's background log cleaner (Kafka's log.cleaner.*): every log.cleaner.backoff.ms
  * it looks at the partitions whose cleanup.policy includes compact and runs a compaction pass
  * (compaction.ts) on each one that is due, one partition at a time. The timer is unref'd and
- * stopped on close; a running pass stops at its next batch.
+ * stopped on close; a running pass stops at its next batch (the schedule is the postgres
+ * engine's too: ../engine/cleaner-schedule.ts).
  *
  * Each partition's first dirty offset and earliest delete horizon are checkpointed in its
  * directory (`cleaner-offset-checkpoint`, written atomically), so a restart neither recopies a
@@ -13,7 +14,7 @@
 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SerialQueue } from '../../util/serial-queue.ts'
+import { CleanerSchedule, dedupeBufferBytes, type PartitionCleanResult } from '../engine/cleaner-schedule.ts'
 import type { StorageLogger } from '../engine/logger.ts'
 import { EngineIoError } from '../engine/storage-error.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
@@ -31,10 +32,6 @@ import type { PartitionLog } from './partition-log.ts'
 /** File of a partition directory holding the cleaner's first dirty offset. */
 export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
 
-/** Kafka's defaults. */
-const DEFAULT_BACKOFF_MS = 15_000
-const DEFAULT_DEDUPE_BUFFER_BYTES = 128 * 1024 * 1024
-
 /** What the cleaner needs from its engine. */
 export interface LogCleanerOptions {
   /** Every open partition log, with its name for logs. */
@@ -50,42 +47,27 @@ export interface LogCleanerOptions {
   abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
 }
 
-/** The result of cleaning one partition. */
-export interface PartitionCleanResult extends CleanResult {
-  topic: string
-  partition: number
-}
+export type { PartitionCleanResult }
 
 /** The background compaction of an engine's compacted partitions. */
 export class LogCleaner {
   readonly #options: LogCleanerOptions
   readonly #checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>()
-  #timer: NodeJS.Timeout | undefined
-  readonly #passes = new SerialQueue()
-  #stopped = false
+  readonly #schedule: CleanerSchedule
 
   constructor(options: LogCleanerOptions) {
     this.#options = options
+    this.#schedule = new CleanerSchedule({
+      brokerDefaults: options.brokerDefaults,
+      logger: options.logger,
+      backoffMs: options.backoffMs,
+      pass: () => this.#runAll(),
+    })
   }
 
   /** Starts the timer (unless backoffMs is 0). */
   start(): void {
-    if (this.#options.backoffMs === 0) return
-    this.#schedule()
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return
-    const configured = Number(this.#options.brokerDefaults()['log.cleaner.backoff.ms'] ?? DEFAULT_BACKOFF_MS)
-    const delay = this.#options.backoffMs ?? (configured > 0 ? configured : DEFAULT_BACKOFF_MS)
-    this.#timer = setTimeout(() => {
-      const enabled = this.#options.brokerDefaults()['log.cleaner.enable'] !== 'false'
-      const run = enabled ? this.runOnce() : Promise.resolve([])
-      run
-        .catch((err: unknown) => this.#options.logger.error({ err }, 'log cleaner failed'))
-        .finally(() => this.#schedule())
-    }, delay)
-    this.#timer.unref()
+    this.#schedule.start()
   }
 
   /**
@@ -93,13 +75,13 @@ export class LogCleaner {
    * during a pass, it runs after that one, so it judges what is due by the clock of its call.
    */
   runOnce(): Promise<PartitionCleanResult[]> {
-    return this.#passes.run(() => this.#runAll())
+    return this.#schedule.runOnce()
   }
 
   async #runAll(): Promise<PartitionCleanResult[]> {
     const results: PartitionCleanResult[] = []
     for (const { topic, partition, log } of [...this.#options.logs()]) {
-      if (this.#stopped) break
+      if (this.#schedule.stopped) break
       try {
         const result = await this.#clean(topic, partition, log)
         if (result !== null) results.push({ topic, partition, ...result })
@@ -119,15 +101,12 @@ export class LogCleaner {
     const now = this.#options.now()
     const plan = planCleaning(view, checkpoint, now)
     if (plan.reason === null) return null
-    const maxMapBytes = Number(
-      this.#options.brokerDefaults()['log.cleaner.dedupe.buffer.size'] ?? DEFAULT_DEDUPE_BUFFER_BYTES,
-    )
     const result = await cleanPartition(log, plan, {
       now,
-      maxMapBytes: maxMapBytes > 0 ? maxMapBytes : DEFAULT_DEDUPE_BUFFER_BYTES,
+      maxMapBytes: dedupeBufferBytes(this.#options.brokerDefaults()),
       logger: this.#options.logger,
       faults: this.#options.faults,
-      stopped: () => this.#stopped,
+      stopped: () => this.#schedule.stopped,
       forgetAbortedTxns: forgetter(this.#options.abortedTxnsCleaned(), topic, partition),
     })
     if (result === null) return null
@@ -147,10 +126,8 @@ export class LogCleaner {
   }
 
   /** Stops the timer and waits for a running pass to stop. */
-  async close(): Promise<void> {
-    this.#stopped = true
-    clearTimeout(this.#timer)
-    await this.#passes.idle()
+  close(): Promise<void> {
+    return this.#schedule.close()
   }
 }
 

@@ -68,6 +68,18 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 2,
+    name: 'cleaner checkpoint of each partition',
+    sql: `
+      -- The log cleaner's checkpoint (postgres/compaction.ts): offsets below cleaner_offset were
+      -- cleaned by an earlier pass; cleaner_horizon is the earliest delete horizon (KIP-534) the
+      -- last pass wrote into a batch, null when none. Written in the same transaction as the
+      -- pass's last rewrite, with the leader epoch checked.
+      ALTER TABLE partitions ADD COLUMN cleaner_offset bigint NOT NULL DEFAULT 0;
+      ALTER TABLE partitions ADD COLUMN cleaner_horizon bigint;
+    `,
+  },
+  {
     version: 3,
     name: 'partitions.commit_fence',
     sql: `

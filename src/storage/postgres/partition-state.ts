@@ -6,7 +6,8 @@
  *
  * The tail is a cache of the database's last rows, always contiguous up to the high watermark; a
  * reload of the partition from the database (after a failed or fenced commit, or a leadership
- * claim that found other writes) empties it.
+ * claim that found other writes) empties it, and the log cleaner's rewrites change it as they
+ * change the rows.
  */
 import type { PartitionOffsets, ReadOptions } from '../types.ts'
 
@@ -96,6 +97,41 @@ export class PartitionState {
       this.#tailBytes += b.bytes.length
     }
     while (this.#tailBytes > this.#maxTailBytes && this.#tail.length > this.#tailStart) this.#dropFirst()
+    this.#compactTail()
+  }
+
+  /**
+   * The log cleaner rewrote these batches in the database (base offset → new bytes, or null for
+   * a batch it removed): the tail holds what the database holds, so that no read is served a
+   * batch the compaction removed.
+   */
+  compacted(changes: ReadonlyMap<number, Buffer | null>): void {
+    if (changes.size === 0 || this.#tail.length === this.#tailStart) return
+    const kept: TailBatch[] = []
+    for (let i = this.#tailStart; i < this.#tail.length; i++) {
+      const batch = this.#tail[i] as TailBatch
+      const change = changes.get(batch.baseOffset)
+      if (change === undefined) {
+        kept.push(batch)
+        continue
+      }
+      this.#tailBytes -= batch.bytes.length
+      if (change === null) continue
+      kept.push({ ...batch, bytes: change })
+      this.#tailBytes += change.length
+    }
+    this.#tail = kept
+    this.#tailStart = 0
+  }
+
+  /**
+   * Drops the tail's batches below `offset`, whose database rows may have changed in a way this
+   * engine does not know (a rewrite whose commit outcome is unknown): reads there go to the database.
+   */
+  dropTailBelow(offset: number): void {
+    while (this.#tailStart < this.#tail.length && (this.#tail[this.#tailStart] as TailBatch).baseOffset < offset) {
+      this.#dropFirst()
+    }
     this.#compactTail()
   }
 

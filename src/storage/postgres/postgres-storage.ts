@@ -6,7 +6,8 @@
  * (bytea, never a row per record) for all its partitions in one transaction per group commit
  * (group-commit.ts), refused for any partition whose stored epoch moved on. Reads come from an
  * in-memory tail of the latest batches or one range query (log-queries.ts). Topic changes notify
- * other brokers (metadata-notifications.ts).
+ * other brokers (metadata-notifications.ts). Compacted topics are cleaned by the leader, a range
+ * of a partition per transaction with its epoch checked (compaction.ts).
  *
  * Database errors are I/O faults (EngineIoError, KAFKA_STORAGE_ERROR); the pool replaces lost
  * connections by itself. A commit whose answer was lost is answered neither way until the
@@ -14,13 +15,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import { resolveLogConfig } from '../../config/topic-configs.ts'
+import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
+import type { PartitionCleanResult } from '../engine/cleaner-schedule.ts'
 import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../engine/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
 import type {
+  AbortedTxnsCleanedHandler,
   AppendInput,
   AppendListener,
   AppendOptions,
@@ -34,6 +37,7 @@ import type {
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
+import { PostgresCleaner } from './compaction.ts'
 import { createPool, idempotentQuery, ioError, redactUrl, transaction } from './db.ts'
 import { type CommitStats, GroupCommitter } from './group-commit.ts'
 import * as log from './log-queries.ts'
@@ -63,6 +67,8 @@ export interface PostgresStorageOptions {
   committers?: number
   /** Polling period for metadata changes where LISTEN is not supported (default 1000 ms). */
   metadataPollMs?: number
+  /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
+  cleanerBackoffMs?: number
 }
 
 const DEFAULT_RETENTION_CHECK_MS = 300_000
@@ -119,7 +125,7 @@ export class PostgresStorage implements Storage {
   readonly engine = 'postgres'
   readonly location: string
   readonly kv: PostgresKeyValueStore
-  readonly capabilities: StorageCapabilities = { durable: true, segments: false, compaction: false, logDir: undefined }
+  readonly capabilities: StorageCapabilities = { durable: true, segments: false, compaction: true, logDir: undefined }
   /** Names this engine in its notifications, so that it skips its own. */
   readonly #origin = randomUUID()
   readonly #pool: pg.Pool
@@ -145,6 +151,8 @@ export class PostgresStorage implements Storage {
   readonly #topicQueue = new SerialQueue()
   readonly #retentionPasses = new SerialQueue()
   readonly #subscriber: MetadataSubscriber
+  readonly #cleaner: PostgresCleaner
+  #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
   #retentionTimer: NodeJS.Timeout | undefined
   /** The database has pg_notify (PostgreSQL, not CockroachDB): topic changes notify other brokers. */
   #notify = true
@@ -185,6 +193,15 @@ export class PostgresStorage implements Storage {
       this.#logger,
       options.metadataPollMs ?? 1000,
     )
+    this.#cleaner = new PostgresCleaner({
+      pool,
+      partitions: () => this.#compactedPartitions(),
+      brokerDefaults: this.#brokerDefaults,
+      now: this.#now,
+      logger: this.#logger,
+      backoffMs: options.cleanerBackoffMs,
+      abortedTxnsCleaned: () => this.#abortedTxnsCleaned,
+    })
   }
 
   /** Connects, applies the schema migrations, loads the topics and starts the retention timer. */
@@ -222,6 +239,7 @@ export class PostgresStorage implements Storage {
       }, interval)
       opened.#retentionTimer.unref()
     }
+    storage.#cleaner.start()
     return storage
   }
 
@@ -443,6 +461,15 @@ export class PostgresStorage implements Storage {
     return this.#metadataListeners.add(listener)
   }
 
+  onAbortedTxnsCleaned(handler: AbortedTxnsCleanedHandler): void {
+    this.#abortedTxnsCleaned = handler
+  }
+
+  /** Runs a compaction pass on each compacted partition that is due now (the timer calls this too). */
+  runCleaner(): Promise<PartitionCleanResult[]> {
+    return this.#cleaner.runOnce()
+  }
+
   /** Counters of the group commit (tests, metrics). */
   get stats(): CommitStats {
     return { ...this.#stats }
@@ -473,6 +500,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return
     clearInterval(this.#retentionTimer)
+    await this.#cleaner.close()
     await this.#topicQueue.run(() => {
       this.#closed = true
     })
@@ -487,6 +515,17 @@ export class PostgresStorage implements Storage {
 
   #checkOpen(): void {
     if (this.#closed) throw new EngineIoError('CLOSED', 'storage is closed')
+  }
+
+  /** The partitions of the compacted topics, with their topic's log config now (the log cleaner's work). */
+  #compactedPartitions(): { state: PartitionState; config: LogConfig }[] {
+    const out: { state: PartitionState; config: LogConfig }[] = []
+    for (const { meta, partitions } of this.#topics.values()) {
+      const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
+      if (!config.cleanupPolicy.compact) continue
+      for (const state of partitions) if (!state.deleted) out.push({ state, config })
+    }
+    return out
   }
 
   #partition(topic: string, partition: number): PartitionState {

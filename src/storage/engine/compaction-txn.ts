@@ -1,6 +1,8 @@
 /**
- * What the log cleaner knows of transactions, learnt from the log itself (no coordinator): a
- * scan of the batch headers of the cleanable range, decoding only control batches.
+ * What a log cleaner knows of transactions, learnt from the log itself (no coordinator): a
+ * scan of the batch headers of the cleanable range, decoding only control batches. Shared by
+ * the engines that compact (the local engine reads the headers from its segments, the postgres
+ * engine from the columns of its batch rows).
  *
  * - A producer's transactional data batches belong to the transaction its next end marker
  *   (COMMIT or ABORT control batch of the same producer id) closes; a producer has one
@@ -18,6 +20,12 @@
 import { decodeBatch } from '../../protocol/records/batch.ts'
 import type { BatchInfo } from '../../protocol/records/batch-header.ts'
 import { ControlType, readEndTxnMarker } from '../../protocol/records/control.ts'
+
+/** What the scan needs of a batch: its header fields (any engine can give them without the bytes). */
+export type TxnBatchFacts = Pick<
+  BatchInfo,
+  'producerId' | 'baseOffset' | 'lastOffsetDelta' | 'isControl' | 'isTransactional'
+>
 
 /** An end-transaction marker found by the scan. */
 export interface TxnMarker {
@@ -42,8 +50,11 @@ export class TxnIndex {
   /** producerId → first offset of its transactional batches since its last marker. */
   readonly #open = new Map<number, number>()
 
-  /** Feeds the next batch in offset order; `bytes` is the whole batch (decoded only for control batches). */
-  async observe(header: BatchInfo, bytes: Buffer): Promise<void> {
+  /**
+   * Feeds the next batch in offset order; `bytes` is the whole batch, decoded only for control
+   * batches (a data batch may pass null).
+   */
+  async observe(header: TxnBatchFacts, bytes: Buffer | null): Promise<void> {
     const pid = header.producerId
     if (pid < 0) return
     const lastOffset = header.baseOffset + header.lastOffsetDelta
@@ -53,6 +64,7 @@ export class TxnIndex {
       if (header.isTransactional && !this.#open.has(pid)) this.#open.set(pid, header.baseOffset)
       return
     }
+    if (bytes === null) throw new Error(`control batch at ${header.baseOffset} observed without its bytes`)
     const record = (await decodeBatch(bytes)).records[0]
     if (record === undefined) return
     let abort: boolean
