@@ -20,9 +20,12 @@ const TIMESTAMP_PAGE = 16
 /** The smallest possible batch: its header. */
 const MIN_BATCH_BYTES = 61
 
+// One pass over the partition's index, no self-join (which PostgreSQL may plan as a nested loop
+// whose cost grows with the square of the batches): rows past maxBytes are dropped by the outer
+// filter before their data, kept out of line (TOAST), is ever read.
 const READ_SQL = `
-WITH c AS (
-  SELECT base_offset, size, sum(size) OVER (ORDER BY base_offset) AS total
+SELECT data FROM (
+  SELECT base_offset, data, size, sum(size) OVER (ORDER BY base_offset) AS total
   FROM batches
   WHERE topic_id = $1 AND partition = $2
     AND base_offset >= coalesce(
@@ -30,11 +33,9 @@ WITH c AS (
     AND last_offset >= $3 AND base_offset < $4
   ORDER BY base_offset
   LIMIT $6
-)
-SELECT b.data
-FROM c JOIN batches b ON b.topic_id = $1 AND b.partition = $2 AND b.base_offset = c.base_offset
+) c
 WHERE c.total <= $5 OR c.total = c.size
-ORDER BY b.base_offset
+ORDER BY c.base_offset
 `
 
 /** Whole batches from the one holding `offset`, below `end`, as maxBytes and minOneBatch allow. */
