@@ -1,12 +1,18 @@
 /**
- * Group commit for the postgres engine: appends that arrive while a commit is in flight wait,
- * and the next commit takes all of them, for every partition it owns, in one statement. That
- * statement is one transaction: it moves each partition's high watermark only where the
+ * Group commit for the postgres engine. Appends wait in one queue; a commit takes the queued
+ * appends of whole partitions and commits them in one statement (commit-query.ts). Up to
+ * `committers` commits are in flight at once, each on a pooled connection of its own and each
+ * with partitions of its own (a partition is in one commit at a time, so its commits stay in
+ * order): one starts whenever none is in flight, taking everything queued, and more only while
+ * what is queued for the other partitions is worth a commit (parallelCommitBytes). A trickle of
+ * appends thus makes few, large commits, and a flood spreads over several PostgreSQL backends
+ * (and cores) — one backend takes a commit's bytes no faster than one core compresses them.
+ *
+ * The statement is one transaction: it moves each partition's high watermark only where the
  * partition's stored leader epoch, high watermark and commit fence are the ones the leader
- * assigned offsets from, and inserts the batches of exactly those partitions (one multi-row
- * insert; the bytes travel as one binary parameter that the rows slice). A fenced partition's
- * batches are not written; a commit that fails writes nothing at all. Both acks=1 and acks=all
- * resolve after the commit.
+ * assigned offsets from, and inserts the batches of exactly those partitions. A fenced
+ * partition's batches are not written; a commit that fails writes nothing at all. Both acks=1
+ * and acks=all resolve after the commit.
  *
  * Offsets are assigned when a commit is built, from the partition's committed high watermark, in
  * the order appends were called; onAssigned runs then. Only one commit per partition is in
@@ -28,6 +34,7 @@ import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../engine/storage-error.ts'
 import type { AppendInput, AppendResult } from '../types.ts'
 import { askLanded, BATCH_CRC_OFFSET, type DoubtAnswer, type DoubtfulPartition } from './commit-doubt.ts'
+import { type CommitRow, commitStatement } from './commit-query.ts'
 import { ioError, isConnectionError, retryOnLostConnection } from './db.ts'
 import type { PartitionState, TailBatch } from './partition-state.ts'
 
@@ -51,6 +58,8 @@ export interface CommitStats {
   bytes: number
   /** The most partitions one commit held. */
   maxPartitionsPerCommit: number
+  /** The most commits in flight at once. */
+  maxCommitsInFlight: number
 }
 
 interface PendingAppend {
@@ -93,62 +102,23 @@ export interface CommitterContext {
 export interface CommitterOptions {
   /** Bytes of appends one commit takes at most (a larger append commits alone). */
   maxCommitBytes: number
-  /** Commits in flight at once, each for its own share of the partitions (at least 1). */
+  /** Commits in flight at once, each for partitions of its own (at least 1). */
   committers: number
+  /**
+   * Bytes queued (for partitions not in a commit) that start a further commit while one is in
+   * flight; below that, appends wait for the commit in flight and go into the next (default 256 KiB).
+   */
+  parallelCommitBytes?: number
 }
+
+const DEFAULT_PARALLEL_COMMIT_BYTES = 256 << 10
 
 /** Pauses before each check of commits in doubt (ms); the last one repeats until the database answers. */
 export const DOUBT_DELAYS_MS: readonly number[] = [0, 100, 200, 500, 1000]
 
-const COMMIT_SQL = `
-WITH v AS (
-  SELECT * FROM unnest($1::int4[], $2::uuid[], $3::int4[], $4::int8[], $5::int8[], $6::int4[], $21::int8[])
-    AS v(idx, topic_id, partition, old_hw, new_hw, epoch, fence)
-),
-upd AS (
-  UPDATE partitions p SET high_watermark = v.new_hw
-  FROM v
-  WHERE p.topic_id = v.topic_id AND p.partition = v.partition
-    AND p.leader_epoch = v.epoch AND p.high_watermark = v.old_hw AND p.commit_fence = v.fence
-  RETURNING v.idx
-),
-ins AS (
-  INSERT INTO batches (topic_id, partition, base_offset, last_offset, max_timestamp, append_time, size,
-    producer_id, producer_epoch, base_sequence, last_sequence, is_transactional, is_control, data)
-  SELECT v.topic_id, v.partition, b.base_offset, b.last_offset, b.max_timestamp, $7::int8, b.size,
-    b.producer_id, b.producer_epoch, b.base_sequence, b.last_sequence, b.is_transactional, b.is_control,
-    substring($8::bytea FROM b.pos FOR b.size)
-  FROM unnest($9::int4[], $10::int8[], $11::int8[], $12::int8[], $13::int4[], $14::int8[], $15::int2[],
-      $16::int4[], $17::int4[], $18::bool[], $19::bool[], $20::int4[])
-    AS b(idx, base_offset, last_offset, max_timestamp, size, producer_id, producer_epoch,
-      base_sequence, last_sequence, is_transactional, is_control, pos)
-  JOIN upd ON upd.idx = b.idx
-  JOIN v ON v.idx = b.idx
-  RETURNING 1
-)
-SELECT v.idx, upd.idx IS NOT NULL AS ok, p.leader_epoch, p.high_watermark
-FROM v
-LEFT JOIN upd ON upd.idx = v.idx
-LEFT JOIN partitions p ON p.topic_id = v.topic_id AND p.partition = v.partition
-`
-
-interface CommitRow {
-  idx: number
-  ok: boolean
-  leader_epoch: number | null
-  high_watermark: number | null
-}
-
 /** Keeps the request's bytes when they are most of their allocation; copies small slices. */
 function retainable(data: Buffer): Buffer {
   return data.length * 2 >= data.buffer.byteLength ? data : Buffer.from(data)
-}
-
-/** A small hash of a topic id, to spread topics' partitions over the committers. */
-function hashOf(text: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h >>> 0
 }
 
 /**
@@ -171,10 +141,11 @@ class CommitGate {
     return this.#running
   }
 
-  /** Waits for the exclusive tasks, then counts a commit in flight. */
-  async enter(): Promise<void> {
-    while (this.#running !== undefined) await this.#running
+  /** Counts a commit in flight, unless exclusive tasks are running or waiting (then false). */
+  tryEnter(): boolean {
+    if (this.#running !== undefined) return false
     this.#inFlight++
+    return true
   }
 
   leave(): void {
@@ -214,23 +185,49 @@ class CommitGate {
   }
 }
 
-/** The group committer of one engine: appends go to the committer that owns their partition. */
+/**
+ * The group committer of one engine: up to `committers` commits in flight, each on its own
+ * pooled connection and each holding its own partitions (a partition is in one commit at a time).
+ */
 export class GroupCommitter {
-  readonly #lanes: CommitLane[]
+  readonly #ctx: CommitterContext
   readonly #gate: CommitGate
-  readonly #laneOf = new WeakMap<PartitionState, CommitLane>()
+  readonly #maxCommitBytes: number
+  readonly #committers: number
+  readonly #parallelBytes: number
+  readonly #logger: StorageLogger
+  #pending: PendingAppend[] = []
+  /** Partitions in a commit in flight: their appends wait for the next one. */
+  readonly #busy = new Set<PartitionState>()
+  /** Partitions of the commits in doubt: none of their appends is taken meanwhile. */
+  readonly #blocked = new Set<PartitionState>()
+  #doubts: PartitionCommit[][] = []
+  #checking = false
+  /** Commits in flight. */
+  readonly #running = new Set<Promise<void>>()
+  #scheduled: Promise<void> | undefined
+  /** Set by failPending(): the error every later append gets. */
+  #closed: { err: unknown } | undefined
 
   constructor(ctx: CommitterContext, options: CommitterOptions) {
-    this.#gate = new CommitGate(() => {
-      for (const lane of this.#lanes) lane.kick()
-    })
-    const count = Math.max(1, Math.floor(options.committers))
-    this.#lanes = Array.from({ length: count }, () => new CommitLane(ctx, this.#gate, options.maxCommitBytes))
+    this.#ctx = ctx
+    this.#gate = new CommitGate(() => this.#pump())
+    this.#maxCommitBytes = options.maxCommitBytes
+    this.#committers = Math.max(1, Math.floor(options.committers))
+    this.#parallelBytes = options.parallelCommitBytes ?? DEFAULT_PARALLEL_COMMIT_BYTES
+    this.#logger = ctx.logger ?? silentLogger
   }
 
   /** Queues an append for the next commit of its partition; resolves once it is committed. */
   append(state: PartitionState, input: AppendInput, epoch: number): Promise<AppendResult> {
-    return this.#lane(state).append(state, input, epoch)
+    return new Promise((resolve, reject) => {
+      if (this.#closed !== undefined) {
+        reject(this.#closed.err)
+        return
+      }
+      this.#pending.push({ state, input, epoch, resolve, reject })
+      this.#schedule()
+    })
   }
 
   /** Runs `task` between commits, with none in flight. */
@@ -241,65 +238,18 @@ export class GroupCommitter {
   /** Resolves once no commit or exclusive task is queued or in flight (commits in doubt aside). */
   async idle(): Promise<void> {
     for (;;) {
-      const busy = [this.#gate.running, ...this.#lanes.map((l) => l.running)].filter((p) => p !== undefined)
-      if (busy.length === 0) return
+      const busy = [this.#scheduled, this.#gate.running, ...this.#running].filter((p) => p !== undefined)
+      if (busy.length === 0) {
+        if (this.#eligibleBytes() === 0) return
+        this.#pump()
+        continue
+      }
       await Promise.all(busy)
     }
   }
 
   /** Fails everything queued or in doubt, and stops asking the database (close). */
   failPending(err: unknown): void {
-    for (const lane of this.#lanes) lane.fail(err)
-  }
-
-  #lane(state: PartitionState): CommitLane {
-    let lane = this.#laneOf.get(state)
-    if (lane === undefined) {
-      lane = this.#lanes[(hashOf(state.topicId) + state.partition) % this.#lanes.length] as CommitLane
-      this.#laneOf.set(state, lane)
-    }
-    return lane
-  }
-}
-
-/** One committer: its partitions' appends, one commit in flight, and its commits in doubt. */
-class CommitLane {
-  readonly #ctx: CommitterContext
-  readonly #gate: CommitGate
-  readonly #maxCommitBytes: number
-  readonly #logger: StorageLogger
-  #pending: PendingAppend[] = []
-  /** Partitions of the commits in doubt: none of their appends is taken meanwhile. */
-  readonly #blocked = new Set<PartitionState>()
-  #doubts: PartitionCommit[][] = []
-  #checking = false
-  #running: Promise<void> | undefined
-  /** Set by fail(): the error every later append gets. */
-  #closed: { err: unknown } | undefined
-
-  constructor(ctx: CommitterContext, gate: CommitGate, maxCommitBytes: number) {
-    this.#ctx = ctx
-    this.#gate = gate
-    this.#maxCommitBytes = maxCommitBytes
-    this.#logger = ctx.logger ?? silentLogger
-  }
-
-  get running(): Promise<void> | undefined {
-    return this.#running
-  }
-
-  append(state: PartitionState, input: AppendInput, epoch: number): Promise<AppendResult> {
-    return new Promise((resolve, reject) => {
-      if (this.#closed !== undefined) {
-        reject(this.#closed.err)
-        return
-      }
-      this.#pending.push({ state, input, epoch, resolve, reject })
-      this.kick()
-    })
-  }
-
-  fail(err: unknown): void {
     this.#closed = { err }
     const pending = this.#pending
     this.#pending = []
@@ -310,63 +260,112 @@ class CommitLane {
     for (const doubt of doubts) for (const c of doubt) for (const a of c.appends) a.reject(err)
   }
 
-  kick(): void {
-    if (this.#running !== undefined || !this.#hasWork()) return
-    // Started on the next turn of the event loop, so appends called together share the first commit.
-    this.#running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#loop())
-      .finally(() => {
-        this.#running = undefined
-        this.kick()
-      })
+  /** Pumps on the next turn of the event loop, so appends called together share a commit. */
+  #schedule(): void {
+    if (this.#scheduled !== undefined) return
+    this.#scheduled = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#scheduled = undefined
+        this.#pump()
+        resolve()
+      }),
+    )
   }
 
-  /** Appends queued for partitions not in doubt. */
-  #hasWork(): boolean {
-    if (this.#closed !== undefined) return false
-    if (this.#blocked.size === 0) return this.#pending.length > 0
-    return this.#pending.some((p) => !this.#blocked.has(p.state))
-  }
-
-  async #loop(): Promise<void> {
-    while (this.#hasWork()) {
-      await this.#gate.enter()
-      try {
-        await this.#commitNext()
-      } finally {
+  /**
+   * Starts commits while committers are free: one whenever none is in flight, and more at once
+   * only while the appends they would take make up a commit worth sharing the work
+   * (parallelCommitBytes): a trickle of small appends keeps going into one commit at a time,
+   * each as large as it can be, instead of into many small ones that cost PostgreSQL a
+   * transaction and a WAL flush each.
+   */
+  #pump(): void {
+    while (this.#closed === undefined && this.#running.size < this.#committers) {
+      const bytes = this.#eligibleBytes()
+      if (bytes === 0 || (this.#running.size > 0 && bytes < this.#parallelBytes)) return
+      if (!this.#gate.tryEnter()) return
+      const taken = this.#take(bytes)
+      const run = this.#commit(taken).finally(() => {
         this.#gate.leave()
-      }
+        this.#running.delete(run)
+        this.#pump()
+      })
+      this.#running.add(run)
+      const stats = this.#ctx.stats
+      stats.maxCommitsInFlight = Math.max(stats.maxCommitsInFlight, this.#running.size)
     }
   }
 
-  /** Takes the queued appends of partitions not in doubt (up to the byte budget) and commits them. */
-  async #commitNext(): Promise<void> {
+  /** Bytes of the appends queued for partitions neither in a commit nor in doubt. */
+  #eligibleBytes(): number {
+    let bytes = 0
+    for (const p of this.#pending)
+      if (!this.#busy.has(p.state) && !this.#blocked.has(p.state)) bytes += p.input.data.length
+    return bytes
+  }
+
+  /**
+   * Takes the queued appends of whole partitions, partitions in the order their first append
+   * came, until the commit holds its share of the eligible bytes (`eligible` over the committers
+   * free, at least parallelCommitBytes, at most maxCommitBytes); marks those partitions busy.
+   */
+  #take(eligible: number): PendingAppend[] {
+    const free = this.#committers - this.#running.size
+    const budget = Math.min(this.#maxCommitBytes, Math.max(this.#parallelBytes, Math.ceil(eligible / free)))
+    // The eligible partitions' queued bytes, in the order of their first append.
+    const queued = new Map<PartitionState, number>()
+    for (const p of this.#pending) {
+      const { state } = p
+      if (this.#busy.has(state) || this.#blocked.has(state)) continue
+      queued.set(state, (queued.get(state) ?? 0) + p.input.data.length)
+    }
+    const chosen = new Set<PartitionState>()
+    let planned = 0
+    for (const [state, bytes] of queued) {
+      if (chosen.size > 0 && planned >= budget) break
+      chosen.add(state)
+      planned += bytes
+    }
     const taken: PendingAppend[] = []
     const kept: PendingAppend[] = []
+    /** Partitions whose later appends wait for their next commit (this one is full). */
+    const full = new Set<PartitionState>()
     let bytes = 0
     for (const p of this.#pending) {
-      if (this.#blocked.has(p.state) || (taken.length > 0 && bytes >= this.#maxCommitBytes)) {
+      const size = p.input.data.length
+      if (!chosen.has(p.state) || full.has(p.state) || (taken.length > 0 && bytes + size > this.#maxCommitBytes)) {
+        if (chosen.has(p.state)) full.add(p.state)
         kept.push(p)
-      } else {
-        taken.push(p)
-        bytes += p.input.data.length
+        continue
       }
+      taken.push(p)
+      bytes += size
     }
     this.#pending = kept
-    if (taken.length === 0) return
-    const stale = [...new Set(taken.filter((p) => p.state.needsReload && !p.state.deleted).map((p) => p.state))]
-    if (stale.length > 0) {
-      try {
-        await this.#ctx.reload(stale)
-      } catch (err) {
-        for (const p of taken) p.reject(ioError(err, 'reloading partitions'))
-        return
+    for (const p of taken) this.#busy.add(p.state)
+    return taken
+  }
+
+  /** Commits the appends taken (reloading stale partitions first); frees their partitions after. */
+  async #commit(taken: PendingAppend[]): Promise<void> {
+    const states = new Set(taken.map((p) => p.state))
+    try {
+      const stale = [...states].filter((s) => s.needsReload && !s.deleted)
+      if (stale.length > 0) {
+        try {
+          await this.#ctx.reload(stale)
+        } catch (err) {
+          for (const p of taken) p.reject(ioError(err, 'reloading partitions'))
+          return
+        }
       }
+      const { partitions, deferred } = this.#place(taken)
+      // Appends of a partition behind one with another epoch go first in its next commit.
+      this.#pending.unshift(...deferred)
+      if (partitions.length > 0) await this.#send(partitions)
+    } finally {
+      for (const state of states) this.#busy.delete(state)
     }
-    const { partitions, deferred } = this.#place(taken)
-    // Appends of a partition behind one with another epoch go first in the next commit.
-    this.#pending.unshift(...deferred)
-    if (partitions.length > 0) await this.#send(partitions)
   }
 
   /** Assigns offsets in call order, one epoch per partition and commit. */
@@ -430,7 +429,7 @@ class CommitLane {
     const stats = this.#ctx.stats
     stats.commits++
     stats.maxPartitionsPerCommit = Math.max(stats.maxPartitionsPerCommit, partitions.length)
-    const config = { name: 'samsa-commit', text: COMMIT_SQL, values: params(partitions, this.#ctx.now()) }
+    const statement = commitStatement(partitions, this.#ctx.now())
     let rows: CommitRow[]
     let retried = false
     try {
@@ -439,7 +438,7 @@ class CommitLane {
           retried = true
           stats.retriedCommits++
         }
-        return (await this.#ctx.pool.query<CommitRow>(config)).rows
+        return await statement.run(this.#ctx.pool)
       })
     } catch (err) {
       if (retried || isConnectionError(err)) {
@@ -538,7 +537,7 @@ class CommitLane {
       for (const settle of settled) settle()
       round = -1
       failures = 0
-      this.kick()
+      this.#pump()
     }
   }
 
@@ -655,86 +654,4 @@ function doubtful(c: PartitionCommit): DoubtfulPartition {
       crc: a.input.data.readUInt32BE(info.position + BATCH_CRC_OFFSET),
     },
   }
-}
-
-/** The commit statement's parameters: one row per partition, one per batch, and the bytes. */
-function params(partitions: PartitionCommit[], now: number): unknown[] {
-  const v = {
-    idx: [] as number[],
-    topicId: [] as string[],
-    partition: [] as number[],
-    oldHw: [] as number[],
-    newHw: [] as number[],
-    epoch: [] as number[],
-    fence: [] as number[],
-  }
-  const b = {
-    idx: [] as number[],
-    base: [] as number[],
-    last: [] as number[],
-    maxTs: [] as number[],
-    size: [] as number[],
-    pid: [] as number[],
-    pepoch: [] as number[],
-    bseq: [] as number[],
-    lseq: [] as number[],
-    txn: [] as boolean[],
-    control: [] as boolean[],
-    pos: [] as number[],
-  }
-  const chunks: Buffer[] = []
-  let blobLength = 0
-  partitions.forEach((c, idx) => {
-    v.idx.push(idx)
-    v.topicId.push(c.state.topicId)
-    v.partition.push(c.state.partition)
-    v.oldHw.push(c.oldHighWatermark)
-    v.newHw.push(c.newHighWatermark)
-    v.epoch.push(c.epoch)
-    v.fence.push(c.fence)
-    for (const a of c.appends) {
-      for (const info of a.input.batches) {
-        b.idx.push(idx)
-        b.base.push(info.baseOffset)
-        b.last.push(info.baseOffset + info.lastOffsetDelta)
-        b.maxTs.push(info.maxTimestamp)
-        b.size.push(info.size)
-        b.pid.push(info.producerId)
-        b.pepoch.push(info.producerEpoch)
-        b.bseq.push(info.baseSequence)
-        // Sequences wrap at 2^31 as Kafka's do.
-        b.lseq.push(info.baseSequence < 0 ? -1 : (info.baseSequence + info.lastOffsetDelta) % 0x80000000)
-        b.txn.push(info.isTransactional)
-        b.control.push(info.isControl)
-        // substring() counts from 1.
-        b.pos.push(blobLength + info.position + 1)
-      }
-      chunks.push(a.input.data)
-      blobLength += a.input.data.length
-    }
-  })
-  const blob = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, blobLength)
-  return [
-    v.idx,
-    v.topicId,
-    v.partition,
-    v.oldHw,
-    v.newHw,
-    v.epoch,
-    now,
-    blob,
-    b.idx,
-    b.base,
-    b.last,
-    b.maxTs,
-    b.size,
-    b.pid,
-    b.pepoch,
-    b.bseq,
-    b.lseq,
-    b.txn,
-    b.control,
-    b.pos,
-    v.fence,
-  ]
 }

@@ -63,8 +63,10 @@ export interface PostgresStorageOptions {
   tailBytes?: number
   /** Bytes of appends one commit takes at most (default 16 MiB; a larger append commits alone). */
   maxCommitBytes?: number
-  /** Commits in flight at once, each for its own share of the partitions (default 1). */
+  /** Commits in flight at once, each for partitions of its own (default 4). */
   committers?: number
+  /** Bytes queued that start a further commit while one is in flight (default 256 KiB). */
+  parallelCommitBytes?: number
   /** Polling period for metadata changes where LISTEN is not supported (default 1000 ms). */
   metadataPollMs?: number
   /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
@@ -74,7 +76,7 @@ export interface PostgresStorageOptions {
 const DEFAULT_RETENTION_CHECK_MS = 300_000
 const DEFAULT_TAIL_BYTES = 2 << 20
 const DEFAULT_MAX_COMMIT_BYTES = 16 << 20
-const DEFAULT_COMMITTERS = 1
+const DEFAULT_COMMITTERS = 4
 
 interface TopicState {
   meta: TopicMetadata
@@ -147,6 +149,7 @@ export class PostgresStorage implements Storage {
     batches: 0,
     bytes: 0,
     maxPartitionsPerCommit: 0,
+    maxCommitsInFlight: 0,
   }
   readonly #topicQueue = new SerialQueue()
   readonly #retentionPasses = new SerialQueue()
@@ -180,6 +183,7 @@ export class PostgresStorage implements Storage {
       {
         maxCommitBytes: options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
         committers: options.committers ?? DEFAULT_COMMITTERS,
+        parallelCommitBytes: options.parallelCommitBytes,
       },
     )
     this.#subscriber = new MetadataSubscriber(
