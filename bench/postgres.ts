@@ -17,8 +17,8 @@
  *   rate of the same batch size.
  * - Fetch: reads back the ~1 MB batches as the fetch section does (fetch.ts); cycling over all the
  *   data, most reads miss the engine's in-memory tail (2 MiB per partition) and query PostgreSQL;
- *   next to raw reads of the same kind of rows through `pg`: SELECT (bytea as hex text, as the
- *   engine reads) and binary COPY TO STDOUT (what reading the bytes as they are would give).
+ *   next to raw reads of the same kind of rows through `pg`: binary COPY TO STDOUT (as the engine
+ *   reads, src/storage/postgres/copy.ts) and SELECT (bytea as hex text, as `pg` reads it).
  * Over each measured window: CPU of the broker, of PostgreSQL (the postmaster and every process
  * under it) and of this process (the load generator, or the `pg` client of the raw runs), from
  * /proc; WAL bytes and write transactions (commits) from the server.
@@ -27,6 +27,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { CopyIn, CopyOut } from '../src/storage/postgres/copy.ts'
 import { startEmbeddedPostgres } from '../src/storage/postgres/embedded.ts'
 import { migrate } from '../src/storage/postgres/migrations.ts'
 import { type ServerProcess, startServer } from './children.ts'
@@ -271,103 +272,6 @@ class WindowMeter {
 
 // --- the raw rate ---
 
-/** COPY ... FROM STDIN through a `pg` client: the whole input is sent when the server asks for it. */
-class CopyIn implements pg.Submittable {
-  readonly done: Promise<void>
-  readonly #text: string
-  readonly #chunks: Buffer[]
-  #resolve: () => void = () => {}
-  #reject: (err: unknown) => void = () => {}
-  #error: unknown
-
-  constructor(text: string, chunks: Buffer[]) {
-    this.#text = text
-    this.#chunks = chunks
-    this.done = new Promise((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-  }
-
-  submit(connection: pg.Connection): void {
-    connection.query(this.#text)
-  }
-
-  handleCopyInResponse(connection: pg.Connection & CopyConnection): void {
-    for (const chunk of this.#chunks) connection.sendCopyFromChunk(chunk)
-    connection.endCopyFrom()
-  }
-
-  handleCommandComplete(): void {}
-
-  handleError(err: unknown): void {
-    this.#error = err
-    this.#reject(err)
-  }
-
-  handleReadyForQuery(): void {
-    if (this.#error === undefined) this.#resolve()
-  }
-}
-
-interface CopyConnection {
-  sendCopyFromChunk(chunk: Buffer): void
-  endCopyFrom(): void
-}
-
-/**
- * COPY (SELECT one bytea column) TO STDOUT (FORMAT binary) through a `pg` client: resolves the
- * values, each copied once out of the protocol buffer. The server sends one CopyData message per
- * row (the file header before the first row, the trailer alone).
- */
-class CopyOut implements pg.Submittable {
-  readonly done: Promise<Buffer[]>
-  readonly #text: string
-  readonly #values: Buffer[] = []
-  #headerSeen = false
-  #resolve: (values: Buffer[]) => void = () => {}
-  #reject: (err: unknown) => void = () => {}
-  #error: unknown
-
-  constructor(text: string) {
-    this.#text = text
-    this.done = new Promise((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-  }
-
-  submit(connection: pg.Connection): void {
-    connection.query(this.#text)
-  }
-
-  handleCopyData(msg: { chunk: Buffer }): void {
-    let p = 0
-    const chunk = msg.chunk
-    if (!this.#headerSeen) {
-      this.#headerSeen = true
-      p = 19 + chunk.readInt32BE(15)
-    }
-    const fields = chunk.readInt16BE(p)
-    if (fields === -1) return
-    const length = chunk.readInt32BE(p + 2)
-    if (fields !== 1 || p + 6 + length !== chunk.length) this.#error ??= new Error('unexpected COPY row')
-    else this.#values.push(Buffer.from(chunk.subarray(p + 6)))
-  }
-
-  handleCommandComplete(): void {}
-
-  handleError(err: unknown): void {
-    this.#error = err
-    this.#reject(err)
-  }
-
-  handleReadyForQuery(): void {
-    if (this.#error === undefined) this.#resolve(this.#values)
-    else this.#reject(this.#error)
-  }
-}
-
 const COLUMNS =
   'topic_id, partition, base_offset, last_offset, max_timestamp, append_time, size, producer_id, producer_epoch, ' +
   'base_sequence, last_sequence, is_transactional, is_control, data'
@@ -560,7 +464,7 @@ async function rawInsert(
 
 /**
  * Raw reads: FETCH_IN_FLIGHT × CONNECTIONS clients reading BATCHES_PER_FETCH rows at a time,
- * cycling; by SELECT (bytea as hex text, as `pg` and so the engine read) or by a binary COPY TO.
+ * cycling; by SELECT (bytea as hex text, as `pg` reads it) or by a binary COPY TO (as the engine reads).
  */
 async function rawSelect(
   postgres: BenchPostgres,
@@ -598,7 +502,8 @@ async function rawSelect(
         } else {
           // COPY takes no parameters: the values are numbers and a constant uuid.
           const query = select(`'${TOPIC_ID}'`, String(part.partition), String(row * part.records))
-          values = await client.query(new CopyOut(`COPY (${query}) TO STDOUT (FORMAT binary)`)).done
+          const rows = await client.query(new CopyOut(`COPY (${query}) TO STDOUT (FORMAT binary)`)).done
+          values = rows.map((r) => r[0] as Buffer)
         }
         return { bytes: values.reduce((n, v) => n + v.length, 0), rows: values.length }
       },
@@ -872,15 +777,15 @@ export async function benchPostgres(): Promise<void> {
         `${BATCHES_PER_FETCH} batches per response), cycling over the ${fmt(fetchedMb)} MB of ~1 MB batches produced ` +
         "above: most reads miss the engine's in-memory tail (2 MiB per partition) and query PostgreSQL. Raw: " +
         `as many connections reading ${BATCHES_PER_FETCH} rows at a time of the ~1 MB rows the raw runs wrote, by ` +
-        'SELECT (pg reads bytea as hex text, twice its size, as the engine does) and by binary COPY TO STDOUT. ' +
+        'SELECT (pg reads bytea as hex text, twice its size) and by binary COPY TO STDOUT (as the engine reads). ' +
         'MB = 10^6 bytes of record batches returned.',
     )
-    const [select] = rawReads as [Measured, Measured]
+    const [, copyTo] = rawReads as [Measured, Measured]
     console.log(
       table([
-        [...HEADER, 'vs raw SELECT', 'mismatches'],
+        [...HEADER, 'vs raw COPY TO', 'mismatches'],
         ...rawReads.map((r) => row(r, ['', ''])),
-        row(fetchRun, [`${fmt(fetchRun.mbPerSec / select.mbPerSec, 2)}×`, String(fetched.mismatches)]),
+        row(fetchRun, [`${fmt(fetchRun.mbPerSec / copyTo.mbPerSec, 2)}×`, String(fetched.mismatches)]),
       ]),
     )
     console.log(`bench/postgres.ts finished in ${fmt(msBetween(started, now()) / 1000, 1)} s`)

@@ -79,20 +79,6 @@ export function idempotentQuery<R extends pg.QueryResultRow>(
   return retryOnLostConnection(() => pool.query<R>(config))
 }
 
-/**
- * A named (prepared) idempotent query. Results come as text: node-postgres decodes binary-format rows as
- * UTF-8 strings, which corrupts bytea, so batch bytes travel as hex (twice their size) on reads;
- * on writes they travel as binary parameters.
- */
-export function queryNamed<R extends pg.QueryResultRow>(
-  pool: pg.Pool,
-  name: string,
-  text: string,
-  values: unknown[],
-): Promise<pg.QueryResult<R>> {
-  return idempotentQuery<R>(pool, { name, text, values })
-}
-
 /** The connection string without its password, for logs and DescribeLogDirs. */
 export function redactUrl(url: string): string {
   try {

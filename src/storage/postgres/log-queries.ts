@@ -3,14 +3,16 @@
  * byte budget, in one round trip), timestamp lookups, retention and DeleteRecords. Batches are
  * found through the primary key (topic_id, partition, base_offset); a read bounds itself by the
  * high watermark the engine has committed, so a batch of a commit not yet acknowledged is never
- * returned.
+ * returned. Queries that return batches run as a binary COPY (copy.ts), so the bytes travel as
+ * they are stored, not as hex text.
  */
 import type pg from 'pg'
 import type { LogConfig } from '../../config/topic-configs.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
 import { planRetention } from '../engine/retention.ts'
 import type { ReadOptions, TimestampLookup } from '../types.ts'
-import { idempotentQuery, queryNamed } from './db.ts'
+import { type CopyRow, copyLiteral, copyRows, int8Field } from './copy.ts'
+import { idempotentQuery, retryOnLostConnection } from './db.ts'
 import type { PartitionState } from './partition-state.ts'
 
 /** Most batches one range read looks at (a fetch gets the rest next time). */
@@ -20,23 +22,45 @@ const TIMESTAMP_PAGE = 16
 /** The smallest possible batch: its header. */
 const MIN_BATCH_BYTES = 61
 
-// One pass over the partition's index, no self-join (which PostgreSQL may plan as a nested loop
-// whose cost grows with the square of the batches): rows past maxBytes are dropped by the outer
-// filter before their data, kept out of line (TOAST), is ever read.
-const READ_SQL = `
+/** Rows of a query that returns batches, by a binary COPY, again on another connection if one is lost. */
+function selectBinary(pool: pg.Pool, query: string): Promise<CopyRow[]> {
+  return retryOnLostConnection(() => copyRows(pool, query))
+}
+
+/** The batch bytes of a row's field. */
+function bytesOf(field: Buffer | null | undefined): Buffer {
+  if (field === null || field === undefined) throw new Error('a batch without data')
+  return field
+}
+
+/**
+ * One pass over the partition's index, no self-join (which PostgreSQL may plan as a nested loop
+ * whose cost grows with the square of the batches): rows past maxBytes are dropped by the outer
+ * filter before their data, kept out of line (TOAST), is ever read.
+ */
+function readSql(
+  topicId: string,
+  partition: number,
+  offset: number,
+  end: number,
+  maxBytes: number,
+  limit: number,
+): string {
+  const [t, p, o, e, m, l] = [topicId, partition, offset, end, maxBytes, limit].map(copyLiteral)
+  return `
 SELECT data FROM (
   SELECT base_offset, data, size, sum(size) OVER (ORDER BY base_offset) AS total
   FROM batches
-  WHERE topic_id = $1 AND partition = $2
+  WHERE topic_id = ${t} AND partition = ${p}
     AND base_offset >= coalesce(
-      (SELECT max(base_offset) FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset <= $3), $3)
-    AND last_offset >= $3 AND base_offset < $4
+      (SELECT max(base_offset) FROM batches WHERE topic_id = ${t} AND partition = ${p} AND base_offset <= ${o}), ${o})
+    AND last_offset >= ${o} AND base_offset < ${e}
   ORDER BY base_offset
-  LIMIT $6
+  LIMIT ${l}
 ) c
-WHERE c.total <= $5 OR c.total = c.size
-ORDER BY c.base_offset
-`
+WHERE c.total <= ${m} OR c.total = c.size
+ORDER BY c.base_offset`
+}
 
 /** Whole batches from the one holding `offset`, below `end`, as maxBytes and minOneBatch allow. */
 export async function readBatches(
@@ -48,18 +72,13 @@ export async function readBatches(
 ): Promise<Buffer[]> {
   const end = Math.min(options.maxOffset ?? Number.POSITIVE_INFINITY, state.highWatermark)
   if (offset >= end) return []
-  const limit = Math.min(MAX_READ_BATCHES, Math.floor(Math.max(maxBytes, 0) / MIN_BATCH_BYTES) + 1)
-  const { rows } = await queryNamed<{ data: Buffer }>(pool, 'samsa-read', READ_SQL, [
-    state.topicId,
-    state.partition,
-    offset,
-    end,
-    maxBytes,
-    limit,
-  ])
+  const budget = Math.max(maxBytes, 0)
+  const limit = Math.min(MAX_READ_BATCHES, Math.floor(budget / MIN_BATCH_BYTES) + 1)
+  const rows = await selectBinary(pool, readSql(state.topicId, state.partition, offset, end, budget, limit))
   const parts: Buffer[] = []
   let bytes = 0
-  for (const { data } of rows) {
+  for (const row of rows) {
+    const data = bytesOf(row[0])
     const fits = bytes + data.length <= maxBytes
     if (!fits && !(parts.length === 0 && options.minOneBatch)) break
     parts.push(data)
@@ -78,19 +97,26 @@ export async function offsetForTimestamp(
   const { logStartOffset, highWatermark } = state
   let after = -1
   for (;;) {
-    const { rows } = await queryNamed<{ base_offset: number; data: Buffer }>(
+    const [t, p, a, h, l, ts, n] = [
+      state.topicId,
+      state.partition,
+      after,
+      highWatermark,
+      logStartOffset,
+      timestamp,
+      TIMESTAMP_PAGE,
+    ].map(copyLiteral)
+    const rows = await selectBinary(
       pool,
-      'samsa-offset-for-timestamp',
       `SELECT base_offset, data FROM batches
-       WHERE topic_id = $1 AND partition = $2 AND base_offset > $3 AND base_offset < $4
-         AND last_offset >= $5 AND max_timestamp >= $6
-       ORDER BY base_offset LIMIT $7`,
-      [state.topicId, state.partition, after, highWatermark, logStartOffset, timestamp, TIMESTAMP_PAGE],
+       WHERE topic_id = ${t} AND partition = ${p} AND base_offset > ${a} AND base_offset < ${h}
+         AND last_offset >= ${l} AND max_timestamp >= ${ts}
+       ORDER BY base_offset LIMIT ${n}`,
     )
     for (const row of rows) {
-      const hit = await firstRecordAtOrAfter(row.data, timestamp, logStartOffset)
+      const hit = await firstRecordAtOrAfter(bytesOf(row[1]), timestamp, logStartOffset)
       if (hit !== null) return hit
-      after = row.base_offset
+      after = int8Field(row[0])
     }
     if (rows.length < TIMESTAMP_PAGE) return null
   }
@@ -98,17 +124,16 @@ export async function offsetForTimestamp(
 
 /** The record with the largest timestamp (the first one on ties), or null for an empty log. */
 export async function maxTimestamp(pool: pg.Pool, state: PartitionState): Promise<TimestampLookup | null> {
-  const { rows } = await queryNamed<{ data: Buffer }>(
+  const [t, p, h] = [state.topicId, state.partition, state.highWatermark].map(copyLiteral)
+  const rows = await selectBinary(
     pool,
-    'samsa-max-timestamp',
     `SELECT data FROM batches
-     WHERE topic_id = $1 AND partition = $2 AND base_offset = (
-       SELECT base_offset FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset < $3
+     WHERE topic_id = ${t} AND partition = ${p} AND base_offset = (
+       SELECT base_offset FROM batches WHERE topic_id = ${t} AND partition = ${p} AND base_offset < ${h}
        ORDER BY max_timestamp DESC, base_offset LIMIT 1)`,
-    [state.topicId, state.partition, state.highWatermark],
   )
   const row = rows[0]
-  return row === undefined ? null : recordWithMaxTimestamp(row.data)
+  return row === undefined ? null : recordWithMaxTimestamp(bytesOf(row[0]))
 }
 
 /** Bytes of the batches stored for the partition. */
