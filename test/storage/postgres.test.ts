@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import pg from 'pg'
+import type pg from 'pg'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
-import { PostgresStorage, type PostgresStorageOptions } from '../../src/storage/postgres/postgres-storage.ts'
+import { PostgresStorage } from '../../src/storage/postgres/postgres-storage.ts'
 import { isStorageError } from '../../src/storage/storage-error.ts'
-import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING, postgresOpener } from '../helpers/postgres.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { appendInput, batchRanges, makeBatch, topicMeta, withOffset } from './helpers.ts'
 
@@ -17,22 +17,8 @@ const ALL = { minOneBatch: true }
 const skip = (await hasPostgres()) ? undefined : POSTGRES_MISSING
 
 describe('postgres engine', { skip }, () => {
-  const opened: PostgresStorage[] = []
-  const clients: pg.Client[] = []
+  const { open, sql } = postgresOpener({ retentionCheckIntervalMs: 0 })
   const proxies: TcpProxy[] = []
-  const open = async (url: string, options: Partial<PostgresStorageOptions> = {}): Promise<PostgresStorage> => {
-    const storage = await PostgresStorage.open({ url, retentionCheckIntervalMs: 0, ...options })
-    opened.push(storage)
-    return storage
-  }
-  /** A plain connection to the database, for looking behind the engine's back. */
-  const sql = async (url: string): Promise<pg.Client> => {
-    const client = new pg.Client({ connectionString: url })
-    client.on('error', () => {})
-    await client.connect()
-    clients.push(client)
-    return client
-  }
   /** A proxy in front of the database, and the database's URL through it. */
   const proxied = async (db: string): Promise<{ proxy: TcpProxy; url: string }> => {
     const direct = new URL(db)
@@ -48,8 +34,6 @@ describe('postgres engine', { skip }, () => {
     url = await freshDatabase()
   })
   after(async () => {
-    for (const s of opened) await s.close().catch(() => {})
-    for (const c of clients) await c.end().catch(() => {})
     for (const p of proxies) await p.close()
   })
 
