@@ -94,8 +94,18 @@ export interface TimestampLookup {
   timestamp: number
 }
 
-/** Called after every append with the partition and its new high watermark. */
+/**
+ * Called after every append with the partition and its new high watermark: appends through this
+ * engine, and for engines that several brokers share, appends by the other brokers as soon as
+ * the engine learns of them (they wake long polls there).
+ */
 export type AppendListener = (topic: string, partition: number, highWatermark: number) => void
+
+/**
+ * A partition's stored leader epoch rose (claimLeadership), through this engine or, for engines
+ * several brokers share, through another broker's: every broker reports the epoch in Metadata.
+ */
+export type LeaderEpochListener = (topic: string, partition: number, epoch: number) => void
 
 /** The ABORT marker of a transaction whose data the log cleaner has removed entirely. */
 export interface CleanedAbortedTxn {
@@ -203,6 +213,8 @@ export interface Storage {
   claimLeadership(topic: string, partition: number, epoch: number): Promise<number>
 
   onAppend(listener: AppendListener): () => void
+  /** Calls `listener` each time a partition's stored leader epoch rises; returns an unsubscribe. */
+  onLeaderEpoch(listener: LeaderEpochListener): () => void
   /** Calls `listener` for every topic created, deleted or changed; returns an unsubscribe. */
   onMetadataChange(listener: MetadataListener): () => void
   /**

@@ -5,7 +5,9 @@
  * epoch 0.
  */
 
-import type { KeyValueStore } from '../types.ts'
+import type { KeyValueStore, LeaderEpochListener } from '../types.ts'
+import { Listeners } from './listeners.ts'
+import type { StorageLogger } from './logger.ts'
 import { fencedLeaderEpoch } from './storage-error.ts'
 
 const NAMESPACE = 'leader-epochs'
@@ -17,15 +19,18 @@ function key(topic: string, partition: number): string {
 export class LeaderEpochs {
   readonly #kv: KeyValueStore
   readonly #epochs = new Map<string, number>()
+  /** The engine's onLeaderEpoch listeners, told of every claim that raised an epoch. */
+  readonly raised: Listeners<Parameters<LeaderEpochListener>>
 
   /** Epochs over `kv`, none loaded: for a store known to be empty (the memory engine's new one). */
-  constructor(kv: KeyValueStore) {
+  constructor(kv: KeyValueStore, logger: StorageLogger) {
     this.#kv = kv
+    this.raised = new Listeners(logger, 'onLeaderEpoch')
   }
 
   /** Loads the stored epochs. */
-  static async load(kv: KeyValueStore): Promise<LeaderEpochs> {
-    const epochs = new LeaderEpochs(kv)
+  static async load(kv: KeyValueStore, logger: StorageLogger): Promise<LeaderEpochs> {
+    const epochs = new LeaderEpochs(kv, logger)
     for (const [k, v] of await kv.list(NAMESPACE)) epochs.#epochs.set(k, Number(v.toString()))
     return epochs
   }
@@ -45,7 +50,10 @@ export class LeaderEpochs {
     if (epoch <= this.current(topic, partition)) return this.current(topic, partition)
     const k = key(topic, partition)
     await this.#kv.put(NAMESPACE, new Map([[k, Buffer.from(String(epoch))]]))
-    if (epoch > this.current(topic, partition)) this.#epochs.set(k, epoch)
+    if (epoch > this.current(topic, partition)) {
+      this.#epochs.set(k, epoch)
+      this.raised.emit(topic, partition, epoch)
+    }
     return this.current(topic, partition)
   }
 

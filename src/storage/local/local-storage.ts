@@ -20,6 +20,7 @@ import type {
   AbortedTxnsCleanedHandler,
   AppendInput,
   AppendListener,
+  LeaderEpochListener,
   AppendOptions,
   AppendResult,
   MetadataListener,
@@ -155,7 +156,13 @@ export class LocalStorage implements Storage {
     const meta = await MetadataStore.open(options.dataDir)
     await fsyncDir(options.dataDir)
     const kv = new LocalKeyValueStore(meta)
-    const storage = new LocalStorage(options, lock, meta, kv, await LeaderEpochs.load(kv))
+    const storage = new LocalStorage(
+      options,
+      lock,
+      meta,
+      kv,
+      await LeaderEpochs.load(kv, options.logger ?? silentLogger),
+    )
     await storage.#cleanDataDir()
     const cleanShutdown = await storage.#takeCleanShutdownMark()
     const started = performance.now()
@@ -434,6 +441,10 @@ export class LocalStorage implements Storage {
 
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  onLeaderEpoch(listener: LeaderEpochListener): () => void {
+    return this.#epochs.raised.add(listener)
   }
 
   onMetadataChange(listener: MetadataListener): () => void {

@@ -13,6 +13,7 @@ import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } fro
 import type {
   AppendInput,
   AppendListener,
+  LeaderEpochListener,
   AppendOptions,
   AppendResult,
   MetadataListener,
@@ -54,7 +55,7 @@ export class MemoryStorage implements Storage {
   #topics = new Map<string, MemoryTopic>()
   readonly #listeners: Listeners<Parameters<AppendListener>>
   readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
-  readonly #epochs = new LeaderEpochs(this.kv)
+  readonly #epochs: LeaderEpochs
   readonly #brokerDefaults: () => Record<string, string>
   readonly #now: () => number
   #closed = false
@@ -63,6 +64,7 @@ export class MemoryStorage implements Storage {
     const logger = options.logger ?? silentLogger
     this.#listeners = new Listeners(logger, 'onAppend')
     this.#metadataListeners = new Listeners(logger, 'onMetadataChange')
+    this.#epochs = new LeaderEpochs(this.kv, logger)
     this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
     this.#now = options.now ?? Date.now
   }
@@ -159,6 +161,10 @@ export class MemoryStorage implements Storage {
 
   onAppend(listener: AppendListener): () => void {
     return this.#listeners.add(listener)
+  }
+
+  onLeaderEpoch(listener: LeaderEpochListener): () => void {
+    return this.#epochs.raised.add(listener)
   }
 
   onMetadataChange(listener: MetadataListener): () => void {

@@ -28,6 +28,7 @@ import type {
   AppendListener,
   AppendOptions,
   AppendResult,
+  LeaderEpochListener,
   MetadataListener,
   PartitionOffsets,
   ReadOptions,
@@ -137,6 +138,7 @@ export class PostgresStorage implements Storage {
   readonly #tailBytes: number
   readonly #topics = new Map<string, TopicState>()
   readonly #appendListeners: Listeners<Parameters<AppendListener>>
+  readonly #epochListeners: Listeners<Parameters<LeaderEpochListener>>
   readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
   readonly #committer: GroupCommitter
   readonly #stats: CommitStats = {
@@ -169,6 +171,7 @@ export class PostgresStorage implements Storage {
     this.#now = options.now ?? Date.now
     this.#tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES
     this.#appendListeners = new Listeners(this.#logger, 'onAppend')
+    this.#epochListeners = new Listeners(this.#logger, 'onLeaderEpoch')
     this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
     this.kv = new PostgresKeyValueStore(pool, () => this.#checkOpen())
     this.#committer = new GroupCommitter(
@@ -451,7 +454,9 @@ export class PostgresStorage implements Storage {
         })
         const row = rows[0]
         if (row === undefined) throw unknownPartition(topic, partition)
+        const before = state.leaderEpoch
         state.reload(offsetsOf(row))
+        if (row.leader_epoch > before) this.#epochListeners.emit(topic, partition, row.leader_epoch)
         return row.leader_epoch
       }),
     )
@@ -459,6 +464,10 @@ export class PostgresStorage implements Storage {
 
   onAppend(listener: AppendListener): () => void {
     return this.#appendListeners.add(listener)
+  }
+
+  onLeaderEpoch(listener: LeaderEpochListener): () => void {
+    return this.#epochListeners.add(listener)
   }
 
   onMetadataChange(listener: MetadataListener): () => void {
