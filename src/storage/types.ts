@@ -160,6 +160,11 @@ export interface KeyValueStore {
 export interface StorageCapabilities {
   /** What is written survives a restart (snapshots of derived state are worth writing). */
   durable: boolean
+  /**
+   * Several brokers may share the store, each a member of one cluster (membership, leases and
+   * leader claims run over it); otherwise one process owns it.
+   */
+  shared: boolean
   /** The log lives in segment files that roll (onSegmentRolled). */
   segments: boolean
   /** The engine compacts topics with cleanup.policy=compact (runCleaner). */

@@ -41,7 +41,13 @@ describe('postgres engine', { skip }, () => {
     const storage = await open(url)
     assert.equal(storage.location.includes('samsa-test'), false)
     assert.match(storage.location, /^postgres:\/\/samsa@127\.0\.0\.1:\d+\//)
-    assert.deepEqual(storage.capabilities, { durable: true, segments: false, compaction: true, logDir: undefined })
+    assert.deepEqual(storage.capabilities, {
+      durable: true,
+      shared: true,
+      segments: false,
+      compaction: true,
+      logDir: undefined,
+    })
   })
 
   it('refuses an append with a stale epoch from a deposed leader, writing nothing', async () => {

@@ -106,7 +106,7 @@ export class LocalStorage implements Storage {
     epochs: LeaderEpochs,
   ) {
     this.location = options.dataDir
-    this.capabilities = { durable: true, segments: true, compaction: true, logDir: resolve(options.dataDir) }
+    this.capabilities = { durable: true, shared: false, segments: true, compaction: true, logDir: resolve(options.dataDir) }
     this.#lock = lock
     this.#meta = meta
     this.kv = kv

@@ -51,7 +51,13 @@ export class MemoryStorage implements Storage {
   readonly engine = 'memory'
   readonly location = 'memory'
   readonly kv = new MemoryKeyValueStore()
-  readonly capabilities: StorageCapabilities = { durable: false, segments: false, compaction: false, logDir: undefined }
+  readonly capabilities: StorageCapabilities = {
+    durable: false,
+    shared: false,
+    segments: false,
+    compaction: false,
+    logDir: undefined,
+  }
   #topics = new Map<string, MemoryTopic>()
   readonly #listeners: Listeners<Parameters<AppendListener>>
   readonly #metadataListeners: Listeners<Parameters<MetadataListener>>

@@ -128,7 +128,13 @@ export class PostgresStorage implements Storage {
   readonly engine = 'postgres'
   readonly location: string
   readonly kv: PostgresKeyValueStore
-  readonly capabilities: StorageCapabilities = { durable: true, segments: false, compaction: true, logDir: undefined }
+  readonly capabilities: StorageCapabilities = {
+    durable: true,
+    shared: true,
+    segments: false,
+    compaction: true,
+    logDir: undefined,
+  }
   /** Names this engine in its notifications, so that it skips its own. */
   readonly #origin = randomUUID()
   readonly #pool: pg.Pool
