@@ -10,7 +10,8 @@
  * - `assigned` (called by the storage engine the moment offsets are given out, before the high
  *   watermark moves): offsets are filled in and an open transaction starts, so the last stable
  *   offset never lets a read_committed consumer see a batch of an open transaction.
- * A failed append undoes its batch (`failed`).
+ * The append's outcome comes last: `completed` once it is stored (durably when asked), or
+ * `failed`, which undoes the batch. A retry of a batch still in flight waits for that outcome.
  */
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -28,8 +29,11 @@ export interface BatchMeta {
   baseOffset: number
   lastOffsetDelta: number
   timestamp: number
-  /** Resolves the base offset once known; rejects if the append failed. */
-  ready: Promise<number> | null
+  /**
+   * Resolves the base offset once the append completed (durably, when it was asked to be);
+   * rejects with the append's error if it failed. A retried batch answers only then.
+   */
+  done: Promise<number> | null
   settle?: (offset: number) => void
   fail?: (err: unknown) => void
 }
@@ -75,13 +79,13 @@ function inSequence(lastSeq: number, nextSeq: number): boolean {
 }
 
 function newMeta(firstSeq: number, lastSeq: number, lastOffsetDelta: number, timestamp: number): BatchMeta {
-  const meta: BatchMeta = { firstSeq, lastSeq, baseOffset: -1, lastOffsetDelta, timestamp, ready: null }
-  meta.ready = new Promise<number>((resolve, reject) => {
+  const meta: BatchMeta = { firstSeq, lastSeq, baseOffset: -1, lastOffsetDelta, timestamp, done: null }
+  meta.done = new Promise<number>((resolve, reject) => {
     meta.settle = resolve
     meta.fail = reject
   })
   // A duplicate may never wait on it; do not report the rejection as unhandled.
-  meta.ready.catch(() => {})
+  meta.done.catch(() => {})
   return meta
 }
 
@@ -180,7 +184,15 @@ export class PartitionProducerState {
       this.#open.set(entry.producerId, baseOffset)
     }
     this.stateEnd = Math.max(this.stateEnd, baseOffset + meta.lastOffsetDelta + 1)
-    meta.settle?.(baseOffset)
+  }
+
+  /**
+   * The append of an accepted batch completed (its offsets were assigned before): a retry of it
+   * may now be answered with them. Not earlier: with acks=all the original is acknowledged only
+   * once durable, and its append may still fail after offsets were assigned.
+   */
+  completed(meta: BatchMeta): void {
+    meta.settle?.(meta.baseOffset)
   }
 
   /** The append of an accepted batch failed: forget it, so a retry is judged afresh. */
@@ -246,7 +258,7 @@ export class PartitionProducerState {
       baseOffset: offset,
       lastOffsetDelta: info.lastOffsetDelta,
       timestamp: info.maxTimestamp,
-      ready: Promise.resolve(offset),
+      done: Promise.resolve(offset),
     })
     if (e.batches.length > BATCHES_REMEMBERED) e.batches.shift()
     e.lastTimestamp = info.maxTimestamp
@@ -353,7 +365,7 @@ export class PartitionProducerState {
           baseOffset,
           lastOffsetDelta,
           timestamp,
-          ready: Promise.resolve(baseOffset),
+          done: Promise.resolve(baseOffset),
         })),
       })
       if (p.f >= 0) state.#open.set(p.p, p.f)

@@ -87,7 +87,8 @@ export class ProducerStateManager {
 
   /**
    * Appends one producer batch (producerId ≥ 0) after the idempotence and transaction checks.
-   * Must be called synchronously in request order, like storage.append.
+   * Must be called synchronously in request order, like storage.append. Rejects with the
+   * storage's error when the append fails, and so does a retry that waited for it.
    */
   append(topic: string, partition: number, data: Buffer, info: BatchInfo, durable: boolean): Promise<GuardedAppend> {
     const state = this.partition(topic, partition)
@@ -96,15 +97,13 @@ export class ProducerStateManager {
     if (r.kind === 'error') return Promise.resolve({ errorCode: r.errorCode, message: r.message })
     const storage = this.#deps.storage
     if (r.kind === 'duplicate') {
-      // Kafka answers a retried batch it still remembers with the offset it got the first time.
-      return (r.meta.ready as Promise<number>).then(
-        async (baseOffset) => ({
-          errorCode: ErrorCode.NONE,
-          baseOffset,
-          logStartOffset: (await storage.offsets(topic, partition)).logStartOffset,
-        }),
-        () => ({ errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, message: 'The original batch failed' }),
-      )
+      // Kafka answers a retried batch it still remembers with the offset it got the first time;
+      // one still in flight shares the original's outcome (durability included), or its error.
+      return (r.meta.done as Promise<number>).then(async (baseOffset) => ({
+        errorCode: ErrorCode.NONE,
+        baseOffset,
+        logStartOffset: (await storage.offsets(topic, partition)).logStartOffset,
+      }))
     }
     const { meta, entry } = r
     const onAssigned = (baseOffset: number): void => state.assigned(entry, meta, baseOffset)
@@ -116,11 +115,10 @@ export class ProducerStateManager {
         { durable, leaderEpoch: this.#deps.leaderEpoch(topic, partition) },
       )
       .then(
-        (res: AppendResult) => ({
-          errorCode: ErrorCode.NONE,
-          baseOffset: res.baseOffset,
-          logStartOffset: res.logStartOffset,
-        }),
+        (res: AppendResult) => {
+          state.completed(meta)
+          return { errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logStartOffset: res.logStartOffset }
+        },
         (err: unknown) => {
           state.failed(entry, meta, err)
           throw err
