@@ -12,6 +12,10 @@
  * for, up to the high watermark, also for partitions that only plain producers write: the replay
  * after a crash covers what came since the last snapshot or roll, not everything since the last
  * idempotent batch.
+ *
+ * Over storage several brokers share, a partition's state is its leader's: a broker loads and
+ * snapshots only the partitions it leads (deps.leads), and one that has just become a leader
+ * rebuilds the partition from the previous leader's snapshot and log (reloadPartition).
  */
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -42,6 +46,11 @@ export interface ProducerStateDeps {
   verify: (producerId: number, epoch: number, topic: string, partition: number) => number
   /** The leader epoch this broker appends to a partition with. */
   leaderEpoch: (topic: string, partition: number) => number
+  /**
+   * Whether this broker leads the partition: only a leader loads a partition's state at start
+   * and writes its snapshots. Default: every partition (one broker owns the storage).
+   */
+  leads?: (topic: string, partition: number) => boolean
 }
 
 /** Key of a partition's snapshot in the key-value store. */
@@ -59,6 +68,12 @@ export class ProducerStateManager {
   #snapshotting: Promise<void> | null = null
   /** Partitions without producer state: the log end their stored snapshot records. */
   readonly #quietEnds = new Map<string, number>()
+  /**
+   * Over shared storage: the version of each snapshot this broker last read or wrote, for the
+   * partitions it rebuilt as their leader. Snapshots are written only over that version, so a
+   * deposed leader never overwrites its successor's.
+   */
+  readonly #versions = new Map<string, number>()
 
   constructor(deps: ProducerStateDeps) {
     this.#deps = deps
@@ -179,26 +194,35 @@ export class ProducerStateManager {
     return state === undefined || state.aborted.length === 0 ? [] : state.abortedBetween(from, to)
   }
 
-  /** Loads snapshots and replays the log after them, for every partition of `topics`. */
+  #leads(topic: string, partition: number): boolean {
+    return this.#deps.leads?.(topic, partition) ?? true
+  }
+
+  /**
+   * Loads snapshots and replays the log after them, for every partition of `topics` this broker
+   * leads (over shared storage, partitions led later are rebuilt by reloadPartition).
+   */
   async load(topics: { name: string; partitionCount: number }[]): Promise<void> {
-    const snapshots = await this.#kv.list(NAMESPACE)
+    const shared = this.#deps.storage.capabilities.shared
+    const snapshots = shared ? new Map<string, Buffer>() : await this.#kv.list(NAMESPACE)
     const scanned = new Map<string, Buffer | null>()
     for (const t of topics) {
       for (let p = 0; p < t.partitionCount; p++) {
+        if (!this.#leads(t.name, p)) continue
+        if (shared) {
+          await this.reloadPartition(t.name, p)
+          continue
+        }
         const k = key(t.name, p)
         const raw = snapshots.get(k)
         const snapshot = raw === undefined ? undefined : (JSON.parse(raw.toString()) as PartitionSnapshot)
-        const empty = await this.#loadPartition(t.name, p, snapshot)
-        if (empty) {
-          scanned.set(k, Buffer.from(JSON.stringify(empty.toSnapshot())))
-          this.#quietEnds.set(k, empty.stateEnd)
-        } else if (this.peek(t.name, p) === undefined) {
-          this.#quietEnds.set(k, snapshot?.end ?? 0)
-        }
+        const { state, start, end } = await this.#rebuild(t.name, p, snapshot)
+        this.#install(t.name, p, state, end > start ? end : (snapshot?.end ?? 0))
+        // Partitions without producers have no state to snapshot later; recording how far their
+        // log was read spares the next start from reading it all again.
+        if (!this.#holds(state) && end > start) scanned.set(k, Buffer.from(JSON.stringify(state.toSnapshot())))
       }
     }
-    // Partitions without producers have no state to snapshot later; recording how far their log
-    // was read spares the next start from reading it all again.
     if (scanned.size > 0 && this.#deps.storage.capabilities.durable) await this.#kv.put(NAMESPACE, scanned)
     // Only now that every partition's state is loaded may the cleaner's news change it.
     this.#deps.storage.onAbortedTxnsCleaned?.((topic, partition, txns) => this.#forgetAborted(topic, partition, txns))
@@ -215,14 +239,47 @@ export class ProducerStateManager {
   }
 
   /**
-   * Rebuilds one partition's state; returns the state when it holds no producer but the replay
-   * read new log data (its snapshot then records only how far the log was read).
+   * Rebuilds one partition's producer state from storage: its stored snapshot, then the log after
+   * it, replacing what this broker held. For a broker that has just become the partition's leader
+   * after another wrote to it: call it once the previous leader is fenced and before serving
+   * appends. Over shared storage the rebuilt snapshot is then written back over the version read,
+   * which also keeps the previous leader from writing this partition's snapshot any more; a
+   * snapshot written in between makes it read again.
    */
-  async #loadPartition(
+  async reloadPartition(topic: string, partition: number): Promise<void> {
+    const k = key(topic, partition)
+    const shared = this.#deps.storage.capabilities.shared
+    for (let attempt = 1; ; attempt++) {
+      const { value, version } = await this.#kv.getVersioned(NAMESPACE, k)
+      const snapshot = value === undefined ? undefined : (JSON.parse(value.toString()) as PartitionSnapshot)
+      const { state, end } = await this.#rebuild(topic, partition, snapshot, true)
+      state.stateEnd = Math.max(state.stateEnd, end)
+      const data = Buffer.from(JSON.stringify(state.toSnapshot()))
+      if (!shared) {
+        if (this.#deps.storage.capabilities.durable) await this.#kv.put(NAMESPACE, new Map([[k, data]]))
+        this.#install(topic, partition, state, state.stateEnd)
+        return
+      }
+      const written = await this.#kv.putIfVersion(NAMESPACE, k, version, data)
+      if (written !== null) {
+        this.#versions.set(k, written)
+        this.#install(topic, partition, state, state.stateEnd)
+        return
+      }
+      if (attempt >= 3) throw new Error(`the producer state snapshot of ${topic}-${partition} keeps changing`)
+    }
+  }
+
+  /**
+   * Rebuilds one partition's state from a snapshot and the log after it, without installing it;
+   * `start` and `end` bound the log read. With `strict`, a failed read fails the rebuild.
+   */
+  async #rebuild(
     topic: string,
     partition: number,
     snapshot: PartitionSnapshot | undefined,
-  ): Promise<PartitionProducerState | undefined> {
+    strict = false,
+  ): Promise<{ state: PartitionProducerState; start: number; end: number }> {
     const storage = this.#deps.storage
     const offsets = await storage.offsets(topic, partition)
     let state = snapshot === undefined ? new PartitionProducerState() : PartitionProducerState.fromSnapshot(snapshot)
@@ -234,20 +291,40 @@ export class ProducerStateManager {
     let offset = start
     while (offset < offsets.highWatermark) {
       const read = await storage.read(topic, partition, offset, SCAN_CHUNK_BYTES, { minOneBatch: true })
+      if (strict && read.errorCode !== ErrorCode.NONE) {
+        throw new Error(`reading ${topic}-${partition} at ${offset} for its producer state failed (${read.errorCode})`)
+      }
       if (read.errorCode !== ErrorCode.NONE || read.records.length === 0) break
       const next = replayChunk(state, read.records)
       if (next <= offset) break
       offset = next
     }
     state.dirty = false
-    if (state.producers.size > 0 || state.aborted.length > 0) {
-      if (!this.#partitions.has(topic)) this.#partitions.set(topic, new Map())
-      this.#partitions.get(topic)?.set(partition, state)
-      return undefined
+    // A state without producers records only how far the log was read.
+    if (!this.#holds(state) && offset > start) state.stateEnd = offset
+    return { state, start, end: offset }
+  }
+
+  /** Whether a partition's state holds anything beyond how far the log was read. */
+  #holds(state: PartitionProducerState): boolean {
+    return state.producers.size > 0 || state.aborted.length > 0
+  }
+
+  /** Makes a rebuilt state the partition's; `storedEnd` is the log end its stored snapshot records. */
+  #install(topic: string, partition: number, state: PartitionProducerState, storedEnd: number): void {
+    const k = key(topic, partition)
+    if (this.#holds(state)) {
+      let byPartition = this.#partitions.get(topic)
+      if (byPartition === undefined) {
+        byPartition = new Map()
+        this.#partitions.set(topic, byPartition)
+      }
+      byPartition.set(partition, state)
+      this.#quietEnds.delete(k)
+      return
     }
-    if (offset <= start) return undefined
-    state.stateEnd = offset
-    return state
+    this.#partitions.get(topic)?.delete(partition)
+    this.#quietEnds.set(k, storedEnd)
   }
 
   /**
@@ -271,12 +348,16 @@ export class ProducerStateManager {
 
   async #writeSnapshots(): Promise<void> {
     const cutoff = this.#deps.now() - Number(this.#deps.prop('producer.id.expiration.ms'))
-    const entries = new Map<string, Buffer | null>()
+    const entries = new Map<string, Buffer>()
     const quiet = new Map<string, number>()
     const storage = this.#deps.storage
+    const shared = storage.capabilities.shared
     for (const topic of await storage.listTopics()) {
       for (let partition = 0; partition < topic.partitionCount; partition++) {
         const k = key(topic.name, partition)
+        // Only the leader's state accounts for every batch below the high watermark; over shared
+        // storage, only a partition this broker rebuilt as leader has a snapshot version of its own.
+        if (!this.#leads(topic.name, partition) || (shared && !this.#versions.has(k))) continue
         const offsets = await storage.offsets(topic.name, partition).catch(() => undefined)
         if (offsets === undefined) continue
         // Every producer batch below the high watermark was assigned its offset, so it is in the state.
@@ -299,8 +380,24 @@ export class ProducerStateManager {
         entries.set(k, Buffer.from(JSON.stringify(state.toSnapshot())))
       }
     }
-    if (entries.size > 0) await this.#kv.put(NAMESPACE, entries)
-    for (const [k, end] of quiet) this.#quietEnds.set(k, end)
+    if (entries.size === 0) return
+    if (!shared) {
+      await this.#kv.put(NAMESPACE, entries)
+      for (const [k, end] of quiet) this.#quietEnds.set(k, end)
+      return
+    }
+    for (const [k, data] of entries) {
+      const written = await this.#kv.putIfVersion(NAMESPACE, k, this.#versions.get(k) ?? 0, data)
+      if (written === null) {
+        // Another broker rebuilt the partition as its leader since: its snapshots are its own now.
+        this.#versions.delete(k)
+        this.#deps.log.warn({ partition: k }, 'producer state snapshot was written by another broker; not writing it')
+        continue
+      }
+      this.#versions.set(k, written)
+      const end = quiet.get(k)
+      if (end !== undefined) this.#quietEnds.set(k, end)
+    }
   }
 
   /** Forgets a deleted topic's state. */
@@ -310,6 +407,10 @@ export class ProducerStateManager {
     this.#partitions.delete(topic)
     for (const k of (await this.#kv.list(NAMESPACE)).keys()) {
       if ((JSON.parse(k) as [string, number])[0] === topic) entries.set(k, null)
+    }
+    for (const k of entries.keys()) {
+      this.#versions.delete(k)
+      this.#quietEnds.delete(k)
     }
     if (entries.size > 0) await this.#kv.put(NAMESPACE, entries)
   }
