@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander'
 import { describeError, ExitCode } from './common.ts'
+import { samsaVersion } from './version.ts'
 
 interface CommandEntry {
   name: string
@@ -58,7 +59,29 @@ const COMMANDS: CommandEntry[] = [
     description: 'throughput and latency tests',
     load: async () => (await import('./commands/perf.ts')).registerPerfCommand,
   },
+  {
+    name: 'completion',
+    description: 'print a shell completion script (bash, zsh or fish)',
+    load: async () => {
+      const { registerCompletionCommand } = await import('./commands/completion.ts')
+      return (program) => registerCompletionCommand(program, fullTree)
+    },
+  },
 ]
+
+/** A program with every command loaded (for the completion scripts). */
+async function fullTree(): Promise<Command> {
+  const all = new Command().name('samsa')
+  for (const entry of COMMANDS) (await entry.load())(all)
+  addVersion(all)
+  return all
+}
+
+/** `--version` (and -V) on samsa and every subcommand, as on the program itself. */
+function addVersion(cmd: Command): void {
+  cmd.version(samsaVersion(), '-V, --version', 'print the samsa version')
+  for (const sub of cmd.commands) addVersion(sub)
+}
 
 const verbose = process.argv.includes('--verbose') || process.argv.includes('-v')
 
@@ -112,6 +135,7 @@ async function main(): Promise<void> {
     if (entry.name === wanted) (await entry.load())(program)
     else program.command(entry.name).description(entry.description)
   }
+  addVersion(program)
   await program.parseAsync(process.argv)
 }
 

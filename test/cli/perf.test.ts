@@ -5,6 +5,7 @@ import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { formatSummary, LatencyRecorder, summarize } from '../../src/cli/perf-stats.ts'
 import { Admin } from '../../src/client/admin.ts'
 import { EARLIEST, LATEST, listOffsets } from '../../src/client/offsets.ts'
+import { startBroker as startTestBroker } from '../../src/testing/index.ts'
 import { cli } from './helpers.ts'
 
 let broker: Broker
@@ -27,7 +28,8 @@ interface Summary {
   elapsedMs: number
   recordsPerSec: number
   mbPerSec: number
-  latencyMs: { avg: number; p50: number; p95: number; p99: number; p999: number; max: number }
+  latencySamples: number
+  latencyMs: Record<'avg' | 'p50' | 'p95' | 'p99' | 'p999' | 'max', number | null>
 }
 
 async function totalRecords(topic: string, partitions: number): Promise<number> {
@@ -49,8 +51,17 @@ function checkSummary(s: Summary, records: number, bytes: number): void {
   assert.ok(Math.abs(s.recordsPerSec - records / (s.elapsedMs / 1000)) / s.recordsPerSec < 0.01)
   assert.ok(Math.abs(s.mbPerSec - bytes / 1048576 / (s.elapsedMs / 1000)) <= 0.01 + s.mbPerSec * 0.01)
   const l = s.latencyMs
-  assert.ok(l.p50 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.p999 && l.p999 <= l.max, JSON.stringify(l))
-  assert.ok(l.avg > 0 && l.avg <= l.max)
+  // Each percentile is there exactly when the run has the samples it needs.
+  const needs = { p50: 2, p95: 20, p99: 100, p999: 1000 } as const
+  const present: number[] = []
+  for (const [key, n] of Object.entries(needs)) {
+    const v = l[key as keyof typeof needs]
+    assert.equal(v === null, s.latencySamples < n, `${key} with ${s.latencySamples} samples: ${JSON.stringify(l)}`)
+    if (v !== null) present.push(v)
+  }
+  assert.ok(l.max !== null && l.avg !== null && l.avg > 0 && l.avg <= l.max, JSON.stringify(l))
+  for (let i = 1; i < present.length; i++) assert.ok((present[i - 1] as number) <= (present[i] as number))
+  assert.ok(present.every((v) => v <= (l.max as number)))
 }
 
 describe('samsa cli', { concurrency: true }, () => {
@@ -91,7 +102,7 @@ describe('samsa cli', { concurrency: true }, () => {
     assert.equal(text.code, 0, text.stderr)
     assert.match(
       text.stdout,
-      /^2000 records sent in (\d+\.\d+) s\nthroughput: [\d.]+ records\/s, [\d.]+ MB\/s\nproduce latency \(ms\): avg [\d.]+, p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+\n$/,
+      /^2000 records sent in (\d+\.\d+) s\nthroughput: [\d.]+ records\/s, [\d.]+ MB\/s\nproduce latency \(ms, 2000 samples\): avg [\d.]+, p50 [\d.]+, p95 [\d.]+, p99 [\d.]+, p99\.9 [\d.]+, max [\d.]+\n$/,
     )
     // 2000 records at 20000/s take at least ~0.1 s.
     assert.ok(Number(/in (\d+\.\d+) s/.exec(text.stdout)?.[1]) >= 0.09)
@@ -116,6 +127,34 @@ describe('samsa cli', { concurrency: true }, () => {
     const fresh = await samsa(['perf', 'produce', 'bench-new', '-n', '10', '-s', '10'])
     assert.equal(fresh.code, 0, fresh.stderr)
     assert.equal(await totalRecords('bench-new', 1), 10)
+  })
+
+  test('perf consume measures fetches, not the group join, and names the percentiles it lacks samples for', async () => {
+    // A broker that holds every JoinGroup answer back for 1.5 s: a fetch sample that included
+    // the join would show it.
+    const slow = await startTestBroker({ topics: [{ name: 'joined', partitions: 1 }] })
+    try {
+      slow.faults.delay('JoinGroup', 1500)
+      const run = cli(slow.bootstrap)
+      const produced = await run(['perf', 'produce', 'joined', '-n', '3000', '-s', '10', '--batch-size', '1024'])
+      assert.equal(produced.code, 0, produced.stderr)
+      const res = await run(['perf', 'consume', 'joined', '--group', 'slow-join', '--json'])
+      assert.equal(res.code, 0, res.stderr)
+      const s = JSON.parse(res.stdout) as Summary
+      checkSummary(s, 3000, 30_000)
+      assert.ok(s.latencySamples >= 1)
+      assert.ok((s.latencyMs.max as number) < 1500, `the join is not a fetch: ${JSON.stringify(s.latencyMs)}`)
+      assert.ok(s.elapsedMs < 1500, `the elapsed time starts after the join: ${s.elapsedMs} ms`)
+      const text = await run(['perf', 'consume', 'joined', '-n', '10'])
+      assert.equal(text.code, 0, text.stderr)
+      assert.match(text.stdout, /fetch latency \(ms, 1 samples\): avg [\d.]+, max [\d.]+\n/)
+      assert.match(
+        text.stdout,
+        /too few samples for p50, p95, p99, p99\.9 \(p50 needs 2, p95 needs 20, p99 needs 100, p99\.9 needs 1000\)/,
+      )
+    } finally {
+      await slow.close()
+    }
   })
 
   test('latency summary: nearest-rank percentiles', () => {
