@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { Admin } from '../client/admin.ts'
 import { Cluster, type TopicInfo } from '../client/cluster.ts'
 import { ClientError, KafkaError } from '../client/errors.ts'
+import { activeProfile } from './profiles.ts'
 
 /** Exit codes of the `samsa` command. */
 export const ExitCode = {
@@ -20,7 +21,9 @@ export const ExitCode = {
 
 /** Flags every client command has. */
 export interface CommonFlags {
-  bootstrap: string
+  /** As given on the command line; see openCluster for what applies when it is not. */
+  bootstrap?: string
+  profile?: string
   verbose?: boolean
   json?: boolean
   timeout?: number
@@ -41,10 +44,10 @@ export function withCommonFlags(cmd: Command, options: { json?: boolean } = {}):
   cmd
     .option(
       '-b, --bootstrap <servers>',
-      'bootstrap servers, host:port[,host:port] (env SAMSA_BOOTSTRAP)',
-      process.env.SAMSA_BOOTSTRAP || 'localhost:9092',
+      'bootstrap servers, host:port[,host:port] (default: env SAMSA_BOOTSTRAP, the profile, localhost:9092)',
     )
-    .option('--timeout <ms>', 'request timeout in milliseconds', parsePositiveArg, 30_000)
+    .option('--profile <name>', 'use this profile (default: env SAMSA_PROFILE, else the one samsa profile use chose)')
+    .option('--timeout <ms>', 'request timeout in milliseconds (default: the profile, 30000)', parsePositiveArg)
     .option('-v, --verbose', 'show stack traces on errors')
   if (options.json) cmd.option('--json', 'print JSON for scripts: one document per line, shapes in the README')
   return cmd
@@ -112,13 +115,29 @@ export function parseAssignments(pairs: string[] | undefined, what = 'config'): 
   return out
 }
 
+/** Where the bootstrap servers came from when a profile gave them (for the unreachable message). */
+let bootstrapFrom: string | undefined
+
+/** The client settings of a run: flags, then SAMSA_* variables, then the profile, then defaults. */
+export function clientSettings(flags: CommonFlags): { bootstrap: string; timeout: number; clientId?: string } {
+  const { name, profile } = activeProfile(flags.profile)
+  const fromProfile = !flags.bootstrap && !process.env.SAMSA_BOOTSTRAP && profile.bootstrap
+  bootstrapFrom = fromProfile ? `profile ${name}` : undefined
+  return {
+    bootstrap: flags.bootstrap || process.env.SAMSA_BOOTSTRAP || profile.bootstrap || 'localhost:9092',
+    timeout: flags.timeout ?? profile.timeout ?? 30_000,
+    clientId: profile.clientId,
+  }
+}
+
 /** A cluster for one command run. */
 export function openCluster(flags: CommonFlags, clientId = 'samsa-cli'): Cluster {
+  const settings = clientSettings(flags)
   return new Cluster({
-    bootstrap: flags.bootstrap,
-    clientId,
-    requestTimeoutMs: flags.timeout,
-    connectTimeoutMs: Math.min(flags.timeout ?? 10_000, 10_000),
+    bootstrap: settings.bootstrap,
+    clientId: settings.clientId ?? clientId,
+    requestTimeoutMs: settings.timeout,
+    connectTimeoutMs: Math.min(settings.timeout, 10_000),
     retries: 3,
   })
 }
@@ -208,7 +227,8 @@ export function describeError(err: unknown): { code: number; message: string } {
   if (err instanceof ClientError) {
     if (err.code === 'SAMSA_ERR_INVALID_ARGUMENT') return { code: ExitCode.USAGE, message: err.message }
     if (err.code === 'SAMSA_ERR_CONNECTION') {
-      return { code: ExitCode.UNREACHABLE, message: `${err.message} (is a broker running? see --bootstrap)` }
+      const from = bootstrapFrom === undefined ? '' : ` the address comes from ${bootstrapFrom};`
+      return { code: ExitCode.UNREACHABLE, message: `${err.message} (is a broker running?${from} see --bootstrap)` }
     }
     return { code: ExitCode.FAILED, message: err.message }
   }

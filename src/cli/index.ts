@@ -60,6 +60,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/perf.ts')).registerPerfCommand,
   },
   {
+    name: 'profile',
+    description: 'named client settings (bootstrap servers, timeout) so --bootstrap need not be typed',
+    load: async () => (await import('./commands/profile.ts')).registerProfileCommand,
+  },
+  {
     name: 'completion',
     description: 'print a shell completion script (bash, zsh or fish)',
     load: async () => {
