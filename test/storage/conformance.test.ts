@@ -371,6 +371,24 @@ for (const engine of engines) {
       )
     })
 
+    it('tells leader epoch listeners of each claim that raises the epoch, and of no other', async () => {
+      const t = await newTopic(2)
+      const seen: string[] = []
+      const off = storage.onLeaderEpoch((topic, partition, epoch) => {
+        if (topic === t) seen.push(`${partition}@${epoch}`)
+      })
+      assert.equal(await storage.claimLeadership(t, 0, 2), 2)
+      assert.equal(await storage.claimLeadership(t, 0, 2), 2, 'the same epoch again')
+      assert.equal(await storage.claimLeadership(t, 0, 1), 2, 'a lower one')
+      assert.equal(await storage.claimLeadership(t, 1, 0), 0, 'the epoch a new partition has')
+      await storage.append(t, 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 2 })
+      assert.equal(await storage.claimLeadership(t, 1, 4), 4)
+      assert.equal(await storage.claimLeadership(t, 0, 3), 3)
+      off()
+      assert.equal(await storage.claimLeadership(t, 0, 5), 5)
+      assert.deepEqual(seen, ['0@2', '1@4', '0@3'])
+    })
+
     it('tells metadata listeners about every topic change', async () => {
       const seen: string[] = []
       const off = storage.onMetadataChange((topic) => seen.push(topic))

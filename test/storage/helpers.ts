@@ -9,6 +9,7 @@ import { validateBatches } from '../../src/protocol/records/batch-validate.ts'
 import type { CompressionCodec } from '../../src/protocol/records/compression.ts'
 import { RecordsError } from '../../src/protocol/records/errors.ts'
 import type { AppendInput, TopicMetadata } from '../../src/storage/types.ts'
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 
 /** A batch of records with string values and explicit timestamps (default 1000, 1001, ...). */
 export function makeBatch(
@@ -77,5 +78,34 @@ export function freshDirs(prefix?: string): () => Promise<string> {
     const dir = await tempDir(prefix)
     removals.push(dir.remove)
     return dir.path
+  }
+}
+
+/** Polls `check` until it holds (`ms` at most, 5 s by default). */
+export async function waitFor(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/**
+ * For a test suite: a function putting a TCP proxy (whose link a test can cut) in front of a
+ * database, resolving the proxy and the database's URL through it; the proxies close after the
+ * suite. Call it inside the suite.
+ */
+export function proxies(): (url: string) => Promise<{ proxy: TcpProxy; url: string }> {
+  const started: TcpProxy[] = []
+  after(async () => {
+    for (const p of started) await p.close()
+  })
+  return async (url) => {
+    const direct = new URL(url)
+    const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) })
+    started.push(proxy)
+    const through = new URL(direct)
+    through.port = String(proxy.port)
+    return { proxy, url: through.toString() }
   }
 }

@@ -4,37 +4,25 @@
  * across partitions, a lost connection, and metadata changes seen by another engine.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type pg from 'pg'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { PostgresStorage } from '../../src/storage/postgres/postgres-storage.ts'
 import { isStorageError } from '../../src/storage/storage-error.ts'
 import { freshDatabase, hasPostgres, POSTGRES_MISSING, postgresOpener } from '../helpers/postgres.ts'
-import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
-import { appendInput, batchRanges, makeBatch, topicMeta, withOffset } from './helpers.ts'
+import { appendInput, batchRanges, makeBatch, proxies, topicMeta, waitFor, withOffset } from './helpers.ts'
 
 const ALL = { minOneBatch: true }
 const skip = (await hasPostgres()) ? undefined : POSTGRES_MISSING
 
 describe('postgres engine', { skip }, () => {
   const { open, sql } = postgresOpener({ retentionCheckIntervalMs: 0 })
-  const proxies: TcpProxy[] = []
   /** A proxy in front of the database, and the database's URL through it. */
-  const proxied = async (db: string): Promise<{ proxy: TcpProxy; url: string }> => {
-    const direct = new URL(db)
-    const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) })
-    proxies.push(proxy)
-    const through = new URL(direct)
-    through.port = String(proxy.port)
-    return { proxy, url: through.toString() }
-  }
+  const proxied = proxies()
   let url: string
 
   before(async () => {
     url = await freshDatabase()
-  })
-  after(async () => {
-    for (const p of proxies) await p.close()
   })
 
   it('names its database without the password', async () => {
@@ -542,13 +530,4 @@ function settle<T>(promise: Promise<T>): { done: Promise<T>; outcome: T | unknow
     },
   )
   return watched
-}
-
-/** Polls `check` until it holds (5 s at most). */
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }

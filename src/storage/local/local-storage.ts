@@ -20,9 +20,9 @@ import type {
   AbortedTxnsCleanedHandler,
   AppendInput,
   AppendListener,
-  LeaderEpochListener,
   AppendOptions,
   AppendResult,
+  LeaderEpochListener,
   MetadataListener,
   PartitionOffsets,
   ReadOptions,
@@ -106,7 +106,13 @@ export class LocalStorage implements Storage {
     epochs: LeaderEpochs,
   ) {
     this.location = options.dataDir
-    this.capabilities = { durable: true, shared: false, segments: true, compaction: true, logDir: resolve(options.dataDir) }
+    this.capabilities = {
+      durable: true,
+      shared: false,
+      segments: true,
+      compaction: true,
+      logDir: resolve(options.dataDir),
+    }
     this.#lock = lock
     this.#meta = meta
     this.kv = kv

@@ -13,9 +13,9 @@ import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } fro
 import type {
   AppendInput,
   AppendListener,
-  LeaderEpochListener,
   AppendOptions,
   AppendResult,
+  LeaderEpochListener,
   MetadataListener,
   PartitionOffsets,
   ReadOptions,

@@ -83,6 +83,8 @@ export interface PostgresCleanerOptions {
   backoffMs?: number
   /** Who keeps the aborted-transaction index, once known (Storage.onAbortedTxnsCleaned). */
   abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
+  /** A write rewrote rows of the partition (the other brokers hear of it). */
+  rewritten: (state: PartitionState) => void
 }
 
 const PLAN_SQL = `
@@ -126,6 +128,8 @@ interface Idle {
   highWatermark: number
   logStartOffset: number
   leaderEpoch: number
+  /** Another engine led the partition (PartitionState.foreign). */
+  foreign: boolean
   config: string
   /** The first moment the clock alone could make a pass due. */
   until: number
@@ -264,6 +268,7 @@ export class PostgresCleaner {
       highWatermark: state.highWatermark,
       logStartOffset: state.logStartOffset,
       leaderEpoch: state.leaderEpoch,
+      foreign: state.foreign,
       config: JSON.stringify(config),
     }
     const idle = this.#idle.get(state)
@@ -282,7 +287,7 @@ export class PostgresCleaner {
       return null
     }
     // Only the leader compacts: a partition whose stored epoch is not this engine's is another's.
-    if (plan.leader_epoch !== state.leaderEpoch || plan.total_bytes === 0) return rest()
+    if (plan.leader_epoch !== state.leaderEpoch || state.foreign || plan.total_bytes === 0) return rest()
     const reason = dueReason(
       config,
       {
@@ -499,6 +504,7 @@ export class PostgresCleaner {
       throw new PassStopped()
     }
     state.compacted(changes)
+    if (changes.size > 0) this.#options.rewritten(state)
   }
 
   #checkGoing(state: PartitionState): void {
@@ -511,6 +517,7 @@ function sameView(a: Omit<Idle, 'until'>, b: Omit<Idle, 'until'>): boolean {
     a.highWatermark === b.highWatermark &&
     a.logStartOffset === b.logStartOffset &&
     a.leaderEpoch === b.leaderEpoch &&
+    a.foreign === b.foreign &&
     a.config === b.config
   )
 }

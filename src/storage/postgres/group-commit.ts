@@ -461,13 +461,25 @@ export class GroupCommitter {
       const row = byIdx.get(idx)
       const landedBefore =
         retried && row?.leader_epoch === c.epoch && row.high_watermark === c.newHighWatermark && row.ok === false
-      if (row?.ok === true || landedBefore) settled.push(this.#committed(c, true))
+      if (row?.ok === true || landedBefore) settled.push(this.#committed(c, this.#inPlace(c)))
       // The statement's snapshot may predate a lost attempt that landed while this one waited.
       else if (retried) doubtful.push(c)
       else this.#refused(c, row)
     })
     for (const settle of settled) settle()
     if (doubtful.length > 0) this.#doubt(doubtful, new Error('refused after a lost attempt'))
+  }
+
+  /**
+   * True when the engine's view of a landed commit's partition is still the one the commit was
+   * built on; else another engine's notice moved it meanwhile (a claim after the commit), and the
+   * partition is read again before its next commit.
+   */
+  #inPlace(c: PartitionCommit): boolean {
+    const { state } = c
+    if (!state.deleted && state.highWatermark === c.oldHighWatermark) return true
+    state.needsReload = true
+    return false
   }
 
   /** Holds a commit's appends and partitions until the database tells whether it landed. */
@@ -575,7 +587,9 @@ export class GroupCommitter {
 
   /**
    * A partition's appends are committed; returns what tells the callers. `apply`: the engine's
-   * view of the partition moves to the commit's end (and its tail takes the batches).
+   * view of the partition moves to the commit's end (and its tail takes the batches), and the
+   * partition is this engine's at the commit's epoch; else its view only rises to the commit's
+   * end (the database holds it).
    */
   #committed(c: PartitionCommit, apply: boolean): () => void {
     const { state } = c
@@ -599,11 +613,14 @@ export class GroupCommitter {
     if (apply) {
       state.highWatermark = c.newHighWatermark
       state.leaderEpoch = Math.max(state.leaderEpoch, c.epoch)
+      state.own(c.epoch)
       state.addToTail(tail)
+    } else if (!state.deleted) {
+      state.highWatermark = Math.max(state.highWatermark, c.newHighWatermark)
     }
     return () => {
       for (const a of c.appends) {
-        if (apply) this.#ctx.appended(state, a.nextOffset)
+        this.#ctx.appended(state, a.nextOffset)
         a.resolve({ baseOffset: a.baseOffset, logStartOffset: state.logStartOffset })
       }
     }

@@ -1,15 +1,18 @@
 /**
- * Metadata changes across brokers: a topic change commits a pg_notify on CHANNEL in its own
- * transaction, and every engine LISTENs on one dedicated connection (outside the pool), which it
- * re-opens when lost. On every (re)connection the engine re-reads all topics, since changes made
- * while it was not listening were not delivered.
+ * Changes across brokers: a topic change commits a pg_notify on CHANNEL in its own transaction,
+ * partition changes go on PARTITION_CHANNEL (partition-notifications.ts), and every engine LISTENs
+ * to both on one dedicated connection (outside the pool), which it re-opens when lost. On every
+ * (re)connection the engine re-reads all topics and partitions, since changes made while it was
+ * not listening were not delivered.
  *
  * LISTEN/NOTIFY is PostgreSQL's (YugabyteDB lacks it, CockroachDB has no LISTEN): where LISTEN
- * fails, the engine polls the topics table instead (pollMs). Correctness never depends on a
- * notification: appends, reads and offsets go to the database or to state the engine wrote.
+ * fails, the engine polls the topics and partitions tables instead (pollMs). Correctness never
+ * depends on a notification: appends are fenced by the database, and reads and offsets never go
+ * past what the database holds.
  */
 import pg from 'pg'
 import type { StorageLogger } from '../engine/logger.ts'
+import { PARTITION_CHANNEL } from './partition-notifications.ts'
 
 /** The notification channel. */
 export const CHANNEL = 'samsa_metadata'
@@ -38,6 +41,8 @@ function decodeNotice(payload: string | undefined): MetadataNotice | null {
 export interface SubscriberHandlers {
   /** A notification from another engine. */
   notice: (notice: MetadataNotice) => void
+  /** A payload on PARTITION_CHANNEL (this engine's own included). */
+  partitions: (payload: string | undefined) => void
   /** (Re)connected, or a poll is due: everything may have changed. */
   resync: () => void
 }
@@ -74,13 +79,17 @@ export class MetadataSubscriber {
     client.on('error', (err) => this.#lost(client, err))
     client.on('end', () => this.#lost(client, undefined))
     client.on('notification', (msg) => {
+      if (msg.channel === PARTITION_CHANNEL) {
+        this.#handlers.partitions(msg.payload)
+        return
+      }
       const notice = msg.channel === CHANNEL ? decodeNotice(msg.payload) : null
       if (notice !== null) this.#handlers.notice(notice)
     })
     try {
       await client.connect()
     } catch (err) {
-      this.#logger.warn({ err }, 'cannot connect to listen for metadata changes; retrying')
+      this.#logger.warn({ err }, 'cannot connect to listen for changes by other brokers; retrying')
       this.#retry()
       return
     }
@@ -90,13 +99,13 @@ export class MetadataSubscriber {
     }
     this.#client = client
     try {
-      await client.query(`LISTEN ${CHANNEL}`)
+      await client.query(`LISTEN ${CHANNEL}; LISTEN ${PARTITION_CHANNEL}`)
     } catch (err) {
       if (this.#client !== client) return
       this.#client = undefined
       await client.end().catch(() => {})
       if ((err as { code?: unknown }).code === '0A000' || (err as { code?: unknown }).code === '42601') {
-        this.#logger.warn({ err }, 'LISTEN is not supported: polling for metadata changes')
+        this.#logger.warn({ err }, 'LISTEN is not supported: polling for changes by other brokers')
         this.#poll()
       } else {
         this.#retry()
@@ -111,7 +120,7 @@ export class MetadataSubscriber {
     if (this.#client !== client) return
     this.#client = undefined
     if (this.#closed) return
-    this.#logger.warn({ err }, 'lost the connection listening for metadata changes; reconnecting')
+    this.#logger.warn({ err }, 'lost the connection listening for changes by other brokers; reconnecting')
     client.end().catch(() => {})
     this.#retry()
   }
@@ -130,6 +139,11 @@ export class MetadataSubscriber {
     if (this.#closed || this.#pollMs <= 0) return
     this.#timer = setInterval(() => this.#handlers.resync(), this.#pollMs)
     this.#timer.unref()
+  }
+
+  /** Sends a notification on the listening connection, if it is up (else nothing: it is lost anyway). */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.#client?.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => {})
   }
 
   /** Stops listening. */

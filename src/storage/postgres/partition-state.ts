@@ -7,7 +7,10 @@
  * The tail is a cache of the database's last rows, always contiguous up to the high watermark; a
  * reload of the partition from the database (after a failed or fenced commit, or a leadership
  * claim that found other writes) empties it, and the log cleaner's rewrites change it as they
- * change the rows.
+ * change the rows. Only the leader's commits fill it: once another engine writes the partition
+ * or raises its epoch (its notice, or a read of the database that shows it), the partition is
+ * `foreign`, the tail goes and reads go to the database, up to the high watermark the database
+ * had when this engine last heard, never above.
  */
 import type { PartitionOffsets, ReadOptions } from '../types.ts'
 
@@ -19,6 +22,21 @@ export interface StoredPartition {
   /** partitions.commit_fence: a commit writes only where it is the one the leader read (group-commit.ts). */
   commitFence: number
 }
+
+/** What another engine, or the database, says of a partition's offsets and epoch. */
+export interface PartitionView {
+  logStartOffset: number
+  highWatermark: number
+  leaderEpoch: number
+}
+
+/** What taking a view raised (the engine's listeners hear of it). */
+export interface ViewChange {
+  highWatermark: boolean
+  leaderEpoch: boolean
+}
+
+const UNCHANGED: ViewChange = { highWatermark: false, leaderEpoch: false }
 
 /** A committed batch held in the tail. */
 export interface TailBatch {
@@ -39,6 +57,15 @@ export class PartitionState {
   leaderEpoch: number
   /** The stored commit fence as this engine last read or raised it. */
   commitFence: number
+  /** The epoch of this engine's last successful claim or commit, -1 before any. */
+  ownEpoch = -1
+  /**
+   * Another engine wrote the partition or raised its epoch since this engine last claimed it or
+   * committed to it: the tail is gone, the log cleaner leaves the partition alone, and rows read
+   * from the database are taken as they are (this engine's commits do not explain them).
+   * A partition first read with an epoch above 0 is someone's claim, so foreign until claimed here.
+   */
+  foreign: boolean
   /** The commit outcome is unknown (a lost connection) or another writer moved the partition. */
   needsReload = false
   /** The topic was deleted (or recreated under a new id): appends are refused. */
@@ -56,7 +83,13 @@ export class PartitionState {
     this.highWatermark = row.highWatermark
     this.leaderEpoch = row.leaderEpoch
     this.commitFence = row.commitFence
+    this.foreign = row.leaderEpoch > 0
     this.#maxTailBytes = maxTailBytes
+  }
+
+  /** This engine leads the partition, as far as it knows: its last claim or commit holds the stored epoch. */
+  get leads(): boolean {
+    return !this.foreign && this.ownEpoch === this.leaderEpoch
   }
 
   offsets(): PartitionOffsets {
@@ -67,14 +100,66 @@ export class PartitionState {
     }
   }
 
-  /** Takes the database's view of the partition; the tail goes unless the log end is unchanged. */
-  reload(row: StoredPartition): void {
+  /**
+   * Takes the database's view of the partition, read with no commit of it in flight (before a
+   * commit, in a claim); the tail goes unless the log end is unchanged. A log end or epoch above
+   * what this engine knew is another engine's doing.
+   */
+  reload(row: StoredPartition): ViewChange {
+    const change = {
+      highWatermark: row.highWatermark > this.highWatermark,
+      leaderEpoch: row.leaderEpoch > this.leaderEpoch,
+    }
+    if (change.highWatermark || change.leaderEpoch) this.foreign = true
     if (row.highWatermark !== this.highWatermark) this.#clearTail()
     this.logStartOffset = row.logStartOffset
     this.highWatermark = row.highWatermark
     this.leaderEpoch = Math.max(this.leaderEpoch, row.leaderEpoch)
     this.commitFence = row.commitFence
     this.needsReload = false
+    return change
+  }
+
+  /** This engine's claim of `epoch` (or its commit with it) holds: the partition is its own. */
+  own(epoch: number): void {
+    this.ownEpoch = epoch
+    this.foreign = false
+  }
+
+  /**
+   * Another engine's change (its notice): each value only rises. A higher log end or epoch, or
+   * rewritten rows, are another writer's: the tail goes, the partition is foreign, and the next
+   * commit re-reads the partition first (it is fenced if this engine no longer leads).
+   */
+  takeForeign(view: PartitionView, rewritten: boolean): ViewChange {
+    if (this.deleted) return UNCHANGED
+    const change = {
+      highWatermark: view.highWatermark > this.highWatermark,
+      leaderEpoch: view.leaderEpoch > this.leaderEpoch,
+    }
+    if (change.highWatermark || change.leaderEpoch || rewritten) {
+      this.#clearTail()
+      this.foreign = true
+      this.needsReload = true
+    }
+    if (change.highWatermark) this.highWatermark = view.highWatermark
+    if (change.leaderEpoch) this.leaderEpoch = view.leaderEpoch
+    this.advanceLogStart(Math.min(view.logStartOffset, this.highWatermark))
+    return change
+  }
+
+  /**
+   * A view read from the database at any moment (a re-read of every partition, a leader epoch
+   * read). While this engine leads at the stored epoch, the log end is its own to move (a commit
+   * of it may have landed, its answer not yet here): only the log start is taken. Otherwise the
+   * view is taken as another engine's.
+   */
+  takeStored(view: PartitionView): ViewChange {
+    if (this.leads && view.leaderEpoch === this.leaderEpoch) {
+      this.advanceLogStart(Math.min(view.logStartOffset, this.highWatermark))
+      return UNCHANGED
+    }
+    return this.takeForeign(view, false)
   }
 
   /** Moves the log start forward and drops tail batches wholly below it. */

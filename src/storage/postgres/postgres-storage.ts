@@ -6,8 +6,10 @@
  * (bytea, never a row per record) for all its partitions in one transaction per group commit
  * (group-commit.ts), refused for any partition whose stored epoch moved on. Reads come from an
  * in-memory tail of the latest batches or one range query (log-queries.ts). Topic changes notify
- * other brokers (metadata-notifications.ts). Compacted topics are cleaned by the leader, a range
- * of a partition per transaction with its epoch checked (compaction.ts).
+ * other brokers (metadata-notifications.ts), and so do partition changes (commits, log start
+ * moves, compaction, claims: partition-notifications.ts), which the other engines take into their
+ * view, waking their long polls. Compacted topics are cleaned by the leader, a range of a
+ * partition per transaction with its epoch checked (compaction.ts).
  *
  * Database errors are I/O faults (EngineIoError, KAFKA_STORAGE_ERROR); the pool replaces lost
  * connections by itself. A commit whose answer was lost is answered neither way until the
@@ -44,7 +46,14 @@ import { type CommitStats, GroupCommitter } from './group-commit.ts'
 import * as log from './log-queries.ts'
 import { CHANNEL, encodeNotice, type MetadataNotice, MetadataSubscriber } from './metadata-notifications.ts'
 import { migrate } from './migrations.ts'
-import { PartitionState, type StoredPartition } from './partition-state.ts'
+import {
+  decodePartitionNotice,
+  HELLO_MS,
+  PARTITION_CHANNEL,
+  type PartitionNoticeEntry,
+  PartitionNotifier,
+} from './partition-notifications.ts'
+import { PartitionState, type StoredPartition, type ViewChange } from './partition-state.ts'
 import { PostgresKeyValueStore } from './postgres-kv.ts'
 
 /** Options of the postgres engine. */
@@ -68,7 +77,7 @@ export interface PostgresStorageOptions {
   committers?: number
   /** Bytes queued that start a further commit while one is in flight (default 256 KiB). */
   parallelCommitBytes?: number
-  /** Polling period for metadata changes where LISTEN is not supported (default 1000 ms). */
+  /** Polling period for other brokers' changes where LISTEN is not supported (default 1000 ms). */
   metadataPollMs?: number
   /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
   cleanerBackoffMs?: number
@@ -78,6 +87,8 @@ const DEFAULT_RETENTION_CHECK_MS = 300_000
 const DEFAULT_TAIL_BYTES = 2 << 20
 const DEFAULT_MAX_COMMIT_BYTES = 16 << 20
 const DEFAULT_COMMITTERS = 4
+/** Notices kept for partitions not known yet (a topic or partition whose creation is still being read). */
+const MAX_EARLY_NOTICES = 10_000
 
 interface TopicState {
   meta: TopicMetadata
@@ -143,6 +154,10 @@ export class PostgresStorage implements Storage {
   readonly #now: () => number
   readonly #tailBytes: number
   readonly #topics = new Map<string, TopicState>()
+  /** The same topics by topic id, as partition notices name them. */
+  readonly #topicsById = new Map<string, TopicState>()
+  /** Partition notices that came before their topic or partition was read, by `topicId/partition`. */
+  readonly #early = new Map<string, PartitionNoticeEntry>()
   readonly #appendListeners: Listeners<Parameters<AppendListener>>
   readonly #epochListeners: Listeners<Parameters<LeaderEpochListener>>
   readonly #metadataListeners: Listeners<Parameters<MetadataListener>>
@@ -162,9 +177,11 @@ export class PostgresStorage implements Storage {
   readonly #topicQueue = new SerialQueue()
   readonly #retentionPasses = new SerialQueue()
   readonly #subscriber: MetadataSubscriber
+  readonly #notifier: PartitionNotifier
   readonly #cleaner: PostgresCleaner
   #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
   #retentionTimer: NodeJS.Timeout | undefined
+  #helloTimer: NodeJS.Timeout | undefined
   /** The database has pg_notify (PostgreSQL, not CockroachDB): topic changes notify other brokers. */
   #notify = true
   #closed = false
@@ -185,7 +202,10 @@ export class PostgresStorage implements Storage {
         pool,
         now: this.#now,
         reload: (states) => this.#reloadPartitions(states),
-        appended: (state, hw) => this.#appendListeners.emit(state.topic, state.partition, hw),
+        appended: (state, hw) => {
+          this.#appendListeners.emit(state.topic, state.partition, hw)
+          this.#changed(state)
+        },
         stats: this.#stats,
         logger: this.#logger,
       },
@@ -199,13 +219,17 @@ export class PostgresStorage implements Storage {
       options.url,
       {
         notice: (notice) => this.#onNotice(notice),
+        partitions: (payload) => this.#onPartitionNotice(payload),
         resync: () => {
+          // Listening (again): the others learn of this engine, and it re-reads what it missed.
+          this.#hello()
           this.#resync().catch((err: unknown) => this.#logger.warn({ err }, 'cannot re-read the topics'))
         },
       },
       this.#logger,
       options.metadataPollMs ?? 1000,
     )
+    this.#notifier = new PartitionNotifier(pool, this.#origin, this.#logger)
     this.#cleaner = new PostgresCleaner({
       pool,
       partitions: () => this.#compactedPartitions(),
@@ -214,6 +238,7 @@ export class PostgresStorage implements Storage {
       logger: this.#logger,
       backoffMs: options.cleanerBackoffMs,
       abortedTxnsCleaned: () => this.#abortedTxnsCleaned,
+      rewritten: (state) => this.#changed(state, true),
     })
   }
 
@@ -253,6 +278,9 @@ export class PostgresStorage implements Storage {
       opened.#retentionTimer.unref()
     }
     storage.#cleaner.start()
+    const listening = storage
+    listening.#helloTimer = setInterval(() => listening.#hello(), HELLO_MS)
+    listening.#helloTimer.unref()
     return storage
   }
 
@@ -384,7 +412,7 @@ export class PostgresStorage implements Storage {
     const offsets = state.offsets()
     if (offset < offsets.logStartOffset || offset > offsets.highWatermark) return readOutOfRange(offsets)
     let parts: Buffer[]
-    if (state.tailCovers(offset)) {
+    if (!state.foreign && state.tailCovers(offset)) {
       parts = state.readTail(offset, maxBytes, options)
     } else {
       try {
@@ -420,6 +448,8 @@ export class PostgresStorage implements Storage {
 
   deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
     return this.#onPartition(topic, partition, 'deleting records', async (state) => {
+      // Another broker's appends may not have reached this engine yet.
+      if (offset > state.highWatermark) await this.#readStored(state)
       if (offset > state.highWatermark) {
         throw new EngineRequestError(
           'OFFSET_OUT_OF_RANGE',
@@ -428,20 +458,16 @@ export class PostgresStorage implements Storage {
       }
       if (offset <= state.logStartOffset) return state.logStartOffset
       state.advanceLogStart(await log.deleteBefore(this.#pool, state, offset))
+      this.#changed(state)
       return state.logStartOffset
     })
   }
 
   leaderEpoch(topic: string, partition: number): Promise<number> {
     return this.#onPartition(topic, partition, 'reading the leader epoch', async (state) => {
-      const { rows } = await idempotentQuery<{ leader_epoch: number }>(this.#pool, {
-        text: 'SELECT leader_epoch FROM partitions WHERE topic_id = $1 AND partition = $2',
-        values: [state.topicId, state.partition],
-      })
-      const epoch = rows[0]?.leader_epoch
-      if (epoch === undefined) throw unknownPartition(topic, partition)
-      state.leaderEpoch = Math.max(state.leaderEpoch, epoch)
-      return epoch
+      const row = await this.#readStored(state)
+      if (row === undefined) throw unknownPartition(topic, partition)
+      return row.leader_epoch
     })
   }
 
@@ -460,9 +486,12 @@ export class PostgresStorage implements Storage {
         })
         const row = rows[0]
         if (row === undefined) throw unknownPartition(topic, partition)
-        const before = state.leaderEpoch
-        state.reload(offsetsOf(row))
-        if (row.leader_epoch > before) this.#epochListeners.emit(topic, partition, row.leader_epoch)
+        const change = state.reload(offsetsOf(row))
+        if (row.leader_epoch === epoch) {
+          state.own(epoch)
+          this.#changed(state)
+        }
+        this.#tell(state, change)
         return row.leader_epoch
       }),
     )
@@ -507,6 +536,7 @@ export class PostgresStorage implements Storage {
             const point = await log.retentionPoint(this.#pool, state, config, now)
             if (point !== null && point > state.logStartOffset) {
               state.advanceLogStart(await log.deleteBefore(this.#pool, state, point))
+              this.#changed(state)
             }
           } catch (err) {
             throw ioError(err, `retention of ${state.topic}-${state.partition}`)
@@ -519,6 +549,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return
     clearInterval(this.#retentionTimer)
+    clearInterval(this.#helloTimer)
     await this.#cleaner.close()
     await this.#topicQueue.run(() => {
       this.#closed = true
@@ -526,6 +557,7 @@ export class PostgresStorage implements Storage {
     await this.#committer.idle()
     this.#committer.failPending(new EngineIoError('CLOSED', 'storage is closed'))
     await this.#retentionPasses.idle().catch(() => {})
+    await this.#notifier.close()
     await this.#subscriber.close()
     await this.#pool.end()
   }
@@ -594,13 +626,43 @@ export class PostgresStorage implements Storage {
     for (const state of states) {
       const row = found.get(`${state.topicId}/${state.partition}`)
       if (row === undefined) state.deleted = true
-      else state.reload(offsetsOf(row))
+      else this.#tell(state, state.reload(offsetsOf(row)))
     }
   }
 
+  /** Reads a partition's stored row and takes it as any read of the database (takeStored). */
+  async #readStored(state: PartitionState): Promise<PartitionRow | undefined> {
+    const { rows } = await idempotentQuery<PartitionRow>(this.#pool, {
+      name: 'samsa-partition-row',
+      text: `SELECT topic_id::text, partition, log_start_offset, high_watermark, leader_epoch, commit_fence
+       FROM partitions WHERE topic_id = $1 AND partition = $2`,
+      values: [state.topicId, state.partition],
+    })
+    const row = rows[0]
+    if (row !== undefined) this.#tell(state, state.takeStored(offsetsOf(row)))
+    return row
+  }
+
+  /** Tells the other engines that this one listens (partition-notifications.ts). */
+  #hello(): void {
+    if (this.#notify && !this.#closed) this.#subscriber.notify(PARTITION_CHANNEL, this.#origin).catch(() => {})
+  }
+
+  /** The partition changed through this engine: the other brokers hear of it. */
+  #changed(state: PartitionState, rewritten = false): void {
+    if (this.#notify) this.#notifier.changed(state, rewritten)
+  }
+
+  /** Tells this engine's listeners what a change of its view raised. */
+  #tell(state: PartitionState, change: ViewChange): void {
+    if (change.highWatermark) this.#appendListeners.emit(state.topic, state.partition, state.highWatermark)
+    if (change.leaderEpoch) this.#epochListeners.emit(state.topic, state.partition, state.leaderEpoch)
+  }
+
   /**
-   * Takes a topic's stored metadata. Partitions already known keep their state (this engine wrote
-   * them); new ones are read from the database. A topic gone, or recreated under a new id,
+   * Takes a topic's stored metadata and its partitions' rows. Partitions already known keep their
+   * state and take their rows as any read of the database (takeStored); new ones start from their
+   * rows and take the notices that came before them. A topic gone, or recreated under a new id,
    * leaves its old partitions deleted.
    */
   #applyTopic(meta: TopicMetadata | undefined, name: string, rows: PartitionRow[]): void {
@@ -608,18 +670,35 @@ export class PostgresStorage implements Storage {
     if (known !== undefined && (meta === undefined || known.meta.topicId !== meta.topicId)) {
       for (const state of known.partitions) state.deleted = true
       this.#topics.delete(name)
+      this.#topicsById.delete(known.meta.topicId)
     }
     if (meta === undefined) return
     const current = this.#topics.get(name)
     const partitions = current?.partitions ?? []
     const byPartition = new Map(rows.map((r) => [r.partition, r]))
+    for (const state of partitions) {
+      const row = byPartition.get(state.partition)
+      if (row !== undefined) this.#tell(state, state.takeStored(offsetsOf(row)))
+    }
+    const added: PartitionState[] = []
     for (let p = partitions.length; p < meta.partitionCount; p++) {
       const row = byPartition.get(p)
       const offsets =
         row === undefined ? { logStartOffset: 0, highWatermark: 0, leaderEpoch: 0, commitFence: 0 } : offsetsOf(row)
-      partitions.push(new PartitionState(name, meta.topicId, p, offsets, this.#tailBytes))
+      const state = new PartitionState(name, meta.topicId, p, offsets, this.#tailBytes)
+      partitions.push(state)
+      added.push(state)
     }
-    this.#topics.set(name, { meta, partitions })
+    const topic = { meta, partitions }
+    this.#topics.set(name, topic)
+    this.#topicsById.set(meta.topicId, topic)
+    for (const state of added) {
+      const key = `${state.topicId}/${state.partition}`
+      const early = this.#early.get(key)
+      if (early === undefined) continue
+      this.#early.delete(key)
+      this.#tell(state, state.takeForeign(early, early.rewritten))
+    }
   }
 
   /** Re-reads one topic. */
@@ -658,11 +737,56 @@ export class PostgresStorage implements Storage {
     for (const name of new Set([...this.#topics.keys(), ...stored.keys()])) {
       const before = this.#topics.get(name)?.meta
       const after = stored.get(name)
-      if (before !== undefined && after !== undefined && JSON.stringify(before) === JSON.stringify(after)) continue
+      // Every partition takes its row, changed topic or not: notices may have been missed.
       this.#applyTopic(after, name, after === undefined ? [] : (byTopic.get(after.topicId) ?? []))
-      changed.push(name)
+      if (before === undefined || after === undefined || JSON.stringify(before) !== JSON.stringify(after)) {
+        changed.push(name)
+      }
     }
     for (const name of changed) this.#metadataListeners.emit(name)
+  }
+
+  /**
+   * Another broker changed partitions: each known partition takes its state (PartitionState.takeForeign);
+   * a partition not known yet keeps it until its topic or partition is read.
+   */
+  #onPartitionNotice(payload: string | undefined): void {
+    if (this.#closed || payload === undefined || payload.startsWith(`${this.#origin} `)) return
+    const notice = decodePartitionNotice(payload)
+    if (notice === null) {
+      this.#logger.warn({ payload: payload.slice(0, 200) }, 'ignored a partition notice it cannot read')
+      return
+    }
+    if (this.#notifier.heard(notice.origin)) this.#hello()
+    for (const entry of notice.entries) {
+      const state = this.#topicsById.get(entry.topicId)?.partitions[entry.partition]
+      if (state !== undefined) this.#tell(state, state.takeForeign(entry, entry.rewritten))
+      else this.#keepEarly(entry)
+    }
+  }
+
+  /** Keeps a notice for a partition not known yet, merged with an earlier one (values only rise). */
+  #keepEarly(entry: PartitionNoticeEntry): void {
+    const key = `${entry.topicId}/${entry.partition}`
+    const kept = this.#early.get(key)
+    this.#early.delete(key)
+    this.#early.set(
+      key,
+      kept === undefined
+        ? entry
+        : {
+            ...entry,
+            logStartOffset: Math.max(kept.logStartOffset, entry.logStartOffset),
+            highWatermark: Math.max(kept.highWatermark, entry.highWatermark),
+            leaderEpoch: Math.max(kept.leaderEpoch, entry.leaderEpoch),
+            rewritten: kept.rewritten || entry.rewritten,
+          },
+    )
+    // The oldest go first: notices of deleted topics are never claimed.
+    for (const oldest of this.#early.keys()) {
+      if (this.#early.size <= MAX_EARLY_NOTICES) break
+      this.#early.delete(oldest)
+    }
   }
 
   /** Another broker changed a topic: take its stored state, then tell the listeners. */
