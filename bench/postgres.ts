@@ -10,11 +10,18 @@
  *   the batches as binary bytea parameters, or a binary COPY, of the very record batches the broker
  *   gets (16 KiB batches: 64 rows per statement; ~1 MB batches: 4 rows per statement). The faster
  *   of the two is the raw rate. The INSERT on one connection too: one commit at a time, as each of
- *   the engine's committers runs.
+ *   the engine's committers runs. And small commits (2 rows of 16 KiB, as the engine's commits
+ *   are under 8 producers) without and with a pg_notify in each transaction: PostgreSQL
+ *   serialises the commits of notifying transactions (a lock held through the commit's WAL
+ *   flush), which is why the engine notifies after its commits, not in them.
  * - Produce: a broker child process on postgres://.../samsa, 8 partitions, each producer its own
  *   connection with one request in flight, producer i → partition i % 8, acks=-1, 1 KiB records:
  *   16 KiB batches from 8 and 64 producers, ~1 MB batches from 8 producers. Target: ≥ 0.7× the raw
  *   rate of the same batch size.
+ * - Produce with another engine listening, as a second broker sharing the database would: the
+ *   8 × 16 KiB case once more alone, then with a PostgresStorage of this process on the broker's
+ *   database, so that the broker's engine notifies partition changes (alone, it sends none); the
+ *   other engine's onAppend tells how long after each acknowledgement it heard of the offset.
  * - Fetch: reads back the ~1 MB batches as the fetch section does (fetch.ts); cycling over all the
  *   data, most reads miss the engine's in-memory tail (2 MiB per partition) and query PostgreSQL;
  *   next to raw reads of the same kind of rows through `pg`: binary COPY TO STDOUT (as the engine
@@ -30,6 +37,7 @@ import pg from 'pg'
 import { CopyIn, CopyOut } from '../src/storage/postgres/copy.ts'
 import { startEmbeddedPostgres } from '../src/storage/postgres/embedded.ts'
 import { migrate } from '../src/storage/postgres/migrations.ts'
+import { PostgresStorage } from '../src/storage/postgres/postgres-storage.ts'
 import { type ServerProcess, startServer } from './children.ts'
 import { BATCHES_PER_FETCH, FETCH_IN_FLIGHT, fetchLoad } from './fetch.ts'
 import { type LoadRequest, openConns, runLoad } from './load-generator.ts'
@@ -404,12 +412,15 @@ interface RawRows {
 
 let rawPartition = 0
 
+/** How a raw run writes: INSERT, COPY, or INSERT with a pg_notify in the same transaction. */
+type RawHow = 'INSERT' | 'COPY' | 'INSERT + NOTIFY'
+
 /** `connections` connections inserting (or copying) `rowsPerStatement` copies of `batch` per statement. */
 async function rawInsert(
   postgres: BenchPostgres,
   admin: pg.Client,
   pool: pg.Pool,
-  how: 'INSERT' | 'COPY',
+  how: RawHow,
   connections: number,
   batch: Buffer,
   records: number,
@@ -419,8 +430,12 @@ async function rawInsert(
   const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()))
   const meter = new WindowMeter(postgres, admin)
   const parts = clients.map(() => ({ partition: rawPartition++, rows: 0, records }))
-  const sql = insertSql(rowsPerStatement, records, batch.length)
-  const name = `raw-insert-${rowsPerStatement}-${batch.length}`
+  const insert = insertSql(rowsPerStatement, records, batch.length)
+  const sql =
+    how === 'INSERT + NOTIFY'
+      ? `WITH i AS (${insert} RETURNING 1) SELECT pg_notify('samsa_bench', 'x') FROM (SELECT 1 FROM i LIMIT 1) AS one`
+      : insert
+  const name = `raw-${how === 'INSERT' ? 'insert' : 'notify'}-${rowsPerStatement}-${batch.length}`
   const copySql = `COPY batches (${COLUMNS}) FROM STDIN (FORMAT binary)`
   try {
     const r = await closedLoop(
@@ -430,7 +445,7 @@ async function rawInsert(
         const part = parts[w] as RawRows
         const first = part.rows
         const time = Date.now()
-        if (how === 'INSERT') {
+        if (how !== 'COPY') {
           const values: unknown[] = [TOPIC_ID, part.partition]
           for (let i = 0; i < rowsPerStatement; i++) values.push((first + i) * records, batch)
           values.push(time)
@@ -541,6 +556,7 @@ async function produceCase(
   producers: number,
   batch: Buffer,
   records: number,
+  onAck?: (partition: number, endOffset: number) => void,
 ): Promise<ProduceMeasured> {
   const frames = Array.from({ length: PARTITIONS }, (_, p) => produceFrame(topic, p, -1, batch))
   const conns = await openConns(broker.port, producers)
@@ -562,6 +578,7 @@ async function produceCase(
         const ack = checkProduceResponse(head)
         const p = (req as LoadRequest & { partition: number }).partition
         endOffsets[p] = Math.max(endOffsets[p] as number, ack.baseOffset + records)
+        onAck?.(p, ack.baseOffset + records)
         return undefined
       },
       onWindow: meter.onWindow,
@@ -578,6 +595,59 @@ async function produceCase(
     }
   } finally {
     for (const c of conns) c.close()
+  }
+}
+
+/** What the other engine heard during a produce case. */
+interface Heard {
+  /** From each acknowledgement to the other engine's onAppend reaching its offset, ms, sorted. */
+  lagsMs: number[]
+  /** onAppend calls per second of the case. */
+  updatesPerSec: number
+}
+
+/**
+ * The 16 KiB case with a second engine on the broker's database (in this process, as another
+ * broker would run it): the broker's engine hears its hello and notifies every partition change.
+ */
+async function listenedCase(
+  postgres: BenchPostgres,
+  admin: pg.Client,
+  broker: ServerProcess,
+  topic: string,
+  batch: Buffer,
+  records: number,
+): Promise<{ run: ProduceMeasured; heard: Heard }> {
+  const other = await PostgresStorage.open({
+    url: postgres.url,
+    retentionCheckIntervalMs: 0,
+    cleanerBackoffMs: 0,
+    logger: warnLogger,
+  })
+  const pending: { end: number; at: bigint }[][] = Array.from({ length: PARTITIONS }, () => [])
+  const lags: number[] = []
+  let updates = 0
+  const started = now()
+  other.onAppend((t, partition, hw) => {
+    if (t !== topic) return
+    updates++
+    const waiting = pending[partition] ?? []
+    const at = now()
+    while (waiting.length > 0 && (waiting[0] as { end: number }).end <= hw) {
+      lags.push(msBetween((waiting.shift() as { at: bigint }).at, at))
+    }
+  })
+  try {
+    // The broker's engine hears the hello within a moment; give it one.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const run = await produceCase(postgres, admin, broker, topic, 8, batch, records, (p, end) =>
+      pending[p]?.push({ end, at: now() }),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    run.label = `${run.label}, another engine listening`
+    return { run, heard: { lagsMs: sorted(lags), updatesPerSec: updates / (msBetween(started, now()) / 1000) } }
+  } finally {
+    await other.close()
   }
 }
 
@@ -683,33 +753,38 @@ export async function benchPostgres(): Promise<void> {
     const small = makeBatch(SMALL_RECORDS, RECORD_SIZE)
     const large = benchBatch()
     const written: RawRows[] = []
-    const rawRuns: { size: number; connections: number; run: Measured }[] = []
-    for (const [batch, records, rowsPerStatement] of [
-      [small, SMALL_RECORDS, 64],
-      [large, RECORDS_PER_BATCH, 4],
+    const rawRuns: { how: RawHow; size: number; connections: number; rows: number; run: Measured }[] = []
+    for (const [batch, records, how, connections, rows] of [
+      [small, SMALL_RECORDS, 'INSERT', RAW_CONNECTIONS, 64],
+      [small, SMALL_RECORDS, 'COPY', RAW_CONNECTIONS, 64],
+      [small, SMALL_RECORDS, 'INSERT', 1, 64],
+      [small, SMALL_RECORDS, 'INSERT', RAW_CONNECTIONS, 2],
+      [small, SMALL_RECORDS, 'INSERT + NOTIFY', RAW_CONNECTIONS, 2],
+      [large, RECORDS_PER_BATCH, 'INSERT', RAW_CONNECTIONS, 4],
+      [large, RECORDS_PER_BATCH, 'COPY', RAW_CONNECTIONS, 4],
+      [large, RECORDS_PER_BATCH, 'INSERT', 1, 4],
     ] as const) {
-      for (const [how, connections] of [
-        ['INSERT', RAW_CONNECTIONS],
-        ['COPY', RAW_CONNECTIONS],
-        ['INSERT', 1],
-      ] as const) {
-        const run = await rawInsert(postgres, admin, raw, how, connections, batch, records, rowsPerStatement, written)
-        rawRuns.push({ size: batch.length, connections, run })
-      }
+      const run = await rawInsert(postgres, admin, raw, how, connections, batch, records, rows, written)
+      rawRuns.push({ how, size: batch.length, connections, rows, run })
     }
-    /** The faster of INSERT and COPY on several connections: the raw rate for a batch size. */
+    /** The faster of INSERT and COPY on several connections, in large statements: the raw rate for a batch size. */
     const rawBest = (size: number): Measured =>
       rawRuns
-        .filter((r) => r.size === size && r.connections > 1)
+        .filter((r) => r.size === size && r.connections > 1 && r.rows > 2)
         .reduce((a, b) => (b.run.mbPerSec > a.run.mbPerSec ? b : a)).run
     /** One statement at a time, as each of the engine's committers commits. */
     const rawSerial = (size: number): Measured | undefined =>
       rawRuns.find((r) => r.size === size && r.connections === 1)?.run
+    /** Small commits without and with a pg_notify in each. */
+    const [rawSmall, rawNotify] = ['INSERT', 'INSERT + NOTIFY'].map(
+      (how) => rawRuns.find((r) => r.how === how && r.rows === 2)?.run,
+    )
 
     broker = await startServer({ kind: 'broker', storage: postgres.url as `postgres://${string}` })
     await createTopics(broker.port, [
       { name: 'pg-16k', partitions: PARTITIONS },
       { name: 'pg-1m', partitions: PARTITIONS },
+      { name: 'pg-16k-heard', partitions: PARTITIONS },
     ])
     const produced: { run: ProduceMeasured; size: number }[] = []
     for (const producers of [8, 64]) {
@@ -718,6 +793,13 @@ export async function benchPostgres(): Promise<void> {
     }
     const largeRun = await produceCase(postgres, admin, broker, 'pg-1m', 8, large, RECORDS_PER_BATCH)
     produced.push({ run: largeRun, size: large.length })
+    // Last, side by side (the machine's rate drifts over a run): the broker's engine goes on
+    // notifying for a while after the other engine has gone.
+    const alone = await produceCase(postgres, admin, broker, 'pg-16k-heard', 8, small, SMALL_RECORDS)
+    alone.label = `${alone.label}, alone again`
+    produced.push({ run: alone, size: small.length })
+    const listened = await listenedCase(postgres, admin, broker, 'pg-16k-heard', small, SMALL_RECORDS)
+    produced.push({ run: listened.run, size: small.length })
 
     const rawReads = [
       await rawSelect(postgres, admin, raw, 'SELECT', written),
@@ -771,6 +853,25 @@ export async function benchPostgres(): Promise<void> {
     }
     console.log(table(produceRows))
     for (const v of verdicts) console.log(v)
+    if (rawNotify !== undefined && rawSmall !== undefined) {
+      console.log(
+        `A pg_notify in each small commit's transaction (${RAW_CONNECTIONS} connections × 2 rows): ` +
+          `${fmt(rawNotify.commitsPerSec)} commits/s, p99 ${ms(rawNotify.p99Ms)} ms, against ` +
+          `${fmt(rawSmall.commitsPerSec)}, p99 ${ms(rawSmall.p99Ms)} ms without (` +
+          `${fmt(rawNotify.mbPerSec / rawSmall.mbPerSec, 2)}× the rate): notifying commits queue for one lock ` +
+          'held through their WAL flush, so the engine notifies after its commits.',
+      )
+    }
+    const { lagsMs, updatesPerSec } = listened.heard
+    console.log(
+      `With another engine listening (as a second broker would), the broker's engine notifies every partition ` +
+        `change after its commits: ${fmt(listened.run.mbPerSec)} MB/s, ${fmt(listened.run.commitsPerSec)} ` +
+        `transactions/s (notices included) for ${fmt(listened.run.rowsPerSec)} batches/s, against ` +
+        `${fmt(alone.mbPerSec)} MB/s, ${fmt(alone.commitsPerSec)} for ${fmt(alone.rowsPerSec)} alone just before ` +
+        `(${fmt(listened.run.mbPerSec / alone.mbPerSec, 2)}×; alone it sends no notice). The other engine heard ` +
+        `${fmt(lagsMs.length)} acknowledged appends, p50 ${ms(percentile(lagsMs, 50))} ms, p99 ` +
+        `${ms(percentile(lagsMs, 99))} ms after their acknowledgement (${fmt(updatesPerSec)} high watermark updates/s).`,
+    )
 
     console.log(
       `\nFetch: Fetch v11 as in the fetch section (${CONNECTIONS} connections × ${FETCH_IN_FLIGHT} in flight, ` +
