@@ -58,6 +58,7 @@ import {
 import { TxnIndex } from '../engine/compaction-txn.ts'
 import type { StorageLogger } from '../engine/logger.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
+import { boolField, bytesField, copyLiteral, int8Field, selectRows } from './copy.ts'
 import { idempotentQuery, ioError } from './db.ts'
 import type { PartitionState } from './partition-state.ts'
 
@@ -135,42 +136,44 @@ interface Idle {
   until: number
 }
 
-const SCAN_SQL = `
+/**
+ * The transaction scan's rows after `after` and below `end` whose last offset is at least
+ * `logStart`: batch columns, and the bytes of control batches only. A binary COPY, as the reads
+ * of batches are (copy.ts): its values go into the text.
+ */
+function scanSql(state: PartitionState, after: number, end: number, logStart: number): string {
+  const [t, p, a, e, l, n] = [state.topicId, state.partition, after, end, logStart, SCAN_ROWS].map(copyLiteral)
+  return `
 SELECT base_offset, last_offset, producer_id, is_transactional, is_control,
   CASE WHEN is_control THEN data END AS data
 FROM batches
-WHERE topic_id = $1 AND partition = $2 AND base_offset > $3 AND base_offset < $4 AND last_offset >= $5
+WHERE topic_id = ${t} AND partition = ${p} AND base_offset > ${a} AND base_offset < ${e} AND last_offset >= ${l}
 ORDER BY base_offset
-LIMIT $6
-`
-
-interface ScanRow {
-  base_offset: number
-  last_offset: number
-  producer_id: number
-  is_transactional: boolean
-  is_control: boolean
-  data: Buffer | null
+LIMIT ${n}`
 }
 
 /**
- * Whole batches after $3 and below $4, from the one holding offset $5 on, up to $8 bytes (at
- * least one); only data batches when $6.
+ * Whole batches after `after` and below `end`, from the one holding offset `from` on, up to
+ * PAGE_BYTES (at least one); only data batches when `dataOnly`. A binary COPY: the bytes as stored.
  */
-const PAGE_SQL = `
+function pageSql(state: PartitionState, after: number, end: number, from: number, dataOnly: boolean): string {
+  const [t, p, a, e, f, n, m] = [state.topicId, state.partition, after, end, from, PAGE_ROWS, PAGE_BYTES].map(
+    copyLiteral,
+  )
+  return `
 SELECT base_offset, data FROM (
   SELECT base_offset, data, size, sum(size) OVER (ORDER BY base_offset) AS total
   FROM batches
-  WHERE topic_id = $1 AND partition = $2 AND base_offset > $3 AND base_offset < $4 AND last_offset >= $5
+  WHERE topic_id = ${t} AND partition = ${p} AND base_offset > ${a} AND base_offset < ${e} AND last_offset >= ${f}
     AND base_offset >= coalesce(
-      (SELECT max(base_offset) FROM batches WHERE topic_id = $1 AND partition = $2 AND base_offset <= $5), $5)
-    AND NOT ($6::bool AND is_control)
+      (SELECT max(base_offset) FROM batches WHERE topic_id = ${t} AND partition = ${p} AND base_offset <= ${f}), ${f})
+    ${dataOnly ? 'AND NOT is_control' : ''}
   ORDER BY base_offset
-  LIMIT $7
+  LIMIT ${n}
 ) c
-WHERE c.total <= $8 OR c.total = c.size
-ORDER BY base_offset
-`
+WHERE c.total <= ${m} OR c.total = c.size
+ORDER BY base_offset`
+}
 
 interface PageRow {
   base_offset: number
@@ -335,24 +338,21 @@ export class PostgresCleaner {
     const slice = new Slicer()
     let after = -1
     for (;;) {
-      const { rows } = await idempotentQuery<ScanRow>(this.#options.pool, {
-        name: 'samsa-clean-scan',
-        text: SCAN_SQL,
-        values: [state.topicId, state.partition, after, end, logStart, SCAN_ROWS],
-      })
-      for (const row of rows) {
+      const rows = await selectRows(this.#options.pool, scanSql(state, after, end, logStart))
+      for (const [base, last, producerId, isTransactional, isControl, data] of rows) {
         this.#checkGoing(state)
+        const baseOffset = int8Field(base)
         await txns.observe(
           {
-            producerId: row.producer_id,
-            baseOffset: row.base_offset,
-            lastOffsetDelta: row.last_offset - row.base_offset,
-            isControl: row.is_control,
-            isTransactional: row.is_transactional,
+            producerId: int8Field(producerId),
+            baseOffset,
+            lastOffsetDelta: int8Field(last) - baseOffset,
+            isControl: boolField(isControl),
+            isTransactional: boolField(isTransactional),
           },
-          row.data,
+          data ?? null,
         )
-        after = row.base_offset
+        after = baseOffset
         await slice.maybeYield()
       }
       if (rows.length < SCAN_ROWS) break
@@ -424,12 +424,9 @@ export class PostgresCleaner {
     const slice = new Slicer()
     let after = -1
     for (;;) {
-      const { rows } = await idempotentQuery<PageRow>(this.#options.pool, {
-        name: 'samsa-clean-page',
-        text: PAGE_SQL,
-        values: [state.topicId, state.partition, after, end, from, dataOnly, PAGE_ROWS, PAGE_BYTES],
-      })
-      if (rows.length === 0) return
+      const copied = await selectRows(this.#options.pool, pageSql(state, after, end, from, dataOnly))
+      if (copied.length === 0) return
+      const rows = copied.map(([base, data]): PageRow => ({ base_offset: int8Field(base), data: bytesField(data) }))
       for (const row of rows) {
         this.#checkGoing(state)
         yield row

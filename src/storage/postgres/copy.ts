@@ -11,6 +11,7 @@
  * COPY takes no parameters: statements put their values in the text (copyLiteral).
  */
 import type pg from 'pg'
+import { retryOnLostConnection } from './db.ts'
 
 /** One row of a binary COPY: each field's bytes, null for SQL NULL. */
 export type CopyRow = (Buffer | null)[]
@@ -162,6 +163,14 @@ export async function copyRows(pool: pg.Pool, query: string): Promise<CopyRow[]>
   return copy.done
 }
 
+/**
+ * The rows of `query` (a SELECT) by a binary COPY, again on another connection when one is lost:
+ * for reads, which may run twice.
+ */
+export function selectRows(pool: pg.Pool, query: string): Promise<CopyRow[]> {
+  return retryOnLostConnection(() => copyRows(pool, query))
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** A value as an SQL literal, for statements without parameters: a safe integer, or a uuid. */
@@ -178,4 +187,16 @@ export function copyLiteral(value: number | string): string {
 export function int8Field(field: Buffer | null | undefined): number {
   if (field === null || field === undefined || field.length !== 8) throw new Error('not an int8 field')
   return Number(field.readBigInt64BE(0))
+}
+
+/** A bytea field of a binary COPY row that may not be null (a batch's bytes). */
+export function bytesField(field: Buffer | null | undefined): Buffer {
+  if (field === null || field === undefined) throw new Error('a null bytea field')
+  return field
+}
+
+/** A boolean field of a binary COPY row. */
+export function boolField(field: Buffer | null | undefined): boolean {
+  if (field === null || field === undefined || field.length !== 1) throw new Error('not a boolean field')
+  return field[0] !== 0
 }

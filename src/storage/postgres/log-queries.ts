@@ -11,8 +11,8 @@ import type { LogConfig } from '../../config/topic-configs.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
 import { planRetention } from '../engine/retention.ts'
 import type { ReadOptions, TimestampLookup } from '../types.ts'
-import { type CopyRow, copyLiteral, copyRows, int8Field } from './copy.ts'
-import { idempotentQuery, retryOnLostConnection } from './db.ts'
+import { bytesField, copyLiteral, int8Field, selectRows } from './copy.ts'
+import { idempotentQuery } from './db.ts'
 import type { PartitionState } from './partition-state.ts'
 
 /** Most batches one range read looks at (a fetch gets the rest next time). */
@@ -21,17 +21,6 @@ const MAX_READ_BATCHES = 10_000
 const TIMESTAMP_PAGE = 16
 /** The smallest possible batch: its header. */
 const MIN_BATCH_BYTES = 61
-
-/** Rows of a query that returns batches, by a binary COPY, again on another connection if one is lost. */
-function selectBinary(pool: pg.Pool, query: string): Promise<CopyRow[]> {
-  return retryOnLostConnection(() => copyRows(pool, query))
-}
-
-/** The batch bytes of a row's field. */
-function bytesOf(field: Buffer | null | undefined): Buffer {
-  if (field === null || field === undefined) throw new Error('a batch without data')
-  return field
-}
 
 /**
  * One pass over the partition's index, no self-join (which PostgreSQL may plan as a nested loop
@@ -74,11 +63,11 @@ export async function readBatches(
   if (offset >= end) return []
   const budget = Math.max(maxBytes, 0)
   const limit = Math.min(MAX_READ_BATCHES, Math.floor(budget / MIN_BATCH_BYTES) + 1)
-  const rows = await selectBinary(pool, readSql(state.topicId, state.partition, offset, end, budget, limit))
+  const rows = await selectRows(pool, readSql(state.topicId, state.partition, offset, end, budget, limit))
   const parts: Buffer[] = []
   let bytes = 0
   for (const row of rows) {
-    const data = bytesOf(row[0])
+    const data = bytesField(row[0])
     const fits = bytes + data.length <= maxBytes
     if (!fits && !(parts.length === 0 && options.minOneBatch)) break
     parts.push(data)
@@ -106,7 +95,7 @@ export async function offsetForTimestamp(
       timestamp,
       TIMESTAMP_PAGE,
     ].map(copyLiteral)
-    const rows = await selectBinary(
+    const rows = await selectRows(
       pool,
       `SELECT base_offset, data FROM batches
        WHERE topic_id = ${t} AND partition = ${p} AND base_offset > ${a} AND base_offset < ${h}
@@ -114,7 +103,7 @@ export async function offsetForTimestamp(
        ORDER BY base_offset LIMIT ${n}`,
     )
     for (const row of rows) {
-      const hit = await firstRecordAtOrAfter(bytesOf(row[1]), timestamp, logStartOffset)
+      const hit = await firstRecordAtOrAfter(bytesField(row[1]), timestamp, logStartOffset)
       if (hit !== null) return hit
       after = int8Field(row[0])
     }
@@ -125,7 +114,7 @@ export async function offsetForTimestamp(
 /** The record with the largest timestamp (the first one on ties), or null for an empty log. */
 export async function maxTimestamp(pool: pg.Pool, state: PartitionState): Promise<TimestampLookup | null> {
   const [t, p, h] = [state.topicId, state.partition, state.highWatermark].map(copyLiteral)
-  const rows = await selectBinary(
+  const rows = await selectRows(
     pool,
     `SELECT data FROM batches
      WHERE topic_id = ${t} AND partition = ${p} AND base_offset = (
@@ -133,7 +122,7 @@ export async function maxTimestamp(pool: pg.Pool, state: PartitionState): Promis
        ORDER BY max_timestamp DESC, base_offset LIMIT 1)`,
   )
   const row = rows[0]
-  return row === undefined ? null : recordWithMaxTimestamp(bytesOf(row[0]))
+  return row === undefined ? null : recordWithMaxTimestamp(bytesField(row[0]))
 }
 
 /** Bytes of the batches stored for the partition. */

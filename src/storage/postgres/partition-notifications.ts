@@ -131,6 +131,7 @@ export function decodePartitionNotice(payload: string | undefined): PartitionNot
 /** One statement, one transaction, every payload. */
 const NOTIFY_SQL = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p'
 
+const MIN_SWEEP = 4096
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 5_000
 
@@ -146,6 +147,8 @@ export class PartitionNotifier {
   #due = new Map<PartitionState, boolean>()
   /** Partitions changed while no other engine was present, told once one appears. */
   #unsent = new Map<PartitionState, boolean>()
+  /** The size of #unsent at which deleted partitions are swept out of it (a broker alone for long). */
+  #sweepAt = MIN_SWEEP
   /** Other engines by origin, and when they were last heard. */
   readonly #peers = new Map<string, number>()
   /** Until when some other engine counts as present. */
@@ -170,6 +173,10 @@ export class PartitionNotifier {
     const to = Date.now() > this.#peersUntil ? this.#unsent : this.#due
     to.set(state, rewritten || to.get(state) === true)
     if (to === this.#due) this.#schedule()
+    else if (to.size > this.#sweepAt) {
+      for (const s of to.keys()) if (s.deleted) to.delete(s)
+      this.#sweepAt = Math.max(MIN_SWEEP, 2 * to.size)
+    }
   }
 
   /**
