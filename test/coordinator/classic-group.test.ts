@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import type { ClassicGroup } from '../../src/coordinator/group/classic-group.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
-import { addTopic, harness, joinReq, wait } from './helpers.ts'
+import { addTopic, formGroup, harness, joinReq, wait } from './helpers.ts'
 
 // Group timers are unref'd (a broker's sockets keep it alive); hold the event loop open here.
 const alive = setInterval(() => {}, 60_000)
@@ -64,33 +64,6 @@ test('protocol selection: the most preferred protocol all members support', asyn
 })
 
 /** Joins n members and syncs with the leader's assignment; resolves their ids and generation. */
-async function formGroup(c: import('../../src/coordinator/group/group-coordinator.ts').GroupCoordinator, n: number) {
-  const timeouts = { sessionTimeoutMs: 200, rebalanceTimeoutMs: 300 }
-  const joins = await Promise.all(Array.from({ length: n }, () => c.joinGroup('g', joinReq(timeouts))))
-  let results = joins
-  if (joins.some((j) => j.errorCode !== 0 || j.generationId !== joins[0]?.generationId)) {
-    results = await Promise.all(joins.map((j) => c.joinGroup('g', joinReq({ memberId: j.memberId, ...timeouts }))))
-  }
-  const generationId = results[0]?.generationId as number
-  const leader = results[0]?.leader as string
-  const syncs = await Promise.all(
-    results.map((r) =>
-      c.syncGroup('g', {
-        memberId: r.memberId,
-        groupInstanceId: null,
-        generationId,
-        protocolType: 'consumer',
-        protocolName: 'range',
-        assignments:
-          r.memberId === leader
-            ? results.map((x) => ({ memberId: x.memberId, assignment: Buffer.from(x.memberId) }))
-            : [],
-      }),
-    ),
-  )
-  return { ids: results.map((r) => r.memberId), generationId, syncs }
-}
-
 test('sync hands each member its assignment; heartbeat, generation and protocol checks', async (t) => {
   const { coordinator: c } = await harness()
   t.after(() => c.close())
@@ -301,7 +274,7 @@ test('group records survive a restart', async (t) => {
   assert.equal(g.members.get(ids[1] as string)?.assignment.toString(), ids[1])
 })
 
-test('two coordinators over one store: the second writer of a group loses and takes the stored state', async (t) => {
+test('two coordinators over one store: the second writer of a group loses, drops it and reads the stored state', async (t) => {
   const h = await harness()
   const first = h.coordinator
   const second = await h.restart()
@@ -313,12 +286,20 @@ test('two coordinators over one store: the second writer of a group loses and ta
   await first.close()
   const stored = (await h.kv.get('groups', 'g'))?.toString()
   // The second coordinator never saw that write: its join builds a group of its own, whose
-  // write is refused; it drops that group and adopts the stored one.
+  // write is refused; the held sync is answered NOT_COORDINATOR and the group read again.
   const own = await formGroup(second, 1)
-  await second.close() // waits for its writes
+  assert.deepEqual(
+    own.syncs.map((r) => r.errorCode),
+    [ErrorCode.NOT_COORDINATOR],
+  )
   assert.equal((await h.kv.get('groups', 'g'))?.toString(), stored, 'the stored record was not overwritten')
-  const adopted = second.group('g') as ClassicGroup
-  assert.equal(adopted.generationId, formed.generationId)
+  let adopted = second.group('g')
+  while (adopted === undefined) {
+    await wait(1)
+    adopted = second.group('g')
+  }
+  assert.equal(adopted.type, 'classic')
+  assert.equal((adopted as ClassicGroup).generationId, formed.generationId)
   assert.deepEqual([...adopted.members.keys()].sort(), [...formed.ids].sort())
   assert.equal(
     second.heartbeat('g', own.ids[0] as string, null, own.generationId),

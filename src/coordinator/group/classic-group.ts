@@ -36,8 +36,11 @@ export interface ClassicGroupHost {
   clock?: Clock
   initialRebalanceDelayMs(): number
   maxSize(): number
-  /** Writes the group's durable record (generation, members, assignments). */
-  persist(group: ClassicGroup): Promise<void>
+  /**
+   * Writes the group's durable record (generation, members, assignments); false when the write
+   * was refused (the coordinator no longer holds the group, and has answered its held requests).
+   */
+  persist(group: ClassicGroup): Promise<boolean>
 }
 
 export interface JoinRequest {
@@ -266,10 +269,13 @@ export class ClassicGroup {
     if (this.#pendingSync.delete(oldId)) this.#pendingSync.add(newId)
     if (this.state === 'Stable' && sameProtocols(old.protocols, req.protocols)) {
       this.#startSession(member)
-      return this.#host.persist(this).then(() => ({
-        ...this.#currentJoinResult(member),
-        skipAssignment: newId === this.leaderId,
-      }))
+      return this.#host
+        .persist(this)
+        .then((written) =>
+          written
+            ? { ...this.#currentJoinResult(member), skipAssignment: newId === this.leaderId }
+            : joinError(ErrorCode.NOT_COORDINATOR, newId),
+        )
     }
     const p = this.#awaitJoin(member)
     this.#maybePrepareRebalance()
@@ -454,7 +460,9 @@ export class ClassicGroup {
       const given = new Map(req.assignments.map((a) => [a.memberId, a.assignment]))
       for (const m of this.members.values()) m.assignment = given.get(m.memberId) ?? EMPTY
       const generation = this.generationId
-      void this.#host.persist(this).then(() => this.#completeSync(generation))
+      void this.#host.persist(this).then((written) => {
+        if (written) this.#completeSync(generation)
+      })
     }
     return p
   }
@@ -570,8 +578,8 @@ export class ClassicGroup {
     return topics
   }
 
-  /** Fails every held request and cancels every timer; the group is unusable afterwards. */
-  shutdown(errorCode: number): void {
+  /** Fails every held request and cancels every timer. */
+  #failHeld(errorCode: number): void {
     this.#timers.clearAll()
     for (const m of this.members.values()) {
       const jw = m.joinWaiter
@@ -585,7 +593,16 @@ export class ClassicGroup {
 
   /** Marks a deleted group Dead. */
   kill(): void {
-    this.shutdown(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    this.unload(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+  }
+
+  /**
+   * The group leaves this coordinator's memory (handed to another, or deleted): held requests get
+   * `errorCode`, timers stop for good, and the object turns Dead without writing anything.
+   */
+  unload(errorCode: number): void {
+    this.#timers.close()
+    this.#failHeld(errorCode)
     this.#transition('Dead')
   }
 
@@ -616,7 +633,12 @@ export class ClassicGroup {
     }
   }
 
-  /** Rebuilds a group from its record: Stable with its members (session timers restarted), or Empty. */
+  /**
+   * Rebuilds a group from its record: Stable with its members, or Empty. Each member gets a
+   * fresh session timer, as Kafka's coordinator gives the members of a group it loads (after a
+   * restart or from another coordinator): members that keep heartbeating keep their generation
+   * and assignment.
+   */
   static fromRecord(groupId: string, rec: ClassicGroupRecord, host: ClassicGroupHost): ClassicGroup {
     const g = new ClassicGroup(groupId, host)
     g.generationId = rec.generationId

@@ -36,7 +36,8 @@ export interface ConsumerGroupHost {
   sessionTimeoutMs(): number
   heartbeatIntervalMs(): number
   maxSize(): number
-  persist(group: ConsumerGroup): Promise<void>
+  /** Writes the group's durable record; false when the write was refused. */
+  persist(group: ConsumerGroup): Promise<boolean>
 }
 
 export interface TopicPartitions {
@@ -423,12 +424,7 @@ export class ConsumerGroup {
       m.assigned = keep
       m.pendingRevocation = revoke
       m.state = 'unrevoked'
-      this.#timers.set(`revoke:${m.memberId}`, m.rebalanceTimeoutMs, () => {
-        if (m.state === 'unrevoked') {
-          this.removeMember(m)
-          void this.#host.persist(this)
-        }
-      })
+      this.#startRevocation(m)
       return
     }
     let unreleased = false
@@ -449,6 +445,16 @@ export class ConsumerGroup {
       m.memberEpoch = this.assignmentEpoch
     }
     m.state = unreleased ? 'unreleased' : 'stable'
+  }
+
+  /** A member must revoke within its rebalance timeout, or it is fenced. */
+  #startRevocation(m: ConsumerMember): void {
+    this.#timers.set(`revoke:${m.memberId}`, m.rebalanceTimeoutMs, () => {
+      if (m.state === 'unrevoked' && this.members.get(m.memberId) === m) {
+        this.removeMember(m)
+        void this.#host.persist(this)
+      }
+    })
   }
 
   // ---- offsets validation (KIP-848 member epochs)
@@ -482,12 +488,17 @@ export class ConsumerGroup {
     return out
   }
 
-  shutdown(): void {
-    this.#timers.clearAll()
+  /** Marks a deleted group Dead. */
+  kill(): void {
+    this.unload()
   }
 
-  kill(): void {
-    this.shutdown()
+  /**
+   * The group leaves this coordinator's memory (handed to another, or deleted): timers stop for
+   * good and the object turns Dead without writing anything.
+   */
+  unload(): void {
+    this.#timers.close()
     this.dead = true
   }
 
@@ -510,7 +521,11 @@ export class ConsumerGroup {
     }
   }
 
-  /** Rebuilds a group from its record, restarting every member's session timer. */
+  /**
+   * Rebuilds a group from its record, as Kafka's coordinator loads one (after a restart or from
+   * another coordinator): every member gets a fresh session timer, and one still revoking
+   * partitions a fresh rebalance timeout; members keep their epochs and assignments.
+   */
   static fromRecord(groupId: string, rec: ConsumerGroupRecord, host: ConsumerGroupHost): ConsumerGroup {
     const g = new ConsumerGroup(groupId, host)
     g.groupEpoch = rec.groupEpoch
@@ -525,6 +540,7 @@ export class ConsumerGroup {
       for (const a of [m.assigned, m.pendingRevocation])
         for (const [t, p] of entries(a)) g.#owner.set(`${t}:${p}`, m.memberId)
       g.#startSession(m)
+      if (m.state === 'unrevoked') g.#startRevocation(m)
     }
     return g
   }

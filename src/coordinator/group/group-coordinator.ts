@@ -1,11 +1,21 @@
 /**
- * The group coordinator: every classic and KIP-848 consumer group of this broker, their
- * committed offsets, and the durable records both are rebuilt from after a restart.
+ * The group coordinator: every classic and KIP-848 consumer group this broker coordinates, their
+ * committed offsets, and the durable records both are rebuilt from after a restart or by the
+ * next coordinator.
  *
  * Group records live in the key-value namespace `groups` (one JSON record per group, written
- * whenever it changes, in order), offsets in `group-offsets` (see offset-store.ts). A group id
- * belongs to one protocol at a time: a classic JoinGroup on a non-empty KIP-848 group gets
- * INCONSISTENT_GROUP_PROTOCOL, a ConsumerGroupHeartbeat on a non-empty classic group
+ * whenever it changes, in order), offsets in `committed-offsets` (see offset-store.ts). Every
+ * write is a compare-and-set over the version this coordinator read, so a coordinator that lost
+ * a group can never overwrite what its successor wrote; a refused write drops the group from
+ * memory (held requests get NOT_COORDINATOR) and reads it again if it is still this one's.
+ *
+ * Over a store several brokers share, the broker says which groups this coordinator coordinates
+ * (deps.coordinates) and when that may have changed (coordinatorsChanged): see
+ * coordinated-keys.ts. A group is read before its first request is answered; requests answered
+ * synchronously get COORDINATOR_LOAD_IN_PROGRESS meanwhile, as Kafka answers while it loads.
+ *
+ * A group id belongs to one protocol at a time: a classic JoinGroup on a non-empty KIP-848 group
+ * gets INCONSISTENT_GROUP_PROTOCOL, a ConsumerGroupHeartbeat on a non-empty classic group
  * GROUP_ID_NOT_FOUND; an empty group of the other type is converted, keeping its offsets.
  */
 
@@ -13,6 +23,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { KeyValueStore, TopicMetadata } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import type { Clock } from '../clock.ts'
+import { CoordinatedKeys, type CoordinatesPredicate } from '../coordinated-keys.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
 import {
   ClassicGroup,
@@ -48,6 +59,8 @@ export interface GroupCoordinatorDeps {
   /** Timers of group sessions and rebalances (default: the system clock). */
   clock?: Clock
   log: Log
+  /** Whether this broker coordinates a group id now (default: every group). */
+  coordinates?: CoordinatesPredicate
 }
 
 export interface CommitRequest {
@@ -62,6 +75,16 @@ export interface FetchedTopic {
   partitions: { partitionIndex: number; committed: CommittedOffset | undefined }[]
 }
 
+/** How a group's record is written: in order, each over the version the one before left. */
+interface RecordWriter {
+  /** The version this coordinator last read or wrote; undefined: not known yet (a group created here). */
+  version: number | undefined
+  /** The last write queued: resolves whether it was written. */
+  tail: Promise<boolean>
+  /** The record last written or queued, so an unchanged one is not written again. */
+  written: string | undefined
+}
+
 export interface GroupListing {
   groupId: string
   protocolType: string
@@ -72,11 +95,12 @@ export interface GroupListing {
 export class GroupCoordinator {
   readonly offsets: OffsetStore
   readonly #deps: GroupCoordinatorDeps
+  readonly #keys: CoordinatedKeys
   readonly #groups = new Map<string, Group>()
-  readonly #written = new Map<string, string>()
-  /** Version of each group's stored record as this coordinator last read or wrote it. */
-  readonly #versions = new Map<string, number>()
-  #writes: Promise<void> = Promise.resolve()
+  /** How each held group's record is written. */
+  readonly #records = new Map<string, RecordWriter>()
+  /** Writes of groups that left memory, queued before they did. */
+  readonly #flushing = new Set<Promise<boolean>>()
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
   readonly #classicHost: ClassicGroupHost
@@ -84,7 +108,16 @@ export class GroupCoordinator {
 
   constructor(deps: GroupCoordinatorDeps) {
     this.#deps = deps
-    this.offsets = new OffsetStore(deps.kv)
+    this.#keys = new CoordinatedKeys({
+      coordinates: deps.coordinates,
+      list: async () =>
+        new Set([...(await deps.kv.list(GROUPS_NAMESPACE)).keys(), ...(await this.offsets.storedGroupIds())]),
+      read: (groupId) => this.#read(groupId),
+      unload: (groupId) => this.#unload(groupId),
+      log: deps.log,
+      what: 'group',
+    })
+    this.offsets = new OffsetStore(deps.kv, (groupId) => !this.#closed && this.#keys.coordinates(groupId))
     const num = (name: string): number => Number(deps.prop(name))
     this.#classicHost = {
       now: deps.now,
@@ -119,86 +152,166 @@ export class GroupCoordinator {
     return names.filter((n) => SERVER_ASSIGNORS.has(n))
   }
 
-  /** Rebuilds groups and offsets from storage and starts the offset expiry timer. */
+  /**
+   * Moves offsets stored by earlier versions, rebuilds the groups and offsets this coordinator
+   * coordinates from storage, and starts the offset expiry timer.
+   */
   async load(): Promise<void> {
-    await this.offsets.load()
-    for (const groupId of (await this.#deps.kv.list(GROUPS_NAMESPACE)).keys()) await this.#reload(groupId)
-    for (const groupId of this.offsets.groupIds()) {
-      if (!this.#groups.has(groupId)) this.#groups.set(groupId, new ClassicGroup(groupId, this.#classicHost))
-    }
+    await this.offsets.migrateLegacy()
+    await this.#keys.changed()
     const every = Number(this.#deps.prop('offsets.retention.check.interval.ms'))
     this.#retentionTimer = setInterval(() => void this.expireOffsets().catch((err) => this.#logError(err)), every)
     this.#retentionTimer.unref()
   }
 
+  /**
+   * Call whenever the answer of deps.coordinates may have changed (brokers joined or died), in
+   * the same step as the change: groups this coordinator lost leave memory at once (held
+   * requests get NOT_COORDINATOR, timers stop, nothing more is written; a record write already
+   * queued for a change already answered still goes out, over the version it expects); groups
+   * it gained are read from storage, members with fresh session timers. Resolves once those
+   * writes are done and the gained groups loaded.
+   */
+  async coordinatorsChanged(): Promise<void> {
+    const loading = this.#keys.changed()
+    await Promise.all([...this.#flushing])
+    await loading
+  }
+
   /** Fails held requests, stops every timer and waits for pending writes. */
   async close(): Promise<void> {
     this.#closed = true
+    this.#keys.close()
     clearInterval(this.#retentionTimer)
-    for (const g of this.#groups.values()) {
-      if (g.type === 'classic') g.shutdown(ErrorCode.NOT_COORDINATOR)
-      else g.shutdown()
-    }
-    await this.#writes
+    for (const g of this.#groups.values()) g.unload(ErrorCode.NOT_COORDINATOR)
+    await Promise.all([...this.#records.values()].map((w) => w.tail))
+    await Promise.all([...this.#flushing])
+    await this.offsets.idle()
   }
 
   #logError(err: unknown): void {
     this.#deps.log.error({ err }, 'group coordinator write failed')
   }
 
-  /** Reads a group's stored record (and its version) into memory, replacing what was there. */
-  async #reload(groupId: string): Promise<void> {
-    const { value, version } = await this.#deps.kv.getVersioned(GROUPS_NAMESPACE, groupId)
-    this.#versions.set(groupId, version)
-    if (value === undefined) {
-      this.#written.delete(groupId)
-      return
+  /** Reads a group's stored record and offsets; what it returns installs them in memory. */
+  async #read(groupId: string): Promise<() => void> {
+    const [{ value, version }, offsets] = await Promise.all([
+      this.#deps.kv.getVersioned(GROUPS_NAMESPACE, groupId),
+      this.offsets.read(groupId),
+    ])
+    return () => {
+      this.#unload(groupId)
+      this.#records.set(groupId, { version, tail: Promise.resolve(true), written: value?.toString() })
+      this.offsets.install(groupId, offsets)
+      if (value !== undefined) {
+        const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord
+        const group =
+          rec.type === 'consumer'
+            ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
+            : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
+        this.#groups.set(groupId, group)
+      } else if (offsets.offsets.size > 0) {
+        // Offsets without a group record (committed outside group management): an Empty group.
+        this.#groups.set(groupId, new ClassicGroup(groupId, this.#classicHost))
+      }
     }
-    const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord
-    const group =
-      rec.type === 'consumer'
-        ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
-        : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
-    this.#groups.set(groupId, group)
-    this.#written.set(groupId, value.toString())
-  }
-
-  /** Writes a group's record if it changed since the last write; writes are applied in order. */
-  #persist(group: Group): Promise<void> {
-    if (this.#closed || this.#groups.get(group.groupId) !== group) return this.#writes
-    const json = JSON.stringify(group.toRecord())
-    if (this.#written.get(group.groupId) === json) return this.#writes
-    this.#written.set(group.groupId, json)
-    return this.#write(group, Buffer.from(json))
   }
 
   /**
-   * Writes (or with null deletes) a group's record only over the version this coordinator last
-   * saw, so that two coordinators sharing a store never overwrite each other's state. When
-   * another wrote first, this one drops its view of the group and takes the stored one.
+   * Drops a group from memory without writing: held requests get NOT_COORDINATOR, timers stop,
+   * offset commits not yet written are refused. A record write already queued still goes out.
    */
-  #write(group: Group, value: Buffer | null): Promise<void> {
-    const { groupId } = group
-    this.#writes = this.#writes
-      .then(async () => {
-        const expected = this.#versions.get(groupId) ?? 0
-        const version = await this.#deps.kv.putIfVersion(GROUPS_NAMESPACE, groupId, expected, value)
-        if (version !== null) {
-          this.#versions.set(groupId, version)
-          return
-        }
-        this.#deps.log.warn({ groupId }, 'group state was written by another coordinator; taking the stored state')
-        if (group.type === 'classic') group.shutdown(ErrorCode.NOT_COORDINATOR)
-        else group.shutdown()
-        if (this.#groups.get(groupId) === group) this.#groups.delete(groupId)
-        await this.#reload(groupId)
-      })
-      .catch((err) => this.#logError(err))
-    return this.#writes
+  #unload(groupId: string): void {
+    this.#groups.get(groupId)?.unload(ErrorCode.NOT_COORDINATOR)
+    this.#groups.delete(groupId)
+    this.offsets.forget(groupId)
+    const writer = this.#records.get(groupId)
+    if (writer === undefined) return
+    this.#records.delete(groupId)
+    const flush = writer.tail
+    this.#flushing.add(flush)
+    void flush.then(() => this.#flushing.delete(flush))
   }
 
+  #writer(groupId: string): RecordWriter {
+    let writer = this.#records.get(groupId)
+    if (writer === undefined) {
+      writer = { version: undefined, tail: Promise.resolve(true), written: undefined }
+      this.#records.set(groupId, writer)
+    }
+    return writer
+  }
+
+  /**
+   * Writes a group's record if it changed since the last write; false if the write was refused.
+   * A group this coordinator no longer coordinates (its timers ran before it was told) leaves
+   * memory instead, unwritten.
+   */
+  #persist(group: Group): Promise<boolean> {
+    const { groupId } = group
+    if (this.#closed || this.#groups.get(groupId) !== group) return Promise.resolve(false)
+    if (!this.#keys.coordinates(groupId)) {
+      this.#keys.refused(groupId)
+      return Promise.resolve(false)
+    }
+    const writer = this.#writer(groupId)
+    const json = JSON.stringify(group.toRecord())
+    if (writer.written === json) return writer.tail
+    writer.written = json
+    return this.#write(groupId, writer, Buffer.from(json))
+  }
+
+  /**
+   * Writes (or with null deletes) a group's record after its earlier writes, only over the
+   * version this coordinator last saw: two coordinators sharing a store never overwrite each
+   * other's state. A refused write (or one whose outcome is unknown) drops the group from
+   * memory, to be read again.
+   */
+  #write(groupId: string, writer: RecordWriter, value: Buffer | null): Promise<boolean> {
+    const write = writer.tail.then(async () => {
+      try {
+        const version = await this.#putRecord(groupId, writer.version, value)
+        if (version !== null) {
+          writer.version = version
+          return true
+        }
+        this.#deps.log.warn({ groupId }, 'group state was written by another coordinator; reading it again')
+      } catch (err) {
+        this.#logError(err)
+      }
+      if (this.#records.get(groupId) === writer) this.#keys.refused(groupId)
+      return false
+    })
+    writer.tail = write
+    return write
+  }
+
+  /** One compare-and-set of a group's record: its new version, or null when another write came first. */
+  async #putRecord(groupId: string, expected: number | undefined, value: Buffer | null): Promise<number | null> {
+    if (expected === undefined) {
+      // A group created here: its record may only be absent (or deleted).
+      const stored = await this.#deps.kv.getVersioned(GROUPS_NAMESPACE, groupId)
+      if (stored.value !== undefined) return null
+      return this.#deps.kv.putIfVersion(GROUPS_NAMESPACE, groupId, stored.version, value)
+    }
+    return this.#deps.kv.putIfVersion(GROUPS_NAMESPACE, groupId, expected, value)
+  }
+
+  /** The group, if this coordinator holds it (one it coordinates but has not read yet starts loading). */
   group(groupId: string): Group | undefined {
+    if (this.#keys.check(groupId) !== ErrorCode.NONE) return undefined
     return this.#groups.get(groupId)
+  }
+
+  /**
+   * Runs `run` once the group is held here (read first if need be), else answers `fail` with
+   * NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE.
+   */
+  #whenHeld<T>(groupId: string, fail: (code: number) => T, run: () => T | Promise<T>): T | Promise<T> {
+    const held = this.#keys.check(groupId)
+    if (held === ErrorCode.NONE) return run()
+    if (held !== ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) return fail(held)
+    return this.#keys.ensure(groupId).then((code) => (code === ErrorCode.NONE ? run() : fail(code)))
   }
 
   #classic(groupId: string): ClassicGroup | undefined {
@@ -225,6 +338,14 @@ export class GroupCoordinator {
     ) {
       return joinError(ErrorCode.INVALID_SESSION_TIMEOUT, req.memberId)
     }
+    return this.#whenHeld(
+      groupId,
+      (code) => joinError(code, req.memberId),
+      () => this.#join(groupId, req),
+    )
+  }
+
+  #join(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     let group = this.#groups.get(groupId)
     if (group?.type === 'consumer') {
       if (!group.isEmpty()) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
@@ -240,13 +361,17 @@ export class GroupCoordinator {
   syncGroup(groupId: string, req: SyncRequest): SyncResult | Promise<SyncResult> {
     const none = { protocolType: null, protocolName: null, assignment: Buffer.alloc(0) }
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, ...none }
-    const group = this.#classic(groupId)
-    if (group === undefined) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, ...none }
-    return group.sync(req)
+    return this.#whenHeld(
+      groupId,
+      (errorCode) => ({ errorCode, ...none }),
+      () => this.#classic(groupId)?.sync(req) ?? { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, ...none },
+    )
   }
 
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID
+    const held = this.#keys.check(groupId)
+    if (held !== ErrorCode.NONE) return held
     const group = this.#classic(groupId)
     if (group === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
     return group.heartbeat(memberId, groupInstanceId, generationId)
@@ -258,6 +383,8 @@ export class GroupCoordinator {
     members: { memberId: string; groupInstanceId: string | null }[],
   ): { errorCode: number; members: number[] } {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] }
+    const held = this.#keys.check(groupId)
+    if (held !== ErrorCode.NONE) return { errorCode: held, members: [] }
     const group = this.#classic(groupId)
     if (group === undefined) {
       return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: members.map(() => ErrorCode.UNKNOWN_MEMBER_ID) }
@@ -268,6 +395,8 @@ export class GroupCoordinator {
   // ---- KIP-848
 
   consumerGroupHeartbeat(groupId: string, req: ConsumerHeartbeat): ConsumerHeartbeatResult {
+    const held = this.#keys.check(groupId)
+    if (held !== ErrorCode.NONE) return heartbeatError(held)
     let group = this.#groups.get(groupId)
     if (group?.type === 'classic' && (!group.isEmpty() || req.memberEpoch !== 0)) {
       return notFound(`Group ${groupId} is not a consumer group.`)
@@ -284,6 +413,8 @@ export class GroupCoordinator {
   /** OffsetCommit: a group-level error, else the offsets are durable when it resolves. */
   async commitOffsets(groupId: string, req: CommitRequest, apiVersion: number): Promise<number> {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID
+    const held = await this.#keys.ensure(groupId)
+    if (held !== ErrorCode.NONE) return held
     let group = this.#groups.get(groupId)
     if (group === undefined) {
       if (req.generationIdOrMemberEpoch >= 0) {
@@ -298,8 +429,19 @@ export class GroupCoordinator {
         : validateClassicCommit(group, req)
     if (error !== ErrorCode.NONE) return error
     if (group.type === 'classic') group.touch(req.memberId)
-    await this.offsets.commit(groupId, req.offsets)
-    return ErrorCode.NONE
+    return this.#commit(group, req.offsets)
+  }
+
+  /** Writes offsets of a held group: NONE once durable, NOT_COORDINATOR if the write was refused. */
+  async #commit(group: Group, offsets: OffsetToCommit[]): Promise<number> {
+    if (await this.offsets.commit(group.groupId, offsets)) return ErrorCode.NONE
+    this.#refused(group)
+    return ErrorCode.NOT_COORDINATOR
+  }
+
+  /** A write of the group was refused: it leaves memory, unless it already did (and was read again). */
+  #refused(group: Group): void {
+    if (this.#groups.get(group.groupId) === group) this.#keys.refused(group.groupId)
   }
 
   /**
@@ -307,6 +449,8 @@ export class GroupCoordinator {
    * than "" must belong to the group, a generation ≥ 0 must be the current one.
    */
   checkTxnMember(groupId: string, memberId: string, generationId: number): number {
+    const held = this.#keys.check(groupId)
+    if (held !== ErrorCode.NONE) return held
     const group = this.#groups.get(groupId)
     if (group === undefined) return ErrorCode.NONE
     if (group.type === 'consumer') {
@@ -319,12 +463,23 @@ export class GroupCoordinator {
 
   /**
    * Offsets of a committed transaction (TxnOffsetCommit, KIP-98): made visible to the group,
-   * which is created empty if needed; member checks happened when they were sent.
+   * which is created empty if needed; member checks happened when they were sent. NONE once
+   * durable; NOT_COORDINATOR when this broker does not (or no longer) coordinate the group, so
+   * the transaction coordinator tries again (through the group's coordinator).
    */
-  async commitTransactionalOffsets(groupId: string, offsets: Omit<OffsetToCommit, 'expireTimestamp'>[]): Promise<void> {
-    if (!this.#groups.has(groupId)) this.#groups.set(groupId, new ClassicGroup(groupId, this.#classicHost))
-    await this.offsets.commit(
-      groupId,
+  async commitTransactionalOffsets(
+    groupId: string,
+    offsets: Omit<OffsetToCommit, 'expireTimestamp'>[],
+  ): Promise<number> {
+    const held = await this.#keys.ensure(groupId)
+    if (held !== ErrorCode.NONE) return held
+    let group = this.#groups.get(groupId)
+    if (group === undefined) {
+      group = new ClassicGroup(groupId, this.#classicHost)
+      this.#groups.set(groupId, group)
+    }
+    return this.#commit(
+      group,
       offsets.map((o) => ({ ...o, expireTimestamp: null })),
     )
   }
@@ -339,6 +494,8 @@ export class GroupCoordinator {
     topics: { name: string; partitionIndexes: number[] }[] | null,
     member: { memberId: string | null; memberEpoch: number } = { memberId: null, memberEpoch: -1 },
   ): { errorCode: number; topics: FetchedTopic[] } {
+    const held = this.#keys.check(groupId)
+    if (held !== ErrorCode.NONE) return { errorCode: held, topics: [] }
     const group = this.#groups.get(groupId)
     if (group?.type === 'consumer') {
       const error = group.validateFetch(member.memberId, member.memberEpoch)
@@ -370,6 +527,8 @@ export class GroupCoordinator {
     topics: { name: string; partitions: number[] }[],
   ): Promise<{ errorCode: number; topics: number[][] }> {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
+    const held = await this.#keys.ensure(groupId)
+    if (held !== ErrorCode.NONE) return { errorCode: held, topics: [] }
     const group = this.#groups.get(groupId)
     if (group === undefined) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
     if (group.type === 'classic' && group.protocolType !== 'consumer' && !group.isEmpty()) {
@@ -385,7 +544,10 @@ export class GroupCoordinator {
         return ErrorCode.NONE
       }),
     )
-    await this.offsets.delete(groupId, remove)
+    if (!(await this.offsets.delete(groupId, remove))) {
+      this.#refused(group)
+      return { errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
+    }
     return { errorCode: ErrorCode.NONE, topics: results }
   }
 
@@ -399,6 +561,8 @@ export class GroupCoordinator {
     const now = this.#deps.now()
     const retentionMs = Number(this.#deps.prop('offsets.retention.minutes')) * 60_000
     for (const group of [...this.#groups.values()]) {
+      // A group lost meanwhile is its new coordinator's to expire.
+      if (this.#closed || !this.#keys.coordinates(group.groupId)) continue
       const expired: { topic: string; partition: number }[] = []
       const protocolType = group.type === 'consumer' ? 'consumer' : group.protocolType
       const empty = group.isEmpty()
@@ -419,7 +583,10 @@ export class GroupCoordinator {
           }
         }
       }
-      if (expired.length > 0) await this.offsets.delete(group.groupId, expired)
+      if (expired.length > 0 && !(await this.offsets.delete(group.groupId, expired))) {
+        this.#refused(group)
+        continue
+      }
       if (empty && !this.offsets.has(group.groupId) && this.#groups.get(group.groupId) === group) {
         await this.#deleteGroup(group)
       }
@@ -433,6 +600,7 @@ export class GroupCoordinator {
     const types = new Set(typesFilter.map((s) => s.toLowerCase()))
     const out: GroupListing[] = []
     for (const g of this.#groups.values()) {
+      if (!this.#keys.coordinates(g.groupId)) continue
       const listing: GroupListing = {
         groupId: g.groupId,
         protocolType: g.type === 'consumer' ? 'consumer' : (g.protocolType ?? ''),
@@ -449,25 +617,43 @@ export class GroupCoordinator {
   /** DeleteGroups for one group: GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP or NONE once deleted. */
   async deleteGroup(groupId: string): Promise<number> {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID
+    const held = await this.#keys.ensure(groupId)
+    if (held !== ErrorCode.NONE) return held
     const group = this.#groups.get(groupId)
     if (group === undefined) return ErrorCode.GROUP_ID_NOT_FOUND
     if (!group.isEmpty()) return ErrorCode.NON_EMPTY_GROUP
-    await this.#deleteGroup(group)
-    return ErrorCode.NONE
+    return this.#deleteGroup(group)
   }
 
-  async #deleteGroup(group: Group): Promise<void> {
+  /** Deletes a held group's record and offsets: NONE, or NOT_COORDINATOR if a write was refused. */
+  async #deleteGroup(group: Group): Promise<number> {
+    const { groupId } = group
+    // Offsets first: a group whose record went but not its offsets would come back as Empty.
+    if (!(await this.offsets.delete(groupId))) {
+      this.#refused(group)
+      return ErrorCode.NOT_COORDINATOR
+    }
+    if (this.#groups.get(groupId) !== group || !this.#keys.coordinates(groupId)) return ErrorCode.NOT_COORDINATOR
     group.kill()
-    this.#groups.delete(group.groupId)
-    this.#written.delete(group.groupId)
-    await Promise.all([this.#write(group, null), this.offsets.delete(group.groupId)])
+    this.#groups.delete(groupId)
+    const writer = this.#writer(groupId)
+    writer.written = undefined
+    if (!(await this.#write(groupId, writer, null))) return ErrorCode.NOT_COORDINATOR
+    if (this.#records.get(groupId) === writer && !this.#groups.has(groupId)) this.#records.delete(groupId)
+    this.#keys.forget(groupId)
+    return ErrorCode.NONE
   }
 
   // ---- topic changes
 
-  /** Call after a topic is deleted: its committed offsets go, KIP-848 groups reassign. */
+  /** Call after a topic is deleted: its committed offsets go (in the groups held here), KIP-848 groups reassign. */
   async onTopicDeleted(topic: string): Promise<void> {
-    await this.offsets.deleteTopic(topic)
+    for (const group of [...this.#groups.values()]) {
+      const ps = this.offsets.all(group.groupId).get(topic)
+      if (ps === undefined || !this.#keys.coordinates(group.groupId)) continue
+      const gone = [...ps.keys()].map((partition) => ({ topic, partition }))
+      if (!(await this.offsets.delete(group.groupId, gone))) this.#refused(group)
+    }
     this.onTopicsChanged()
   }
 
@@ -478,9 +664,13 @@ export class GroupCoordinator {
 }
 
 function notFound(message: string): ConsumerHeartbeatResult {
+  return heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, message)
+}
+
+function heartbeatError(errorCode: number, errorMessage: string | null = null): ConsumerHeartbeatResult {
   return {
-    errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
-    errorMessage: message,
+    errorCode,
+    errorMessage,
     memberId: null,
     memberEpoch: 0,
     heartbeatIntervalMs: 0,

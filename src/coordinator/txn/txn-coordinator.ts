@@ -5,9 +5,17 @@
  * to every partition of a transaction, transactional offsets handed to the group coordinator on
  * commit, transaction timeouts and zombie fencing by epoch.
  *
- * Every state change is durable (key-value namespace `txn-state`) before it takes effect: a
- * Prepare* state found on start is completed (markers written again: a second marker for an
- * ended transaction changes nothing), an Ongoing one is left to its timeout.
+ * Every state change is durable (key-value namespace `txn-state`) before it takes effect, and is
+ * a compare-and-set over the version this coordinator read: a coordinator that lost a
+ * transactional id can never overwrite its successor's state (its operation answers
+ * NOT_COORDINATOR instead). A Prepare* state found when a transactional id is loaded (on start,
+ * or from another coordinator) is completed, as Kafka's coordinator completes it (markers
+ * written again: a second marker for an ended transaction changes nothing); an Ongoing one keeps
+ * its timeout, counted from its start, and is aborted when it passes.
+ *
+ * Over a store several brokers share, the broker says which transactional ids this coordinator
+ * coordinates (deps.coordinates) and when that may have changed (coordinatorsChanged): see
+ * coordinated-keys.ts. Producer ids come from the store's shared allocation (producer-ids.ts).
  *
  * Operations on one transactional id run one at a time. Fencing errors are PRODUCER_FENCED;
  * handlers turn them into INVALID_PRODUCER_EPOCH for versions older than KIP-588.
@@ -16,6 +24,7 @@
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
+import { CoordinatedKeys, type CoordinatesPredicate } from '../coordinated-keys.ts'
 import type { ProducerIdManager } from '../producer/producer-ids.ts'
 import type { ProducerStateManager } from '../producer/producer-state-manager.ts'
 import {
@@ -35,14 +44,23 @@ const COORDINATOR_EPOCH = 0
 export interface TxnCoordinatorDeps {
   kv: KeyValueStore
   ids: ProducerIdManager
-  producers: ProducerStateManager
+  /** Writes a transaction's COMMIT or ABORT marker into a partition, durably. */
+  producers: Pick<ProducerStateManager, 'writeMarker'>
   hasPartition: (topic: string, partition: number) => boolean
-  /** Makes offsets committed inside a transaction visible to the group. */
-  commitOffsets: (groupId: string, offsets: PendingOffset[]) => Promise<void>
+  /**
+   * Makes offsets committed inside a transaction visible to the group: NONE once durable, else
+   * an error code (the transaction stays prepared and its completion is tried again).
+   */
+  commitOffsets: (groupId: string, offsets: PendingOffset[]) => Promise<number>
   now: () => number
   prop: (name: string) => string
   log: Log
+  /** Whether this broker coordinates a transactional id now (default: every id). */
+  coordinates?: CoordinatesPredicate
 }
+
+/** A write of a transactional id's state was refused: this coordinator no longer holds it. */
+class NotCoordinator extends Error {}
 
 /** Result of InitProducerId and EndTxn. */
 export interface ProducerIdResult {
@@ -61,29 +79,36 @@ export interface PartitionResult {
 /** The transaction coordinator. */
 export class TxnCoordinator {
   readonly #deps: TxnCoordinatorDeps
+  readonly #keys: CoordinatedKeys
   readonly #txns = new Map<string, TxnMetadata>()
+  /** Version of each transactional id's stored state as last read or written; absent: not known yet. */
+  readonly #versions = new Map<string, number>()
   /** Transactional ids by current producer id (produce verification). */
   readonly #byProducer = new Map<number, TxnMetadata>()
   readonly #locks = new Map<string, Promise<unknown>>()
+  /** Completions of prepared transactions found when loading. */
+  readonly #recoveries = new Set<Promise<void>>()
   #timer: NodeJS.Timeout | undefined
   #closed = false
 
   constructor(deps: TxnCoordinatorDeps) {
     this.#deps = deps
+    this.#keys = new CoordinatedKeys({
+      coordinates: deps.coordinates,
+      list: async () => (await deps.kv.list(NAMESPACE)).keys(),
+      read: (id) => this.#read(id),
+      unload: (id) => this.#unload(id),
+      log: deps.log,
+      what: 'transactional id',
+    })
   }
 
-  /** Loads every transaction and completes those caught between prepare and complete. */
+  /**
+   * Loads the transactional ids this coordinator coordinates, completes those caught between
+   * prepare and complete, and starts the timeout timer.
+   */
   async load(): Promise<void> {
-    for (const [id, value] of await this.#deps.kv.list(NAMESPACE)) {
-      const txn = decodeTxn(id, value)
-      this.#txns.set(id, txn)
-      this.#byProducer.set(txn.producerId, txn)
-    }
-    for (const txn of this.#txns.values()) {
-      if (txn.state === TxnState.PREPARE_COMMIT || txn.state === TxnState.PREPARE_ABORT) {
-        await this.#locked(txn.transactionalId, () => this.#complete(txn))
-      }
-    }
+    await this.coordinatorsChanged()
     const every = Number(this.#deps.prop('transaction.abort.timed.out.transaction.cleanup.interval.ms'))
     this.#timer = setInterval(() => {
       this.abortTimedOut().catch((err: unknown) => this.#deps.log.error({ err }, 'transaction timeout check failed'))
@@ -91,12 +116,79 @@ export class TxnCoordinator {
     this.#timer.unref()
   }
 
+  /**
+   * Call whenever the answer of deps.coordinates may have changed (brokers joined or died), in
+   * the same step as the change: transactional ids this coordinator lost leave memory at once
+   * (their timeouts are no longer watched here, nothing is written); ids it gained are read from
+   * storage, prepared transactions among them completed. Resolves once that is done.
+   */
+  async coordinatorsChanged(): Promise<void> {
+    await this.#keys.changed()
+    await Promise.allSettled([...this.#recoveries])
+  }
+
   /** Stops the timer and waits for operations in progress. */
   async close(): Promise<void> {
     this.#closed = true
+    this.#keys.close()
     clearInterval(this.#timer)
     this.#timer = undefined
     await Promise.allSettled([...this.#locks.values()])
+  }
+
+  /** Reads a transactional id's stored state; what it returns installs it in memory. */
+  async #read(id: string): Promise<() => void> {
+    const { value, version } = await this.#deps.kv.getVersioned(NAMESPACE, id)
+    return () => {
+      this.#unload(id)
+      this.#versions.set(id, version)
+      if (value === undefined) return
+      const txn = decodeTxn(id, value)
+      this.#txns.set(id, txn)
+      this.#byProducer.set(txn.producerId, txn)
+      if (txn.state !== TxnState.PREPARE_COMMIT && txn.state !== TxnState.PREPARE_ABORT) return
+      const recovery = this.#locked(id, () => this.#complete(txn))
+        .catch((err: unknown) => this.#completionFailed(txn, err))
+        .finally(() => this.#recoveries.delete(recovery))
+      this.#recoveries.add(recovery)
+    }
+  }
+
+  /** Drops a transactional id from memory, without writing. */
+  #unload(id: string): void {
+    const txn = this.#txns.get(id)
+    if (txn !== undefined && this.#byProducer.get(txn.producerId) === txn) this.#byProducer.delete(txn.producerId)
+    this.#txns.delete(id)
+    this.#versions.delete(id)
+  }
+
+  #completionFailed(txn: TxnMetadata, err: unknown): void {
+    if (err instanceof NotCoordinator) return
+    this.#deps.log.warn(
+      { err, transactionalId: txn.transactionalId },
+      'completing a prepared transaction failed; trying again later',
+    )
+  }
+
+  /**
+   * Runs an operation on a transactional id once it is held here (read first if need be), after
+   * every earlier operation on it; `fail` answers NOT_COORDINATOR (also when a write of the
+   * operation was refused), COORDINATOR_LOAD_IN_PROGRESS or COORDINATOR_NOT_AVAILABLE.
+   */
+  async #run<T>(id: string, fail: (code: number) => T, task: () => Promise<T>): Promise<T> {
+    const held = await this.#keys.ensure(id)
+    if (held !== ErrorCode.NONE) return fail(held)
+    return this.#locked(id, async () => {
+      // Lost (or dropped after a refused write) while waiting for the earlier operations.
+      const still = this.#keys.check(id)
+      if (still !== ErrorCode.NONE) return fail(still)
+      try {
+        return await task()
+      } catch (err) {
+        if (err instanceof NotCoordinator) return fail(ErrorCode.NOT_COORDINATOR)
+        throw err
+      }
+    })
   }
 
   /** Runs `task` after every earlier operation on the same transactional id. */
@@ -111,17 +203,54 @@ export class TxnCoordinator {
     return run
   }
 
+  /**
+   * Writes a transactional id's state over the version this coordinator last saw, while it
+   * holds the id; throws NotCoordinator when refused (the id then leaves memory, to be read again).
+   */
   async #persist(txn: TxnMetadata): Promise<void> {
     txn.updateTimeMs = this.#deps.now()
-    await this.#deps.kv.put(NAMESPACE, new Map([[txn.transactionalId, encodeTxn(txn)]]))
+    await this.#write(txn, encodeTxn(txn))
   }
 
+  /** A compare-and-set of a transactional id's state (null deletes it). */
+  async #write(txn: TxnMetadata, value: Buffer | null): Promise<void> {
+    const id = txn.transactionalId
+    if (this.#closed || this.#txns.get(id) !== txn || !this.#keys.coordinates(id)) {
+      if (this.#txns.get(id) === txn) this.#keys.refused(id)
+      throw new NotCoordinator(id)
+    }
+    let version: number | null = null
+    try {
+      let expected = this.#versions.get(id)
+      if (expected === undefined) {
+        // An id created here: its state may only be absent (or deleted).
+        const stored = await this.#deps.kv.getVersioned(NAMESPACE, id)
+        expected = stored.value === undefined ? stored.version : -1
+      }
+      if (expected >= 0) version = await this.#deps.kv.putIfVersion(NAMESPACE, id, expected, value)
+    } catch (err) {
+      // The outcome is unknown: the id is read again.
+      if (this.#txns.get(id) === txn) this.#keys.refused(id)
+      throw err
+    }
+    if (this.#txns.get(id) !== txn) throw new NotCoordinator(id)
+    if (version === null) {
+      this.#deps.log.warn({ transactionalId: id }, 'transaction state was written by another coordinator')
+      this.#keys.refused(id)
+      throw new NotCoordinator(id)
+    }
+    this.#versions.set(id, version)
+  }
+
+  /** A transactional id's state, if this coordinator holds it (one it coordinates but has not read yet starts loading). */
   get(transactionalId: string): TxnMetadata | undefined {
+    if (this.#keys.check(transactionalId) !== ErrorCode.NONE) return undefined
     return this.#txns.get(transactionalId)
   }
 
-  all(): IterableIterator<TxnMetadata> {
-    return this.#txns.values()
+  /** Every transactional id this coordinator holds. */
+  all(): TxnMetadata[] {
+    return [...this.#txns.values()].filter((t) => this.#keys.coordinates(t.transactionalId))
   }
 
   // ---- InitProducerId
@@ -139,7 +268,7 @@ export class TxnCoordinator {
     if (transactionalId === '') return fail(ErrorCode.INVALID_REQUEST)
     const max = Number(this.#deps.prop('transaction.max.timeout.ms'))
     if (timeoutMs <= 0 || timeoutMs > max) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT)
-    return this.#locked(transactionalId, async () => {
+    return this.#run(transactionalId, fail, async () => {
       let txn = this.#txns.get(transactionalId)
       if (txn === undefined) {
         txn = {
@@ -155,6 +284,8 @@ export class TxnCoordinator {
           startTimeMs: -1,
           updateTimeMs: this.#deps.now(),
         }
+        this.#txns.set(transactionalId, txn)
+        this.#byProducer.set(txn.producerId, txn)
       }
       const hasExpected = expected.producerId >= 0
       if (hasExpected && txn.producerEpoch >= 0) {
@@ -174,7 +305,7 @@ export class TxnCoordinator {
       if (txn.state === TxnState.ONGOING) {
         // A new instance of the producer: fence the old one and abort what it left open.
         await this.#bump(txn)
-        await this.#endTransaction(txn, false)
+        if (!(await this.#endTransaction(txn, false))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS)
       }
       await this.#bump(txn)
       txn.timeoutMs = timeoutMs
@@ -183,8 +314,6 @@ export class TxnCoordinator {
       txn.groups = new Map()
       txn.startTimeMs = -1
       await this.#persist(txn)
-      this.#txns.set(transactionalId, txn)
-      this.#byProducer.set(txn.producerId, txn)
       return ok(txn)
     })
   }
@@ -221,7 +350,7 @@ export class TxnCoordinator {
       }))
     }
     const all = (errorCode: number): PartitionResult[] => partitions.map((p) => ({ ...p, errorCode }))
-    return this.#locked(transactionalId, async () => {
+    return this.#run(transactionalId, all, async () => {
       const txn = this.#txns.get(transactionalId)
       const err = this.#checkProducer(txn, producerId, epoch)
       if (err !== ErrorCode.NONE || txn === undefined) return all(err)
@@ -265,7 +394,7 @@ export class TxnCoordinator {
 
   /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
   addOffsets(transactionalId: string, producerId: number, epoch: number, groupId: string): Promise<number> {
-    return this.#locked(transactionalId, async () => {
+    return this.#run(transactionalId, code, async () => {
       const txn = this.#txns.get(transactionalId)
       const err = this.#checkProducer(txn, producerId, epoch)
       if (err !== ErrorCode.NONE || txn === undefined) return err
@@ -288,7 +417,7 @@ export class TxnCoordinator {
     epoch: number,
     offsets: PendingOffset[],
   ): Promise<number> {
-    return this.#locked(transactionalId, async () => {
+    return this.#run(transactionalId, code, async () => {
       const txn = this.#txns.get(transactionalId)
       if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
       if (epoch < txn.producerEpoch) return ErrorCode.PRODUCER_FENCED
@@ -327,7 +456,7 @@ export class TxnCoordinator {
     commit: boolean,
     bumpEpoch: boolean,
   ): Promise<ProducerIdResult> {
-    return this.#locked(transactionalId, async () => {
+    return this.#run(transactionalId, fail, async () => {
       const txn = this.#txns.get(transactionalId)
       if (txn === undefined) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
       const wanted = commit ? TxnState.COMPLETE_COMMIT : TxnState.COMPLETE_ABORT
@@ -374,11 +503,21 @@ export class TxnCoordinator {
     this.#byProducer.set(pid, txn)
   }
 
-  /** Prepare (durable), write markers, apply offsets, complete (durable). */
-  async #endTransaction(txn: TxnMetadata, commit: boolean): Promise<void> {
+  /**
+   * Prepare (durable), write markers, apply offsets, complete (durable). Once prepared the
+   * outcome is decided: if completing fails it is tried again later (abortTimedOut), and this
+   * resolves false.
+   */
+  async #endTransaction(txn: TxnMetadata, commit: boolean): Promise<boolean> {
     txn.state = commit ? TxnState.PREPARE_COMMIT : TxnState.PREPARE_ABORT
     await this.#persist(txn)
-    await this.#complete(txn)
+    try {
+      await this.#complete(txn)
+      return true
+    } catch (err) {
+      this.#completionFailed(txn, err)
+      return false
+    }
   }
 
   /** Finishes a prepared transaction. */
@@ -396,7 +535,9 @@ export class TxnCoordinator {
     await Promise.all(writes)
     if (commit) {
       for (const [groupId, offsets] of txn.groups) {
-        if (offsets.length > 0) await this.#deps.commitOffsets(groupId, offsets)
+        if (offsets.length === 0) continue
+        const code = await this.#deps.commitOffsets(groupId, offsets)
+        if (code !== ErrorCode.NONE) throw new Error(`committing the offsets of group ${groupId} failed (${code})`)
       }
     }
     txn.state = commit ? TxnState.COMPLETE_COMMIT : TxnState.COMPLETE_ABORT
@@ -428,22 +569,26 @@ export class TxnCoordinator {
     for (const txn of [...this.#txns.values()]) {
       if (this.#closed) return
       const id = txn.transactionalId
-      if (this.#locks.has(id)) continue
+      // Lost meanwhile: the id's new coordinator watches it now.
+      if (this.#locks.has(id) || !this.#keys.coordinates(id)) continue
+      const held = (task: () => Promise<void>): Promise<void> =>
+        this.#locked(id, async () => {
+          if (this.#txns.get(id) === txn && !this.#closed) await task()
+        }).catch((err: unknown) => this.#completionFailed(txn, err))
       if (txn.state === TxnState.ONGOING && now > txn.startTimeMs + txn.timeoutMs) {
-        await this.#locked(id, async () => {
-          if (txn.state !== TxnState.ONGOING || this.#closed) return
+        await held(async () => {
+          if (txn.state !== TxnState.ONGOING) return
           this.#deps.log.info({ transactionalId: id, producerId: txn.producerId }, 'aborting a timed out transaction')
           await this.#bump(txn)
           await this.#endTransaction(txn, false)
         })
       } else if (txn.state === TxnState.PREPARE_COMMIT || txn.state === TxnState.PREPARE_ABORT) {
-        await this.#locked(id, () => this.#complete(txn))
+        await held(() => this.#complete(txn))
       } else if ((txn.state === TxnState.EMPTY || isComplete(txn.state)) && now - txn.updateTimeMs > expiry) {
-        await this.#locked(id, async () => {
-          if (this.#txns.get(id) !== txn) return
-          await this.#deps.kv.put(NAMESPACE, new Map([[id, null]]))
-          this.#txns.delete(id)
-          if (this.#byProducer.get(txn.producerId) === txn) this.#byProducer.delete(txn.producerId)
+        await held(async () => {
+          await this.#write(txn, null)
+          this.#unload(id)
+          this.#keys.forget(id)
         })
       }
     }
@@ -460,4 +605,8 @@ function ok(txn: TxnMetadata): ProducerIdResult {
 
 function fail(errorCode: number): ProducerIdResult {
   return { errorCode, producerId: -1, producerEpoch: -1 }
+}
+
+function code(errorCode: number): number {
+  return errorCode
 }
