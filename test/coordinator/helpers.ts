@@ -1,11 +1,20 @@
-/** Group coordinators over a memory (or given) key-value store and a fixed topic list, for unit tests. */
+/** Coordinators over a memory (or given) store and a fixed topic list, for unit tests. */
 import pino from 'pino'
 import { effectiveBrokerProps } from '../../src/config/broker-configs.ts'
 import type { Clock } from '../../src/coordinator/clock.ts'
 import type { JoinRequest } from '../../src/coordinator/group/classic-group.ts'
 import { GroupCoordinator } from '../../src/coordinator/group/group-coordinator.ts'
+import { ProducerIdManager } from '../../src/coordinator/producer/producer-ids.ts'
+import { ProducerStateManager } from '../../src/coordinator/producer/producer-state-manager.ts'
+import { TxnCoordinator } from '../../src/coordinator/txn/txn-coordinator.ts'
+import type { PendingOffset } from '../../src/coordinator/txn/txn-metadata.ts'
+import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import { decodeBatchSync, encodeBatchSync } from '../../src/protocol/records/batch.ts'
+import { type BatchInfo, readBatchHeader } from '../../src/protocol/records/batch-header.ts'
+import { ControlType, readEndTxnMarker } from '../../src/protocol/records/control.ts'
+import { RecordsError } from '../../src/protocol/records/errors.ts'
 import { MemoryKeyValueStore } from '../../src/storage/memory/memory-kv.ts'
-import type { KeyValueStore, TopicMetadata } from '../../src/storage/types.ts'
+import type { KeyValueStore, Storage, TopicMetadata } from '../../src/storage/types.ts'
 import { TestClock } from '../../src/testing/clock.ts'
 
 export interface Harness {
@@ -95,11 +104,16 @@ export function countingClock(base: Clock): Clock & { live(): number } {
 }
 
 /**
- * Two group coordinators ("a" and "b") sharing one key-value store, as two brokers over one
- * database: `owner` names the one that coordinates every group, and `move` hands them over
- * (both told at once, as the broker tells its coordinators when the cluster changes).
+ * Two group coordinators ("a" and "b") sharing one key-value store (or each with its own
+ * connection to one database), as two brokers: `owner` names the one that coordinates every
+ * group, and `move` hands them over (both told, as the broker tells its coordinators when the
+ * cluster changes).
  */
-export async function coordinatorPair(kv: KeyValueStore, props: Record<string, string> = {}) {
+export async function coordinatorPair(
+  kvs: KeyValueStore | [KeyValueStore, KeyValueStore],
+  props: Record<string, string> = {},
+) {
+  const [kvA, kvB] = Array.isArray(kvs) ? kvs : [kvs, kvs]
   const clock = new TestClock()
   const topics = new Map<string, TopicMetadata>()
   const all = effectiveBrokerProps({
@@ -111,7 +125,7 @@ export async function coordinatorPair(kv: KeyValueStore, props: Record<string, s
   const make = async (name: 'a' | 'b') => {
     const timers = countingClock(clock)
     const c = new GroupCoordinator({
-      kv,
+      kv: name === 'a' ? kvA : kvB,
       topics: { get: (n) => topics.get(n), list: () => [...topics.values()] },
       prop: (n) => all[n] ?? '',
       now: () => clock.now(),
@@ -175,4 +189,108 @@ export async function formGroup(
     ),
   )
   return { ids: results.map((r) => r.memberId), generationId, syncs }
+}
+
+/**
+ * Two brokers' transaction coordinators ("a" and "b"), each with its producer state, over one
+ * storage (the same engine twice, or two engines on one database) holding topic `t` of two
+ * partitions, each appending with its leader epoch: `owner` names the one that coordinates every
+ * transactional id, `move` hands them over, `failMarkers` makes a side's marker writes fail, and offsets committed by transactions
+ * are recorded in `committedOffsets`.
+ */
+export async function txnPair(storages: [Storage, Storage], leaderEpochs: [number, number] = [0, 0]) {
+  type Name = 'a' | 'b'
+  const props = effectiveBrokerProps({ 'transaction.max.timeout.ms': '60000' })
+  const clock = { now: 1_000_000 }
+  const owner = { current: 'a' as Name | 'both' }
+  const committedOffsets: { by: Name; groupId: string; offsets: PendingOffset[] }[] = []
+  const make = async (name: Name, storage: Storage, leaderEpoch: number) => {
+    const side = {
+      failMarkers: false,
+      txns: undefined as unknown as TxnCoordinator,
+      producers: undefined as unknown as ProducerStateManager,
+    }
+    side.producers = new ProducerStateManager({
+      storage,
+      log: pino({ level: 'silent' }),
+      now: () => clock.now,
+      prop: (n) => props[n] ?? '',
+      verify: (pid, epoch, topic, partition) => side.txns.verify(pid, epoch, topic, partition),
+      leaderEpoch: () => leaderEpoch,
+    })
+    side.txns = new TxnCoordinator({
+      kv: storage.kv,
+      ids: new ProducerIdManager(storage.kv),
+      producers: {
+        writeMarker: (...args) => {
+          if (side.failMarkers) return Promise.reject(new Error('the partition leader is unreachable'))
+          return side.producers.writeMarker(...args)
+        },
+      },
+      hasPartition: (topic, partition) => topic === 't' && partition < 2,
+      commitOffsets: async (groupId, offsets) => {
+        committedOffsets.push({ by: name, groupId, offsets })
+        return ErrorCode.NONE
+      },
+      now: () => clock.now,
+      prop: (n) => props[n] ?? '',
+      log: pino({ level: 'silent' }),
+      coordinates: () => owner.current === name || owner.current === 'both',
+    })
+    await side.txns.load()
+    return side
+  }
+  const a = await make('a', storages[0], leaderEpochs[0])
+  const b = await make('b', storages[1], leaderEpochs[1])
+  return {
+    clock,
+    owner,
+    a,
+    b,
+    committedOffsets,
+    /** The side losing ids is told first, then the other. */
+    async move(to: Name | 'both'): Promise<void> {
+      owner.current = to
+      for (const side of to === 'a' ? [b, a] : [a, b]) await side.txns.coordinatorsChanged()
+    },
+    async close(): Promise<void> {
+      await a.txns.close()
+      await b.txns.close()
+    },
+  }
+}
+
+/** The COMMIT/ABORT markers in partition `partition` of topic `t`, in log order. */
+export async function markersOf(storage: Storage, partition: number): Promise<string[]> {
+  const read = await storage.read('t', partition, 0, 1 << 20, { minOneBatch: true })
+  const out: string[] = []
+  let pos = 0
+  while (pos < read.records.length) {
+    const info = readBatchHeader(read.records, pos)
+    if (info instanceof RecordsError) break
+    if (info.isControl) {
+      const record = decodeBatchSync(read.records.subarray(pos, pos + info.size)).records[0]
+      if (record) out.push(readEndTxnMarker(record).type === ControlType.COMMIT ? 'commit' : 'abort')
+    }
+    pos += info.size
+  }
+  return out
+}
+
+/** A transactional id's stored state and producer epoch. */
+export async function storedTxn(kv: KeyValueStore, id: string): Promise<{ state: string; epoch: number }> {
+  const s = JSON.parse((await kv.get('txn-state', id))?.toString() ?? '{}') as { state: string; epoch: number }
+  return { state: s.state, epoch: s.epoch }
+}
+
+/** A one-record transactional batch of a producer, at sequence 0. */
+export function transactionalBatch(pid: number, epoch: number): { data: Buffer; info: BatchInfo } {
+  const data = encodeBatchSync({
+    records: [{ value: Buffer.from('in a transaction') }],
+    producerId: pid,
+    producerEpoch: epoch,
+    baseSequence: 0,
+    isTransactional: true,
+  })
+  return { data, info: readBatchHeader(data) as BatchInfo }
 }

@@ -72,12 +72,18 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   return done
 }
 
-test('a retry of a batch in flight is answered only once the original append completed', async () => {
+/** An idempotent batch appended, and sent again while its append is still in flight. */
+async function retriedInFlight() {
   const { storage, release } = await slowStorage()
   const producers = manager(storage)
-  const { data, info } = idempotentBatch()
-  const original = producers.append('t', 0, data, info, true)
-  const retry = producers.append('t', 0, Buffer.from(data), info, true)
+  const batch = idempotentBatch()
+  const original = producers.append('t', 0, batch.data, batch.info, true)
+  const retry = producers.append('t', 0, Buffer.from(batch.data), batch.info, true)
+  return { storage, release, producers, batch, original, retry }
+}
+
+test('a retry of a batch in flight is answered only once the original append completed', async () => {
+  const { storage, release, original, retry } = await retriedInFlight()
   // Offsets are assigned by now, but the original is not yet durable: neither may answer.
   assert.equal((await storage.offsets('t', 0)).highWatermark, 1)
   assert.equal(await settled(original), false)
@@ -88,18 +94,14 @@ test('a retry of a batch in flight is answered only once the original append com
 })
 
 test('a retry of a batch in flight fails when the original append fails', async () => {
-  const { storage, release } = await slowStorage()
-  const producers = manager(storage)
-  const { data, info } = idempotentBatch()
-  const original = producers.append('t', 0, data, info, true)
-  const retry = producers.append('t', 0, Buffer.from(data), info, true)
+  const { release, producers, batch, original, retry } = await retriedInFlight()
   assert.equal(await settled(retry), false)
   const lost = new Error('the disk went away')
   release(lost)
   await assert.rejects(original, lost)
   await assert.rejects(retry, lost, 'the retry is not acknowledged for an append that failed')
   // The failed batch is forgotten: the next retry is appended afresh.
-  const again = producers.append('t', 0, Buffer.from(data), info, true)
+  const again = producers.append('t', 0, Buffer.from(batch.data), batch.info, true)
   release()
   assert.equal((await again).errorCode, 0)
 })
