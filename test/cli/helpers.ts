@@ -1,8 +1,12 @@
 /** Runs the built `samsa` CLI as a real process, for end-to-end command tests. */
 import { spawn, spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
+/** A profiles directory that does not exist: no profiles. */
+const NO_PROFILES = join(tmpdir(), 'samsa-cli-tests-have-no-profiles')
 
 /** What a CLI run produced. */
 export interface CliResult {
@@ -20,7 +24,8 @@ export function runCli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, SAMSA_BOOTSTRAP: '', ...options.env },
+      // No bootstrap, profile or profiles file of the machine's user leaks into a test.
+      env: { ...process.env, SAMSA_BOOTSTRAP: '', SAMSA_PROFILE: '', SAMSA_CONFIG_DIR: NO_PROFILES, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     const out: Buffer[] = []
@@ -60,7 +65,9 @@ export function samsaIntoJq(args: string[], bootstrap: string, jqArgs: string[])
   const samsa = [process.execPath, CLI, ...args, '--bootstrap', bootstrap].map(quote).join(' ')
   const command = `set -o pipefail; ${samsa} | jq ${jqArgs.map(quote).join(' ')}`
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', command], { env: { ...process.env, SAMSA_BOOTSTRAP: '' } })
+    const child = spawn('bash', ['-c', command], {
+      env: { ...process.env, SAMSA_BOOTSTRAP: '', SAMSA_PROFILE: '', SAMSA_CONFIG_DIR: NO_PROFILES },
+    })
     const out: Buffer[] = []
     const err: Buffer[] = []
     child.stdout.on('data', (c: Buffer) => out.push(c))

@@ -59,7 +59,7 @@ SAMSA_* environment variables (SAMSA_NUM_PARTITIONS=3 sets num.partitions), then
 
 Examples:
   samsa broker                                 # localhost:9092, data in ./data
-  samsa broker --port 19092 --data-dir /var/lib/samsa
+  samsa broker --port 19092 --data-dir ~/samsa-data
   samsa broker --memory --set auto.create.topics.enable=false
   samsa broker --memory --brokers 3            # nodes 1-3 on ports 9092-9094
   samsa broker --storage postgres              # an embedded PostgreSQL in ./data/postgres
@@ -74,15 +74,15 @@ Examples:
         throw new UsageError(`--brokers expects a positive whole number, got "${flags.brokers}"`)
       }
       const logger = createBrokerLogger(props['log.level'] ?? 'info', logFormat)
-      const broker = await startBroker({
-        config: props,
-        advertisedHost: flags.advertisedHost,
-        brokers,
-        logger,
-      })
+      // The handlers are in place before the broker starts: a signal that comes as soon as it
+      // logs "listening" (a script that waits for that line) stops it cleanly, not by default.
+      let stopping: string | undefined
+      let started: Awaited<ReturnType<typeof startBroker>> | undefined
       const stop = (signal: string): void => {
+        if (stopping !== undefined) return
+        stopping = signal
         logger.info({ signal }, 'shutting down')
-        broker.close().then(
+        started?.close().then(
           () => process.exit(0),
           (err) => {
             logger.error({ err }, 'shutdown failed')
@@ -92,6 +92,17 @@ Examples:
       }
       process.once('SIGTERM', () => stop('SIGTERM'))
       process.once('SIGINT', () => stop('SIGINT'))
+      started = await startBroker({
+        config: props,
+        advertisedHost: flags.advertisedHost,
+        brokers,
+        logger,
+      })
+      if (stopping !== undefined) {
+        const signal = stopping
+        stopping = undefined
+        stop(signal)
+      }
     })
 }
 

@@ -1,8 +1,8 @@
 /** `samsa consume <topic>`: prints records from a position, with or without a group. */
 import type { Command } from 'commander'
-import type { Cluster } from '../../client/cluster.ts'
+import type { Cluster, TopicInfo } from '../../client/cluster.ts'
 import { Consumer, type StartOffset } from '../../client/consumer.ts'
-import { EARLIEST, LATEST, listOffsets, tpKey } from '../../client/offsets.ts'
+import { EARLIEST, LATEST, listOffsets, type TopicPartition, tpKey } from '../../client/offsets.ts'
 import {
   type CommonFlags,
   checkPartitions,
@@ -15,7 +15,7 @@ import {
   withCommonFlags,
 } from '../common.ts'
 import { parseEncoding } from '../output/encoding.ts'
-import { parseFormat, RecordPrinter } from '../output/records.ts'
+import { parseDateFormat, parseFormat, RecordPrinter } from '../output/records.ts'
 import { parseTime } from '../time.ts'
 
 interface ConsumeFlags extends CommonFlags {
@@ -32,6 +32,8 @@ interface ConsumeFlags extends CommonFlags {
   encoding: string
   delimiter: string
   readCommitted?: boolean
+  regex?: boolean
+  dateFormat: string
 }
 
 type Start =
@@ -55,39 +57,60 @@ function parseStart(flags: ConsumeFlags): Start {
   throw new UsageError(`invalid --offset "${o}" (earliest, latest, N, or -N for N before the end)`)
 }
 
-async function startOffsets(
-  cluster: Cluster,
-  topic: string,
-  partitions: number[],
-  start: Start,
-): Promise<Map<number, StartOffset>> {
-  const out = new Map<number, StartOffset>()
-  const tps = partitions.map((partition) => ({ topic, partition }))
+/** Where each partition starts, by `topic/partition`. */
+async function startOffsets(cluster: Cluster, tps: TopicPartition[], start: Start): Promise<Map<string, StartOffset>> {
+  const out = new Map<string, StartOffset>()
+  const keys = tps.map((tp) => tpKey(tp.topic, tp.partition))
   if (start.kind === 'earliest' || start.kind === 'latest') {
-    for (const p of partitions) out.set(p, start.kind)
+    for (const k of keys) out.set(k, start.kind)
   } else if (start.kind === 'offset') {
-    for (const p of partitions) out.set(p, start.offset)
+    for (const k of keys) out.set(k, start.offset)
   } else if (start.kind === 'relative') {
     const [lo, hi] = await Promise.all([listOffsets(cluster, tps, EARLIEST), listOffsets(cluster, tps, LATEST)])
-    for (const p of partitions) {
-      const end = hi.get(tpKey(topic, p)) ?? 0n
-      const begin = lo.get(tpKey(topic, p)) ?? 0n
-      out.set(p, end - start.back < begin ? begin : end - start.back)
+    for (const k of keys) {
+      const end = hi.get(k) ?? 0n
+      const begin = lo.get(k) ?? 0n
+      out.set(k, end - start.back < begin ? begin : end - start.back)
     }
   } else {
     const found = await listOffsets(cluster, tps, start.ms)
-    for (const p of partitions) {
-      const o = found.get(tpKey(topic, p)) ?? -1n
-      out.set(p, o < 0n ? 'latest' : o)
+    for (const k of keys) {
+      const o = found.get(k) ?? -1n
+      out.set(k, o < 0n ? 'latest' : o)
     }
   }
   return out
 }
 
+/**
+ * The topics to read: the names given, or with --regex the topics whose whole name matches the
+ * expression (as Kafka's pattern subscriptions match), internal topics left out.
+ */
+async function topicsToRead(cluster: Cluster, names: string[], regex: boolean): Promise<TopicInfo[]> {
+  if (!regex) return Promise.all(names.map((n) => cluster.topic(n)))
+  if (names.length !== 1) throw new UsageError('--regex takes one expression')
+  let re: RegExp
+  try {
+    re = new RegExp(`^(?:${names[0]})$`)
+  } catch (err) {
+    throw new UsageError(`invalid --regex expression: ${(err as Error).message}`)
+  }
+  await cluster.refreshMetadata(null)
+  const found = [...cluster.topics.values()].filter((t) => !t.internal && re.test(t.name))
+  if (found.length === 0) throw new Error(`no topic matches ${names[0]}`)
+  return found.sort((a, b) => a.name.localeCompare(b.name))
+}
+
 /** Registers `samsa consume`. */
 export function registerConsumeCommand(program: Command): void {
-  withCommonFlags(program.command('consume').description('print records of a topic').argument('<topic>'))
-    .option('-p, --partition <list>', 'only these partitions, e.g. 0 or 0,3 (default: all)')
+  withCommonFlags(
+    program
+      .command('consume')
+      .description('print records of topics')
+      .argument('<topics...>', 'topic names, or with --regex one regular expression'),
+  )
+    .option('-r, --regex', 'read every topic whose whole name matches the expression, e.g. "orders\\..*"')
+    .option('-p, --partition <list>', 'only these partitions of the one topic, e.g. 0 or 0,3 (default: all)')
     .option('-g, --group <id>', 'consume as a member of this group and commit offsets')
     .option('--from-beginning', 'start at the earliest offset')
     .option('-o, --offset <pos>', 'start at earliest, latest, an offset N, or -N (N records before the end)')
@@ -96,7 +119,12 @@ export function registerConsumeCommand(program: Command): void {
     .option('-f, --follow', 'keep waiting for new records (default: exit at the end of the partitions)')
     .option('--idle-timeout <ms>', 'with --follow or a group, exit after this long without records', parseCountArg)
     .option('--format <fmt>', 'plain (value), json (one object per line) or raw (value bytes)', 'plain')
-    .option('-F, --pattern <fmt>', 'kcat-style format: %t %p %o %k %s %K %S %T %h, e.g. "%k=%s\\n"')
+    .option('-F, --pattern <fmt>', 'kcat-style format: %t %p %o %k %s %K %S %T %d %h, e.g. "%k=%s\\n"')
+    .option(
+      '--date-format <fmt>',
+      "how %d prints the timestamp: iso (UTC, the default), local (this machine's time zone), unix (seconds) or ms",
+      'iso',
+    )
     .option(
       '-e, --encoding <enc>',
       'how keys and values are printed in plain/json/pattern: utf8, base64 or hex',
@@ -112,8 +140,16 @@ offsets it saw at start (or keeps going with --follow). With no --from-beginning
 --timestamp it starts at the end, as kafka-console-consumer does, and says so. With --group it joins the group, starts
 from the committed offsets (or --from-beginning / latest when none), and commits what it printed.
 
+Several topics (or --regex) are read together; %t in a pattern names each record's topic.
+Pattern tokens: %t topic, %p partition, %o offset, %k key, %s value, %K/%S their lengths (-1
+for null), %T timestamp in ms, %d timestamp as --date-format says, %h headers (k=v,k=v in
+order), %% a percent sign.
+
 Examples:
   samsa consume orders --from-beginning
+  samsa consume orders payments --from-beginning -F '%t %p:%o %s\\n'
+  samsa consume 'orders\\..*' --regex --from-beginning -n 100
+  samsa consume orders --from-beginning -F '%d %k=%s\\n' --date-format local
   samsa consume orders -p 0 -o 42 -n 10
   samsa consume orders -o -5                      # last 5 records of each partition
   samsa consume orders -t 2024-05-01T00:00:00Z --format json
@@ -122,16 +158,18 @@ Examples:
   samsa consume images -n 1 --format raw -d '' > photo.jpg
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (topic: string, flags: ConsumeFlags) => {
+    .action(async (names: string[], flags: ConsumeFlags) => {
       const printer = new RecordPrinter({
         format: parseFormat(flags.format),
         pattern: flags.pattern,
         encoding: parseEncoding(flags.encoding),
         delimiter: flags.delimiter,
+        dateFormat: parseDateFormat(flags.dateFormat),
       })
       const start = parseStart(flags)
       const requested = parsePartitionList(flags.partition)
       if (flags.group && requested) throw new UsageError('--partition cannot be used with --group')
+      if (requested && (names.length > 1 || flags.regex)) throw new UsageError('--partition needs exactly one topic')
       if (flags.group && (start.kind === 'offset' || start.kind === 'relative' || start.kind === 'time')) {
         throw new UsageError('with --group, use --from-beginning or the committed offsets (see groups reset-offsets)')
       }
@@ -149,18 +187,19 @@ ${EXIT_CODES_HELP}`,
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
       try {
-        const meta = await cluster.topic(topic)
-        const all = meta.partitions.map((p) => p.partition)
-        checkPartitions(meta, requested ?? [])
+        const topics = await topicsToRead(cluster, names, flags.regex === true)
+        if (requested) checkPartitions(topics[0] as TopicInfo, requested)
         if (flags.group) {
-          consumer.subscribe([topic])
+          consumer.subscribe(topics.map((t) => t.name))
         } else {
-          const partitions = requested ?? all
+          const tps = topics.flatMap((t) =>
+            (requested ?? t.partitions.map((p) => p.partition)).map((partition) => ({ topic: t.name, partition })),
+          )
           const starts =
             start.kind === 'latest' && start.implicit
-              ? await startAtEnd(cluster, topic, partitions, flags.follow === true)
-              : await startOffsets(cluster, topic, partitions, start)
-          consumer.assign(partitions.map((partition) => ({ topic, partition, offset: starts.get(partition) })))
+              ? await startAtEnd(cluster, tps, flags.follow === true)
+              : await startOffsets(cluster, tps, start)
+          consumer.assign(tps.map((tp) => ({ ...tp, offset: starts.get(tpKey(tp.topic, tp.partition)) })))
         }
         const ends = new Map<string, bigint>()
         let printed = 0
@@ -196,35 +235,36 @@ ${EXIT_CODES_HELP}`,
  * Without a position flag the command reads from the end, as kafka-console-consumer does, which
  * on its own prints nothing: say where it started and how to read what is already there.
  */
-async function startAtEnd(
-  cluster: Cluster,
-  topic: string,
-  partitions: number[],
-  follow: boolean,
-): Promise<Map<number, StartOffset>> {
-  const tps = partitions.map((partition) => ({ topic, partition }))
+async function startAtEnd(cluster: Cluster, tps: TopicPartition[], follow: boolean): Promise<Map<string, StartOffset>> {
   const [lo, hi] = await Promise.all([listOffsets(cluster, tps, EARLIEST), listOffsets(cluster, tps, LATEST)])
-  const ends = new Map<number, StartOffset>()
+  const ends = new Map<string, StartOffset>()
   let before = 0n
-  for (const p of partitions) {
-    const end = hi.get(tpKey(topic, p)) ?? 0n
-    ends.set(p, end)
-    before += end - (lo.get(tpKey(topic, p)) ?? 0n)
+  for (const { topic, partition } of tps) {
+    const end = hi.get(tpKey(topic, partition)) ?? 0n
+    ends.set(tpKey(topic, partition), end)
+    before += end - (lo.get(tpKey(topic, partition)) ?? 0n)
   }
+  const topics = [...new Set(tps.map((tp) => tp.topic))]
+  const one = topics.length === 1
   const at =
-    partitions.length <= 8
-      ? partitions.map((p) => `${p}:${ends.get(p)}`).join(' ')
-      : `the end of ${partitions.length} partitions`
+    tps.length <= 8
+      ? tps
+          .map((tp) => `${one ? '' : `${tp.topic}/`}${tp.partition}:${ends.get(tpKey(tp.topic, tp.partition))}`)
+          .join(' ')
+      : `the end of ${tps.length} partitions`
   const count = `${before} record${before === 1n ? '' : 's'}`
-  const where = `reading ${topic} from the end (offsets ${at})`
+  const name = one ? topics[0] : `${topics.length} topics`
+  const where = `reading ${name} from the end (offsets ${at})`
   if (follow) {
     info(
       `${where} and waiting for new records${before > 0n ? `; add --from-beginning to read the ${count} already there` : ''}`,
     )
   } else if (before > 0n) {
-    info(`${where}, past its ${count}: add --from-beginning to read them, or --follow to wait for new ones`)
+    info(
+      `${where}, past ${one ? 'its' : 'their'} ${count}: add --from-beginning to read them, or --follow to wait for new ones`,
+    )
   } else {
-    info(`${where}; it has no records yet: add --follow to wait for new ones`)
+    info(`${where}; ${one ? 'it has' : 'they have'} no records yet: add --follow to wait for new ones`)
   }
   return ends
 }

@@ -62,8 +62,8 @@ samples than the run made (100 for p99, 1000 for p99.9) are left out and named. 
 (--json for scripts); progress goes to stderr.
 
 Examples:
-  samsa perf produce bench -n 1000000 -s 200
-  samsa perf produce bench -n 100000 --throughput 20000 -z lz4 --acks 1
+  samsa perf produce bench -n 100000 -s 200
+  samsa perf produce bench -n 10000 --throughput 5000 -z lz4 --acks 1
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: PerfProduceFlags) => {
@@ -138,7 +138,7 @@ look-ups; percentiles that need more samples than the run made are left out and 
 
 Examples:
   samsa perf consume bench
-  samsa perf consume bench -n 1000000 --group perf-1
+  samsa perf consume bench -n 100000 --group perf-1
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: PerfConsumeFlags) => {

@@ -17,6 +17,13 @@ import {
   UsageError,
   withCommonFlags,
 } from '../common.ts'
+import {
+  compileInputPattern,
+  type InputPattern,
+  type ParsedRecord,
+  parseJsonRecord,
+  parseWithPattern,
+} from '../input-format.ts'
 import { decodeText, parseEncoding, type TextEncoding, unescapeFlag } from '../output/encoding.ts'
 import { parseAcks, parseCompression } from '../producer-flags.ts'
 import { checkTopicName } from '../validate.ts'
@@ -34,6 +41,8 @@ interface ProduceFlags extends CommonFlags {
   lingerMs: number
   batchSize: number
   nullValue?: string
+  pattern?: string
+  format: string
 }
 
 /**
@@ -69,6 +78,23 @@ async function readAll(input: Readable): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
+/** How each input record is read: a line (key separator), a pattern, or a JSON object. */
+type InputReader = (line: Buffer) => ParsedRecord
+
+function inputReader(flags: ProduceFlags, encoding: TextEncoding): { read?: InputReader; pattern?: InputPattern } {
+  if (flags.format !== 'lines' && flags.format !== 'json') {
+    throw new UsageError(`unknown input format "${flags.format}" (use lines or json, or --pattern)`)
+  }
+  const given = [flags.raw, flags.pattern !== undefined, flags.format === 'json', flags.keySeparator !== undefined]
+  if (given.filter(Boolean).length > 1) {
+    throw new UsageError('use only one of --raw, --pattern, --format json and --key-separator')
+  }
+  if (flags.format === 'json') return { read: (line) => parseJsonRecord(line, encoding) }
+  if (flags.pattern === undefined) return {}
+  const pattern = compileInputPattern(unescapeFlag(flags.pattern))
+  return { pattern, read: (line) => parseWithPattern(line, pattern, encoding) }
+}
+
 function toRecord(
   line: Buffer,
   topic: string,
@@ -76,7 +102,19 @@ function toRecord(
   separator: Buffer | undefined,
   encoding: TextEncoding,
   headers: RecordHeader[],
+  read: InputReader | undefined,
 ): ProducerRecord {
+  if (read) {
+    const r = read(line)
+    return {
+      topic,
+      key: r.key,
+      value: r.value,
+      headers: r.headers ? [...headers, ...r.headers] : headers,
+      partition: r.partition ?? flags.partition,
+      timestamp: r.timestamp,
+    }
+  }
   let key: Buffer | null = null
   let value: Buffer | null = line
   if (separator) {
@@ -117,11 +155,23 @@ export function registerProduceCommand(program: Command): void {
     .option('--null-value <str>', 'a value equal to <str> is sent as null (a tombstone)')
     .option('--linger-ms <ms>', 'wait this long to fill batches', parseCountArg, 5)
     .option('--batch-size <bytes>', 'batch size in bytes', parseCountArg, 16_384)
+    .option(
+      '-F, --pattern <fmt>',
+      'read each record with a pattern of %k key, %s value, %h headers (k=v,k=v), %p partition, %T timestamp (ms)',
+    )
+    .option('--format <fmt>', 'lines (a value per line) or json ({key, value, headers, timestamp} per line)', 'lines')
     .addHelpText(
       'after',
       `
 Each input line becomes a record (keys with --key-separator); the command reports how many
 records went to each partition and at which offsets (with --json, as JSON on stdout).
+
+Per-record keys, headers, partitions and timestamps: --pattern reads each record with the
+tokens consume -F prints (each token takes the text up to the next literal; the pattern's last
+literal ends the record, else --delimiter does). --format json reads one object per line in the
+shape consume --format json prints ({key, value, headers: [{key, value}], timestamp}, each
+optional; its topic, partition and offset are ignored), so any header bytes and repeated keys
+come through. -H headers come first.
 
 Examples:
   echo hello | samsa produce greetings
@@ -130,6 +180,9 @@ Examples:
   samsa produce events -f events.txt -z zstd -H source=import -H version=2
   samsa produce events -H trace=a -H trace=b      # two "trace" headers, in this order
   echo 'AAEC/w==' | samsa produce bin --encoding base64
+  printf 'k1\\tsource=web,trace=a\\thello\\n' | samsa produce events -F '%k\\t%h\\t%s\\n'
+  echo '{"key":"k1","value":"hi","headers":[{"key":"x","value":"1"},{"key":"x","value":"2"}]}' | samsa produce events --format json
+  samsa consume orders --from-beginning --format json | samsa produce orders-copy --format json
 ${EXIT_CODES_HELP}`,
     )
     .action(async (topic: string, flags: ProduceFlags) => {
@@ -139,7 +192,8 @@ ${EXIT_CODES_HELP}`,
       const encoding = parseEncoding(flags.encoding)
       const headers = parseHeaders(flags.header)
       const separator = flags.keySeparator === undefined ? undefined : Buffer.from(unescapeFlag(flags.keySeparator))
-      const delimiter = Buffer.from(unescapeFlag(flags.delimiter))
+      const { read, pattern } = inputReader(flags, encoding)
+      const delimiter = Buffer.from(pattern?.terminator || unescapeFlag(flags.delimiter), 'latin1')
       if (delimiter.length === 0) throw new UsageError('the delimiter cannot be empty')
       const cluster = openCluster(flags, 'samsa-produce')
       const producer = new Producer(cluster, {
@@ -167,7 +221,7 @@ ${EXIT_CODES_HELP}`,
           track(producer.send({ topic, value, headers, partition: flags.partition }))
         } else {
           for await (const line of splitRecords(input, delimiter)) {
-            track(producer.send(toRecord(line, topic, flags, separator, encoding, headers)))
+            track(producer.send(toRecord(line, topic, flags, separator, encoding, headers, read)))
             if (failed) break
             if (producer.pending > 10_000) await producer.flush()
           }

@@ -1,7 +1,7 @@
 /**
  * How `samsa consume` prints records: the value alone, one JSON object per line, the raw value
  * bytes, or a kcat-style pattern (%t topic, %p partition, %o offset, %k key, %s value, %K/%S
- * key/value length, %T timestamp, %h headers, %% a percent sign).
+ * key/value length, %T timestamp in ms, %d timestamp as a date, %h headers, %% a percent sign).
  */
 import type { ConsumerRecord } from '../../client/fetch-records.ts'
 import { UsageError } from '../common.ts'
@@ -9,6 +9,35 @@ import { encodeText, type TextEncoding, unescapeFlag } from './encoding.ts'
 
 /** Output format names. */
 export type RecordFormat = 'plain' | 'json' | 'raw'
+
+/** How %d prints a timestamp. */
+export type DateFormat = 'iso' | 'local' | 'unix' | 'ms'
+
+const DATE_FORMATS: readonly DateFormat[] = ['iso', 'local', 'unix', 'ms']
+
+/** Validates a --date-format value. */
+export function parseDateFormat(value: string): DateFormat {
+  if ((DATE_FORMATS as readonly string[]).includes(value)) return value as DateFormat
+  throw new UsageError(`unknown date format "${value}" (use ${DATE_FORMATS.join(', ')})`)
+}
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
+
+/**
+ * A timestamp in milliseconds as text: ISO 8601 in UTC (`2024-05-01T12:00:00.000Z`), local time
+ * with its offset (`2024-05-01 14:00:00.000 +02:00`), seconds (`1714564800.000`) or milliseconds.
+ */
+export function formatDate(ms: bigint, format: DateFormat): string {
+  if (format === 'ms') return String(ms)
+  const n = Number(ms)
+  if (format === 'unix') return (n / 1000).toFixed(3)
+  const d = new Date(n)
+  if (Number.isNaN(d.getTime()) || n < 0) return String(ms)
+  if (format === 'iso') return d.toISOString()
+  const offset = -d.getTimezoneOffset()
+  const zone = `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)} ${zone}`
+}
 
 /** Validates a --format value. */
 export function parseFormat(value: string): RecordFormat {
@@ -22,15 +51,23 @@ export class RecordPrinter {
   readonly #pattern: string | undefined
   readonly #encoding: TextEncoding
   readonly #delimiter: Buffer
+  readonly #dateFormat: DateFormat
 
-  constructor(options: { format: RecordFormat; pattern?: string; encoding: TextEncoding; delimiter: string }) {
+  constructor(options: {
+    format: RecordFormat
+    pattern?: string
+    encoding: TextEncoding
+    delimiter: string
+    dateFormat?: DateFormat
+  }) {
     this.#format = options.format
+    this.#dateFormat = options.dateFormat ?? 'iso'
     this.#pattern = options.pattern === undefined ? undefined : unescapeFlag(options.pattern)
     this.#encoding = options.encoding
     this.#delimiter = Buffer.from(unescapeFlag(options.delimiter))
     if (this.#pattern !== undefined) {
-      const bad = /%([^tpokKsSTh%])/.exec(this.#pattern)
-      if (bad) throw new UsageError(`unknown pattern token %${bad[1]} (use %t %p %o %k %s %K %S %T %h %%)`)
+      const bad = /%([^tpokKsSTdh%])/.exec(this.#pattern)
+      if (bad) throw new UsageError(`unknown pattern token %${bad[1]} (use %t %p %o %k %s %K %S %T %d %h %%)`)
     }
   }
 
@@ -62,7 +99,7 @@ export class RecordPrinter {
   }
 
   #renderPattern(r: ConsumerRecord, pattern: string): string {
-    return pattern.replace(/%([tpokKsSTh%])/g, (_, c: string) => {
+    return pattern.replace(/%([tpokKsSTdh%])/g, (_, c: string) => {
       switch (c) {
         case 't':
           return r.topic
@@ -80,6 +117,8 @@ export class RecordPrinter {
           return String(r.value === null ? -1 : r.value.length)
         case 'T':
           return String(r.timestamp)
+        case 'd':
+          return formatDate(r.timestamp, this.#dateFormat)
         case 'h':
           return r.headers.map((h) => `${h.key}=${h.value === null ? '' : this.#text(h.value)}`).join(',')
         default:
