@@ -60,6 +60,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/perf.ts')).registerPerfCommand,
   },
   {
+    name: 'offsets',
+    description: 'offsets of partitions: earliest, latest, at a time',
+    load: async () => (await import('./commands/offsets.ts')).registerOffsetsCommand,
+  },
+  {
     name: 'profile',
     description: 'named client settings (bootstrap servers, timeout) so --bootstrap need not be typed',
     load: async () => (await import('./commands/profile.ts')).registerProfileCommand,
