@@ -14,6 +14,7 @@ import {
   decodePartitionNotice,
   encodePartitionNotice,
   MAX_PAYLOAD_BYTES,
+  NOTICE_GAP_MS,
   type PartitionNoticeEntry,
   PartitionNotifier,
 } from '../../src/storage/postgres/partition-notifications.ts'
@@ -128,18 +129,19 @@ describe('the partition notifier', () => {
     )
   })
 
-  it('coalesces what changes while a notice is in flight, newest state once', async () => {
+  it('coalesces what changes while a notice is in flight or just sent, newest state once', async () => {
     const { notifier, sent } = recording()
     notifier.heard('other')
     const p0 = state(0, 1)
     notifier.changed(p0)
     await tick()
+    const first = Date.now()
     for (let hw = 2; hw <= 10; hw++) {
       p0.highWatermark = hw
       notifier.changed(p0)
     }
-    await tick()
-    await tick()
+    await waitFor(() => sent.length === 2, 1000)
+    assert.ok(Date.now() - first >= NOTICE_GAP_MS - 1, 'notices start apart')
     assert.deepEqual(
       sent.map((entries) => entries.map((e) => e.highWatermark)),
       [[1], [10]],
@@ -160,6 +162,23 @@ describe('postgres engines sharing a database', { skip }, () => {
     await waitFor(async () => (await b.offsets(topic, partitions - 1).catch(() => null)) !== null)
     return { db, a, b }
   }
+
+  it('sends no partition notice while alone on its database, and does once another engine listens', async () => {
+    const db = await freshDatabase()
+    const a = await open(db)
+    await a.createTopic(topicMeta('lonely', 2))
+    await a.append('lonely', 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 0 })
+    await a.claimLeadership('lonely', 1, 1)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(a.stats.notices, 0)
+    const b = await open(db)
+    const bHeard = heard(b)
+    // What changed while a was alone is told once b is heard of.
+    await waitFor(() => a.stats.notices === 1, 1000)
+    await a.append('lonely', 0, appendInput(makeBatch(['b'])), { durable: true, leaderEpoch: 0 })
+    await waitFor(() => bHeard.hw.get('lonely-0') === 2, 1000)
+    assert.equal(a.stats.notices, 2)
+  })
 
   it("hears another engine's appends within a second and serves them from the database", async () => {
     const { a, b } = await pair('seen')

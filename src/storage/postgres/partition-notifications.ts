@@ -13,8 +13,8 @@
  * commit record, so its commit does not wait for a flush (RecordTransactionCommit flushes only
  * for transactions that wrote WAL before it) and the lock is held briefly. What becomes due while
  * one is in flight waits and coalesces: per partition only the newest state goes, read from the
- * engine's state when sent. A payload stays under PostgreSQL's 8000 bytes; more partitions go in
- * several payloads of one statement.
+ * engine's state when sent, and notices start NOTICE_GAP_MS apart at least. A payload stays under
+ * PostgreSQL's 8000 bytes; more partitions go in several payloads of one statement.
  *
  * An engine alone on its database sends no notices: each engine says hello (its origin alone) on
  * CHANNEL when it starts listening and every HELLO_MS after, and answers the hello of an engine
@@ -131,6 +131,12 @@ export function decodePartitionNotice(payload: string | undefined): PartitionNot
 /** One statement, one transaction, every payload. */
 const NOTIFY_SQL = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p'
 
+/**
+ * The least time from one notice's start to the next one's: under a stream of commits, notices
+ * carry several commits' changes each, at most 1000 / NOTICE_GAP_MS a second per engine (every
+ * listening backend reads every notice of the server), for a few ms more of delay.
+ */
+export const NOTICE_GAP_MS = 5
 const MIN_SWEEP = 4096
 const RETRY_MIN_MS = 100
 const RETRY_MAX_MS = 5_000
@@ -218,12 +224,18 @@ export class PartitionNotifier {
 
   #start(): void {
     if (this.#running !== undefined || this.#due.size === 0 || this.#closed) return
+    const started = Date.now()
     this.#running = this.#send().then(
       () => {
         this.#retryMs = RETRY_MIN_MS
         this.#failures = 0
-        this.#running = undefined
-        this.#start()
+        const next = (): void => {
+          this.#running = undefined
+          this.#start()
+        }
+        const wait = started + NOTICE_GAP_MS - Date.now()
+        if (wait <= 0) next()
+        else setTimeout(next, wait).unref()
       },
       (err: unknown) => {
         if (this.#failures++ % 20 === 0) {

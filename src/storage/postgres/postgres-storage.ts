@@ -518,9 +518,9 @@ export class PostgresStorage implements Storage {
     return this.#cleaner.runOnce()
   }
 
-  /** Counters of the group commit (tests, metrics). */
-  get stats(): CommitStats {
-    return { ...this.#stats }
+  /** Counters of the group commit, and the partition notices sent (tests, metrics). */
+  get stats(): CommitStats & { notices: number } {
+    return { ...this.#stats, notices: this.#notifier.sent }
   }
 
   /** Applies retention.ms and retention.bytes to every partition now (the timer calls this too). */
@@ -757,6 +757,8 @@ export class PostgresStorage implements Storage {
       this.#logger.warn({ payload: payload.slice(0, 200) }, 'ignored a partition notice it cannot read')
       return
     }
+    // Its own hello too comes back.
+    if (notice.origin === this.#origin) return
     if (this.#notifier.heard(notice.origin)) this.#hello()
     for (const entry of notice.entries) {
       const state = this.#topicsById.get(entry.topicId)?.partitions[entry.partition]
