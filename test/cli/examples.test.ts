@@ -165,6 +165,7 @@ function skipReason(line: string): string | undefined {
   if (/--storage postgres( |$)/.test(line) && !line.includes('://')) {
     return 'an embedded PostgreSQL: test/e2e starts samsa broker --storage postgres'
   }
+  if (/^docker /.test(line)) return 'docker: test/cli/docker.test.ts builds and starts the image where docker runs'
   if (/samsa cluster(?! info)/.test(line)) return 'brokers over an embedded PostgreSQL: the cluster tests start them'
   if (/\bkcat\b/.test(line) && !hasKcat) return 'kcat is not installed'
   if (/\bjq\b/.test(line) && !hasJq) return 'jq is not installed'
