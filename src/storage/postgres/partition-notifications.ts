@@ -1,7 +1,7 @@
 /**
  * Partition changes across brokers sharing one database. Whenever an engine commits appends,
  * moves a log start (DeleteRecords, retention), rewrites a compacted range or claims leadership,
- * it tells the others on CHANNEL what the partition is now: log start, high watermark, leader
+ * it tells the others on PARTITION_CHANNEL what the partition is now: log start, high watermark, leader
  * epoch, and whether rows below the log end changed (compaction). The others take it
  * (PartitionState.takeForeign): their view rises, their tail goes, their long polls wake.
  *
@@ -17,7 +17,7 @@
  * PostgreSQL's 8000 bytes; more partitions go in several payloads of one statement.
  *
  * An engine alone on its database sends no notices: each engine says hello (its origin alone) on
- * CHANNEL when it starts listening and every HELLO_MS after, and answers the hello of an engine
+ * PARTITION_CHANNEL when it starts listening and every HELLO_MS after, and answers the hello of an engine
  * it had not heard of with its own. Until it has heard another engine within PEER_TTL_MS, an
  * engine only remembers which partitions changed, and tells them all once one appears (it may
  * have read the database before they changed). A single broker thus pays one statement per
@@ -164,7 +164,7 @@ export class PartitionNotifier {
   #retryMs = RETRY_MIN_MS
   #failures = 0
   #closed = false
-  /** Notices sent (statements), for tests and the bench. */
+  /** Notice statements sent (the engine's stats.notices). */
   sent = 0
 
   constructor(pool: pg.Pool, origin: string, logger: StorageLogger) {
