@@ -65,15 +65,23 @@ export function registerGroupsCommand(program: Command): void {
     groups
       .command('describe')
       .description('members, assignments and lag per partition of groups')
-      .argument('<groups...>'),
+      .argument('[groups...]'),
     { json: true },
   )
+    .option('--all-groups', 'every group of the cluster')
     .addHelpText(
       'after',
-      `\nExamples:\n  samsa groups describe billing\n  samsa groups describe billing --json | jq .totalLag\n${EXIT_CODES_HELP}`,
+      `\nExamples:\n  samsa groups describe billing\n  samsa groups describe billing --json | jq .totalLag\n  samsa groups describe --all-groups --json | jq -s 'map({groupId, totalLag})'\n${EXIT_CODES_HELP}`,
     )
-    .action(async (ids: string[], flags: CommonFlags) => {
+    .action(async (named: string[], flags: CommonFlags & { allGroups?: boolean }) => {
+      if (flags.allGroups && named.length > 0) throw new UsageError('name groups or give --all-groups, not both')
+      if (!flags.allGroups && named.length === 0) throw new UsageError('name at least one group, or give --all-groups')
       await withAdmin(flags, async (admin) => {
+        const ids = flags.allGroups ? (await admin.listGroups()).map((g) => g.groupId).sort() : named
+        if (ids.length === 0) {
+          if (!flags.json) info('no groups')
+          return
+        }
         const described = await admin.describeGroups(ids)
         const missing = described.find((g) => g.state === 'Dead')
         if (missing) throw new KafkaError(GROUP_ID_NOT_FOUND, 'group does not exist', missing.groupId)
