@@ -28,7 +28,8 @@ const SAMSA_FN = {
   fish: 'function samsa; $NODE $SAMSA_CLI $argv; end',
 }
 
-describe('samsa --version and completion', { concurrency: true }, () => {
+// One at a time: the shell tests wait for their shells synchronously.
+describe('samsa --version and completion', () => {
   test('--version and -V print the version on samsa and on every subcommand', async () => {
     for (const args of [
       ['--version'],

@@ -1,27 +1,14 @@
 /** `samsa groups describe --all-groups`: every group of the cluster, one JSON document each. */
 import assert from 'node:assert/strict'
-import { after, before, test } from 'node:test'
-import { type Broker, startBroker } from '../../src/broker/broker.ts'
-import { Admin } from '../../src/client/admin.ts'
+import { test } from 'node:test'
 import { commitOffsets } from '../../src/client/offsets.ts'
 import { Producer } from '../../src/client/producer.ts'
-import { cli } from './helpers.ts'
+import { useCliBroker } from './helpers.ts'
 
-let broker: Broker
-let admin: Admin
-let samsa: ReturnType<typeof cli>
-
-before(async () => {
-  broker = await startBroker()
-  admin = new Admin({ bootstrap: broker.bootstrap })
-  samsa = cli(broker.bootstrap)
-})
-after(async () => {
-  await admin.close()
-  await broker.close()
-})
+const env = useCliBroker()
 
 test('groups describe --all-groups describes every group; naming groups and --all-groups exclude each other', async () => {
+  const { admin, samsa } = env
   const empty = await samsa(['groups', 'describe', '--all-groups'])
   assert.equal(empty.code, 0, empty.stderr)
   assert.equal(empty.stderr, 'no groups\n')

@@ -2,7 +2,11 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { Admin } from '../../src/client/admin.ts'
+import { Consumer, type ConsumerRecord } from '../../src/client/consumer.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
 /** A profiles directory that does not exist: no profiles. */
@@ -78,4 +82,37 @@ export function samsaIntoJq(args: string[], bootstrap: string, jqArgs: string[])
       resolve({ code, stdout: raw.toString(), stderr: Buffer.concat(err).toString(), raw })
     })
   })
+}
+
+/** What a CLI test file works with: a broker in this process, an admin client and a runner bound to it. */
+export interface CliBroker {
+  broker: Broker
+  admin: Admin
+  samsa: ReturnType<typeof cli>
+}
+
+/** Starts a broker before the file's tests and closes it after them; the fields are set in `before`. */
+export function useCliBroker(options: Parameters<typeof startBroker>[0] = {}): CliBroker {
+  const env = {} as CliBroker
+  before(async () => {
+    env.broker = await startBroker(options)
+    env.admin = new Admin({ bootstrap: env.broker.bootstrap })
+    env.samsa = cli(env.broker.bootstrap)
+  })
+  after(async () => {
+    await env.admin?.close()
+    await env.broker?.close()
+  })
+  return env
+}
+
+/** Every record of a topic from the start (waiting up to 5 s for `expected`), by partition and offset. */
+export async function readTopic(admin: Admin, topic: string, expected: number): Promise<ConsumerRecord[]> {
+  const t = await admin.cluster.topic(topic, { refresh: true })
+  const c = new Consumer(admin.cluster, { maxWaitMs: 100 })
+  c.assign(t.partitions.map((p) => ({ topic, partition: p.partition, offset: 'earliest' as const })))
+  const out: ConsumerRecord[] = []
+  const deadline = Date.now() + 5000
+  while (out.length < expected && Date.now() < deadline) out.push(...(await c.poll()))
+  return out.sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))
 }

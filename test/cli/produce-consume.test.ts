@@ -6,12 +6,11 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { Admin } from '../../src/client/admin.ts'
-import { Consumer, type ConsumerRecord } from '../../src/client/consumer.ts'
 import { fetchCommitted } from '../../src/client/offsets.ts'
 import { partitionForKey } from '../../src/client/partitioner.ts'
 import { Producer } from '../../src/client/producer.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
-import { cli } from './helpers.ts'
+import { cli, readTopic } from './helpers.ts'
 
 let broker: Broker
 let admin: Admin
@@ -30,15 +29,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function readAll(topic: string, expected: number): Promise<ConsumerRecord[]> {
-  const t = await admin.cluster.topic(topic, { refresh: true })
-  const c = new Consumer(admin.cluster, { maxWaitMs: 100 })
-  c.assign(t.partitions.map((p) => ({ topic, partition: p.partition, offset: 'earliest' as const })))
-  const out: ConsumerRecord[] = []
-  const deadline = Date.now() + 5000
-  while (out.length < expected && Date.now() < deadline) out.push(...(await c.poll()))
-  return out.sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))
-}
+const readAll = (topic: string, expected: number) => readTopic(admin, topic, expected)
 
 describe('samsa cli', { concurrency: true }, () => {
   test('produce: keys, headers, compression and the report of what was written', async () => {

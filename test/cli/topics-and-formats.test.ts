@@ -4,54 +4,36 @@
  * checked against what the log holds and, where installed, what kcat reads.
  */
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
-import { type Broker, startBroker } from '../../src/broker/broker.ts'
-import { Admin } from '../../src/client/admin.ts'
-import { Consumer, type ConsumerRecord } from '../../src/client/consumer.ts'
+import { before, describe, test } from 'node:test'
 import { Producer } from '../../src/client/producer.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
-import { cli } from './helpers.ts'
+import { readTopic, useCliBroker } from './helpers.ts'
 
-let broker: Broker
-let admin: Admin
-let samsa: ReturnType<typeof cli>
-
-before(async () => {
-  broker = await startBroker()
-  admin = new Admin({ bootstrap: broker.bootstrap })
-  samsa = cli(broker.bootstrap)
-  await admin.createTopics([
-    { name: 'orders.eu', partitions: 2 },
-    { name: 'orders.us', partitions: 1 },
-    { name: 'ordersx', partitions: 1 },
-    { name: 'copy', partitions: 1 },
-  ])
-  const producer = new Producer(admin.cluster)
-  await producer.sendMany([
-    { topic: 'orders.eu', partition: 0, key: 'a', value: 'eu-0', timestamp: 1_714_564_800_000 },
-    { topic: 'orders.eu', partition: 1, key: 'b', value: 'eu-1', timestamp: 1_714_564_800_250 },
-    { topic: 'orders.us', partition: 0, key: 'c', value: 'us-0', timestamp: 1_714_564_801_000 },
-    { topic: 'ordersx', partition: 0, key: 'd', value: 'x-0', timestamp: 1_714_564_802_000 },
-  ])
-})
-after(async () => {
-  await admin.close()
-  await broker.close()
-})
-
-async function readAll(topic: string, expected: number): Promise<ConsumerRecord[]> {
-  const t = await admin.cluster.topic(topic, { refresh: true })
-  const c = new Consumer(admin.cluster, { maxWaitMs: 100 })
-  c.assign(t.partitions.map((p) => ({ topic, partition: p.partition, offset: 'earliest' as const })))
-  const out: ConsumerRecord[] = []
-  const deadline = Date.now() + 5000
-  while (out.length < expected && Date.now() < deadline) out.push(...(await c.poll()))
-  return out.sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset))
-}
+const env = useCliBroker()
+const samsa: typeof env.samsa = (args, options) => env.samsa(args, options)
+const readAll = (topic: string, expected: number) => readTopic(env.admin, topic, expected)
 
 const sortedLines = (s: string): string[] => s.trim().split('\n').sort()
 
 describe('samsa consume and produce formats', { concurrency: true }, () => {
+  // In the suite: top-level hooks start together on Node 20, and this one needs the broker.
+  before(async () => {
+    const { admin } = env
+    await env.admin.createTopics([
+      { name: 'orders.eu', partitions: 2 },
+      { name: 'orders.us', partitions: 1 },
+      { name: 'ordersx', partitions: 1 },
+      { name: 'copy', partitions: 1 },
+    ])
+    const producer = new Producer(admin.cluster)
+    await producer.sendMany([
+      { topic: 'orders.eu', partition: 0, key: 'a', value: 'eu-0', timestamp: 1_714_564_800_000 },
+      { topic: 'orders.eu', partition: 1, key: 'b', value: 'eu-1', timestamp: 1_714_564_800_250 },
+      { topic: 'orders.us', partition: 0, key: 'c', value: 'us-0', timestamp: 1_714_564_801_000 },
+      { topic: 'ordersx', partition: 0, key: 'd', value: 'x-0', timestamp: 1_714_564_802_000 },
+    ])
+  })
+
   test('consume reads several topics, or every topic a regular expression matches in whole', async () => {
     const two = await samsa(['consume', 'orders.eu', 'orders.us', '--from-beginning', '-F', '%t %p:%o %s\\n'])
     assert.equal(two.code, 0, two.stderr)
@@ -111,7 +93,7 @@ describe('samsa consume and produce formats', { concurrency: true }, () => {
   })
 
   test('produce --pattern reads keys, ordered headers, partitions and timestamps per record', async () => {
-    await admin.createTopics([{ name: 'patterned', partitions: 2 }])
+    await env.admin.createTopics([{ name: 'patterned', partitions: 2 }])
     const input = 'k1\tsource=web,x=1,x=2\t1\t1714564800000\thello world\nk2\t\t0\t1714564801000\tbye\n'
     const res = await samsa(['produce', 'patterned', '-F', '%k\\t%h\\t%p\\t%T\\t%s\\n', '-H', 'via=cli'], { input })
     assert.equal(res.code, 0, res.stderr)
@@ -141,7 +123,7 @@ describe('samsa consume and produce formats', { concurrency: true }, () => {
       const seen = await kcat([
         '-C',
         '-b',
-        broker.bootstrap,
+        env.broker.bootstrap,
         '-t',
         'patterned',
         '-p',
@@ -173,8 +155,8 @@ describe('samsa consume and produce formats', { concurrency: true }, () => {
   })
 
   test('consume --format json piped into produce --format json copies keys, values, timestamps and headers', async () => {
-    await admin.createTopics([{ name: 'json-src', partitions: 3 }])
-    const producer = new Producer(admin.cluster)
+    await env.admin.createTopics([{ name: 'json-src', partitions: 3 }])
+    const producer = new Producer(env.admin.cluster)
     await producer.send({
       topic: 'json-src',
       partition: 2,
