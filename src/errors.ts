@@ -17,6 +17,8 @@ export type SamsaErrorCode =
   | 'SAMSA_ERR_EMBEDDED_POSTGRES_PASSWORD'
   /** A PostgreSQL left running in the data directory by an earlier broker did not stop. */
   | 'SAMSA_ERR_EMBEDDED_POSTGRES_BUSY'
+  /** The configured node.id is held by a live broker of the same cluster. */
+  | 'SAMSA_ERR_NODE_ID_IN_USE'
 
 /** A fault that stops the broker, with a stable code and the facts behind it. */
 export class SamsaError extends Error {

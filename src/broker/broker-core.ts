@@ -10,6 +10,7 @@ import type { Log } from '../util/logger.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
+import { Leadership } from './leadership.ts'
 import { TopicRegistry } from './topics.ts'
 
 export interface BrokerCoreOptions {
@@ -37,6 +38,8 @@ export class BrokerCore {
   readonly cluster: ClusterView
   readonly storage: Storage
   readonly topics: TopicRegistry
+  /** Which partitions this broker leads and the epoch its appends carry (claims over shared storage). */
+  readonly leadership: Leadership
   readonly waiters: AppendWaiters
   readonly fetchSessions: FetchSessions
   /** Aborted when the broker starts closing: long polls answer at once instead of waiting. */
@@ -62,7 +65,16 @@ export class BrokerCore {
   constructor(options: BrokerCoreOptions) {
     this.nodeId = options.nodeId
     this.clusterId = options.clusterId
-    this.cluster = new ClusterView(options.nodeId, options.brokers ?? 1, (topic) => this.topics.replicas(topic))
+    this.cluster = new ClusterView(options.nodeId, options.brokers ?? 1, (topic) => {
+      const t = this.topics.get(topic)
+      if (t === undefined) return undefined
+      const replicas = this.topics.replicas(topic)
+      return {
+        partitionCount: t.partitionCount,
+        replicationFactor: replicas?.replicationFactor ?? this.cluster.nodes.length,
+        assignments: replicas?.assignments,
+      }
+    })
     this.storage = options.storage
     this.log = options.log
     const clock = options.clock
@@ -77,14 +89,17 @@ export class BrokerCore {
     this.fetchSessions = new FetchSessions(this.numberProp('max.incremental.fetch.session.cache.slots'))
     this.topics = new TopicRegistry(options.storage, () => this.#props)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
+    // A group or transactional id is this process's while the view puts its coordinator here.
+    const coordinates = (key: string): boolean => this.cluster.isLocal(this.cluster.coordinatorOf(key))
     const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, clock, log: this.log }
-    this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n) })
+    this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n), coordinates })
     this.producerIds = new ProducerIdManager(options.storage.kv)
     const txnDeps = { storage: options.storage, log: this.log, now: this.now, prop: (n: string) => this.prop(n) }
     this.producers = new ProducerStateManager({
       ...txnDeps,
       verify: (pid, epoch, topic, partition) => this.txns.verify(pid, epoch, topic, partition),
-      leaderEpoch: (topic, partition) => this.topics.leaderEpoch(topic, partition),
+      leaderEpoch: (topic, partition) => this.leadership.appendEpoch(topic, partition),
+      leads: (topic, partition) => this.leadership.leads(topic, partition),
     })
     this.txns = new TxnCoordinator({
       ...txnDeps,
@@ -93,8 +108,24 @@ export class BrokerCore {
       producers: this.producers,
       hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
       commitOffsets: (groupId, offsets) => this.groups.commitTransactionalOffsets(groupId, offsets),
+      coordinates,
+    })
+    this.leadership = new Leadership({
+      storage: options.storage,
+      cluster: this.cluster,
+      topics: this.topics,
+      log: this.log,
+      reloadProducerState: (topic, partition) => this.producers.reloadPartition(topic, partition),
+    })
+    this.cluster.onChange(() => {
+      void this.leadership.rebalance()
+      void this.groups.coordinatorsChanged().catch((err: unknown) => this.log.error({ err }, 'moving groups failed'))
+      void this.txns
+        .coordinatorsChanged()
+        .catch((err: unknown) => this.log.error({ err }, 'moving transactions failed'))
     })
     this.topics.onChange(async ({ kind, name }) => {
+      void this.leadership.rebalance()
       if (kind !== 'deleted') return this.groups.onTopicsChanged()
       this.fetchSessions.forgetTopic(name)
       await this.groups.onTopicDeleted(name)

@@ -14,6 +14,7 @@ import { createLog, type Log } from '../util/logger.ts'
 import { BrokerCore } from './broker-core.ts'
 import type { ClusterNode } from './cluster.ts'
 import { loadClusterId } from './cluster-id.ts'
+import { type ClusterMember, joinCluster } from './cluster-member.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
@@ -132,10 +133,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     faults: options.storageFaults,
   })
   const listeners: Listener[] = []
+  let member: ClusterMember | undefined
   try {
     const clusterId = await loadClusterId(storage.kv)
+    let nodeId = Number(props['node.id'] ?? 1)
+    if (storage.capabilities.shared) {
+      if (brokers > 1) throw new Error('several brokers over shared storage run as one process each (samsa cluster)')
+      member = await joinCluster(storage, given, staticProps, log)
+      nodeId = member.nodeId
+    }
     core = new BrokerCore({
-      nodeId: Number(props['node.id'] ?? 1),
+      nodeId,
       brokers,
       clusterId,
       staticProps: props,
@@ -143,13 +151,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       log,
       clock: options.clock,
     })
+    member?.attach(core)
     await loadDynamicConfigs(core)
     await core.topics.load()
     await core.groups.load()
     await core.producers.load(await storage.listTopics())
     await core.txns.load()
     core.apiVersions = apiVersionRanges(HANDLERS)
-    for (const [i, node] of core.cluster.nodes.entries()) {
+    for (const [i, node] of core.cluster.localNodes.entries()) {
       const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
       const dispatcher = createDispatcher(core, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook })
       listeners.push(await Listener.start({ ...limits(core), hosts, port }, dispatcher, log))
@@ -158,18 +167,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     // A failed start leaves nothing behind: no listener, no coordinator timer, and the data
     // directory closed and unlocked, so that this process can start a broker on it again.
     await Promise.all(listeners.map((l) => l.close()))
+    await member?.leave().catch(() => {})
     if (core !== undefined) await stopCoordinators(core).catch(() => {})
     await storage.close().catch(() => {})
     throw err
   }
   const advertised = advertisedListener(props['advertised.listeners'], listenerSpec.name)
   const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
-  core.cluster.nodes.forEach((node, i) => {
-    core.cluster.advertise(node.nodeId, host, advertised?.port ? advertised.port + i : (listeners[i] as Listener).port)
+  const rack = props['broker.rack'] || null
+  core.cluster.localNodes.forEach((node, i) => {
+    const port = advertised?.port ? advertised.port + i : (listeners[i] as Listener).port
+    core.cluster.advertise(node.nodeId, host, port, rack)
     // Where it listens and what clients are told can differ (every interface vs localhost, a
     // container's port mapping): log both.
     const bound = (listeners[i] as Listener).boundAddresses
-    const advertisedAs = `${host}:${node.port}`
+    const advertisedAs = `${host}:${port}`
     const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
     const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
     log.info(
@@ -178,9 +190,23 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     )
   })
 
+  try {
+    const self = core.cluster.localNodes[0] as ClusterNode
+    await member?.start(self.host, self.port)
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()))
+    await member?.leave().catch(() => {})
+    await stopCoordinators(core).catch(() => {})
+    await storage.close().catch(() => {})
+    throw err
+  }
+
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // Controlled shutdown: the others take this broker's partitions and groups while it still
+      // answers (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR: clients retry elsewhere).
+      await member?.leave()
       readyCore.closing.abort()
       await readyCore.groups.close()
       await Promise.all(listeners.map((l) => l.close()))
@@ -192,15 +218,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     return closing
   }
   const readyCore = core
-  const addresses = core.cluster.nodes.map((n) => `${n.host}:${n.port}`)
+  const addresses = core.cluster.localNodes.map((n) => `${n.host}:${n.port}`)
   return {
     bootstrap: addresses[0] as string,
     brokers: addresses,
     host,
-    port: (core.cluster.nodes[0] as ClusterNode).port,
+    port: (core.cluster.localNodes[0] as ClusterNode).port,
     core: readyCore,
     setListening(nodeId, listening) {
-      const listener = listeners[readyCore.cluster.nodes.findIndex((n) => n.nodeId === nodeId)]
+      const listener = listeners[readyCore.cluster.localNodes.findIndex((n) => n.nodeId === nodeId)]
       if (listener === undefined) return Promise.reject(new Error(`there is no broker ${nodeId}`))
       return listening ? listener.resume() : listener.pause()
     },

@@ -1,68 +1,115 @@
 /**
- * The brokers clients see. One process may answer as several brokers (samsa/testing's
- * multi-broker view: one listener per node id, all sharing one BrokerCore), so clients exercise
- * leader routing and coordinator lookup. A partition lists its topic's replication factor of
- * replicas (the ones CreateTopics named, or a spread over the nodes), its preferred leader first;
- * the leader is the first live replica, as Kafka elects the next in-sync replica when a leader
- * dies. Every node can serve every partition (the storage is shared), so when no replica is
- * live another live node leads rather than leaving the partition offline.
+ * The brokers clients see, and who leads and coordinates what. The nodes are this process's own
+ * (one listener each: one for `samsa broker`, several for samsa/testing's multi-broker view, all
+ * sharing one BrokerCore) and, in a cluster over shared storage, the other live brokers that
+ * membership reports.
+ *
+ * Placement is computed, never stored: every broker derives the same answer from the same set of
+ * nodes. A partition ranks the nodes by rendezvous hashing (highest hash of topic, partition and
+ * node id first), and its preferred leader is the first node in that ranking that does not yet
+ * prefer its share of the topic's partitions (partitions / nodes, the remainder going one each to
+ * the first nodes to ask): the topic is balanced, and a node joining or leaving moves mostly its
+ * own share. A partition lists its topic's
+ * replication factor of replicas (the ones CreateTopics named, or the preferred leader and the
+ * next nodes of its ranking); the leader is the first live replica, as Kafka elects the next
+ * in-sync replica when a leader dies. Every node can serve every partition (the storage is
+ * shared), so when no replica is live the first live node of the ranking leads rather than
+ * leaving the partition offline.
  */
 
+import { murmur2 } from '../client/murmur2.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 
-/**
- * Every partition's leader epoch, even after a leader change: the log is shared, so a new leader
- * has every record and no consumer ever needs to truncate.
- */
-export const LEADER_EPOCH = 0
-
-/** A node id and the address clients are told to use for it. */
+/** A node id, the address clients are told to use for it, and its rack (broker.rack). */
 export interface ClusterNode {
   readonly nodeId: number
   readonly host: string
   readonly port: number
+  readonly rack: string | null
 }
 
 /** What Metadata and DescribeTopicPartitions say about one partition. */
 export interface PartitionPlacement {
-  /** -1 when no replica is live. */
+  /** -1 when no node is live. */
   leaderId: number
   replicas: number[]
   isr: number[]
   offline: number[]
 }
 
-/** Where a topic's replicas come from: its replication factor and any replica lists named for it. */
-export type ReplicaSource = (
+/** What placement needs to know of a topic: its partitions, replication factor and any replica lists named for it. */
+export type TopicSource = (
   topic: string,
-) => { replicationFactor: number; assignments?: (number[] | null)[] } | undefined
+) => { partitionCount: number; replicationFactor: number; assignments?: (number[] | null)[] } | undefined
+
+interface TopicPlacements {
+  /** The view's generation they were computed at. */
+  generation: number
+  source: ReturnType<TopicSource>
+  partitions: PartitionPlacement[]
+}
 
 export class ClusterView {
-  /** Every node, by ascending id; the first is the node id of the BrokerCore. */
-  readonly nodes: readonly ClusterNode[]
+  readonly #local: ClusterNode[]
+  #remote: ClusterNode[] = []
+  /** Every node by ascending id, local and remote. */
+  #nodes: ClusterNode[]
   readonly #offline = new Set<number>()
-  readonly #replicaSource: ReplicaSource
+  readonly #topicSource: TopicSource
+  /** Bumped on every change of nodes or liveness: cached placements of older generations are stale. */
+  #generation = 0
+  readonly #placements = new Map<string, TopicPlacements>()
+  readonly #changeListeners: (() => void)[] = []
 
-  /** Nodes numbered from `firstNodeId`, without addresses until they listen. */
-  constructor(firstNodeId: number, count: number, replicaSource: ReplicaSource = () => undefined) {
-    this.nodes = Array.from({ length: count }, (_, i) => ({ nodeId: firstNodeId + i, host: '', port: 0 }))
-    this.#replicaSource = replicaSource
+  /** This process's nodes, numbered from `firstNodeId`, without addresses until they listen. */
+  constructor(firstNodeId: number, count: number, topicSource: TopicSource = () => undefined) {
+    this.#local = Array.from({ length: count }, (_, i) => ({ nodeId: firstNodeId + i, host: '', port: 0, rack: null }))
+    this.#nodes = [...this.#local]
+    this.#topicSource = topicSource
   }
 
-  /** Sets the address clients are told to use for a node (a test may point it at a proxy). */
-  advertise(nodeId: number, host: string, port: number): void {
-    const node = this.#existing(nodeId) as { host: string; port: number }
-    node.host = host
-    node.port = port
+  /** Every node, by ascending id. */
+  get nodes(): readonly ClusterNode[] {
+    return this.#nodes
+  }
+
+  /** The nodes this process serves, one listener each; the first is the node id of the BrokerCore. */
+  get localNodes(): readonly ClusterNode[] {
+    return this.#local
+  }
+
+  isLocal(nodeId: number): boolean {
+    return this.#local.some((n) => n.nodeId === nodeId)
+  }
+
+  /** Sets the address (and rack) clients are told for a local node (a test may point it at a proxy). */
+  advertise(nodeId: number, host: string, port: number, rack: string | null = null): void {
+    const i = this.#local.findIndex((n) => n.nodeId === nodeId)
+    if (i < 0) throw new Error(`there is no broker ${nodeId}`)
+    this.#local[i] = { nodeId, host, port, rack }
+    this.#rebuild()
+  }
+
+  /** The other live brokers of the cluster (membership), replacing the previous set. */
+  setRemote(nodes: readonly ClusterNode[]): void {
+    const same =
+      nodes.length === this.#remote.length &&
+      nodes.every((n) => {
+        const known = this.#remote.find((r) => r.nodeId === n.nodeId)
+        return known !== undefined && known.host === n.host && known.port === n.port && known.rack === n.rack
+      })
+    if (same) return
+    this.#remote = nodes.filter((n) => !this.isLocal(n.nodeId))
+    this.#rebuild()
   }
 
   node(nodeId: number): ClusterNode | undefined {
-    return this.nodes.find((n) => n.nodeId === nodeId)
+    return this.#nodes.find((n) => n.nodeId === nodeId)
   }
 
   /** The nodes clients may connect to: Kafka drops a dead broker from Metadata. */
   get liveNodes(): ClusterNode[] {
-    return this.nodes.filter((n) => !this.#offline.has(n.nodeId))
+    return this.#nodes.filter((n) => !this.#offline.has(n.nodeId))
   }
 
   isLive(nodeId: number): boolean {
@@ -71,9 +118,16 @@ export class ClusterView {
 
   /** Takes a node out of (or back into) leader and coordinator election. */
   setLive(nodeId: number, live: boolean): void {
-    this.#existing(nodeId)
+    if (this.node(nodeId) === undefined) throw new Error(`there is no broker ${nodeId}`)
+    if (live === !this.#offline.has(nodeId)) return
     if (live) this.#offline.delete(nodeId)
     else this.#offline.add(nodeId)
+    this.#changed()
+  }
+
+  /** Calls `listener` after every change of nodes or liveness (leaders and coordinators may have moved). */
+  onChange(listener: () => void): void {
+    this.#changeListeners.push(listener)
   }
 
   /** The controller clients are told about: the first live node (KRaft brokers name any live one). */
@@ -81,19 +135,20 @@ export class ClusterView {
     return this.liveNodes[0]?.nodeId ?? -1
   }
 
-  /**
-   * A partition's replicas: the list CreateTopics or CreatePartitions named, else a deterministic
-   * spread (partition p of a topic starts at node (hash(topic) + p) mod N) of the topic's
-   * replication factor (every node for a topic whose factor is unknown).
-   */
   placement(topic: string, partition: number): PartitionPlacement {
-    const ring = this.#ring(stringHash(topic) + partition)
-    const source = this.#replicaSource(topic)
-    const replicas = source?.assignments?.[partition] ?? ring.slice(0, source?.replicationFactor ?? ring.length)
-    const isr = replicas.filter((id) => this.isLive(id))
-    const offline = replicas.filter((id) => !this.isLive(id))
-    const leaderId = isr[0] ?? ring.find((id) => this.isLive(id)) ?? -1
-    return { leaderId, replicas, isr, offline }
+    const source = this.#topicSource(topic)
+    let cached = this.#placements.get(topic)
+    if (cached === undefined || cached.generation !== this.#generation || !sameSource(cached.source, source)) {
+      cached = { generation: this.#generation, source, partitions: [] }
+      this.#placements.set(topic, cached)
+    }
+    let p = cached.partitions[partition]
+    if (p === undefined) {
+      const count = Math.max(source?.partitionCount ?? 0, partition + 1)
+      cached.partitions = this.#placeTopic(topic, count, source)
+      p = cached.partitions[partition] as PartitionPlacement
+    }
+    return p
   }
 
   leaderOf(topic: string, partition: number): number {
@@ -101,42 +156,83 @@ export class ClusterView {
   }
 
   /**
-   * The coordinator of a group or transactional id: like Kafka's partitionFor (abs(hashCode) mod
-   * the partitions of __consumer_offsets), with one partition per node, led by the first live node
-   * from there.
+   * The coordinator of a group or transactional id: the live node ranking highest for the key, so
+   * a node leaving moves only the keys it coordinated, and gets them back when it returns.
    */
   coordinatorOf(key: string): number {
-    return this.#ring(stringHash(key)).find((id) => !this.#offline.has(id)) ?? -1
+    return this.#rank(key, this.liveNodes)[0] ?? -1
   }
 
-  #existing(nodeId: number): ClusterNode {
-    const node = this.node(nodeId)
-    if (node === undefined) throw new Error(`there is no broker ${nodeId}`)
-    return node
+  #rebuild(): void {
+    this.#nodes = [...this.#local, ...this.#remote].sort((a, b) => a.nodeId - b.nodeId)
+    for (const id of this.#offline) if (this.node(id) === undefined) this.#offline.delete(id)
+    this.#changed()
   }
 
-  /** Every node id, starting at index `start` mod N. */
-  #ring(start: number): number[] {
-    const n = this.nodes.length
-    return this.nodes.map((_, i) => (this.nodes[(start + i) % n] as ClusterNode).nodeId)
+  #changed(): void {
+    this.#generation++
+    for (const listener of this.#changeListeners) listener()
+  }
+
+  #placeTopic(topic: string, count: number, source: ReturnType<TopicSource>): PartitionPlacement[] {
+    const nodes = this.#nodes
+    const factor = Math.min(source?.replicationFactor ?? nodes.length, nodes.length)
+    // Each node prefers `even` partitions of the topic, `extra` of them one more.
+    const even = Math.floor(count / Math.max(nodes.length, 1))
+    let extra = count - even * nodes.length
+    const preferred = new Map<number, number>()
+    const hasRoom = (id: number): boolean => {
+      const n = preferred.get(id) ?? 0
+      return n < even || (n === even && extra > 0)
+    }
+    const placements: PartitionPlacement[] = []
+    for (let partition = 0; partition < count; partition++) {
+      const ranking = this.#rank(`${topic}\u0000${partition}`, nodes)
+      let replicas = source?.assignments?.[partition] ?? undefined
+      if (replicas === undefined || replicas === null) {
+        const first = ranking.find(hasRoom) ?? ranking[0]
+        replicas = first === undefined ? [] : [first, ...ranking.filter((id) => id !== first).slice(0, factor - 1)]
+      }
+      const head = replicas[0]
+      if (head !== undefined) {
+        const n = (preferred.get(head) ?? 0) + 1
+        preferred.set(head, n)
+        if (n === even + 1) extra--
+      }
+      const isr = replicas.filter((id) => this.isLive(id))
+      const offline = replicas.filter((id) => !this.isLive(id))
+      const leaderId = isr[0] ?? ranking.find((id) => this.isLive(id)) ?? -1
+      placements.push({ leaderId, replicas, isr, offline })
+    }
+    return placements
+  }
+
+  /** Node ids ranked by rendezvous hash of key and node id, highest first. */
+  #rank(key: string, nodes: readonly ClusterNode[]): number[] {
+    return nodes
+      .map((n) => ({ id: n.nodeId, weight: murmur2(Buffer.from(`${key}\u0000${n.nodeId}`)) >>> 0 }))
+      .sort((a, b) => b.weight - a.weight || a.id - b.id)
+      .map((n) => n.id)
   }
 }
 
-/** Java's String.hashCode made non-negative, as Kafka's Utils.abs(key.hashCode) (MIN_VALUE → 0). */
-function stringHash(s: string): number {
-  let h = 0
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0
-  return h === -2147483648 ? 0 : Math.abs(h)
+/** Whether a topic's placement inputs are unchanged (replica lists are replaced, never edited, on change). */
+function sameSource(a: ReturnType<TopicSource>, b: ReturnType<TopicSource>): boolean {
+  return (
+    a?.partitionCount === b?.partitionCount &&
+    a?.replicationFactor === b?.replicationFactor &&
+    a?.assignments === b?.assignments
+  )
 }
 
 /** A partition's leader, replicas and in-sync replicas, as Metadata and DescribeTopicPartitions present them. */
-export function describePartition(cluster: ClusterView, topic: string, partitionIndex: number) {
+export function describePartition(cluster: ClusterView, topic: string, partitionIndex: number, leaderEpoch: number) {
   const p = cluster.placement(topic, partitionIndex)
   return {
     errorCode: p.leaderId < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
     partitionIndex,
     leaderId: p.leaderId,
-    leaderEpoch: LEADER_EPOCH,
+    leaderEpoch,
     replicaNodes: p.replicas,
     isrNodes: p.isr,
     offlineReplicas: p.offline,

@@ -47,8 +47,10 @@ export class TopicRegistry {
   readonly #byName = new Map<string, TopicMetadata>()
   readonly #byId = new Map<string, TopicMetadata>()
   readonly #logConfigs = new Map<string, LogConfig>()
-  /** The leader epoch this broker appends with, per topic and partition (storage fences the others). */
+  /** Each partition's stored leader epoch as read when the topic was loaded or created. */
   readonly #leaderEpochs = new Map<string, number[]>()
+  /** Higher epochs storage announced since (storage.onLeaderEpoch): claims, here or by other brokers. */
+  readonly #announcedEpochs = new Map<string, number[]>()
   /** Replication factor and explicit replica lists per topic, kept in the key-value store. */
   readonly #replicas = new Map<string, TopicReplicas>()
   /** Creations in progress, so concurrent auto-creations of one topic create it once. */
@@ -63,6 +65,14 @@ export class TopicRegistry {
   constructor(storage: Storage, brokerDefaults: () => Record<string, string>) {
     this.#storage = storage
     this.#brokerDefaults = brokerDefaults
+    storage.onLeaderEpoch((name, partition, epoch) => {
+      let epochs = this.#announcedEpochs.get(name)
+      if (epochs === undefined) {
+        epochs = []
+        this.#announcedEpochs.set(name, epochs)
+      }
+      if (epoch > (epochs[partition] ?? 0)) epochs[partition] = epoch
+    })
     storage.onMetadataChange((name) => {
       if (this.#changing.has(name)) return
       this.#refreshing = this.#refreshing.then(() => this.#refresh(name)).catch(() => {})
@@ -117,6 +127,7 @@ export class TopicRegistry {
     this.#byId.delete(t.topicId)
     this.#logConfigs.delete(t.name)
     this.#leaderEpochs.delete(t.name)
+    this.#announcedEpochs.delete(t.name)
   }
 
   async load(): Promise<void> {
@@ -156,9 +167,18 @@ export class TopicRegistry {
     this.#leaderEpochs.set(name, epochs)
   }
 
-  /** The leader epoch appends to the partition carry (0 for a partition this broker does not know). */
+  /**
+   * The partition's stored leader epoch as read when the topic was loaded or created (0 for a
+   * partition this broker does not know): what appends carry where one process owns the storage,
+   * so that a claim by anyone else fences them.
+   */
   leaderEpoch(name: string, partition: number): number {
     return this.#leaderEpochs.get(name)?.[partition] ?? 0
+  }
+
+  /** The highest leader epoch this broker knows the partition at: what Metadata and the partition APIs report. */
+  knownLeaderEpoch(name: string, partition: number): number {
+    return Math.max(this.leaderEpoch(name, partition), this.#announcedEpochs.get(name)?.[partition] ?? 0)
   }
 
   #index(t: TopicMetadata): void {

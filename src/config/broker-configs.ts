@@ -8,7 +8,39 @@ import { IGNORED_BROKER_CONFIG_NAMES, ignoredConfigReason } from './ignored-brok
 import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
 
 const BROKER_ONLY: readonly ConfigDefinition[] = [
-  { name: 'node.id', type: 'INT', default: '1', min: 0, doc: "This broker's id in Metadata responses." },
+  {
+    name: 'node.id',
+    type: 'INT',
+    default: '1',
+    min: 0,
+    doc: "This broker's id in Metadata responses; in a cluster over PostgreSQL, allocated from 1001 up when not set.",
+  },
+  {
+    name: 'broker.rack',
+    type: 'STRING',
+    default: '',
+    doc: 'Rack (or zone) of this broker, told to clients and used to pick the replica a consumer in that rack reads from.',
+  },
+  {
+    name: 'broker.session.timeout.ms',
+    type: 'INT',
+    default: '9000',
+    min: 1,
+    doc: 'In a cluster: how long a broker whose heartbeats stopped still counts as live (its lease).',
+  },
+  {
+    name: 'broker.heartbeat.interval.ms',
+    type: 'INT',
+    default: '2000',
+    min: 1,
+    doc: 'In a cluster: how often a broker renews its lease and looks at the others.',
+  },
+  {
+    name: 'replica.selector.class',
+    type: 'CLASS',
+    default: '',
+    doc: 'Set to org.apache.kafka.common.replica.RackAwareReplicaSelector to send consumers that name a client.rack to a broker of their rack (KIP-392).',
+  },
   {
     name: 'listeners',
     type: 'LIST',

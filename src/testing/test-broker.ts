@@ -217,7 +217,7 @@ export class TestBroker implements Broker {
         topic,
         partition,
         { data, batches },
-        { durable: false, leaderEpoch: this.core.topics.leaderEpoch(topic, partition) },
+        { durable: false, leaderEpoch: this.core.leadership.appendEpoch(topic, partition) },
       )
       items.forEach((item, i) => {
         out[item.index] = { partition, offset: baseOffset + i }

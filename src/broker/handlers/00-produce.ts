@@ -100,6 +100,7 @@ function appendFailed(
 ): void {
   const errorCode = kafkaErrorCodeOf(err)
   if (errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
+    ctx.broker.leadership.fenced(topic, partition)
     res.currentLeader = currentLeader(ctx.broker, topic, partition)
     fail(res, ErrorCode.NOT_LEADER_OR_FOLLOWER, (err as Error).message)
     return
@@ -186,7 +187,7 @@ function produceToPartition(
       },
     )
   }
-  const leaderEpoch = core.topics.leaderEpoch(topic, p.index)
+  const leaderEpoch = core.leadership.appendEpoch(topic, p.index)
   return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch }).then(
     (result) => {
       res.baseOffset = BigInt(result.baseOffset)

@@ -31,7 +31,7 @@ import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
 import { defineHandler } from '../handler.ts'
-import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
+import { currentLeader, nodeEndpoints, preferredReadReplica, readError } from '../routing.ts'
 
 const READ_COMMITTED = 1
 
@@ -62,7 +62,7 @@ async function answerFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
   const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
   const deadline = core.now() + req.maxWaitMs
   for (;;) {
-    const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel)
+    const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel, v >= 11 ? req.rackId : '')
     const remaining = deadline - core.now()
     const closing = core.closing.signal
     if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
@@ -143,6 +143,7 @@ async function readPartitions(
   wanted: Wanted[],
   maxBytes: number,
   isolation: number,
+  clientRack: string,
 ): Promise<Round> {
   const core = ctx.broker
   const v = ctx.apiVersion
@@ -159,7 +160,8 @@ async function readPartitions(
       abortedTransactions: v >= 4 && isolation === READ_COMMITTED ? [] : null,
     })
     results.push(res)
-    const errorCode = w.errorCode === ErrorCode.NONE ? partitionError(ctx, w.topic, w.partition) : w.errorCode
+    const readCommitted = v >= 4 && isolation === READ_COMMITTED
+    const errorCode = w.errorCode === ErrorCode.NONE ? readError(ctx, w.topic, w.partition, readCommitted) : w.errorCode
     if (errorCode !== ErrorCode.NONE) {
       res.errorCode = errorCode
       if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) res.currentLeader = currentLeader(core, w.topic, w.partition)
@@ -167,12 +169,17 @@ async function readPartitions(
       continue
     }
     const limit = Math.min(w.maxBytes, budget)
-    const readCommitted = v >= 4 && isolation === READ_COMMITTED
     const read = await core.producers.read(w.topic, w.partition, w.fetchOffset, limit, {
       minOneBatch: bytes === 0,
       readCommitted,
     })
     res.errorCode = read.errorCode
+    // The leader sends a read_uncommitted consumer of another rack to a replica in its own (KIP-392).
+    const preferred = readCommitted ? -1 : preferredReadReplica(ctx, w.topic, w.partition, clientRack)
+    if (preferred >= 0 && read.errorCode === ErrorCode.NONE) {
+      res.preferredReadReplica = preferred
+      read.records = EMPTY_BYTES
+    }
     res.highWatermark = BigInt(read.offsets.highWatermark)
     res.lastStableOffset = BigInt(read.lastStableOffset)
     res.logStartOffset = BigInt(read.offsets.logStartOffset)

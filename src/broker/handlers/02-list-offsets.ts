@@ -16,7 +16,6 @@ import {
   type ListOffsetsResponse,
 } from '../../protocol/generated/list-offsets.ts'
 import type { BrokerCore } from '../broker-core.ts'
-import { LEADER_EPOCH } from '../cluster.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -71,7 +70,7 @@ async function listOffset(
   if (found !== null) {
     res.offset = BigInt(found.offset)
     res.timestamp = BigInt(found.timestamp)
-    res.leaderEpoch = LEADER_EPOCH
+    res.leaderEpoch = ctx.broker.topics.knownLeaderEpoch(topic, p.partitionIndex)
   }
   if (ctx.apiVersion === 0) {
     res.oldStyleOffsets = found !== null && p.maxNumOffsets > 0 ? [res.offset] : []

@@ -38,7 +38,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       topics = await Promise.all((req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)))
     }
     return createMetadataResponse({
-      brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: null })),
+      brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack })),
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
       topics,
@@ -76,7 +76,8 @@ async function lookup(
 /** A topic as Metadata presents it: its partitions, their leaders and replicas. */
 export function describeTopic(core: BrokerCore, t: TopicMetadata, topicOps: number): MetadataResponseTopic {
   const partitions = []
-  for (let i = 0; i < t.partitionCount; i++) partitions.push(describePartition(core.cluster, t.name, i))
+  for (let i = 0; i < t.partitionCount; i++)
+    partitions.push(describePartition(core.cluster, t.name, i, core.topics.knownLeaderEpoch(t.name, i)))
   return createMetadataResponseTopic({
     name: t.name,
     topicId: t.topicId ?? ZERO_UUID,

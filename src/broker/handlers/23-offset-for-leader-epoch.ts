@@ -1,9 +1,10 @@
 // OffsetForLeaderEpoch: v0-4
-// Consumers (KIP-320) ask where a leader epoch ended to detect log truncation. samsa's
-// partitions have one leader epoch, 0, starting at the log start offset, so as Kafka's epoch
-// cache answers: epoch 0 ends at the high watermark (the log end); a larger, unknown epoch gives
-// epoch -1 and offset -1 (UNDEFINED); -1 gives the same; an epoch below -1 (older than any known)
-// ends where epoch 0 starts. current_leader_epoch (v2+, -1 when absent) older than 0 is
+// Consumers (KIP-320) ask where a leader epoch ended to detect log truncation. A samsa log is
+// never truncated: a new leader continues the one shared log, so every epoch up to the current
+// one is answered as ending at the high watermark (the log end), and no consumer ever finds its
+// position past it. A larger, unknown epoch gives epoch -1 and offset -1 (UNDEFINED); -1 gives
+// the same; an epoch below -1 (older than any known) ends at the log start offset.
+// current_leader_epoch (v2+, -1 when absent) older than the partition's epoch is
 // FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. Unknown partitions UNKNOWN_TOPIC_OR_PARTITION,
 // partitions led by another node NOT_LEADER_OR_FOLLOWER.
 // Version notes: v1 returns the leader epoch; v2 current_leader_epoch; v3 replica_id (ignored:
@@ -17,7 +18,6 @@ import {
   type OffsetForLeaderEpochResponse,
   type OffsetForLeaderPartition,
 } from '../../protocol/generated/offset-for-leader-epoch.ts'
-import { LEADER_EPOCH } from '../cluster.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -51,9 +51,10 @@ function failed(p: OffsetForLeaderPartition, errorCode: number): EpochEndOffset 
 async function endOffset(ctx: RequestContext, topic: string, p: OffsetForLeaderPartition): Promise<EpochEndOffset> {
   const notServed = partitionError(ctx, topic, p.partition)
   if (notServed !== ErrorCode.NONE) return failed(p, notServed)
+  const current = ctx.broker.topics.knownLeaderEpoch(topic, p.partition)
   if (p.currentLeaderEpoch !== NO_EPOCH) {
-    if (p.currentLeaderEpoch < LEADER_EPOCH) return failed(p, ErrorCode.FENCED_LEADER_EPOCH)
-    if (p.currentLeaderEpoch > LEADER_EPOCH) return failed(p, ErrorCode.UNKNOWN_LEADER_EPOCH)
+    if (p.currentLeaderEpoch < current) return failed(p, ErrorCode.FENCED_LEADER_EPOCH)
+    if (p.currentLeaderEpoch > current) return failed(p, ErrorCode.UNKNOWN_LEADER_EPOCH)
   }
   const answer = (leaderEpoch: number, offset: number): EpochEndOffset => ({
     errorCode: ErrorCode.NONE,
@@ -61,8 +62,8 @@ async function endOffset(ctx: RequestContext, topic: string, p: OffsetForLeaderP
     leaderEpoch,
     endOffset: BigInt(offset),
   })
-  if (p.leaderEpoch === NO_EPOCH || p.leaderEpoch > LEADER_EPOCH) return answer(NO_EPOCH, -1)
+  if (p.leaderEpoch === NO_EPOCH || p.leaderEpoch > current) return answer(NO_EPOCH, -1)
   const offsets = await ctx.broker.storage.offsets(topic, p.partition)
-  if (p.leaderEpoch === LEADER_EPOCH) return answer(LEADER_EPOCH, offsets.highWatermark)
+  if (p.leaderEpoch >= 0) return answer(p.leaderEpoch, offsets.highWatermark)
   return answer(p.leaderEpoch, offsets.logStartOffset)
 }

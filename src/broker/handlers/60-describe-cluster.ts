@@ -41,7 +41,7 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       endpointType: EndpointType.BROKER,
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
-      brokers: core.cluster.liveNodes.map((n) => ({ brokerId: n.nodeId, host: n.host, port: n.port, rack: null })),
+      brokers: core.cluster.liveNodes.map((n) => ({ brokerId: n.nodeId, host: n.host, port: n.port, rack: n.rack })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : OPERATIONS_NOT_REQUESTED,

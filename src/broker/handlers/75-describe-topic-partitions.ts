@@ -63,7 +63,11 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
       const end = Math.min(t.partitionCount, start + remaining)
       const partitions: DescribeTopicPartitionsResponsePartition[] = []
       for (let p = start; p < end; p++) {
-        partitions.push({ ...describePartition(core.cluster, name, p), eligibleLeaderReplicas: [], lastKnownElr: [] })
+        partitions.push({
+          ...describePartition(core.cluster, name, p, core.topics.knownLeaderEpoch(name, p)),
+          eligibleLeaderReplicas: [],
+          lastKnownElr: [],
+        })
       }
       response.topics.push(createDescribeTopicPartitionsResponseTopic({ ...base, topicId: t.topicId, partitions }))
       if (end < t.partitionCount) {

@@ -1,11 +1,44 @@
-/** `samsa cluster info`: cluster id, controller, brokers and the API versions they support. */
+/**
+ * `samsa cluster info`: cluster id, controller, brokers with the partitions they lead and the
+ * groups they coordinate, and the API versions they support. `samsa cluster --brokers N` runs a
+ * cluster on this machine (cluster-run.ts).
+ */
 import type { Command } from 'commander'
+import type { Admin } from '../../client/admin.ts'
 import { type CommonFlags, EXIT_CODES_HELP, printJson, withAdmin, withCommonFlags } from '../common.ts'
 import { printTable } from '../output/table.ts'
+import { type ClusterRunFlags, runCluster } from './cluster-run.ts'
 
 /** Registers the cluster command group. */
 export function registerClusterCommand(program: Command): void {
-  const cluster = program.command('cluster').description('information about the cluster')
+  const cluster = program.command('cluster').description('run a cluster on this machine, or show the one you use')
+
+  cluster
+    .command('run', { isDefault: true })
+    .description('an embedded PostgreSQL and N brokers over it, one process each (the default of samsa cluster)')
+    .option('--brokers <n>', 'how many brokers', '3')
+    .option('-p, --port <port>', 'port of broker 1; broker n listens on port + n - 1', '9092')
+    .option('-d, --data-dir <dir>', 'where the PostgreSQL data and the brokers live', './data-cluster')
+    .option(
+      '-s, --set <name=value>',
+      'a Kafka config for every broker (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .addHelpText(
+      'after',
+      `
+Each broker is a \`samsa broker --storage postgres://... --set node.id=N\` process: kill one and
+the others take over its partitions and groups once its lease lapses (broker.session.timeout.ms).
+
+Examples:
+  samsa cluster --brokers 3                    # brokers 1-3 on localhost:9092-9094
+  samsa cluster --brokers 2 --port 19092 --set num.partitions=6
+  samsa cluster info --bootstrap localhost:9092,localhost:9093`,
+    )
+    .action(async (flags: ClusterRunFlags) => {
+      await runCluster(flags)
+    })
 
   withCommonFlags(cluster.command('info').description('cluster id, controller, brokers and supported API versions'), {
     json: true,
@@ -19,11 +52,20 @@ export function registerClusterCommand(program: Command): void {
       await withAdmin(flags, async (admin) => {
         const desc = await admin.describeCluster()
         const apis = flags.apis ? await admin.apiVersions() : []
+        const load = await brokerLoad(admin)
+        const brokers = desc.brokers.map((b) => ({
+          nodeId: b.nodeId,
+          host: b.host,
+          port: b.port,
+          rack: b.rack,
+          leaderOf: load.partitions.get(b.nodeId) ?? 0,
+          coordinatorOf: load.groups.get(b.nodeId) ?? 0,
+        }))
         if (flags.json) {
           printJson({
             clusterId: desc.clusterId,
             controllerId: desc.controllerId,
-            brokers: desc.brokers.map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+            brokers,
             apis: flags.apis
               ? apis.map((a) => ({
                   apiKey: a.apiKey,
@@ -38,8 +80,15 @@ export function registerClusterCommand(program: Command): void {
         }
         process.stdout.write(`Cluster id: ${desc.clusterId}\nController: ${desc.controllerId}\n\n`)
         printTable(
-          ['BROKER', 'HOST', 'PORT', 'RACK'],
-          desc.brokers.map((b) => [`${b.nodeId}${b.nodeId === desc.controllerId ? '*' : ''}`, b.host, b.port, b.rack]),
+          ['BROKER', 'HOST', 'PORT', 'RACK', 'LEADS', 'GROUPS'],
+          brokers.map((b) => [
+            `${b.nodeId}${b.nodeId === desc.controllerId ? '*' : ''}`,
+            b.host,
+            b.port,
+            b.rack,
+            b.leaderOf,
+            b.coordinatorOf,
+          ]),
         )
         if (flags.apis) {
           process.stdout.write('\n')
@@ -50,4 +99,18 @@ export function registerClusterCommand(program: Command): void {
         }
       })
     })
+}
+
+/** How many partitions each broker leads and how many groups it coordinates, by node id. */
+async function brokerLoad(admin: Admin): Promise<{ partitions: Map<number, number>; groups: Map<number, number> }> {
+  const partitions = new Map<number, number>()
+  for (const t of await admin.listTopics({ internal: true })) {
+    for (const p of t.partitions) partitions.set(p.leader, (partitions.get(p.leader) ?? 0) + 1)
+  }
+  const groups = new Map<number, number>()
+  for (const g of await admin.listGroups()) {
+    const id = await admin.cluster.coordinator(g.groupId)
+    groups.set(id, (groups.get(id) ?? 0) + 1)
+  }
+  return { partitions, groups }
 }

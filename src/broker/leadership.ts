@@ -1,0 +1,143 @@
+/**
+ * Which partitions this broker leads, and the leader epoch its appends carry.
+ *
+ * Where one process owns the storage (memory, local) it leads every partition the cluster view
+ * gives its nodes, with the stored epoch. Over shared storage (a cluster) leading takes a claim:
+ * when the view makes one of this process's nodes a partition's leader, the broker raises the
+ * partition's stored epoch by one (storage.claimLeadership), which fences every append of the
+ * previous leader, rebuilds the partition's producer state from storage, and only then serves
+ * it with that epoch. It drops the claim as soon as the view gives the partition to another
+ * broker, or an append finds the epoch moved on. Until a claim completes, requests for the
+ * partition get NOT_LEADER_OR_FOLLOWER, which clients retry.
+ */
+import type { Storage } from '../storage/types.ts'
+import type { Log } from '../util/logger.ts'
+import type { ClusterView } from './cluster.ts'
+import type { TopicRegistry } from './topics.ts'
+
+/** Claims made at once (each is two short statements). */
+const CLAIM_CONCURRENCY = 16
+
+export interface LeadershipDeps {
+  storage: Storage
+  cluster: ClusterView
+  topics: TopicRegistry
+  log: Log
+  /** Rebuilds a partition's producer state from storage, for a broker that has just become its leader. */
+  reloadProducerState: (topic: string, partition: number) => Promise<void>
+}
+
+export class Leadership {
+  readonly #deps: LeadershipDeps
+  readonly #shared: boolean
+  /** Claimed epochs by topic and partition. */
+  readonly #claims = new Map<string, Map<number, number>>()
+  #running: Promise<void> | null = null
+  #again = false
+
+  constructor(deps: LeadershipDeps) {
+    this.#deps = deps
+    this.#shared = deps.storage.capabilities.shared
+  }
+
+  /** Whether this broker may serve the partition as its leader (the view's verdict is checked apart). */
+  leads(topic: string, partition: number): boolean {
+    return !this.#shared || this.#claims.get(topic)?.has(partition) === true
+  }
+
+  /** The epoch this broker appends to the partition with (-1 where it holds no claim: the engine refuses). */
+  appendEpoch(topic: string, partition: number): number {
+    if (!this.#shared) return this.#deps.topics.leaderEpoch(topic, partition)
+    return this.#claims.get(topic)?.get(partition) ?? -1
+  }
+
+  /** An append was fenced: another broker claimed the partition. The next pass claims again if the view still says so. */
+  fenced(topic: string, partition: number): void {
+    this.#claims.get(topic)?.delete(partition)
+  }
+
+  /** How many partitions this broker holds claims on. */
+  get claimed(): number {
+    let n = 0
+    for (const claims of this.#claims.values()) n += claims.size
+    return n
+  }
+
+  /**
+   * Brings the claims in line with the view: drops the partitions it gives to others, claims the
+   * ones it gives this process. Concurrent calls share one pass (plus one more if asked meanwhile).
+   */
+  rebalance(): Promise<void> {
+    if (!this.#shared) return Promise.resolve()
+    if (this.#running !== null) {
+      this.#again = true
+      return this.#running
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.#again = false
+        await this.#pass()
+      } while (this.#again)
+    }
+    this.#running = run().finally(() => {
+      this.#running = null
+    })
+    return this.#running
+  }
+
+  #ours(topic: string, partition: number): boolean {
+    const { cluster } = this.#deps
+    return cluster.isLocal(cluster.leaderOf(topic, partition))
+  }
+
+  async #pass(): Promise<void> {
+    const { topics } = this.#deps
+    for (const [topic, claims] of this.#claims) {
+      const known = topics.get(topic)
+      for (const partition of claims.keys()) {
+        if (known === undefined || partition >= known.partitionCount || !this.#ours(topic, partition)) {
+          claims.delete(partition)
+        }
+      }
+      if (claims.size === 0) this.#claims.delete(topic)
+    }
+    const wanted: [string, number][] = []
+    for (const t of topics.list()) {
+      for (let p = 0; p < t.partitionCount; p++) {
+        if (this.#ours(t.name, p) && !this.leads(t.name, p)) wanted.push([t.name, p])
+      }
+    }
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < wanted.length) {
+        const [topic, partition] = wanted[next++] as [string, number]
+        await this.#claim(topic, partition)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(CLAIM_CONCURRENCY, wanted.length) }, worker))
+  }
+
+  async #claim(topic: string, partition: number): Promise<void> {
+    const { storage, log } = this.#deps
+    try {
+      const stored = await storage.leaderEpoch(topic, partition)
+      const epoch = await storage.claimLeadership(topic, partition, stored + 1)
+      // Another broker claimed it meanwhile: it leads by its view; the next pass settles it.
+      if (epoch !== stored + 1 || !this.#ours(topic, partition)) return
+      await this.#deps.reloadProducerState(topic, partition)
+      if (!this.#ours(topic, partition)) return
+      let claims = this.#claims.get(topic)
+      if (claims === undefined) {
+        claims = new Map()
+        this.#claims.set(topic, claims)
+      }
+      claims.set(partition, epoch)
+      log.debug({ topic, partition, leaderEpoch: epoch }, 'leading partition')
+    } catch (err) {
+      log.warn(
+        { err, topic, partition },
+        'could not claim the leadership of a partition; retrying with the next heartbeat',
+      )
+    }
+  }
+}
