@@ -65,6 +65,21 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/offsets.ts')).registerOffsetsCommand,
   },
   {
+    name: 'log-dirs',
+    description: 'where brokers store partitions, and their sizes',
+    load: async () => (await import('./commands/log-dirs.ts')).registerLogDirsCommand,
+  },
+  {
+    name: 'producers',
+    description: 'active idempotent and transactional producers of partitions',
+    load: async () => (await import('./commands/producers.ts')).registerProducersCommand,
+  },
+  {
+    name: 'transactions',
+    description: 'list and describe transactional ids',
+    load: async () => (await import('./commands/transactions.ts')).registerTransactionsCommand,
+  },
+  {
     name: 'profile',
     description: 'named client settings (bootstrap servers, timeout) so --bootstrap need not be typed',
     load: async () => (await import('./commands/profile.ts')).registerProfileCommand,

@@ -62,7 +62,7 @@ _samsa; printf '%s\\n' "\${COMPREPLY[@]}"`
       return res.stdout.split('\n').filter(Boolean).sort()
     }
     assert.deepEqual(complete(['samsa', 'gr']), ['groups'])
-    assert.deepEqual(complete(['samsa', 'groups', 'de']), ['delete', 'describe'])
+    assert.deepEqual(complete(['samsa', 'groups', 'de']), ['delete', 'delete-offsets', 'describe'])
     assert.deepEqual(complete(['samsa', 'consume', 'orders', '--fo']), ['--follow', '--format'])
     assert.deepEqual(complete(['samsa', 'topics', 'create', 'x', '--if']), ['--if-not-exists'])
     assert.ok(complete(['samsa', 'produce', 't', '-f', '']).length > 0, 'file names after --file')

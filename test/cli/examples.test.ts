@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { Admin } from '../../src/client/admin.ts'
 import { commitOffsets, fetchCommitted } from '../../src/client/offsets.ts'
 import { Producer } from '../../src/client/producer.ts'
+import { kafkajsClient } from '../helpers/clients.ts'
 import { hasKcat } from '../helpers/kcat.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -247,6 +248,7 @@ async function prepare(admin: Admin, example: string): Promise<void> {
     await producer.sendMany(records)
   }
   await producer.flush()
+  if (/payments-tx/.test(example)) await committedTransaction('payments-tx')
   for (const group of ['billing', 'old-billing']) {
     if ((await fetchCommitted(admin.cluster, group, null)).length > 0) continue
     const offsets = Array.from({ length: 6 }, (_, partition) => ({ topic: 'orders', partition, offset: 0n }))
@@ -255,6 +257,23 @@ async function prepare(admin: Admin, example: string): Promise<void> {
       group,
       offsets.map((o) => (o.partition === 0 ? { ...o, offset: 500n } : o)),
     )
+  }
+}
+
+/** A transactional id with one committed transaction on payments (kafkajs). */
+async function committedTransaction(transactionalId: string): Promise<void> {
+  const producer = kafkajsClient('localhost:9092').producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  await producer.connect()
+  try {
+    const txn = await producer.transaction()
+    await txn.send({ topic: 'payments', messages: [{ value: 'paid' }] })
+    await txn.commit()
+  } finally {
+    await producer.disconnect()
   }
 }
 
