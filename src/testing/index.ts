@@ -22,8 +22,10 @@ export {
   type DecodedRecord,
   decodeConsumerAssignment,
   type GroupInfo,
+  lastHeader,
   type MemberInfo,
   type ReadRecordsOptions,
+  type RecordHeader,
   type TransactionInfo,
 } from './inspect.ts'
 export { uniqueName } from './names.ts'

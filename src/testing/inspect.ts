@@ -9,6 +9,9 @@ import type { ConsumerGroup } from '../coordinator/group/consumer-group.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeBatches, recordOffset, recordTimestamp } from '../protocol/records/batch.ts'
 
+/** A record header: key, and value (null when the header has none). */
+export type RecordHeader = [key: string, value: Buffer | null]
+
 /** One record as stored, decoded. */
 export interface DecodedRecord {
   topic: string
@@ -17,7 +20,8 @@ export interface DecodedRecord {
   timestamp: number
   key: Buffer | null
   value: Buffer | null
-  headers: Record<string, Buffer | null>
+  /** In the order the producer wrote them; a key may repeat, as Kafka allows. */
+  headers: RecordHeader[]
   /** The producer id of its batch (-1 for a plain producer) and whether it was written in a transaction. */
   producerId: number
   transactional: boolean
@@ -33,6 +37,14 @@ export interface ReadRecordsOptions {
    * consumer with that isolation level would; read_uncommitted (the default) returns every record.
    */
   isolation?: 'read_committed' | 'read_uncommitted'
+}
+
+/**
+ * The value of the last header named `key` (as Kafka's Headers.lastHeader), null for a header
+ * without a value, undefined when the record has none of that name.
+ */
+export function lastHeader(record: { headers: readonly RecordHeader[] }, key: string): Buffer | null | undefined {
+  return record.headers.findLast(([k]) => k === key)?.[1]
 }
 
 const READ_CHUNK_BYTES = 16 * 1024 * 1024
@@ -94,8 +106,6 @@ async function readPartition(
         ) {
           continue
         }
-        const headers: Record<string, Buffer | null> = {}
-        for (const h of record.headers) headers[h.key] = h.value
         out.push({
           topic,
           partition,
@@ -103,7 +113,7 @@ async function readPartition(
           timestamp: Number(recordTimestamp(batch, record)),
           key: record.key,
           value: record.value,
-          headers,
+          headers: record.headers.map((h): RecordHeader => [h.key, h.value]),
           producerId: pid,
           transactional: batch.isTransactional,
         })

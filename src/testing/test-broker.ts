@@ -47,7 +47,11 @@ export interface TopicSpec {
 export interface SeedRecord {
   key?: string | Buffer | null
   value?: string | Buffer | null
-  headers?: Record<string, string | Buffer>
+  /**
+   * [key, value] pairs in order (a key may repeat, as Kafka allows; a null value is a header
+   * without one), or an object of keys to values, as kafkajs takes them.
+   */
+  headers?: readonly (readonly [string, string | Buffer | null])[] | Record<string, string | Buffer>
   /**
    * Default: the partition the Java client (and kafkajs) picks for the key, murmur2; records
    * without a key go round robin.
@@ -199,7 +203,8 @@ export class TestBroker implements Broker {
           `produce: topic "${topic}" has ${meta.partitionCount} partitions, there is no partition ${partition}`,
         )
       }
-      const headers = Object.entries(r.headers ?? {}).map(([k, v]) => ({ key: k, value: toBuffer(v) ?? null }))
+      const pairs = Array.isArray(r.headers) ? r.headers : Object.entries(r.headers ?? {})
+      const headers = pairs.map(([k, v]) => ({ key: k, value: toBuffer(v) ?? null }))
       const input: RecordInput = { key, value: toBuffer(r.value), headers, timestamp: r.timestamp }
       const group = byPartition.get(partition)
       if (group) group.push({ index, input })

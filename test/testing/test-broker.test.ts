@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
+import { lastHeader, startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { kafkajsClient, type Platformatic, platformatic } from '../helpers/clients.ts'
 
 let broker: TestBroker
@@ -21,7 +21,15 @@ before(async () => {
         partitions: 3,
         configs: { 'cleanup.policy': 'compact' },
         records: [
-          { key: 'alice', value: 'order-1', headers: { source: 'seed' } },
+          {
+            key: 'alice',
+            value: 'order-1',
+            headers: [
+              ['source', 'seed'],
+              ['trace', null],
+              ['source', 'retry'],
+            ],
+          },
           { key: 'bob', value: 'order-2' },
           { key: 'alice', value: 'order-3', timestamp: 1_700_000_000_000 },
           { value: 'no key', partition: 2 },
@@ -43,7 +51,15 @@ test('seeded records are decoded with keys, headers, timestamps and offsets', as
   )
   assert.ok((alice[1]?.offset ?? -1) > (alice[0]?.offset ?? -1))
   assert.equal(alice[0]?.partition, alice[1]?.partition, 'one key, one partition')
-  assert.equal(String(alice[0]?.headers.source), 'seed')
+  assert.deepEqual(alice[0]?.headers, [
+    ['source', Buffer.from('seed')],
+    ['trace', null],
+    ['source', Buffer.from('retry')],
+  ])
+  assert.equal(String(alice[0] && lastHeader(alice[0], 'source')), 'retry')
+  assert.equal(alice[0] && lastHeader(alice[0], 'trace'), null)
+  assert.equal(alice[0] && lastHeader(alice[0], 'none'), undefined)
+  assert.deepEqual(alice[1]?.headers, [])
   assert.equal(alice[1]?.timestamp, 1_700_000_000_000)
   assert.ok(records.some((r) => r.partition === 2 && r.key === null && String(r.value) === 'no key'))
   assert.equal(broker.core.topics.get('orders')?.configs['cleanup.policy'], 'compact')
@@ -142,4 +158,29 @@ test('uniqueName gives distinct valid names', () => {
   const names = new Set(Array.from({ length: 100 }, () => uniqueName('orders')))
   assert.equal(names.size, 100)
   for (const n of names) assert.match(n, /^orders-\d+-[0-9a-f]{8}$/)
+})
+
+test('produce() takes headers as ordered pairs or an object; records() keeps repeated keys, as kafkajs sent them', async () => {
+  const topic = uniqueName('headers')
+  await broker.createTopic(topic)
+  await broker.produce(topic, [
+    {
+      value: 'pairs',
+      headers: [
+        ['x', '1'],
+        ['x', Buffer.from('2')],
+      ],
+    },
+    { value: 'object', headers: { a: 'b' } },
+  ])
+  const producer = kafkajsClient(broker.bootstrap).producer()
+  await producer.connect()
+  await producer.send({ topic, messages: [{ value: 'kafkajs', headers: { x: ['3', '4'], y: '5' } }] })
+  await producer.disconnect()
+  const read = (await broker.records(topic)).map((r) => [String(r.value), r.headers.map(([k, v]) => `${k}=${v}`)])
+  assert.deepEqual(read, [
+    ['pairs', ['x=1', 'x=2']],
+    ['object', ['a=b']],
+    ['kafkajs', ['x=3', 'x=4', 'y=5']],
+  ])
 })
