@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type MachineResult, machineBaseline, tcpFetchBaseline, tcpProduceBaseline } from './baselines.ts'
 import { brokerExecArgv, killAllServers } from './children.ts'
+import { benchCliStart, type CliStartResult } from './cli-start.ts'
 import { benchDurability } from './durability.ts'
 import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
 import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
@@ -44,6 +45,7 @@ const SECTIONS = [
   'fetch',
   'latency',
   'embedded',
+  'cli',
   'testing',
   'records',
   'transactions',
@@ -56,6 +58,7 @@ type Section = (typeof SECTIONS)[number]
 const COLD_START_TARGET_MS = 100
 const COLD_START_LATER_TARGET_MS = 50
 const IDLE_RSS_TARGET_MB = 80
+const CLI_START_TARGET_MS = 150
 
 function parseArgs(argv: string[]): { sections: Set<Section>; profile: boolean } {
   const names = argv.filter((a) => !a.startsWith('--'))
@@ -232,6 +235,30 @@ function printEmbedded(e: EmbeddedResult): void {
   )
 }
 
+function printCliStart(c: CliStartResult): void {
+  heading(
+    'samsa broker start',
+    "bench/cli-start.ts: fresh processes, 15 runs each, interleaved: spawn to exit for node -e '' and samsa --version; " +
+      'spawn of samsa broker --memory to its first accepted TCP connection.',
+  )
+  const row = (label: string, f: { medianMs: number; p90Ms: number }, target = ''): string[] => [
+    label,
+    ms(f.medianMs),
+    ms(f.p90Ms),
+    ms(f.medianMs - c.node.medianMs),
+    target,
+  ]
+  const verdict = c.broker.medianMs < CLI_START_TARGET_MS ? 'PASS' : 'BELOW'
+  console.log(
+    table([
+      ['command', 'median ms', 'p90 ms', 'over node -e, ms', 'target'],
+      row("node -e '' (baseline)", c.node),
+      row('samsa --version', c.version),
+      row('samsa broker --memory → accepting connections', c.broker, `< ${CLI_START_TARGET_MS} ms: ${verdict}`),
+    ]),
+  )
+}
+
 function printTesting(t: TestingResult): void {
   heading(
     'samsa/testing',
@@ -291,6 +318,7 @@ async function main(): Promise<void> {
 
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())
+  if (sections.has('cli')) printCliStart(await benchCliStart())
   if (sections.has('testing')) printTesting(await benchTesting())
   if (sections.has('records')) {
     heading('Record codec', 'bench/records.ts: the produce hot path and full decoding next to a Buffer.copy.')

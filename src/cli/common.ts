@@ -7,17 +7,9 @@ import { Admin } from '../client/admin.ts'
 import { Cluster, type TopicInfo } from '../client/cluster.ts'
 import { ClientError, KafkaError } from '../client/errors.ts'
 import { activeProfile } from './profiles.ts'
+import { ExitCode, UsageError } from './usage.ts'
 
-/** Exit codes of the `samsa` command. */
-export const ExitCode = {
-  OK: 0,
-  /** The operation failed (a Kafka error such as an unknown topic, or a failed check). */
-  FAILED: 1,
-  /** Bad usage: unknown option, invalid value. */
-  USAGE: 2,
-  /** No broker could be reached. */
-  UNREACHABLE: 3,
-} as const
+export { ExitCode, UsageError } from './usage.ts'
 
 /** Flags every client command has. */
 export interface CommonFlags {
@@ -27,11 +19,6 @@ export interface CommonFlags {
   verbose?: boolean
   json?: boolean
   timeout?: number
-}
-
-/** A usage problem found after parsing (exit code 2). */
-export class UsageError extends Error {
-  override readonly name = 'UsageError'
 }
 
 /** Text shown after every command's help. */

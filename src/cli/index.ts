@@ -4,7 +4,7 @@
  * codecs and compression libraries take time to load); the others are listed by name.
  */
 import { Command, CommanderError } from 'commander'
-import { describeError, ExitCode } from './common.ts'
+import { ExitCode } from './usage.ts'
 import { samsaVersion } from './version.ts'
 
 interface CommandEntry {
@@ -170,13 +170,15 @@ main().then(
     const name = process.argv[2]
     if (name !== undefined && name !== 'broker') exit(Number(process.exitCode ?? ExitCode.OK))
   },
-  (err: unknown) => {
+  async (err: unknown) => {
     if (err instanceof CommanderError) {
       const ok =
         err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version'
       if (!ok) process.stderr.write(usageLine(err.message))
       return exit(ok ? ExitCode.OK : ExitCode.USAGE)
     }
+    // Loaded here: common.ts brings the client, which `samsa broker` and --help do not need.
+    const { describeError } = await import('./common.ts')
     const { code, message } = describeError(err)
     process.stderr.write(code === ExitCode.USAGE ? usageLine(message) : `samsa: error: ${message}\n`)
     if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`)

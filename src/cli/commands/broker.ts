@@ -1,10 +1,11 @@
+import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
-import { startBroker } from '../../broker/broker.ts'
+import type { startBroker } from '../../broker/broker.ts'
 import { clientListener } from '../../broker/listeners-config.ts'
 import { knownBrokerConfigNames, normalizeBrokerProps, validateBrokerProps } from '../../config/broker-configs.ts'
 import { propsFromEnv, readPropertiesFile } from '../../config/properties-file.ts'
-import { UsageError } from '../common.ts'
 import { createBrokerLogger, LOG_LEVELS, parseLogFormat, parseLogLevel } from '../output/log-format.ts'
+import { UsageError } from '../usage.ts'
 
 interface BrokerFlags {
   config?: string
@@ -21,6 +22,22 @@ interface BrokerFlags {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/**
+ * startBroker from the package's bundle (dist/bundle/index.js, what `import 'samsa'` loads): one
+ * file to load instead of some 150 modules, about half the broker's start-up time. The modules
+ * themselves where no bundle is built beside this file.
+ */
+async function loadStartBroker(): Promise<typeof startBroker> {
+  const bundle = new URL('../../../bundle/index.js', import.meta.url).href
+  try {
+    return ((await import(bundle)) as { startBroker: typeof startBroker }).startBroker
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String(err).includes(fileURLToPath(bundle)))
+      throw err
+    return (await import('../../broker/broker.ts')).startBroker
+  }
+}
 
 /** `samsa broker`: runs a broker until SIGTERM or SIGINT. */
 export function registerBrokerCommand(program: Command): void {
@@ -73,7 +90,11 @@ Examples:
       if (!Number.isInteger(brokers) || brokers < 1) {
         throw new UsageError(`--brokers expects a positive whole number, got "${flags.brokers}"`)
       }
-      const logger = createBrokerLogger(props['log.level'] ?? 'info', logFormat)
+      // The broker's modules and the logging library load together (start-up time).
+      const [start, logger] = await Promise.all([
+        loadStartBroker(),
+        createBrokerLogger(props['log.level'] ?? 'info', logFormat),
+      ])
       // The handlers are in place before the broker starts: a signal that comes as soon as it
       // logs "listening" (a script that waits for that line) stops it cleanly, not by default.
       let stopping: string | undefined
@@ -92,7 +113,7 @@ Examples:
       }
       process.once('SIGTERM', () => stop('SIGTERM'))
       process.once('SIGINT', () => stop('SIGINT'))
-      started = await startBroker({
+      started = await start({
         config: props,
         advertisedHost: flags.advertisedHost,
         brokers,

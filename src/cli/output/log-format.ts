@@ -4,8 +4,8 @@
  * formatting over pino's own output rather than pino-pretty, which would add a dependency (and
  * its own) to every install for a convenience.
  */
-import pino from 'pino'
-import { UsageError } from '../common.ts'
+import type { Logger } from 'pino'
+import { UsageError } from '../usage.ts'
 
 /** Log output formats. */
 export type LogFormat = 'pretty' | 'json'
@@ -72,8 +72,12 @@ export function prettyLine(line: string, color: boolean): string {
   return `${paint('90', `${time}.${ms}`)} ${paint(LEVEL_COLORS[level], name)} ${String(entry.msg ?? '')}${rest}${stack}\n`
 }
 
-/** The broker's logger: pino at `level`, writing JSON lines or pretty ones to stdout. */
-export function createBrokerLogger(level: string, format: LogFormat): pino.Logger {
+/**
+ * The broker's logger: pino at `level`, writing JSON lines or pretty ones to stdout. pino is
+ * imported here, not with the module, so that `samsa broker` loads it while it loads the broker.
+ */
+export async function createBrokerLogger(level: string, format: LogFormat): Promise<Logger> {
+  const { default: pino } = await import('pino')
   if (format === 'json') return pino({ level })
   const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
   return pino({ level }, { write: (line: string) => process.stdout.write(prettyLine(line, color)) })
