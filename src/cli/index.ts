@@ -3,9 +3,16 @@
  * The `samsa` command. Only the module of the command being run is loaded (the broker, the
  * codecs and compression libraries take time to load); the others are listed by name.
  */
-import { Command, CommanderError } from 'commander'
+import { createRequire } from 'node:module'
+import type { Command } from 'commander'
 import { ExitCode } from './usage.ts'
 import { samsaVersion } from './version.ts'
+
+/**
+ * commander by require: an `import` of a CommonJS package first has node scan its source for the
+ * names it exports, a few ms of every start.
+ */
+const commander = createRequire(import.meta.url)('commander') as typeof import('commander')
 
 interface CommandEntry {
   name: string
@@ -96,7 +103,7 @@ const COMMANDS: CommandEntry[] = [
 
 /** A program with every command loaded (for the completion scripts). */
 async function fullTree(): Promise<Command> {
-  const all = new Command().name('samsa')
+  const all = new commander.Command().name('samsa')
   for (const entry of COMMANDS) (await entry.load())(all)
   addVersion(all)
   return all
@@ -115,7 +122,7 @@ function exit(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
 }
 
-const program = new Command()
+const program = new commander.Command()
 
 /**
  * `samsa topics create` for `samsa topics create x --partitons 3`: the command the arguments
@@ -171,7 +178,7 @@ main().then(
     if (name !== undefined && name !== 'broker') exit(Number(process.exitCode ?? ExitCode.OK))
   },
   async (err: unknown) => {
-    if (err instanceof CommanderError) {
+    if (err instanceof commander.CommanderError) {
       const ok =
         err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version'
       if (!ok) process.stderr.write(usageLine(err.message))

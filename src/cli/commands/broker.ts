@@ -90,11 +90,10 @@ Examples:
       if (!Number.isInteger(brokers) || brokers < 1) {
         throw new UsageError(`--brokers expects a positive whole number, got "${flags.brokers}"`)
       }
-      // The broker's modules and the logging library load together (start-up time).
-      const [start, logger] = await Promise.all([
-        loadStartBroker(),
-        createBrokerLogger(props['log.level'] ?? 'info', logFormat),
-      ])
+      // pino loads while the broker's modules are read (start-up time).
+      const loading = loadStartBroker()
+      const logger = createBrokerLogger(props['log.level'] ?? 'info', logFormat)
+      const start = await loading
       // The handlers are in place before the broker starts: a signal that comes as soon as it
       // logs "listening" (a script that waits for that line) stops it cleanly, not by default.
       let stopping: string | undefined

@@ -4,6 +4,7 @@
  * formatting over pino's own output rather than pino-pretty, which would add a dependency (and
  * its own) to every install for a convenience.
  */
+import { createRequire } from 'node:module'
 import type { Logger } from 'pino'
 import { UsageError } from '../usage.ts'
 
@@ -73,11 +74,17 @@ export function prettyLine(line: string, color: boolean): string {
 }
 
 /**
- * The broker's logger: pino at `level`, writing JSON lines or pretty ones to stdout. pino is
- * imported here, not with the module, so that `samsa broker` loads it while it loads the broker.
+ * pino by require: an `import` of a CommonJS package first has node scan its source for the names
+ * it exports, a few ms of `samsa broker`'s start.
  */
-export async function createBrokerLogger(level: string, format: LogFormat): Promise<Logger> {
-  const { default: pino } = await import('pino')
+const requirePino = (): typeof import('pino') => createRequire(import.meta.url)('pino') as typeof import('pino')
+
+/**
+ * The broker's logger: pino at `level`, writing JSON lines or pretty ones to stdout. pino is
+ * loaded here, not with the module, so that `samsa broker` loads it while the broker's modules load.
+ */
+export function createBrokerLogger(level: string, format: LogFormat): Logger {
+  const pino = requirePino()
   if (format === 'json') return pino({ level })
   const color = process.stdout.isTTY === true && process.env.NO_COLOR === undefined
   return pino({ level }, { write: (line: string) => process.stdout.write(prettyLine(line, color)) })
