@@ -330,9 +330,13 @@ export class Membership {
     try {
       entries = await this.#kv.list(NAMESPACE)
     } catch {
-      // Failing heartbeats say so; without news every other broker ages out on its own.
-      entries = new Map()
-      for (const [nodeId, o] of this.#observed) if (o.registration) entries.set(key(nodeId), Buffer.from(o.raw))
+      // Cut off from the database, this broker cannot tell: it keeps counting the others live
+      // (they most likely are), so that the Metadata it still answers sends clients to them.
+      // Its own lease lapses on its own clock, so it leads nothing meanwhile.
+      const now = this.#now()
+      for (const o of this.#observed.values()) o.changedAt = now
+      this.#emitIfChanged()
+      return
     }
     const now = this.#now()
     for (const nodeId of this.#observed.keys()) if (!entries.has(key(nodeId))) this.#observed.delete(nodeId)

@@ -2,10 +2,16 @@
  * A samsa cluster for tests: `samsa broker` processes over one PostgreSQL database, each with its
  * own node id, port and (empty) data directory, and short leases so failover fits in a test.
  */
-import type { Admin } from 'kafkajs'
+import { ApiKey } from '../../src/protocol/generated/index.ts'
+import {
+  createMetadataRequest,
+  createMetadataRequestTopic,
+  type MetadataResponse,
+} from '../../src/protocol/generated/metadata.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { freshDirs } from '../storage/helpers.ts'
 import { type BrokerProcess, spawnBroker } from './broker-process.ts'
+import { RawClient } from './raw-client.ts'
 
 /** Lease settings of test clusters: a dead broker is out after 3 s. */
 export const TEST_LEASE = ['--set', 'broker.session.timeout.ms=3000', '--set', 'broker.heartbeat.interval.ms=500']
@@ -15,6 +21,8 @@ export class TestCluster {
   readonly brokers = new Map<number, BrokerProcess>()
   readonly #extra: string[]
   readonly #dirs = freshDirs('samsa-cluster')
+  /** Each node's port: a restarted broker listens where it did, as a real one would. */
+  readonly #ports = new Map<number, number>()
 
   /** Call inside a suite: data directories are removed after it. */
   constructor(url: string, extra: string[] = []) {
@@ -25,11 +33,23 @@ export class TestCluster {
   /** Starts broker `nodeId` (again, after a stop), with its own flags and database URL if given. */
   async start(nodeId: number, own: { extra?: string[]; url?: string } = {}): Promise<BrokerProcess> {
     const storage = own.url ?? this.url
+    const port = this.#ports.get(nodeId) ?? 0
     const broker = await spawnBroker(
       await this.#dirs(),
-      ['--storage', storage, '--set', `node.id=${nodeId}`, ...TEST_LEASE, ...this.#extra, ...(own.extra ?? [])],
-      { startTimeoutMs: 20_000 },
+      [
+        '--port',
+        String(port),
+        '--storage',
+        storage,
+        '--set',
+        `node.id=${nodeId}`,
+        ...TEST_LEASE,
+        ...this.#extra,
+        ...(own.extra ?? []),
+      ],
+      { startTimeoutMs: 20_000, ownListeners: true },
     )
+    this.#ports.set(nodeId, Number(broker.bootstrap.split(':').pop()))
     this.brokers.set(nodeId, broker)
     return broker
   }
@@ -51,21 +71,42 @@ export class TestCluster {
   }
 }
 
-/** Waits until Metadata names exactly `nodeIds` as the brokers and every partition of `topic` has a leader among them. */
-export async function waitForMembers(admin: Admin, nodeIds: number[], topic?: string): Promise<void> {
+/**
+ * Waits until each of the brokers `nodeIds` answers Metadata with exactly those as the brokers
+ * and, for `topic`, a leader among them for every partition, all of them naming the same.
+ */
+export async function waitForMembers(cluster: TestCluster, nodeIds: number[], topic?: string): Promise<void> {
   const want = [...nodeIds].sort((a, b) => a - b).join(',')
-  await waitUntil(
-    `brokers ${want}${topic ? ` leading ${topic}` : ''}`,
-    async () => {
-      const { brokers } = await admin.describeCluster()
-      const ids = brokers
+  const view = async (address: string): Promise<string | undefined> => {
+    const client = await RawClient.connect(Number(address.split(':').pop()))
+    try {
+      const request = createMetadataRequest({
+        topics: topic === undefined ? [] : [createMetadataRequestTopic({ name: topic })],
+      })
+      const res = await client.send<MetadataResponse>(ApiKey.Metadata, 12, request)
+      const ids = res.brokers
         .map((b) => b.nodeId)
         .sort((a, b) => a - b)
         .join(',')
-      if (ids !== want) return false
-      if (topic === undefined) return true
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] })
-      return meta.topics[0]?.partitions.every((p) => nodeIds.includes(p.leader)) ?? false
+      const leaders = res.topics[0]?.partitions.map((p) => p.leaderId) ?? []
+      if (
+        ids !== want ||
+        (topic !== undefined && (leaders.length === 0 || !leaders.every((l) => nodeIds.includes(l))))
+      ) {
+        return undefined
+      }
+      return JSON.stringify(leaders)
+    } finally {
+      await client.close()
+    }
+  }
+  await waitUntil(
+    `brokers ${want}${topic ? ` leading ${topic}` : ''} seen by every broker`,
+    async () => {
+      const addresses = nodeIds.map((id) => cluster.brokers.get(id)?.bootstrap)
+      if (addresses.some((a) => a === undefined)) return false
+      const views = await Promise.all((addresses as string[]).map(view))
+      return views.every((v) => v !== undefined && v === views[0])
     },
     { timeoutMs: 20_000 },
   )
