@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Kafka, Producer as KafkajsProducer, Transaction } from 'kafkajs'
+import { startBroker } from '../../src/broker/broker.ts'
 import { Producer } from '../../src/client/producer.ts'
 import { kafkajsClient, platformatic } from '../helpers/clients.ts'
-import { useCliBroker } from './helpers.ts'
+import { cli, useCliBroker } from './helpers.ts'
 
 const env = useCliBroker()
 
@@ -183,4 +184,47 @@ describe('samsa inspection commands', { concurrency: true }, () => {
     assert.equal(missing.code, 1)
     assert.match(missing.stderr, /^samsa: error: TRANSACTIONAL_ID_NOT_FOUND \(nobody\)/)
   })
+})
+
+test('over three brokers: transactions list merges what each coordinates, describe asks the coordinator', async () => {
+  const broker = await startBroker({ brokers: 3 })
+  const kafka = kafkajsClient(broker.bootstrap)
+  const samsa = cli(broker.bootstrap)
+  const ids = ['tx-a', 'tx-b', 'tx-c', 'tx-d', 'tx-e']
+  try {
+    for (const transactionalId of ids) {
+      const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
+      await producer.connect()
+      const txn = await producer.transaction()
+      await txn.send({ topic: 'spread', messages: [{ value: transactionalId }] })
+      await txn.commit()
+      await producer.disconnect()
+    }
+    const list = await samsa(['transactions', 'list', '--json'])
+    assert.equal(list.code, 0, list.stderr)
+    const listed = JSON.parse(list.stdout) as { transactionalId: string; coordinator: number }[]
+    assert.deepEqual(
+      listed.map((t) => t.transactionalId),
+      ids,
+    )
+    const coordinators = new Set(listed.map((t) => t.coordinator))
+    assert.ok(coordinators.size > 1, `coordinated by more than one broker: ${[...coordinators]}`)
+    const described = await samsa(['transactions', 'describe', ...ids, '--json'])
+    assert.equal(described.code, 0, described.stderr)
+    assert.deepEqual(
+      described.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { coordinator: number; state: string })
+        .map((t) => [t.coordinator, t.state]),
+      listed.map((t) => [t.coordinator, 'CompleteCommit']),
+    )
+    const dirs = await samsa(['log-dirs', 'describe', '--topic', 'spread', '--json'])
+    assert.deepEqual(
+      (JSON.parse(dirs.stdout) as { brokers: { broker: number }[] }).brokers.map((b) => b.broker),
+      [1, 2, 3],
+    )
+  } finally {
+    await broker.close()
+  }
 })
