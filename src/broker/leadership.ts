@@ -10,10 +10,28 @@
  * broker, or an append finds the epoch moved on. Until a claim completes, requests for the
  * partition get NOT_LEADER_OR_FOLLOWER, which clients retry.
  */
+import { ErrorCode } from '../protocol/error-codes.ts'
 import type { Storage } from '../storage/types.ts'
 import type { Log } from '../util/logger.ts'
 import type { ClusterView } from './cluster.ts'
 import type { TopicRegistry } from './topics.ts'
+
+/**
+ * This broker lost a partition while an append to it was still unanswered by storage (a commit in
+ * doubt on a lost database connection): answered NOT_LEADER_OR_FOLLOWER so the client retries
+ * with the new leader, which rebuilt the producer state from storage and so recognises an
+ * idempotent batch that did land.
+ */
+export class LeadershipLostError extends Error {
+  override readonly name = 'LeadershipLostError'
+  readonly errorCode = ErrorCode.FENCED_LEADER_EPOCH
+}
+
+interface Claim {
+  epoch: number
+  /** Aborted when the claim is dropped. */
+  lost: AbortController
+}
 
 /** Claims made at once (each is two short statements). */
 const CLAIM_CONCURRENCY = 16
@@ -30,8 +48,8 @@ export interface LeadershipDeps {
 export class Leadership {
   readonly #deps: LeadershipDeps
   readonly #shared: boolean
-  /** Claimed epochs by topic and partition. */
-  readonly #claims = new Map<string, Map<number, number>>()
+  /** Claims by topic and partition. */
+  readonly #claims = new Map<string, Map<number, Claim>>()
   #running: Promise<void> | null = null
   #again = false
 
@@ -48,12 +66,34 @@ export class Leadership {
   /** The epoch this broker appends to the partition with (-1 where it holds no claim: the engine refuses). */
   appendEpoch(topic: string, partition: number): number {
     if (!this.#shared) return this.#deps.topics.leaderEpoch(topic, partition)
-    return this.#claims.get(topic)?.get(partition) ?? -1
+    return this.#claims.get(topic)?.get(partition)?.epoch ?? -1
+  }
+
+  /**
+   * `append` (to a partition this broker leads), or LeadershipLostError as soon as the broker
+   * drops its claim on the partition while the append is still unanswered.
+   */
+  whileLeading<T>(topic: string, partition: number, append: Promise<T>): Promise<T> {
+    const lost = this.#claims.get(topic)?.get(partition)?.lost.signal
+    if (lost === undefined) return append
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (): void =>
+        reject(new LeadershipLostError(`${topic}-${partition} moved to another broker while this append was in doubt`))
+      lost.addEventListener('abort', onLost, { once: true })
+      append.then(resolve, reject).finally(() => lost.removeEventListener('abort', onLost))
+    })
   }
 
   /** An append was fenced: another broker claimed the partition. The next pass claims again if the view still says so. */
   fenced(topic: string, partition: number): void {
-    this.#claims.get(topic)?.delete(partition)
+    this.#drop(topic, partition)
+  }
+
+  #drop(topic: string, partition: number): void {
+    const claims = this.#claims.get(topic)
+    claims?.get(partition)?.lost.abort()
+    claims?.delete(partition)
+    if (claims?.size === 0) this.#claims.delete(topic)
   }
 
   /** How many partitions this broker holds claims on. */
@@ -96,10 +136,9 @@ export class Leadership {
       const known = topics.get(topic)
       for (const partition of claims.keys()) {
         if (known === undefined || partition >= known.partitionCount || !this.#ours(topic, partition)) {
-          claims.delete(partition)
+          this.#drop(topic, partition)
         }
       }
-      if (claims.size === 0) this.#claims.delete(topic)
     }
     const wanted: [string, number][] = []
     for (const t of topics.list()) {
@@ -131,7 +170,8 @@ export class Leadership {
         claims = new Map()
         this.#claims.set(topic, claims)
       }
-      claims.set(partition, epoch)
+      claims.get(partition)?.lost.abort()
+      claims.set(partition, { epoch, lost: new AbortController() })
       log.debug({ topic, partition, leaderEpoch: epoch }, 'leading partition')
     } catch (err) {
       log.warn(

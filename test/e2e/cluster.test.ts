@@ -27,6 +27,7 @@ import { TestCluster, waitForMembers } from '../helpers/cluster-process.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
 import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 
 const skip = (await hasPostgres()) ? false : POSTGRES_MISSING
 const NODES = [1, 2, 3]
@@ -402,4 +403,69 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
     const seen = await readWithGroup(kafka, topic, 6, acked.length)
     assertOnceInOrder(seen, new Set(acked))
   })
+  test('a broker cut off from the database stops leading before another takes over, and nothing is acknowledged twice; a new broker takes a share', async () => {
+    const topic = uniqueName('cut-off')
+    const proxy = await startTcpProxy(databaseAddress(cluster.url))
+    const extra = 4
+    try {
+      await cluster.start(extra, { extra: rack(extra), url: viaProxy(cluster.url, proxy.port) })
+      await admin.createTopics({ topics: [{ topic, numPartitions: 8 }] })
+      await waitForMembers(cluster, [...NODES, extra], topic)
+      const meta = await admin.fetchTopicMetadata({ topics: [topic] })
+      const ledByExtra = meta.topics[0]?.partitions.filter((p) => p.leader === extra).length ?? 0
+      assert.ok(ledByExtra >= 1, 'the new broker leads a share')
+
+      const producer = kafka.producer({
+        idempotent: true,
+        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+      })
+      await producer.connect()
+      const acked = new Map<string, string>()
+      let stop = false
+      const produce = (async () => {
+        for (let i = 0; !stop; i++) {
+          const value = `cut-${i}`
+          const [result] = await producer.send({ topic, acks: -1, messages: [{ key: `k${i % 16}`, value }] })
+          const where = `${result?.partition}@${result?.baseOffset}`
+          assert.equal(acked.has(where), false, `offset ${where} acknowledged twice`)
+          acked.set(where, value)
+        }
+      })()
+      await waitUntil('records acknowledged before the cut', () => acked.size >= 100, { timeoutMs: 20_000 })
+      proxy.cut()
+      const atCut = acked.size
+      await waitUntil('records acknowledged after the cut', () => acked.size >= atCut + 150, {
+        timeoutMs: 30_000,
+        describe: () => `${acked.size - atCut} acknowledged since`,
+      })
+      stop = true
+      await produce
+      await producer.disconnect()
+      await waitForMembers(cluster, NODES, topic)
+      const seen = await readWithGroup(kafka, topic, 8, acked.size)
+      assertOnceInOrder(seen, new Set(acked.values()))
+      for (const s of seen) {
+        const expected = acked.get(`${s.partition}@${s.offset}`)
+        if (expected !== undefined)
+          assert.equal(s.value, expected, `the record acknowledged at ${s.partition}@${s.offset}`)
+      }
+    } finally {
+      await cluster.stop(extra, 'SIGKILL')
+      await proxy.close()
+    }
+  })
 })
+
+/** Host and port of a postgres:// URL. */
+function databaseAddress(url: string): { host: string; port: number } {
+  const u = new URL(url)
+  return { host: u.hostname, port: Number(u.port) }
+}
+
+/** The same database through a proxy on 127.0.0.1:port. */
+function viaProxy(url: string, port: number): string {
+  const u = new URL(url)
+  u.hostname = '127.0.0.1'
+  u.port = String(port)
+  return u.toString()
+}

@@ -171,7 +171,8 @@ function produceToPartition(
     if (first.isTransactional && req.transactionalId === null) {
       return fail(res, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records need a transactional id')
     }
-    return core.producers.append(topic, p.index, data, first, acks === -1).then(
+    const append = core.producers.append(topic, p.index, data, first, acks === -1)
+    return core.leadership.whileLeading(topic, p.index, append).then(
       (r) => {
         if (r.errorCode !== ErrorCode.NONE) {
           fail(res, r.errorCode, 'message' in r ? r.message : null)
@@ -188,7 +189,8 @@ function produceToPartition(
     )
   }
   const leaderEpoch = core.leadership.appendEpoch(topic, p.index)
-  return core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch }).then(
+  const append = core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch })
+  return core.leadership.whileLeading(topic, p.index, append).then(
     (result) => {
       res.baseOffset = BigInt(result.baseOffset)
       res.logStartOffset = BigInt(result.logStartOffset)
