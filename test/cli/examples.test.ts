@@ -123,7 +123,14 @@ function runExample(
     child.stderr?.on('data', onData)
     const stopAfter = options.runForMs === undefined ? undefined : setTimeout(interrupt, options.runForMs)
     const kill = setTimeout(() => {
-      process.kill(-(child.pid as number), 'SIGKILL')
+      // SIGTERM first: samsa cluster runs its brokers and database in process groups of their
+      // own, which it stops on SIGTERM but which a SIGKILL of this group would leave running
+      // (and holding the ports the next examples need).
+      const group = -(child.pid as number)
+      process.kill(group, 'SIGTERM')
+      setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) process.kill(group, 'SIGKILL')
+      }, 10_000).unref()
       reject(new Error(`example timed out: ${line}\n${output}`))
     }, options.timeoutMs ?? 60_000)
     child.on('error', reject)
