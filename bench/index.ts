@@ -2,7 +2,7 @@
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
  * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions, groups, durability,
- * postgres (default: all, in that order).
+ * postgres, cluster (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  *
  * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { type MachineResult, machineBaseline, tcpFetchBaseline, tcpProduceBaseline } from './baselines.ts'
 import { brokerExecArgv, killAllServers } from './children.ts'
 import { benchCliStart, type CliStartResult } from './cli-start.ts'
+import { benchCluster } from './cluster.ts'
 import { benchDurability } from './durability.ts'
 import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
 import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
@@ -52,6 +53,7 @@ const SECTIONS = [
   'groups',
   'durability',
   'postgres',
+  'cluster',
 ] as const
 type Section = (typeof SECTIONS)[number]
 
@@ -353,6 +355,14 @@ async function main(): Promise<void> {
         'same embedded PostgreSQL (durable commits) takes the same batches as bytea rows through pg.',
     )
     await benchPostgres()
+  }
+  if (sections.has('cluster')) {
+    heading(
+      'Cluster over PostgreSQL',
+      'bench/cluster.ts: produce (acks=all) with 1, 2 and 3 broker processes over one embedded PostgreSQL, next to ' +
+        'its raw insert rate, and the gap a producer sees when a broker is killed.',
+    )
+    await benchCluster()
   }
   console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
 }

@@ -59,7 +59,7 @@ const pct = (n: number): string => (Number.isFinite(n) ? `${fmt(n)}%` : 'n/a')
 
 // --- the server ---
 
-interface BenchPostgres {
+export interface BenchPostgres {
   url: string
   /** The postmaster's pid (PostgreSQL's other processes are its children). */
   pid: number
@@ -83,7 +83,7 @@ const warnLogger = {
 }
 
 /** An embedded PostgreSQL with default (durable) settings in a temp dir. */
-async function startPostgres(): Promise<BenchPostgres> {
+export async function startPostgres(): Promise<BenchPostgres> {
   const dir = await tempDir('postgres')
   let server: Awaited<ReturnType<typeof startEmbeddedPostgres>>
   try {
@@ -110,7 +110,7 @@ async function startPostgres(): Promise<BenchPostgres> {
 }
 
 /** The URL of another database on the same server. */
-function databaseUrl(url: string, database: string): string {
+export function databaseUrl(url: string, database: string): string {
   const u = new URL(url)
   u.pathname = `/${database}`
   return u.toString()
@@ -721,6 +721,37 @@ async function settings(admin: pg.Client): Promise<string> {
     values.push(`${n}=${rows[0]?.[n] ?? '?'}`)
   }
   return values.join(', ')
+}
+
+/**
+ * The raw rate at which `postgres` takes 16 KiB batches as bytea rows (INSERT, 4 connections × 64
+ * rows per statement, the engine's schema in a database of its own): the cluster section's baseline.
+ */
+export async function rawInsertRate(postgres: BenchPostgres, admin: pg.Client, database: string): Promise<Measured> {
+  await admin.query(`CREATE DATABASE ${database}`)
+  const pool = new pg.Pool({ connectionString: databaseUrl(postgres.url, database), max: RAW_CONNECTIONS })
+  pool.on('error', () => {})
+  try {
+    const migrator = await pool.connect()
+    try {
+      await migrate(migrator)
+    } finally {
+      migrator.release()
+    }
+    return await rawInsert(
+      postgres,
+      admin,
+      pool,
+      'INSERT',
+      RAW_CONNECTIONS,
+      makeBatch(SMALL_RECORDS, RECORD_SIZE),
+      SMALL_RECORDS,
+      64,
+      [],
+    )
+  } finally {
+    await pool.end()
+  }
 }
 
 export async function benchPostgres(): Promise<void> {
