@@ -178,19 +178,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   core.cluster.localNodes.forEach((node, i) => {
     const port = advertised?.port ? advertised.port + i : (listeners[i] as Listener).port
     core.cluster.advertise(node.nodeId, host, port, rack)
-    // Where it listens and what clients are told can differ (every interface vs localhost, a
-    // container's port mapping): log both.
-    const bound = (listeners[i] as Listener).boundAddresses
-    const advertisedAs = `${host}:${port}`
-    const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
-    const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
-    log.info(
-      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: storage.location, clusterId: core.clusterId },
-      `samsa broker ${node.nodeId} listening on ${where}, advertised as ${advertisedAs}`,
-    )
   })
-
   try {
+    // In a cluster the broker serves once it holds its lease and its share of the partitions.
     const self = core.cluster.localNodes[0] as ClusterNode
     await member?.start(self.host, self.port)
   } catch (err) {
@@ -200,6 +190,18 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await storage.close().catch(() => {})
     throw err
   }
+  core.cluster.localNodes.forEach((node, i) => {
+    // Where it listens and what clients are told can differ (every interface vs localhost, a
+    // container's port mapping): log both. Tools wait for this line.
+    const bound = (listeners[i] as Listener).boundAddresses
+    const advertisedAs = `${node.host}:${node.port}`
+    const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
+    const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
+    log.info(
+      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: storage.location, clusterId: core.clusterId },
+      `samsa broker ${node.nodeId} listening on ${where}, advertised as ${advertisedAs}`,
+    )
+  })
 
   let closing: Promise<void> | undefined
   const close = (): Promise<void> => {

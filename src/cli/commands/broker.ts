@@ -112,6 +112,12 @@ Examples:
       }
       process.once('SIGTERM', () => stop('SIGTERM'))
       process.once('SIGINT', () => stop('SIGINT'))
+      // A broker of `samsa cluster` runs detached from the terminal: it stops with that process,
+      // however that process ends (once orphaned, a process gets another parent).
+      if (process.env.SAMSA_EXIT_WITH_PARENT === '1') {
+        const parent = process.ppid
+        setInterval(() => process.ppid !== parent && stop('parent exited'), 500).unref()
+      }
       started = await start({
         config: props,
         advertisedHost: flags.advertisedHost,

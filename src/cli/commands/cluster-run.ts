@@ -122,7 +122,11 @@ function startMember(nodeId: number, port: number, url: string, dataDir: string,
     `node.id=${nodeId}`,
     ...set.flatMap((s) => ['--set', s]),
   ]
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, SAMSA_EXIT_WITH_PARENT: '1' },
+  })
   const member: Member = { nodeId, port, child, stopping: false }
   const name = `broker ${nodeId}`.padEnd(10)
   let last = ''
