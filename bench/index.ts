@@ -1,7 +1,7 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, latency, embedded, testing, records, transactions, groups, durability,
+ * Sections: baselines, produce, fetch, latency, embedded, cli, testing, records, transactions, groups, durability,
  * postgres, cluster (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  *
