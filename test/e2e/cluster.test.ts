@@ -6,8 +6,10 @@
  * production loses nothing acknowledged, doubles nothing, and the producer writes again within
  * seconds (the gap is printed); a group whose coordinator is killed goes on with its committed
  * offsets; the leader sends a consumer of another rack to a replica there (KIP-392), and kafkajs
- * and kcat follow; every broker restarted in turn under load shows the application no error.
- * Skipped where embedded PostgreSQL cannot start.
+ * and kcat follow; every broker restarted in turn under load shows the application no error (todo:
+ * see the test). A fourth broker reaching the database through a proxy takes a share, and when its
+ * link is cut the others take over without any offset acknowledged twice. Skipped where embedded
+ * PostgreSQL cannot start.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -131,6 +133,11 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
     await cluster?.stopAll()
   })
 
+  /** Starts the brokers of NODES a failed test left stopped, so the next test finds all three. */
+  const restoreNodes = async (): Promise<void> => {
+    for (const id of NODES) if (!cluster.brokers.has(id)) await cluster.start(id, { extra: rack(id) })
+  }
+
   test('spread partitions; kafkajs, @platformatic/kafka and kcat produce to all; a group reads each record once', async () => {
     const topic = uniqueName('spread')
     await admin.createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 2 }] })
@@ -193,6 +200,7 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
   })
 
   test('SIGKILL of a broker during acks=all idempotent production: nothing acknowledged lost or doubled, writing again within seconds', async () => {
+    await restoreNodes()
     const topic = uniqueName('failover')
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] })
     await waitForMembers(cluster, [...cluster.brokers.keys()], topic)
@@ -258,6 +266,7 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
   })
 
   test("a group keeps its committed offsets and goes on when its coordinator's broker is killed", async () => {
+    await restoreNodes()
     const topic = uniqueName('group-failover')
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] })
     await waitForMembers(cluster, NODES, topic)
@@ -301,6 +310,7 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
   })
 
   test('KIP-392: the leader sends a consumer of another rack to the replica in its rack, which serves it', async () => {
+    await restoreNodes()
     const topic = uniqueName('racks')
     await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] })
     await waitForMembers(cluster, NODES, topic)
@@ -376,11 +386,13 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
     }
   })
 
-  // Passes alone; once, in a loaded full run, kafkajs got OUT_OF_ORDER_SEQUENCE_NUMBER from a new
-  // leader after a hand-over, which is under investigation: reported, not counted, until found.
+  // Passes most runs; in some (more often when it follows the other tests or the machine is
+  // loaded) kafkajs got OUT_OF_ORDER_SEQUENCE_NUMBER from a new leader after a hand-over, or the
+  // producer stalled for over 20 s after a broker stopped: reported, not counted, until found.
   test('rolling restart of every broker under load: no error reaches the application', {
-    todo: 'OUT_OF_ORDER_SEQUENCE_NUMBER seen once after a hand-over under load',
+    todo: 'sometimes OUT_OF_ORDER_SEQUENCE_NUMBER or a stalled producer after a hand-over',
   }, async () => {
+    await restoreNodes()
     const topic = uniqueName('rolling')
     await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] })
     await waitForMembers(cluster, NODES, topic)
@@ -395,22 +407,52 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
       }
     })()
     // Reported where the test awaits it, not as an unhandled rejection meanwhile.
-    produce.catch(() => {})
-    for (const id of NODES) {
-      const before = acked.length
-      await cluster.stop(id, 'SIGTERM')
-      await waitUntil(`records acknowledged without broker ${id}`, () => acked.length >= before + 50, {
-        timeoutMs: 20_000,
-      })
-      await cluster.start(id, { extra: rack(id) })
-      await waitForMembers(cluster, NODES, topic)
+    let failed: unknown
+    produce.catch((err: unknown) => {
+      failed = err
+    })
+    try {
+      for (const id of NODES) {
+        const before = acked.length
+        await cluster.stop(id, 'SIGTERM')
+        await waitUntil(`records acknowledged without broker ${id}`, () => acked.length >= before + 50, {
+          timeoutMs: 20_000,
+          describe: () =>
+            `${acked.length - before} acknowledged; the producer ${failed ? `failed: ${failed}` : 'waits'}`,
+        })
+        await cluster.start(id, { extra: rack(id) })
+        await waitForMembers(cluster, NODES, topic)
+      }
+    } finally {
+      stop = true
+      await restoreNodes()
     }
-    stop = true
     await produce
     await producer.disconnect()
     const seen = await readWithGroup(kafka, topic, 6, acked.length)
     assertOnceInOrder(seen, new Set(acked))
   })
+})
+
+describe('a samsa broker cut off from its PostgreSQL', { skip }, () => {
+  let cluster: TestCluster
+  let kafka: Kafka
+  let admin: Admin
+
+  before(async () => {
+    cluster = new TestCluster(await freshDatabase())
+    for (const id of NODES) await cluster.start(id, { extra: rack(id) })
+    kafka = kafkajsClient(cluster.bootstrap[0] as string, { retry: { retries: 20, initialRetryTime: 100 } })
+    admin = kafka.admin()
+    await admin.connect()
+    await waitForMembers(cluster, NODES)
+  })
+
+  after(async () => {
+    await admin?.disconnect()
+    await cluster?.stopAll()
+  })
+
   test('a broker cut off from the database stops leading before another takes over, and nothing is acknowledged twice; a new broker takes a share', async () => {
     const topic = uniqueName('cut-off')
     const proxy = await startTcpProxy(databaseAddress(cluster.url))
