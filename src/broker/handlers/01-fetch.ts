@@ -168,18 +168,23 @@ async function readPartitions(
       errors++
       continue
     }
+    // The leader sends a read_uncommitted consumer of another rack to a replica in its own
+    // (KIP-392), with the partition's offsets and no records: nothing is read for it.
+    const preferred = readCommitted ? -1 : preferredReadReplica(ctx, w.topic, w.partition, clientRack)
+    if (preferred >= 0) {
+      const offsets = await core.storage.offsets(w.topic, w.partition)
+      res.preferredReadReplica = preferred
+      res.highWatermark = BigInt(offsets.highWatermark)
+      res.lastStableOffset = BigInt(core.producers.lastStableOffset(w.topic, w.partition, offsets.highWatermark))
+      res.logStartOffset = BigInt(offsets.logStartOffset)
+      continue
+    }
     const limit = Math.min(w.maxBytes, budget)
     const read = await core.producers.read(w.topic, w.partition, w.fetchOffset, limit, {
       minOneBatch: bytes === 0,
       readCommitted,
     })
     res.errorCode = read.errorCode
-    // The leader sends a read_uncommitted consumer of another rack to a replica in its own (KIP-392).
-    const preferred = readCommitted ? -1 : preferredReadReplica(ctx, w.topic, w.partition, clientRack)
-    if (preferred >= 0 && read.errorCode === ErrorCode.NONE) {
-      res.preferredReadReplica = preferred
-      read.records = EMPTY_BYTES
-    }
     res.highWatermark = BigInt(read.offsets.highWatermark)
     res.lastStableOffset = BigInt(read.lastStableOffset)
     res.logStartOffset = BigInt(read.offsets.logStartOffset)
