@@ -71,7 +71,7 @@ export class BrokerCore {
       const replicas = this.topics.replicas(topic)
       return {
         partitionCount: t.partitionCount,
-        replicationFactor: replicas?.replicationFactor ?? this.cluster.nodes.length,
+        replicationFactor: replicas?.replicationFactor,
         assignments: replicas?.assignments,
       }
     })

@@ -37,10 +37,10 @@ export interface PartitionPlacement {
   offline: number[]
 }
 
-/** What placement needs to know of a topic: its partitions, replication factor and any replica lists named for it. */
+/** What placement needs to know of a topic: its partitions, replication factor (every node when unknown) and any replica lists named for it. */
 export type TopicSource = (
   topic: string,
-) => { partitionCount: number; replicationFactor: number; assignments?: (number[] | null)[] } | undefined
+) => { partitionCount: number; replicationFactor?: number; assignments?: (number[] | null)[] } | undefined
 
 interface TopicPlacements {
   /** The view's generation they were computed at. */

@@ -22,7 +22,7 @@ import type { TopicRegistry } from './topics.ts'
  * with the new leader, which rebuilt the producer state from storage and so recognises an
  * idempotent batch that did land.
  */
-export class LeadershipLostError extends Error {
+class LeadershipLostError extends Error {
   override readonly name = 'LeadershipLostError'
   readonly errorCode = ErrorCode.FENCED_LEADER_EPOCH
 }
@@ -94,13 +94,6 @@ export class Leadership {
     claims?.get(partition)?.lost.abort()
     claims?.delete(partition)
     if (claims?.size === 0) this.#claims.delete(topic)
-  }
-
-  /** How many partitions this broker holds claims on. */
-  get claimed(): number {
-    let n = 0
-    for (const claims of this.#claims.values()) n += claims.size
-    return n
   }
 
   /**

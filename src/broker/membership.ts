@@ -47,15 +47,6 @@ export interface Registration {
   startedAt: number
 }
 
-/** A registered broker as one observer sees it. */
-export interface ObservedBroker {
-  nodeId: number
-  registration: Registration
-  live: boolean
-  /** Milliseconds since its entry last changed, on the observer's clock. */
-  sinceChangeMs: number
-}
-
 export interface MembershipOptions {
   kv: KeyValueStore
   /** The configured node.id, or undefined to allocate one. */
@@ -207,32 +198,16 @@ export class Membership {
     return this.#selfLive
   }
 
-  /** The other live brokers, by node id. */
+  /** The other live brokers, by node id: registered with an address, their entry changed within a session timeout. */
   liveRemote(): ClusterNode[] {
-    return this.observed()
-      .filter((b) => b.live && b.nodeId !== this.nodeId)
-      .map((b) => ({
-        nodeId: b.nodeId,
-        host: b.registration.host,
-        port: b.registration.port,
-        rack: b.registration.rack,
-      }))
-  }
-
-  /** Every registered broker as this one sees it (this one included), by node id. */
-  observed(): ObservedBroker[] {
     const now = this.#now()
-    const list: ObservedBroker[] = []
-    for (const [nodeId, o] of this.#observed) {
-      if (o.registration === undefined) continue
-      const sinceChangeMs = now - o.changedAt
-      const live =
-        nodeId === this.nodeId
-          ? this.#selfLive
-          : o.registration.port > 0 && sinceChangeMs < this.#options.sessionTimeoutMs
-      list.push({ nodeId, registration: o.registration, live, sinceChangeMs })
+    const live: ClusterNode[] = []
+    for (const [nodeId, { registration: r, changedAt }] of this.#observed) {
+      if (nodeId === this.nodeId || r === undefined || r.port <= 0) continue
+      if (now - changedAt >= this.#options.sessionTimeoutMs) continue
+      live.push({ nodeId, host: r.host, port: r.port, rack: r.rack })
     }
-    return list.sort((a, b) => a.nodeId - b.nodeId)
+    return live.sort((a, b) => a.nodeId - b.nodeId)
   }
 
   /** The broker listens: publishes its address and starts heartbeating. */
