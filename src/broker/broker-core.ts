@@ -12,6 +12,7 @@ import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
 import { TopicRegistry } from './topics.ts'
+import { TxnMarkerChannel } from './txn-markers.ts'
 
 export interface BrokerCoreOptions {
   nodeId: number
@@ -105,9 +106,8 @@ export class BrokerCore {
       ...txnDeps,
       kv: options.storage.kv,
       ids: this.producerIds,
-      producers: this.producers,
+      markers: new TxnMarkerChannel(this),
       hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
-      commitOffsets: (groupId, offsets) => this.groups.commitTransactionalOffsets(groupId, offsets),
       coordinates,
     })
     this.leadership = new Leadership({

@@ -41,6 +41,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.OffsetDelete, { min: 0, max: 0 }],
   [ApiKey.DescribeCluster, { min: 0, max: 1 }],
   [ApiKey.DescribeLogDirs, { min: 0, max: 4 }],
+  [ApiKey.WriteTxnMarkers, { min: 0, max: 1 }],
 ])
 
 /** Highest version in both ranges; throws when they do not overlap or the broker lacks the API. */

@@ -7,8 +7,6 @@ import { GroupCoordinator } from '../../src/coordinator/group/group-coordinator.
 import { ProducerIdManager } from '../../src/coordinator/producer/producer-ids.ts'
 import { ProducerStateManager } from '../../src/coordinator/producer/producer-state-manager.ts'
 import { TxnCoordinator } from '../../src/coordinator/txn/txn-coordinator.ts'
-import type { PendingOffset } from '../../src/coordinator/txn/txn-metadata.ts'
-import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { decodeBatchSync, encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { type BatchInfo, readBatchHeader } from '../../src/protocol/records/batch-header.ts'
 import { ControlType, readEndTxnMarker } from '../../src/protocol/records/control.ts'
@@ -203,7 +201,8 @@ export async function txnPair(storages: [Storage, Storage], leaderEpochs: [numbe
   const props = effectiveBrokerProps({ 'transaction.max.timeout.ms': '60000' })
   const clock = { now: 1_000_000 }
   const owner = { current: 'a' as Name | 'both' }
-  const committedOffsets: { by: Name; groupId: string; offsets: PendingOffset[] }[] = []
+  /** Groups told how a transaction ended, and by which coordinator. */
+  const endedGroups: { by: Name; groupId: string; producerId: number; commit: boolean }[] = []
   const make = async (name: Name, storage: Storage, leaderEpoch: number) => {
     const side = {
       failMarkers: false,
@@ -221,17 +220,16 @@ export async function txnPair(storages: [Storage, Storage], leaderEpochs: [numbe
     side.txns = new TxnCoordinator({
       kv: storage.kv,
       ids: new ProducerIdManager(storage.kv),
-      producers: {
+      markers: {
         writeMarker: (...args) => {
           if (side.failMarkers) return Promise.reject(new Error('the partition leader is unreachable'))
           return side.producers.writeMarker(...args)
         },
+        endGroupTransaction: async (groupId, producerId, _epoch, commit) => {
+          endedGroups.push({ by: name, groupId, producerId, commit })
+        },
       },
       hasPartition: (topic, partition) => topic === 't' && partition < 2,
-      commitOffsets: async (groupId, offsets) => {
-        committedOffsets.push({ by: name, groupId, offsets })
-        return ErrorCode.NONE
-      },
       now: () => clock.now,
       prop: (n) => props[n] ?? '',
       log: pino({ level: 'silent' }),
@@ -247,7 +245,7 @@ export async function txnPair(storages: [Storage, Storage], leaderEpochs: [numbe
     owner,
     a,
     b,
-    committedOffsets,
+    endedGroups,
     /** The side losing ids is told first, then the other. */
     async move(to: Name | 'both'): Promise<void> {
       owner.current = to

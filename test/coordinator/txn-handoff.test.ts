@@ -26,7 +26,7 @@ async function pair() {
   return { storage, ...(await txnPair([storage, storage])) }
 }
 
-test('a transaction left prepared is completed by the next coordinator: markers, offsets, state', async (t) => {
+test('a transaction left prepared is completed by the next coordinator: markers, groups, state', async (t) => {
   const p = await pair()
   t.after(() => p.close())
   const { producerId, producerEpoch } = await p.a.txns.initProducerId('tx', 10_000, FRESH)
@@ -37,8 +37,14 @@ test('a transaction left prepared is completed by the next coordinator: markers,
   const batch = transactionalBatch(producerId, producerEpoch)
   assert.equal((await p.a.producers.append('t', 0, batch.data, batch.info, true)).errorCode, 0)
   assert.equal(await p.a.txns.addOffsets('tx', producerId, producerEpoch, 'g'), 0)
-  const offset = { topic: 'in', partition: 0, offset: 5n, leaderEpoch: 0, metadata: '', commitTimestamp: 1 }
-  assert.equal(await p.a.txns.txnOffsetCommit('tx', 'g', producerId, producerEpoch, [offset]), 0)
+  // TxnOffsetCommit at the group's coordinator is checked against the transaction.
+  assert.equal(await p.a.txns.checkOffsetCommit('tx', 'g', producerId, producerEpoch), 0)
+  assert.equal(await p.b.txns.checkOffsetCommit('tx', 'g', producerId, producerEpoch), 0, 'from storage elsewhere')
+  assert.equal(
+    await p.b.txns.checkOffsetCommit('tx', 'other', producerId, producerEpoch),
+    ErrorCode.INVALID_TXN_STATE,
+    'a group not added',
+  )
 
   // The commit is decided (PrepareCommit is stored) but the markers cannot be written: the
   // coordinator answers the producer and would try again later; it dies before it does.
@@ -50,9 +56,10 @@ test('a transaction left prepared is completed by the next coordinator: markers,
   await p.move('b')
   assert.deepEqual(await markersOf(p.storage, 0), ['commit'])
   assert.deepEqual(await markersOf(p.storage, 1), ['commit'])
+  // The first coordinator told the group too (in parallel with the markers that failed): ending twice is harmless.
   assert.deepEqual(
-    p.committedOffsets.map((c) => [c.by, c.groupId, c.offsets]),
-    [['b', 'g', [offset]]],
+    p.endedGroups.filter((c) => c.by === 'b').map((c) => [c.groupId, c.producerId, c.commit]),
+    [['g', producerId, true]],
   )
   assert.equal((await storedTxn(p.storage.kv, 'tx')).state, 'CompleteCommit')
   assert.equal(p.b.txns.get('tx')?.state, 'CompleteCommit')

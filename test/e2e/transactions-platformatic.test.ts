@@ -110,7 +110,7 @@ test('a consumed offset committed inside a transaction becomes visible on commit
   await txn.send({ messages: [{ topic: output, value: 'out0' }] })
   await txn.addConsumer(c)
   await txn.addOffset(messages[0] as Parameters<typeof txn.addOffset>[0])
-  assert.equal(broker.core.txns.hasPendingOffset(groupId, input, 0), true)
+  assert.equal(broker.core.groups.hasPendingOffset(groupId, input, 0), true)
   await txn.abort()
   assert.equal(broker.core.groups.offsets.get(groupId, input, 0), undefined, 'an abort drops the offset')
 
@@ -120,7 +120,7 @@ test('a consumed offset committed inside a transaction becomes visible on commit
   await txn.addOffset(messages[2] as Parameters<typeof txn.addOffset>[0])
   await txn.commit()
   assert.equal(broker.core.groups.offsets.get(groupId, input, 0)?.offset, 3n)
-  assert.equal(broker.core.txns.hasPendingOffset(groupId, input, 0), false)
+  assert.equal(broker.core.groups.hasPendingOffset(groupId, input, 0), false)
   await producer.close()
   await c.close(true)
 })

@@ -63,7 +63,7 @@ function invalid(): { errorCode: number; topics: FetchedTopic[] } {
 function markUnstable(core: BrokerCore, groupId: string, topics: OffsetFetchResponseTopic[]): void {
   for (const t of topics) {
     for (const p of t.partitions) {
-      if (core.txns.hasPendingOffset(groupId, t.name, p.partitionIndex)) {
+      if (core.groups.hasPendingOffset(groupId, t.name, p.partitionIndex)) {
         p.errorCode = ErrorCode.UNSTABLE_OFFSET_COMMIT
         p.committedOffset = -1n
       }

@@ -1,7 +1,9 @@
 // TxnOffsetCommit: v0-4
-// Offsets a transactional producer commits for a group (sendOffsetsToTransaction): kept pending
-// with the transaction (durably) and handed to the group only when it commits; an abort drops
-// them. Meanwhile OffsetFetch with require_stable answers UNSTABLE_OFFSET_COMMIT for them.
+// Offsets a transactional producer commits for a group (sendOffsetsToTransaction), sent to the
+// group's coordinator: kept pending there (durably, in the group's offsets record) until the
+// transaction coordinator says the transaction ended: a commit makes them the group's committed
+// offsets, an abort drops them. Meanwhile OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT for them. The transaction is checked with its coordinator's state.
 // Errors for every partition: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (older epoch),
 // INVALID_TXN_STATE (no open transaction, or the group was not added with AddOffsetsToTxn);
 // per partition UNKNOWN_TOPIC_OR_PARTITION and OFFSET_METADATA_TOO_LARGE.
@@ -9,8 +11,8 @@
 // checked against a live classic group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) and PRODUCER_FENCED
 // where v0-2 get INVALID_PRODUCER_EPOCH.
 
+import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
-import type { PendingOffset } from '../../coordinator/txn/txn-metadata.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -30,7 +32,7 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     const core = ctx.broker
     const v = ctx.apiVersion
     const now = core.now()
-    const offsets: PendingOffset[] = []
+    const offsets: Omit<OffsetToCommit, 'expireTimestamp'>[] = []
     const errors = checkCommitPartitions(core, req.topics, (topic, p) => {
       offsets.push({
         topic,
@@ -44,15 +46,12 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     let code: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE
     if (code === ErrorCode.NONE && v >= 3)
       code = core.groups.checkTxnMember(req.groupId, req.memberId, req.generationId)
+    const producerId = Number(req.producerId)
     if (code === ErrorCode.NONE) {
-      code = await core.txns.txnOffsetCommit(
-        req.transactionalId,
-        req.groupId,
-        Number(req.producerId),
-        req.producerEpoch,
-        offsets,
-      )
+      code = await core.txns.checkOffsetCommit(req.transactionalId, req.groupId, producerId, req.producerEpoch)
     }
+    if (code === ErrorCode.NONE)
+      code = await core.groups.txnOffsetCommit(req.groupId, producerId, req.producerEpoch, offsets)
     code = fencedError(code, v, 3)
     return createTxnOffsetCommitResponse({ topics: commitResults(req.topics, code, errors) })
   },

@@ -21,6 +21,7 @@ import offsetForLeaderEpoch from './23-offset-for-leader-epoch.ts'
 import addPartitionsToTxn from './24-add-partitions-to-txn.ts'
 import addOffsetsToTxn from './25-add-offsets-to-txn.ts'
 import endTxn from './26-end-txn.ts'
+import writeTxnMarkers from './27-write-txn-markers.ts'
 import txnOffsetCommit from './28-txn-offset-commit.ts'
 import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
@@ -45,7 +46,7 @@ const GROUP_HANDLERS: readonly AnyHandler[] = [
 
 /** The transaction coordinator's and producer state's APIs. */
 const TXN_HANDLERS: readonly AnyHandler[] = [
-  ...[initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit],
+  ...[initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit],
   ...[describeProducers, describeTransactions, listTransactions],
 ]
 

@@ -43,6 +43,7 @@ import {
   type ConsumerHeartbeatResult,
 } from './consumer-group.ts'
 import { type CommittedOffset, OffsetStore, type OffsetToCommit } from './offset-store.ts'
+import { offsetsPartitionOf } from './offsets-partition.ts'
 
 /** The key-value namespace holding group records. */
 export const GROUPS_NAMESPACE = 'groups'
@@ -462,32 +463,77 @@ export class GroupCoordinator {
   }
 
   /**
-   * Offsets of a committed transaction (TxnOffsetCommit, KIP-98): made visible to the group,
-   * which is created empty if needed; member checks happened when they were sent. NONE once
-   * durable; NOT_COORDINATOR when this broker does not (or no longer) coordinate the group, so
-   * the transaction coordinator tries again (through the group's coordinator).
+   * TxnOffsetCommit at the group's coordinator (KIP-98): the offsets stay pending, durably, until
+   * the producer's transaction ends (endTransaction); meanwhile require_stable fetches answer
+   * UNSTABLE_OFFSET_COMMIT for them. Member checks (checkTxnMember) and the transaction's own
+   * (the transaction coordinator's) come first. PRODUCER_FENCED for an epoch older than the one
+   * the producer's pending offsets were sent with; NOT_COORDINATOR if the write was refused.
    */
-  async commitTransactionalOffsets(
+  async txnOffsetCommit(
     groupId: string,
+    producerId: number,
+    epoch: number,
     offsets: Omit<OffsetToCommit, 'expireTimestamp'>[],
   ): Promise<number> {
     const held = await this.#keys.ensure(groupId)
     if (held !== ErrorCode.NONE) return held
+    const known = this.offsets.pending(groupId, producerId)
+    if (known !== undefined && epoch < known.epoch) return ErrorCode.PRODUCER_FENCED
+    const group = this.#groupOrEmpty(groupId)
+    const toCommit = offsets.map((o) => ({ ...o, expireTimestamp: null }))
+    if (await this.offsets.addPending(groupId, producerId, epoch, toCommit)) return ErrorCode.NONE
+    this.#refused(group)
+    return ErrorCode.NOT_COORDINATOR
+  }
+
+  /**
+   * A producer's transaction ended (Kafka's marker in the group's __consumer_offsets partition):
+   * its pending offsets for the group become committed, or are dropped on abort. NONE once
+   * durable (also when it had none); NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE when this
+   * broker does not hold the group, so that the transaction coordinator tries again.
+   */
+  async endTransaction(groupId: string, producerId: number, commit: boolean): Promise<number> {
+    const held = await this.#keys.ensure(groupId)
+    if (held !== ErrorCode.NONE) return held
+    if (this.offsets.pending(groupId, producerId) === undefined) return ErrorCode.NONE
+    const group = this.#groupOrEmpty(groupId)
+    if (await this.offsets.endPending(groupId, producerId, commit)) return ErrorCode.NONE
+    this.#refused(group)
+    return ErrorCode.NOT_COORDINATOR
+  }
+
+  /**
+   * WriteTxnMarkers for partition `offsetsPartition` of __consumer_offsets: ends the producer's
+   * transaction in every group of that partition held here (offsetsPartitionOf), as Kafka's
+   * coordinator completes the pending offsets of every group in the partition it leads.
+   */
+  async endTransactionIn(offsetsPartition: number, producerId: number, commit: boolean): Promise<number> {
+    const groups = this.offsets
+      .groupsPendingFor(producerId)
+      .filter((g) => offsetsPartitionOf(g) === offsetsPartition && this.#keys.coordinates(g))
+    const codes = await Promise.all(groups.map((g) => this.endTransaction(g, producerId, commit)))
+    return codes.find((c) => c !== ErrorCode.NONE) ?? ErrorCode.NONE
+  }
+
+  /** Whether an open transaction committed an offset for the group's partition (require_stable). */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    return this.offsets.hasPending(groupId, topic, partition)
+  }
+
+  /** The held group, created Empty if it has no record yet (Kafka's coordinator does for transactional commits). */
+  #groupOrEmpty(groupId: string): Group {
     let group = this.#groups.get(groupId)
     if (group === undefined) {
       group = new ClassicGroup(groupId, this.#classicHost)
       this.#groups.set(groupId, group)
     }
-    return this.#commit(
-      group,
-      offsets.map((o) => ({ ...o, expireTimestamp: null })),
-    )
+    return group
   }
 
   /**
    * OffsetFetch for one group: every committed offset when `topics` is null, else the requested
-   * partitions (absent ones come back undefined). require_stable needs no wait: no transactional
-   * offset commit is ever pending here yet.
+   * partitions (absent ones come back undefined). Pending transactional offsets are not among
+   * them (see hasPendingOffset).
    */
   fetchOffsets(
     groupId: string,

@@ -10,6 +10,12 @@
  * one group arriving while its record is being written go out together in the next write.
  * Offsets written one key per partition by earlier versions (namespace `group-offsets`) are moved
  * into the per-group records at start.
+ *
+ * The same record holds the group's pending transactional offsets (TxnOffsetCommit), by producer
+ * id, until the transaction coordinator says the transaction ended (Kafka keeps them as
+ * transactional records of __consumer_offsets until the marker): a commit moves them into the
+ * committed offsets, an abort drops them, each in one write. Being in the record, they survive a
+ * coordinator failover between TxnOffsetCommit and the end of the transaction.
  */
 import type { KeyValueStore } from '../../storage/types.ts'
 
@@ -36,32 +42,71 @@ export interface OffsetToCommit extends CommittedOffset {
 
 type GroupOffsets = Map<string, Map<number, CommittedOffset>>
 
+/** Offsets a producer's open transaction committed for a group, and the epoch it sent them with. */
+export interface PendingTxnOffsets {
+  epoch: number
+  offsets: GroupOffsets
+}
+
+/** A group's committed offsets and its pending transactional offsets by producer id. */
+interface GroupState {
+  committed: GroupOffsets
+  pending: Map<number, PendingTxnOffsets>
+}
+
 /** A group's offsets as read from the store, with the version they were read at. */
 export interface StoredOffsets {
   offsets: GroupOffsets
+  pending: Map<number, PendingTxnOffsets>
   version: number
 }
 
 type StoredOffset = [string, number, string, number, string, number, number | null]
 
-function encodeGroup(offsets: GroupOffsets): Buffer {
+/** With pending transactional offsets the record is an object; without, the list it always was. */
+interface StoredGroup {
+  c: StoredOffset[]
+  /** Producer id, epoch, offsets. */
+  p: [number, number, StoredOffset[]][]
+}
+
+function encodeOffsets(offsets: GroupOffsets): StoredOffset[] {
   const list: StoredOffset[] = []
   for (const [topic, ps] of offsets) {
     for (const [p, o] of ps) {
       list.push([topic, p, o.offset.toString(), o.leaderEpoch, o.metadata, o.commitTimestamp, o.expireTimestamp])
     }
   }
-  return Buffer.from(JSON.stringify(list))
+  return list
 }
 
-function decodeGroup(b: Buffer): GroupOffsets {
+function decodeOffsets(list: StoredOffset[]): GroupOffsets {
   const out: GroupOffsets = new Map()
-  for (const [topic, p, offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp] of JSON.parse(
-    b.toString(),
-  ) as StoredOffset[]) {
+  for (const [topic, p, offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp] of list) {
     setIn(out, topic, p, { offset: BigInt(offset), leaderEpoch, metadata, commitTimestamp, expireTimestamp })
   }
   return out
+}
+
+function encodeGroup(g: GroupState): Buffer {
+  const committed = encodeOffsets(g.committed)
+  if (g.pending.size === 0) return Buffer.from(JSON.stringify(committed))
+  const stored: StoredGroup = {
+    c: committed,
+    p: [...g.pending].map(([producerId, t]) => [producerId, t.epoch, encodeOffsets(t.offsets)]),
+  }
+  return Buffer.from(JSON.stringify(stored))
+}
+
+function decodeGroup(b: Buffer): GroupState {
+  const stored = JSON.parse(b.toString()) as StoredOffset[] | StoredGroup
+  if (Array.isArray(stored)) return { committed: decodeOffsets(stored), pending: new Map() }
+  return {
+    committed: decodeOffsets(stored.c),
+    pending: new Map(
+      stored.p.map(([producerId, epoch, list]) => [producerId, { epoch, offsets: decodeOffsets(list) }]),
+    ),
+  }
 }
 
 function decodeLegacy(b: Buffer): CommittedOffset {
@@ -82,9 +127,14 @@ function copyOf(g: GroupOffsets | undefined): GroupOffsets {
   return new Map([...(g ?? [])].map(([topic, ps]) => [topic, new Map(ps)]))
 }
 
+/** A copy a change may edit: pending entries are replaced, never edited, so they are shared. */
+function copyState(g: GroupState | undefined): GroupState {
+  return { committed: copyOf(g?.committed), pending: new Map(g?.pending) }
+}
+
 /** A change to a group's offsets waiting for the group's next write. */
 interface PendingChange {
-  apply(offsets: GroupOffsets): void
+  apply(state: GroupState): void
   done(written: boolean): void
 }
 
@@ -92,7 +142,7 @@ interface PendingChange {
 export class OffsetStore {
   readonly #kv: KeyValueStore
   readonly #writable: (group: string) => boolean
-  readonly #groups = new Map<string, GroupOffsets>()
+  readonly #groups = new Map<string, GroupState>()
   /** Version of each held group's record as last read or written; absent: not known yet. */
   readonly #versions = new Map<string, number>()
   readonly #pending = new Map<string, PendingChange[]>()
@@ -114,14 +164,14 @@ export class OffsetStore {
   /** Reads a group's stored offsets, to be installed with `install`. */
   async read(group: string): Promise<StoredOffsets> {
     const { value, version } = await this.#kv.getVersioned(OFFSETS_NAMESPACE, group)
-    return { offsets: value === undefined ? new Map() : decodeGroup(value), version }
+    const state = value === undefined ? copyState(undefined) : decodeGroup(value)
+    return { offsets: state.committed, pending: state.pending, version }
   }
 
   /** Makes what `read` returned the group's offsets in memory. */
   install(group: string, stored: StoredOffsets): void {
     this.#renew(group)
-    if (stored.offsets.size > 0) this.#groups.set(group, stored.offsets)
-    else this.#groups.delete(group)
+    this.#hold(group, { committed: stored.offsets, pending: stored.pending })
     this.#versions.set(group, stored.version)
   }
 
@@ -137,22 +187,67 @@ export class OffsetStore {
     for (const change of this.#pending.get(group)?.splice(0) ?? []) change.done(false)
   }
 
-  /** Groups that have at least one committed offset. */
-  groupIds(): string[] {
-    return [...this.#groups.keys()]
+  #hold(group: string, state: GroupState): void {
+    if (state.committed.size > 0 || state.pending.size > 0) this.#groups.set(group, state)
+    else this.#groups.delete(group)
   }
 
+  /** Whether the group has at least one committed offset. */
   has(group: string): boolean {
-    return this.#groups.has(group)
+    return (this.#groups.get(group)?.committed.size ?? 0) > 0
   }
 
   get(group: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.#groups.get(group)?.get(topic)?.get(partition)
+    return this.#groups.get(group)?.committed.get(topic)?.get(partition)
   }
 
   /** Every committed offset of a group, by topic. */
   all(group: string): ReadonlyMap<string, ReadonlyMap<number, CommittedOffset>> {
-    return this.#groups.get(group) ?? new Map()
+    return this.#groups.get(group)?.committed ?? new Map()
+  }
+
+  /** The transactional offsets a producer's open transaction committed for the group, if any. */
+  pending(group: string, producerId: number): PendingTxnOffsets | undefined {
+    return this.#groups.get(group)?.pending.get(producerId)
+  }
+
+  /** Whether an open transaction committed an offset for this partition of the group. */
+  hasPending(group: string, topic: string, partition: number): boolean {
+    for (const t of this.#groups.get(group)?.pending.values() ?? []) {
+      if (t.offsets.get(topic)?.has(partition)) return true
+    }
+    return false
+  }
+
+  /** The held groups for which a producer's transaction has pending offsets. */
+  groupsPendingFor(producerId: number): string[] {
+    return [...this.#groups].filter(([, g]) => g.pending.has(producerId)).map(([group]) => group)
+  }
+
+  /**
+   * Adds offsets of a producer's open transaction (TxnOffsetCommit), replacing those it sent
+   * before for the same partitions: true once durable, false if the write was refused.
+   */
+  addPending(group: string, producerId: number, epoch: number, offsets: OffsetToCommit[]): Promise<boolean> {
+    return this.#change(group, (g) => {
+      const merged = copyOf(g.pending.get(producerId)?.offsets)
+      for (const { topic, partition, ...committed } of offsets) setIn(merged, topic, partition, committed)
+      g.pending.set(producerId, { epoch, offsets: merged })
+    })
+  }
+
+  /**
+   * A producer's transaction ended: its pending offsets become the group's committed offsets
+   * (`commit`) or are dropped. True once durable (at once when it has none), false if refused.
+   */
+  endPending(group: string, producerId: number, commit: boolean): Promise<boolean> {
+    if (this.pending(group, producerId) === undefined) return Promise.resolve(true)
+    return this.#change(group, (g) => {
+      const txn = g.pending.get(producerId)
+      g.pending.delete(producerId)
+      if (!commit || txn === undefined) return
+      for (const [topic, ps] of txn.offsets) for (const [p, o] of ps) setIn(g.committed, topic, p, o)
+    })
   }
 
   /**
@@ -162,17 +257,24 @@ export class OffsetStore {
   commit(group: string, offsets: OffsetToCommit[]): Promise<boolean> {
     if (offsets.length === 0) return Promise.resolve(true)
     return this.#change(group, (g) => {
-      for (const { topic, partition, ...committed } of offsets) setIn(g, topic, partition, committed)
+      for (const { topic, partition, ...committed } of offsets) setIn(g.committed, topic, partition, committed)
     })
   }
 
-  /** Removes the listed offsets (or, with no list, every offset of the group); false if refused. */
+  /**
+   * Removes the listed committed offsets (or, with no list, every committed offset of the group;
+   * pending transactional offsets stay until their transaction ends); false if refused.
+   */
   delete(group: string, which?: { topic: string; partition: number }[]): Promise<boolean> {
-    const g = this.#groups.get(group)
-    if (g === undefined || (which !== undefined && !which.some((w) => g.get(w.topic)?.has(w.partition)))) {
+    const g = this.#groups.get(group)?.committed
+    if (
+      g === undefined ||
+      g.size === 0 ||
+      (which !== undefined && !which.some((w) => g.get(w.topic)?.has(w.partition)))
+    ) {
       return Promise.resolve(true)
     }
-    return this.#change(group, (offsets) => {
+    return this.#change(group, ({ committed: offsets }) => {
       if (which === undefined) offsets.clear()
       for (const { topic, partition } of which ?? []) {
         const t = offsets.get(topic)
@@ -182,7 +284,7 @@ export class OffsetStore {
     })
   }
 
-  #change(group: string, apply: (offsets: GroupOffsets) => void): Promise<boolean> {
+  #change(group: string, apply: (state: GroupState) => void): Promise<boolean> {
     return new Promise<boolean>((done) => {
       let queue = this.#pending.get(group)
       if (queue === undefined) {
@@ -206,7 +308,7 @@ export class OffsetStore {
         return
       }
       const incarnation = this.#incarnations.get(group)
-      const next = copyOf(this.#groups.get(group))
+      const next = copyState(this.#groups.get(group))
       for (const c of changes) c.apply(next)
       let version: number | null = null
       try {
@@ -218,8 +320,7 @@ export class OffsetStore {
       const current = incarnation === this.#incarnations.get(group)
       if (version !== null && current) {
         this.#versions.set(group, version)
-        if (next.size > 0) this.#groups.set(group, next)
-        else this.#groups.delete(group)
+        this.#hold(group, next)
       }
       // Written is written, even for a group dropped meanwhile: its new coordinator reads it.
       for (const c of changes) c.done(version !== null)
@@ -227,7 +328,7 @@ export class OffsetStore {
   }
 
   /** One compare-and-set of the group's record: its new version, or null when another write came first. */
-  async #put(group: string, offsets: GroupOffsets): Promise<number | null> {
+  async #put(group: string, state: GroupState): Promise<number | null> {
     let expected = this.#versions.get(group)
     if (expected === undefined) {
       // A group this coordinator created: the key may only be absent (or deleted).
@@ -235,7 +336,8 @@ export class OffsetStore {
       if (stored.value !== undefined) return null
       expected = stored.version
     }
-    return this.#kv.putIfVersion(OFFSETS_NAMESPACE, group, expected, offsets.size > 0 ? encodeGroup(offsets) : null)
+    const empty = state.committed.size === 0 && state.pending.size === 0
+    return this.#kv.putIfVersion(OFFSETS_NAMESPACE, group, expected, empty ? null : encodeGroup(state))
   }
 
   /** Resolves when every write under way is done. */
@@ -270,7 +372,7 @@ export class OffsetStore {
           OFFSETS_NAMESPACE,
           group,
           stored.version,
-          encodeGroup(stored.offsets),
+          encodeGroup({ committed: stored.offsets, pending: stored.pending }),
         )
         if (written !== null) break
         if (attempt >= 5) throw new Error(`moving the committed offsets of group ${group} kept conflicting`)

@@ -2,8 +2,9 @@
  * The transaction coordinator (Kafka's TransactionCoordinator and TransactionStateManager):
  * producer ids for transactional and idempotent producers, the transaction state machine
  * Empty → Ongoing → PrepareCommit/PrepareAbort → CompleteCommit/CompleteAbort, markers written
- * to every partition of a transaction, transactional offsets handed to the group coordinator on
- * commit, transaction timeouts and zombie fencing by epoch.
+ * to every partition of a transaction and the end told to the coordinator of every group whose
+ * offsets it committed (deps.markers: the partitions' leaders and the groups' coordinators may
+ * be other brokers), transaction timeouts and zombie fencing by epoch.
  *
  * Every state change is durable (key-value namespace `txn-state`) before it takes effect, and is
  * a compare-and-set over the version this coordinator read: a coordinator that lost a
@@ -26,32 +27,40 @@ import type { KeyValueStore } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import { CoordinatedKeys, type CoordinatesPredicate } from '../coordinated-keys.ts'
 import type { ProducerIdManager } from '../producer/producer-ids.ts'
-import type { ProducerStateManager } from '../producer/producer-state-manager.ts'
-import {
-  decodeTxn,
-  encodeTxn,
-  MAX_EPOCH,
-  type PendingOffset,
-  type TxnMetadata,
-  TxnState,
-  type TxnStateName,
-} from './txn-metadata.ts'
+import { decodeTxn, encodeTxn, MAX_EPOCH, type TxnMetadata, TxnState, type TxnStateName } from './txn-metadata.ts'
 
 const NAMESPACE = 'txn-state'
-/** Single coordinator: the epoch written into markers. */
+/**
+ * The coordinator epoch written into markers. Kafka's is the leader epoch of the coordinator's
+ * __transaction_state partition; here coordinators are fenced by the compare-and-set of the
+ * transaction state instead, so every coordinator writes the same.
+ */
 const COORDINATOR_EPOCH = 0
+
+/**
+ * How a transaction's end reaches its partitions and groups. Each call resolves once done
+ * durably and rejects when it could not be (the transaction then stays prepared and its
+ * completion is tried again); doing it twice is harmless.
+ */
+export interface TxnMarkerWriter {
+  /** Writes the transaction's COMMIT or ABORT marker into a partition, at its leader. */
+  writeMarker(
+    topic: string,
+    partition: number,
+    producerId: number,
+    epoch: number,
+    commit: boolean,
+    coordinatorEpoch: number,
+  ): Promise<void>
+  /** Commits or drops the offsets the producer's transaction committed for a group, at its coordinator. */
+  endGroupTransaction(groupId: string, producerId: number, epoch: number, commit: boolean): Promise<void>
+}
 
 export interface TxnCoordinatorDeps {
   kv: KeyValueStore
   ids: ProducerIdManager
-  /** Writes a transaction's COMMIT or ABORT marker into a partition, durably. */
-  producers: Pick<ProducerStateManager, 'writeMarker'>
+  markers: TxnMarkerWriter
   hasPartition: (topic: string, partition: number) => boolean
-  /**
-   * Makes offsets committed inside a transaction visible to the group: NONE once durable, else
-   * an error code (the transaction stays prepared and its completion is tried again).
-   */
-  commitOffsets: (groupId: string, offsets: PendingOffset[]) => Promise<number>
   now: () => number
   prop: (name: string) => string
   log: Log
@@ -280,7 +289,7 @@ export class TxnCoordinator {
           timeoutMs,
           state: TxnState.EMPTY,
           partitions: new Map(),
-          groups: new Map(),
+          groups: new Set(),
           startTimeMs: -1,
           updateTimeMs: this.#deps.now(),
         }
@@ -311,7 +320,7 @@ export class TxnCoordinator {
       txn.timeoutMs = timeoutMs
       txn.state = TxnState.EMPTY
       txn.partitions = new Map()
-      txn.groups = new Map()
+      txn.groups = new Set()
       txn.startTimeMs = -1
       await this.#persist(txn)
       return ok(txn)
@@ -389,7 +398,7 @@ export class TxnCoordinator {
     txn.state = TxnState.ONGOING
     txn.startTimeMs = this.#deps.now()
     txn.partitions = new Map()
-    txn.groups = new Map()
+    txn.groups = new Set()
   }
 
   /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
@@ -403,44 +412,33 @@ export class TxnCoordinator {
       }
       if (txn.state === TxnState.ONGOING && txn.groups.has(groupId)) return ErrorCode.NONE
       this.#begin(txn)
-      if (!txn.groups.has(groupId)) txn.groups.set(groupId, [])
+      txn.groups.add(groupId)
       await this.#persist(txn)
       return ErrorCode.NONE
     })
   }
 
-  /** TxnOffsetCommit: offsets pending until the transaction commits. */
-  txnOffsetCommit(
+  /**
+   * TxnOffsetCommit's check of the transaction, at the group's coordinator: NONE when the producer
+   * (current epoch) has a transaction open with the group added (AddOffsetsToTxn), else
+   * INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED or INVALID_TXN_STATE. The transactional id's
+   * state is this coordinator's when it holds it, else read from storage, where its coordinator
+   * made AddOffsetsToTxn durable before answering it.
+   */
+  async checkOffsetCommit(
     transactionalId: string,
     groupId: string,
     producerId: number,
     epoch: number,
-    offsets: PendingOffset[],
   ): Promise<number> {
-    return this.#run(transactionalId, code, async () => {
-      const txn = this.#txns.get(transactionalId)
-      if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
-      if (epoch < txn.producerEpoch) return ErrorCode.PRODUCER_FENCED
-      if (epoch > txn.producerEpoch || txn.state !== TxnState.ONGOING) return ErrorCode.INVALID_TXN_STATE
-      const pending = txn.groups.get(groupId)
-      if (pending === undefined) return ErrorCode.INVALID_TXN_STATE
-      for (const o of offsets) {
-        const i = pending.findIndex((p) => p.topic === o.topic && p.partition === o.partition)
-        if (i >= 0) pending[i] = o
-        else pending.push(o)
-      }
-      await this.#persist(txn)
-      return ErrorCode.NONE
-    })
-  }
-
-  /** True while an open transaction holds an offset of the group's partition (require_stable). */
-  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
-    for (const txn of this.#txns.values()) {
-      if (txn.state !== TxnState.ONGOING && txn.state !== TxnState.PREPARE_COMMIT) continue
-      if (txn.groups.get(groupId)?.some((o) => o.topic === topic && o.partition === partition)) return true
+    if (this.#keys.coordinates(transactionalId)) {
+      return this.#run(transactionalId, code, async () =>
+        offsetCommitError(this.#txns.get(transactionalId), groupId, producerId, epoch),
+      )
     }
-    return false
+    const { value } = await this.#deps.kv.getVersioned(NAMESPACE, transactionalId)
+    const txn = value === undefined ? undefined : decodeTxn(transactionalId, value)
+    return offsetCommitError(txn, groupId, producerId, epoch)
   }
 
   // ---- EndTxn
@@ -520,29 +518,26 @@ export class TxnCoordinator {
     }
   }
 
-  /** Finishes a prepared transaction. */
+  /** Finishes a prepared transaction: every marker and every group's end, then the completed state. */
   async #complete(txn: TxnMetadata): Promise<void> {
     const commit = txn.state === TxnState.PREPARE_COMMIT
+    const { markers } = this.#deps
+    const { producerId, producerEpoch } = txn
     const writes: Promise<void>[] = []
     for (const [topic, ps] of txn.partitions) {
       for (const p of ps) {
         if (!this.#deps.hasPartition(topic, p)) continue
-        writes.push(
-          this.#deps.producers.writeMarker(topic, p, txn.producerId, txn.producerEpoch, commit, COORDINATOR_EPOCH),
-        )
+        writes.push(markers.writeMarker(topic, p, producerId, producerEpoch, commit, COORDINATOR_EPOCH))
       }
     }
-    await Promise.all(writes)
-    if (commit) {
-      for (const [groupId, offsets] of txn.groups) {
-        if (offsets.length === 0) continue
-        const code = await this.#deps.commitOffsets(groupId, offsets)
-        if (code !== ErrorCode.NONE) throw new Error(`committing the offsets of group ${groupId} failed (${code})`)
-      }
-    }
+    for (const groupId of txn.groups)
+      writes.push(markers.endGroupTransaction(groupId, producerId, producerEpoch, commit))
+    // Every write is tried even when one fails, so a retry has less left to do.
+    const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     txn.state = commit ? TxnState.COMPLETE_COMMIT : TxnState.COMPLETE_ABORT
     txn.partitions = new Map()
-    txn.groups = new Map()
+    txn.groups = new Set()
     txn.startTimeMs = -1
     await this.#persist(txn)
   }
@@ -609,4 +604,14 @@ function fail(errorCode: number): ProducerIdResult {
 
 function code(errorCode: number): number {
   return errorCode
+}
+
+/** Whether a transaction may commit offsets for a group now (checkOffsetCommit). */
+function offsetCommitError(txn: TxnMetadata | undefined, groupId: string, producerId: number, epoch: number): number {
+  if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING
+  if (epoch < txn.producerEpoch) return ErrorCode.PRODUCER_FENCED
+  if (epoch > txn.producerEpoch || txn.state !== TxnState.ONGOING || !txn.groups.has(groupId)) {
+    return ErrorCode.INVALID_TXN_STATE
+  }
+  return ErrorCode.NONE
 }

@@ -1,7 +1,7 @@
 /**
  * A transactional id's coordinator state, as Kafka's TransactionMetadata: producer id and epoch
  * (and the previous pair, for KIP-360 retries), the transaction's state, partitions, consumer
- * groups with their pending transactional offsets, and timestamps. Stored as JSON in the
+ * groups (whose coordinators hold the transaction's pending offsets), and timestamps. Stored as JSON in the
  * key-value store, namespace `txn-state`, one key per transactional id.
  */
 
@@ -20,16 +20,6 @@ export type TxnStateName = (typeof TxnState)[keyof typeof TxnState]
 
 export const ALL_TXN_STATES: readonly string[] = Object.values(TxnState)
 
-/** A transactional offset waiting for the transaction to commit. */
-export interface PendingOffset {
-  topic: string
-  partition: number
-  offset: bigint
-  leaderEpoch: number
-  metadata: string
-  commitTimestamp: number
-}
-
 export interface TxnMetadata {
   transactionalId: string
   producerId: number
@@ -42,8 +32,8 @@ export interface TxnMetadata {
   state: TxnStateName
   /** Partitions in the transaction, by topic. */
   partitions: Map<string, Set<number>>
-  /** Groups added with AddOffsetsToTxn, with their pending offsets. */
-  groups: Map<string, PendingOffset[]>
+  /** Groups added with AddOffsetsToTxn: their coordinators hear how the transaction ends. */
+  groups: Set<string>
   /** When the transaction started (first AddPartitions/AddOffsets), -1 when none is open. */
   startTimeMs: number
   updateTimeMs: number
@@ -57,7 +47,8 @@ interface StoredTxn {
   timeout: number
   state: TxnStateName
   parts: [string, number[]][]
-  groups: [string, [string, number, string, number, string, number][]][]
+  /** Records written while the offsets were kept here hold [group, offsets] pairs. */
+  groups: (string | [string, unknown])[]
   start: number
   update: number
 }
@@ -72,10 +63,7 @@ export function encodeTxn(t: TxnMetadata): Buffer {
     timeout: t.timeoutMs,
     state: t.state,
     parts: [...t.partitions].map(([topic, ps]) => [topic, [...ps]]),
-    groups: [...t.groups].map(([g, offsets]) => [
-      g,
-      offsets.map((o) => [o.topic, o.partition, o.offset.toString(), o.leaderEpoch, o.metadata, o.commitTimestamp]),
-    ]),
+    groups: [...t.groups],
     start: t.startTimeMs,
     update: t.updateTimeMs,
   }
@@ -94,19 +82,7 @@ export function decodeTxn(transactionalId: string, buf: Buffer): TxnMetadata {
     timeoutMs: s.timeout,
     state: s.state,
     partitions: new Map(s.parts.map(([topic, ps]) => [topic, new Set(ps)])),
-    groups: new Map(
-      s.groups.map(([g, offsets]) => [
-        g,
-        offsets.map(([topic, partition, offset, leaderEpoch, metadata, commitTimestamp]) => ({
-          topic,
-          partition,
-          offset: BigInt(offset),
-          leaderEpoch,
-          metadata,
-          commitTimestamp,
-        })),
-      ]),
-    ),
+    groups: new Set(s.groups.map((g) => (typeof g === 'string' ? g : g[0]))),
     startTimeMs: s.start,
     updateTimeMs: s.update,
   }
