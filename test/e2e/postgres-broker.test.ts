@@ -3,11 +3,12 @@
  * (`startBroker({ storage: 'postgres://...' })`) serving every codec with headers and timestamps,
  * groups whose committed offsets outlive the broker, idempotent and transactional producers seen by
  * read_committed consumers, DeleteRecords and retention; and `samsa broker --storage postgres`,
- * which runs a PostgreSQL of its own in the data directory, through kill -9 and a clean stop.
+ * which runs a PostgreSQL of its own in the data directory, through Ctrl-C, kill -9 and a clean stop.
  * Skipped with a message where embedded PostgreSQL cannot start.
  */
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import type { Kafka } from 'kafkajs'
 import { CompressionTypes } from 'kafkajs'
@@ -221,35 +222,90 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
 
 describe('samsa broker --storage postgres: an embedded PostgreSQL in the data directory', { skip }, () => {
   const freshDir = freshDirs('samsa-pg-broker-')
+  const start = (dir: string, detached = false) =>
+    spawnBroker(dir, ['--storage', 'postgres'], { startTimeoutMs: 60_000, detached })
 
-  /** PostgreSQL processes serving `dir`. */
-  const serversOf = (dir: string): string[] =>
+  /** Pids of the processes whose command line has `text`. */
+  const pidsWith = (text: string): number[] =>
     execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
       .split('\n')
-      .filter((line) => line.includes(`-D ${dir}/postgres`))
+      .filter((line) => line.includes(text))
+      .map((line) => Number.parseInt(line, 10))
+  /** PostgreSQL servers of `dir` (the postmaster names its directory). */
+  const serversOf = (dir: string): number[] => pidsWith(`-D ${dir}/postgres`)
+  /** The processes hosting them (storage/postgres/embedded-process.ts). */
+  const databaseProcessesOf = (dir: string): number[] => pidsWith(`embedded-process.js ${dir}`)
 
-  test('keeps what it acknowledged through kill -9, and stops its PostgreSQL on a clean stop', async () => {
-    const dir = await freshDir()
-    const start = () => spawnBroker(dir, ['--storage', 'postgres'], { startTimeoutMs: 60_000 })
-    const first = await start()
-    const topic = 'pg-kill'
-    const producer = kafkajsClient(first.bootstrap).producer({ idempotent: true })
+  async function produce(bootstrap: string, topic: string, count: number): Promise<void> {
+    const producer = kafkajsClient(bootstrap).producer({ idempotent: true })
     await producer.connect()
-    for (let i = 0; i < 20; i++) await producer.send({ topic, acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] })
+    for (let i = 0; i < count; i++)
+      await producer.send({ topic, acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] })
     await producer.disconnect()
-    await first.stop('SIGKILL')
-    assert.equal(serversOf(dir).length, 1, 'the killed broker left its PostgreSQL running')
+  }
 
-    const second = await start()
+  async function assertRecords(bootstrap: string, topic: string, count: number): Promise<void> {
+    const read = await readAll(kafkajsClient(bootstrap), topic, count)
+    assert.deepEqual(
+      read.map((r) => r.value),
+      Array.from({ length: count }, (_, i) => `v${i}`),
+    )
+  }
+
+  test('Ctrl-C (SIGINT to its process group) stops it cleanly, its PostgreSQL last, and keeps the data', async () => {
+    const dir = await freshDir()
+    const topic = 'pg-ctrl-c'
+    // Detached as a shell's job is: the SIGINT goes to every process of the group, as a terminal's
+    // Ctrl-C does.
+    const first = await start(dir, true)
+    await produce(first.bootstrap, topic, 20)
+    const exited = once(first.child, 'close')
+    process.kill(-(first.child.pid as number), 'SIGINT')
+    const [code] = (await exited) as [number | null]
+    assert.equal(code, 0, first.output())
+    assert.match(first.output(), /"msg":"samsa broker stopped"/)
+    const complaints = first
+      .output()
+      .split('\n')
+      .filter((line) => /"level":(4|5|6)0/.test(line))
+    assert.deepEqual(complaints, [], 'warnings or errors while stopping')
+    assert.deepEqual(serversOf(dir), [], 'the broker exited before its PostgreSQL stopped')
+
+    const second = await start(dir)
     try {
-      const read = await readAll(kafkajsClient(second.bootstrap), topic, 20)
-      assert.deepEqual(
-        read.map((r) => r.value),
-        Array.from({ length: 20 }, (_, i) => `v${i}`),
-      )
+      await assertRecords(second.bootstrap, topic, 20)
     } finally {
-      assert.equal(await second.stop('SIGTERM'), 0)
+      assert.equal(await second.stop('SIGINT'), 0)
     }
-    await waitUntil('PostgreSQL stopped', () => serversOf(dir).length === 0, { timeoutMs: 10_000 })
+    assert.deepEqual(serversOf(dir), [])
+  })
+
+  test('keeps what it acknowledged through kill -9, and leaves no PostgreSQL running', async () => {
+    const dir = await freshDir()
+    const topic = 'pg-kill'
+    const first = await start(dir)
+    await produce(first.bootstrap, topic, 20)
+    await first.stop('SIGKILL')
+    // The process hosting PostgreSQL stops it once its broker is gone.
+    await waitUntil('PostgreSQL stopped', () => serversOf(dir).length === 0, { timeoutMs: 30_000 })
+
+    const second = await start(dir)
+    await assertRecords(second.bootstrap, topic, 20)
+    // With the database process killed as well, PostgreSQL runs on: the next start takes it over.
+    const [database] = databaseProcessesOf(dir)
+    assert.ok(database !== undefined, 'no database process')
+    process.kill(database, 'SIGKILL')
+    await second.stop('SIGKILL')
+    assert.equal(serversOf(dir).length, 1)
+
+    const third = await start(dir)
+    try {
+      assert.match(third.output(), /stopping the embedded PostgreSQL a previous broker left running/)
+      await assertRecords(third.bootstrap, topic, 20)
+    } finally {
+      assert.equal(await third.stop('SIGTERM'), 0)
+    }
+    assert.deepEqual(serversOf(dir), [])
+    assert.deepEqual(databaseProcessesOf(dir), [])
   })
 })

@@ -25,21 +25,24 @@ export interface SpawnOptions {
   startTimeoutMs?: number
   /** Leave out `--port 0` (the listeners come from a config file or --set). */
   ownListeners?: boolean
+  /** Run it in a process group of its own, as a shell runs a command: `-child.pid` signals the group. */
+  detached?: boolean
 }
 
 /** Starts `samsa broker` on a free port with the given data directory and extra flags. */
 export async function spawnBroker(
   dataDir: string,
   extra: string[] = [],
-  { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000, ownListeners = false }: SpawnOptions = {},
+  { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000, ownListeners = false, detached = false }: SpawnOptions = {},
 ): Promise<BrokerProcess> {
   const port = ownListeners ? [] : ['--port', '0']
   const args = [CLI, 'broker', ...port, '--data-dir', dataDir, '--log-level', 'info', ...extra]
   const child =
     maxOpenFiles === undefined
-      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached })
       : spawn('bash', ['-c', `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args], {
           stdio: ['ignore', 'pipe', 'pipe'],
+          detached,
         })
   let output = ''
   // Keep collecting after start: tests read the log lines.

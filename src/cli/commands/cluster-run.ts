@@ -9,8 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { silentLogger } from '../../storage/engine/logger.ts'
 import { DataDirLock } from '../../storage/local/dir-lock.ts'
+import { startDetachedEmbeddedPostgres } from '../../storage/postgres/embedded-detached.ts'
 import { UsageError } from '../common.ts'
 
 export interface ClusterRunFlags {
@@ -45,7 +46,7 @@ export async function runCluster(flags: ClusterRunFlags): Promise<void> {
   await mkdir(dataDir, { recursive: true })
   // The database in the directory is this cluster's, as a broker's data directory is its own.
   const lock = await DataDirLock.acquire(dataDir)
-  const database = await startDatabase(dataDir)
+  const database = await startDetachedEmbeddedPostgres(dataDir, silentLogger)
   line(`samsa cluster: PostgreSQL running in ${join(dataDir, 'postgres')}`)
   const members: Member[] = []
   let stopping = false
@@ -82,27 +83,6 @@ export async function runCluster(flags: ClusterRunFlags): Promise<void> {
     `samsa cluster: bootstrap with ${members.map((m) => `localhost:${m.port}`).join(',')}; Ctrl-C stops every broker`,
   )
   await done
-}
-
-/** The embedded PostgreSQL, in a detached process of its own (cluster-database.ts says why). */
-async function startDatabase(dataDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const script = fileURLToPath(new URL('./cluster-database.js', import.meta.url))
-  const child = spawn(process.execPath, [script, dataDir], { stdio: ['pipe', 'pipe', 'inherit'], detached: true })
-  let text = ''
-  for await (const chunk of child.stdout) {
-    text += String(chunk)
-    if (text.includes('\n')) break
-  }
-  const answer = JSON.parse(text.split('\n')[0] || '{}') as { url?: string; error?: string }
-  if (answer.url === undefined) throw new Error(answer.error ?? 'the embedded PostgreSQL did not start')
-  return {
-    url: answer.url,
-    async stop() {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    },
-  }
 }
 
 /** Starts one broker process and reports its life in status lines. */

@@ -5,9 +5,10 @@
  * generated at its creation (`<data dir>/postgres.password`, readable by the owner only).
  *
  * The package is an optional peer dependency, so that `npm i samsa` stays lean for everyone who
- * never uses it; without it this says how to install it. A broker killed with -9 leaves its
- * PostgreSQL running: the next start finds it by its postmaster.pid, stops it (its commits are
- * durable) and starts it again as its own child.
+ * never uses it; without it this says how to install it. Brokers run it in a process of its own
+ * (embedded-detached.ts), which stops it when the broker is gone. Should that process be killed
+ * too, PostgreSQL keeps running: the next start finds it by its postmaster.pid, stops it (its
+ * commits are durable) and starts it again.
  */
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
