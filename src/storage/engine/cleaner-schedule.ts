@@ -3,6 +3,7 @@
  * log.cleaner.enable is false, a pass over the engine's compacted partitions; one pass at a
  * time, a pass asked for during another running after it. The timer is unref'd and stopped by
  * close, which waits for the running pass (the engine's pass checks `stopped` between batches).
+ * Each engine's cleaner extends this with its pass.
  */
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { CleanResult } from './compaction.ts'
@@ -20,13 +21,11 @@ export interface PartitionCleanResult extends CleanResult {
 
 /** What the schedule needs from its engine. */
 export interface CleanerScheduleOptions {
-  /** Broker configs: log.cleaner.enable, log.cleaner.backoff.ms. */
+  /** Broker configs: log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size. */
   brokerDefaults: () => Record<string, string>
   logger: StorageLogger
   /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
   backoffMs?: number
-  /** One pass over every compacted partition that is due. */
-  pass: () => Promise<PartitionCleanResult[]>
 }
 
 /** log.cleaner.dedupe.buffer.size: the memory of a pass's key map. */
@@ -35,8 +34,8 @@ export function dedupeBufferBytes(brokerDefaults: Record<string, string>): numbe
   return configured > 0 ? configured : DEFAULT_DEDUPE_BUFFER_BYTES
 }
 
-/** The timer and the queue of an engine's cleaning passes. */
-export class CleanerSchedule {
+/** The timer and the queue of an engine's cleaning passes; the engine's cleaner gives the pass. */
+export abstract class CleanerSchedule {
   readonly #options: CleanerScheduleOptions
   readonly #passes = new SerialQueue()
   #timer: NodeJS.Timeout | undefined
@@ -45,6 +44,9 @@ export class CleanerSchedule {
   constructor(options: CleanerScheduleOptions) {
     this.#options = options
   }
+
+  /** One pass over every compacted partition that is due. */
+  protected abstract pass(): Promise<PartitionCleanResult[]>
 
   /** True once close was called: a running pass stops at its next batch. */
   get stopped(): boolean {
@@ -76,7 +78,7 @@ export class CleanerSchedule {
    * during a pass, it runs after that one, so it judges what is due by the clock of its call.
    */
   runOnce(): Promise<PartitionCleanResult[]> {
-    return this.#passes.run(() => (this.#stopped ? [] : this.#options.pass()))
+    return this.#passes.run(() => (this.#stopped ? [] : this.pass()))
   }
 
   /** Stops the timer and waits for a running pass to stop. */

@@ -14,8 +14,12 @@
 
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CleanerSchedule, dedupeBufferBytes, type PartitionCleanResult } from '../engine/cleaner-schedule.ts'
-import type { StorageLogger } from '../engine/logger.ts'
+import {
+  CleanerSchedule,
+  type CleanerScheduleOptions,
+  dedupeBufferBytes,
+  type PartitionCleanResult,
+} from '../engine/cleaner-schedule.ts'
 import { EngineIoError } from '../engine/storage-error.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
 import {
@@ -33,16 +37,11 @@ import type { PartitionLog } from './partition-log.ts'
 export const CLEANER_CHECKPOINT_FILE = 'cleaner-offset-checkpoint'
 
 /** What the cleaner needs from its engine. */
-export interface LogCleanerOptions {
+export interface LogCleanerOptions extends CleanerScheduleOptions {
   /** Every open partition log, with its name for logs. */
   logs: () => Iterable<{ topic: string; partition: number; log: PartitionLog }>
-  /** Broker configs: log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size. */
-  brokerDefaults: () => Record<string, string>
   now: () => number
-  logger: StorageLogger
   faults?: StorageFaults
-  /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
-  backoffMs?: number
   /** Who keeps the aborted-transaction index, once known (Storage.onAbortedTxnsCleaned). */
   abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
 }
@@ -50,38 +49,19 @@ export interface LogCleanerOptions {
 export type { PartitionCleanResult }
 
 /** The background compaction of an engine's compacted partitions. */
-export class LogCleaner {
+export class LogCleaner extends CleanerSchedule {
   readonly #options: LogCleanerOptions
   readonly #checkpoints = new WeakMap<PartitionLog, CleanerCheckpoint>()
-  readonly #schedule: CleanerSchedule
 
   constructor(options: LogCleanerOptions) {
+    super(options)
     this.#options = options
-    this.#schedule = new CleanerSchedule({
-      brokerDefaults: options.brokerDefaults,
-      logger: options.logger,
-      backoffMs: options.backoffMs,
-      pass: () => this.#runAll(),
-    })
   }
 
-  /** Starts the timer (unless backoffMs is 0). */
-  start(): void {
-    this.#schedule.start()
-  }
-
-  /**
-   * Runs a pass on every compacted partition that is due; resolves what was cleaned. Asked for
-   * during a pass, it runs after that one, so it judges what is due by the clock of its call.
-   */
-  runOnce(): Promise<PartitionCleanResult[]> {
-    return this.#schedule.runOnce()
-  }
-
-  async #runAll(): Promise<PartitionCleanResult[]> {
+  protected override async pass(): Promise<PartitionCleanResult[]> {
     const results: PartitionCleanResult[] = []
     for (const { topic, partition, log } of [...this.#options.logs()]) {
-      if (this.#schedule.stopped) break
+      if (this.stopped) break
       try {
         const result = await this.#clean(topic, partition, log)
         if (result !== null) results.push({ topic, partition, ...result })
@@ -106,7 +86,7 @@ export class LogCleaner {
       maxMapBytes: dedupeBufferBytes(this.#options.brokerDefaults()),
       logger: this.#options.logger,
       faults: this.#options.faults,
-      stopped: () => this.#schedule.stopped,
+      stopped: () => this.stopped,
       forgetAbortedTxns: forgetter(this.#options.abortedTxnsCleaned(), topic, partition),
     })
     if (result === null) return null
@@ -123,11 +103,6 @@ export class LogCleaner {
       this.#checkpoints.set(log, checkpoint)
     }
     return checkpoint
-  }
-
-  /** Stops the timer and waits for a running pass to stop. */
-  close(): Promise<void> {
-    return this.#schedule.close()
   }
 }
 

@@ -44,7 +44,12 @@ import type pg from 'pg'
 import type { LogConfig } from '../../config/topic-configs.ts'
 import { type BatchInfo, readBatchHeader } from '../../protocol/records/batch-header.ts'
 import { RecordsError } from '../../protocol/records/errors.ts'
-import { CleanerSchedule, dedupeBufferBytes, type PartitionCleanResult } from '../engine/cleaner-schedule.ts'
+import {
+  CleanerSchedule,
+  type CleanerScheduleOptions,
+  dedupeBufferBytes,
+  type PartitionCleanResult,
+} from '../engine/cleaner-schedule.ts'
 import {
   addToOffsetMap,
   type CleanResult,
@@ -56,7 +61,6 @@ import {
   Slicer,
 } from '../engine/compaction.ts'
 import { TxnIndex } from '../engine/compaction-txn.ts'
-import type { StorageLogger } from '../engine/logger.ts'
 import type { AbortedTxnsCleanedHandler } from '../types.ts'
 import { boolField, bytesField, copyLiteral, int8Field, selectRows } from './copy.ts'
 import { idempotentQuery, ioError } from './db.ts'
@@ -72,16 +76,11 @@ const WRITE_BYTES = 1 << 20
 const WRITE_ROWS = 1000
 
 /** What the cleaner needs from its engine. */
-export interface PostgresCleanerOptions {
+export interface PostgresCleanerOptions extends CleanerScheduleOptions {
   pool: pg.Pool
   /** The partitions of the compacted topics now, with their topic's effective log config. */
   partitions: () => { state: PartitionState; config: LogConfig }[]
-  /** Broker configs: log.cleaner.enable, log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size. */
-  brokerDefaults: () => Record<string, string>
   now: () => number
-  logger: StorageLogger
-  /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
-  backoffMs?: number
   /** Who keeps the aborted-transaction index, once known (Storage.onAbortedTxnsCleaned). */
   abortedTxnsCleaned: () => AbortedTxnsCleanedHandler | undefined
   /** A write rewrote rows of the partition (the other brokers hear of it). */
@@ -216,40 +215,19 @@ type Changes = Map<number, Buffer | null>
 class PassStopped extends Error {}
 
 /** The background compaction of the postgres engine's compacted partitions. */
-export class PostgresCleaner {
+export class PostgresCleaner extends CleanerSchedule {
   readonly #options: PostgresCleanerOptions
-  readonly #schedule: CleanerSchedule
   readonly #idle = new WeakMap<PartitionState, Idle>()
 
   constructor(options: PostgresCleanerOptions) {
+    super(options)
     this.#options = options
-    this.#schedule = new CleanerSchedule({
-      brokerDefaults: options.brokerDefaults,
-      logger: options.logger,
-      backoffMs: options.backoffMs,
-      pass: () => this.#runAll(),
-    })
   }
 
-  /** Starts the timer (unless backoffMs is 0). */
-  start(): void {
-    this.#schedule.start()
-  }
-
-  /** Runs a pass on every compacted partition that is due now; resolves what was cleaned. */
-  runOnce(): Promise<PartitionCleanResult[]> {
-    return this.#schedule.runOnce()
-  }
-
-  /** Stops the timer and waits for a running pass to stop. */
-  close(): Promise<void> {
-    return this.#schedule.close()
-  }
-
-  async #runAll(): Promise<PartitionCleanResult[]> {
+  protected override async pass(): Promise<PartitionCleanResult[]> {
     const results: PartitionCleanResult[] = []
     for (const { state, config } of this.#options.partitions()) {
-      if (this.#schedule.stopped) break
+      if (this.stopped) break
       const { topic, partition } = state
       try {
         const result = await this.#clean(state, config)
@@ -505,7 +483,7 @@ export class PostgresCleaner {
   }
 
   #checkGoing(state: PartitionState): void {
-    if (this.#schedule.stopped || state.deleted) throw new PassStopped()
+    if (this.stopped || state.deleted) throw new PassStopped()
   }
 }
 
