@@ -18,13 +18,18 @@ export interface ServerProcess {
 
 const running = new Set<ChildProcess>()
 
+/** Registers a process the benchmark started so that killAllServers() ends it on an abnormal exit. */
+export function trackChild(child: ChildProcess): void {
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+}
+
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const child = fork(CHILD, [JSON.stringify(spec)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: spec.kind === 'broker' ? brokerExecArgv : [],
   })
-  running.add(child)
-  child.once('exit', () => running.delete(child))
+  trackChild(child)
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (m: { type?: string; port?: number }) => {
       if (m.type === 'ready' && typeof m.port === 'number') resolve(m.port)

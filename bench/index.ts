@@ -2,8 +2,9 @@
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
  * Sections: baselines, produce, fetch, latency, embedded, cli, testing, records, transactions, groups, durability,
- * postgres, cluster (default: all, in that order).
+ * postgres, cluster, kafka-perf (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
+ * --rounds=N repeats the kafka-perf section's runs N times (default 1) and prints medians and ranges.
  *
  * The load generator runs in this process; every server (broker, TCP sink/source) runs in a child
  * process, so on a 2-core machine each side has a core and the ratios to the baselines are fair.
@@ -19,6 +20,7 @@ import { benchDurability } from './durability.ts'
 import { benchEmbedded, type EmbeddedResult } from './embedded.ts'
 import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from './fetch.ts'
 import { benchGroups } from './groups.ts'
+import { benchKafkaPerf } from './kafka-perf.ts'
 import { benchLatency, type LatencySection } from './latency.ts'
 import { benchPostgres, killBenchPostgres } from './postgres.ts'
 import {
@@ -54,6 +56,7 @@ const SECTIONS = [
   'durability',
   'postgres',
   'cluster',
+  'kafka-perf',
 ] as const
 type Section = (typeof SECTIONS)[number]
 
@@ -62,8 +65,13 @@ const COLD_START_LATER_TARGET_MS = 50
 const IDLE_RSS_TARGET_MB = 80
 const CLI_START_TARGET_MS = 150
 
-function parseArgs(argv: string[]): { sections: Set<Section>; profile: boolean } {
+function parseArgs(argv: string[]): { sections: Set<Section>; profile: boolean; rounds: number } {
   const names = argv.filter((a) => !a.startsWith('--'))
+  const rounds = Number(/^--rounds=(\d+)$/.exec(argv.find((a) => a.startsWith('--rounds=')) ?? '--rounds=1')?.[1])
+  if (!(rounds >= 1)) {
+    console.error('--rounds=N takes a whole number of at least 1')
+    process.exit(2)
+  }
   for (const n of names) {
     if (!(SECTIONS as readonly string[]).includes(n)) {
       console.error(`unknown section "${n}"; sections: ${SECTIONS.join(', ')}`)
@@ -73,6 +81,7 @@ function parseArgs(argv: string[]): { sections: Set<Section>; profile: boolean }
   return {
     sections: new Set((names.length > 0 ? names : SECTIONS) as Section[]),
     profile: argv.includes('--profile'),
+    rounds,
   }
 }
 
@@ -288,7 +297,7 @@ function printTesting(t: TestingResult): void {
 }
 
 async function main(): Promise<void> {
-  const { sections, profile } = parseArgs(process.argv.slice(2))
+  const { sections, profile, rounds } = parseArgs(process.argv.slice(2))
   if (profile) {
     const dir = join(tmpdir(), 'samsa-bench-profiles')
     mkdirSync(dir, { recursive: true })
@@ -363,6 +372,13 @@ async function main(): Promise<void> {
         'its raw insert rate, and the gap a producer sees when a broker is killed.',
     )
     await benchCluster()
+  }
+  if (sections.has('kafka-perf')) {
+    heading(
+      'librdkafka perf client: samsa, Apache Kafka, librdkafka mock',
+      'bench/kafka-perf.ts: rdkafka_performance runs against each broker in its own process (issue 17).',
+    )
+    await benchKafkaPerf({ rounds })
   }
   console.log(`\nbenchmark finished in ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 1)} s`)
 }
