@@ -128,6 +128,13 @@ export function latest(records: Rec[]): Map<string, string | null> {
   return m
 }
 
+/** The last record of each key, in offset order: what a pass leaves of a range it cleaned whole. */
+export function lastPerKey(records: Rec[]): Rec[] {
+  const last = new Map<string | null, Rec>()
+  for (const r of records) last.set(r.key, r)
+  return [...last.values()].sort((a, b) => a.offset - b.offset)
+}
+
 export function assertOffsetsGrow(records: Rec[]): void {
   for (let i = 1; i < records.length; i++) {
     assert.ok((records[i] as Rec).offset > (records[i - 1] as Rec).offset, `offsets grow at ${i}`)
