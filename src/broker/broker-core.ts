@@ -116,6 +116,8 @@ export class BrokerCore {
       topics: this.topics,
       log: this.log,
       reloadProducerState: (topic, partition) => this.producers.reloadPartition(topic, partition),
+      // Two heartbeats: by then membership has shown this broker whoever claimed the partition.
+      claimBackoffMs: 2 * this.numberProp('broker.heartbeat.interval.ms'),
     })
     this.cluster.onChange(() => {
       void this.leadership.rebalance()

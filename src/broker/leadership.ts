@@ -7,8 +7,13 @@
  * partition's stored epoch by one (storage.claimLeadership), which fences every append of the
  * previous leader, rebuilds the partition's producer state from storage, and only then serves
  * it with that epoch. It drops the claim as soon as the view gives the partition to another
- * broker, or an append finds the epoch moved on. Until a claim completes, requests for the
- * partition get NOT_LEADER_OR_FOLLOWER, which clients retry.
+ * broker, or an append or a notice from storage finds the epoch moved on. Until a claim
+ * completes, requests for the partition get NOT_LEADER_OR_FOLLOWER, which clients retry.
+ *
+ * Views lag behind membership by up to a heartbeat: a broker that has just joined claims its
+ * share before the others know it exists. One that loses a partition to a claim it cannot explain
+ * leaves the partition alone for a while (claimBackoffMs) instead of claiming it straight back,
+ * by which time its view shows the newcomer.
  */
 import { ErrorCode } from '../protocol/error-codes.ts'
 import type { Storage } from '../storage/types.ts'
@@ -43,6 +48,8 @@ export interface LeadershipDeps {
   log: Log
   /** Rebuilds a partition's producer state from storage, for a broker that has just become its leader. */
   reloadProducerState: (topic: string, partition: number) => Promise<void>
+  /** How long a partition another broker claimed is left to it before this one claims it back. */
+  claimBackoffMs: number
 }
 
 export class Leadership {
@@ -50,12 +57,20 @@ export class Leadership {
   readonly #shared: boolean
   /** Claims by topic and partition. */
   readonly #claims = new Map<string, Map<number, Claim>>()
+  /** Partitions lost to another broker's claim, by "topic:partition": not claimed back before then (performance.now()). */
+  readonly #backoff = new Map<string, number>()
   #running: Promise<void> | null = null
   #again = false
 
   constructor(deps: LeadershipDeps) {
     this.#deps = deps
     this.#shared = deps.storage.capabilities.shared
+    if (this.#shared) {
+      deps.storage.onLeaderEpoch((topic, partition, epoch) => {
+        const claim = this.#claims.get(topic)?.get(partition)
+        if (claim !== undefined && epoch > claim.epoch) this.#lost(topic, partition)
+      })
+    }
   }
 
   /** Whether this broker may serve the partition as its leader (the view's verdict is checked apart). */
@@ -84,15 +99,40 @@ export class Leadership {
     })
   }
 
-  /** An append was fenced: another broker claimed the partition. The next pass claims again if the view still says so. */
+  /** An append was fenced: another broker claimed the partition. */
   fenced(topic: string, partition: number): void {
+    this.#lost(topic, partition)
+  }
+
+  /**
+   * Whether this broker's claim on the partition still holds in storage. The producer state's
+   * refusals (an out-of-order sequence) are made before storage sees the batch, so they may come
+   * from state that a leader elsewhere has moved past: before one reaches the client, the claim
+   * is checked, and given up if another broker claimed meanwhile.
+   */
+  async confirm(topic: string, partition: number): Promise<boolean> {
+    if (!this.#shared) return true
+    const claim = this.#claims.get(topic)?.get(partition)
+    if (claim === undefined) return false
+    if ((await this.#deps.storage.leaderEpoch(topic, partition)) === claim.epoch) return true
+    this.#lost(topic, partition)
+    return false
+  }
+
+  /** Another broker claimed the partition: it keeps it for claimBackoffMs even if this view says otherwise. */
+  #lost(topic: string, partition: number): void {
+    if (this.#claims.get(topic)?.has(partition) !== true) return
     this.#drop(topic, partition)
+    this.#backoff.set(`${topic}:${partition}`, performance.now() + this.#deps.claimBackoffMs)
   }
 
   #drop(topic: string, partition: number): void {
     const claims = this.#claims.get(topic)
-    claims?.get(partition)?.lost.abort()
+    const claim = claims?.get(partition)
+    if (claim === undefined) return
+    claim.lost.abort()
     claims?.delete(partition)
+    this.#deps.log.debug({ topic, partition, leaderEpoch: claim.epoch }, 'no longer leading partition')
     if (claims?.size === 0) this.#claims.delete(topic)
   }
 
@@ -102,6 +142,9 @@ export class Leadership {
    */
   rebalance(): Promise<void> {
     if (!this.#shared) return Promise.resolve()
+    // At once, not after the pass under way: its claims may wait on storage for as long as the
+    // database is out of reach, while appends in doubt must be given up as soon as the view moves.
+    this.#dropOthers()
     if (this.#running !== null) {
       this.#again = true
       return this.#running
@@ -123,7 +166,8 @@ export class Leadership {
     return cluster.isLocal(cluster.leaderOf(topic, partition))
   }
 
-  async #pass(): Promise<void> {
+  /** Drops the claims on partitions the view gives to other brokers, or that no longer exist. */
+  #dropOthers(): void {
     const { topics } = this.#deps
     for (const [topic, claims] of this.#claims) {
       const known = topics.get(topic)
@@ -133,10 +177,19 @@ export class Leadership {
         }
       }
     }
+  }
+
+  async #pass(): Promise<void> {
+    const { topics } = this.#deps
+    this.#dropOthers()
+    const now = performance.now()
+    for (const [key, until] of this.#backoff) if (until <= now) this.#backoff.delete(key)
     const wanted: [string, number][] = []
     for (const t of topics.list()) {
       for (let p = 0; p < t.partitionCount; p++) {
-        if (this.#ours(t.name, p) && !this.leads(t.name, p)) wanted.push([t.name, p])
+        if (this.#ours(t.name, p) && !this.leads(t.name, p) && !this.#backoff.has(`${t.name}:${p}`)) {
+          wanted.push([t.name, p])
+        }
       }
     }
     let next = 0

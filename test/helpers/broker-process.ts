@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { appendFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.js', import.meta.url))
@@ -36,7 +38,8 @@ export async function spawnBroker(
   { listeners = 1, maxOpenFiles, startTimeoutMs = 10_000, ownListeners = false, detached = false }: SpawnOptions = {},
 ): Promise<BrokerProcess> {
   const port = ownListeners ? [] : ['--port', '0']
-  const args = [CLI, 'broker', ...port, '--data-dir', dataDir, '--log-level', 'info', ...extra]
+  const level = process.env.SAMSA_TEST_LOG_LEVEL ?? 'info'
+  const args = [CLI, 'broker', ...port, '--data-dir', dataDir, '--log-level', level, ...extra]
   const child =
     maxOpenFiles === undefined
       ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached })
@@ -45,13 +48,16 @@ export async function spawnBroker(
           detached,
         })
   let output = ''
+  // For a failure that needs the brokers' own account: SAMSA_TEST_LOGS=dir keeps each one's log there.
+  const keep = process.env.SAMSA_TEST_LOGS
+  const file = keep === undefined ? undefined : join(keep, `broker-${child.pid}.log`)
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString()
+    if (file !== undefined) appendFileSync(file, chunk)
+  }
   // Keep collecting after start: tests read the log lines.
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString()
-  })
+  child.stdout?.on('data', collect)
+  child.stderr?.on('data', collect)
   const addresses = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${output}`)), startTimeoutMs)
     child.stdout?.on('data', () => {

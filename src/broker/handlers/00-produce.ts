@@ -100,6 +100,7 @@ function appendFailed(
 ): void {
   const errorCode = kafkaErrorCodeOf(err)
   if (errorCode === ErrorCode.FENCED_LEADER_EPOCH) {
+    ctx.broker.log.debug({ topic, partition, err }, 'append fenced: another broker leads the partition')
     ctx.broker.leadership.fenced(topic, partition)
     res.currentLeader = currentLeader(ctx.broker, topic, partition)
     fail(res, ErrorCode.NOT_LEADER_OR_FOLLOWER, (err as Error).message)
@@ -107,6 +108,31 @@ function appendFailed(
   }
   ctx.broker.log.error({ err, topic, partition }, 'append failed')
   fail(res, errorCode, null)
+}
+
+/**
+ * The producer state refused a batch (out-of-order sequence, fenced producer epoch...). That
+ * state is this broker's as leader, so the refusal stands only if the broker still leads: where
+ * another broker claimed the partition meanwhile, its state is the one that counts, and the client
+ * is sent there instead.
+ */
+async function refusedByProducerState(
+  ctx: RequestContext,
+  topic: string,
+  partition: number,
+  res: PartitionProduceResponse,
+  refusal: { errorCode: number; message?: string },
+): Promise<void> {
+  const core = ctx.broker
+  const message = refusal.message ?? null
+  const leads = await core.leadership.confirm(topic, partition).catch(() => false)
+  core.log.debug({ topic, partition, errorCode: refusal.errorCode, message, leads }, 'produce refused')
+  if (leads) {
+    fail(res, refusal.errorCode, message)
+    return
+  }
+  res.currentLeader = currentLeader(core, topic, partition)
+  fail(res, ErrorCode.NOT_LEADER_OR_FOLLOWER, `${topic}-${partition} is led by another broker now`)
 }
 
 function fail(res: PartitionProduceResponse, errorCode: number, message: string | null): undefined {
@@ -174,10 +200,7 @@ function produceToPartition(
     const append = core.producers.append(topic, p.index, data, first, acks === -1)
     return core.leadership.whileLeading(topic, p.index, append).then(
       (r) => {
-        if (r.errorCode !== ErrorCode.NONE) {
-          fail(res, r.errorCode, 'message' in r ? r.message : null)
-          return
-        }
+        if (r.errorCode !== ErrorCode.NONE) return refusedByProducerState(ctx, topic, p.index, res, r)
         if ('baseOffset' in r) {
           res.baseOffset = BigInt(r.baseOffset)
           res.logStartOffset = BigInt(r.logStartOffset)
