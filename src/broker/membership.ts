@@ -273,12 +273,7 @@ export class Membership {
       this.#failing = false
       this.#leaseUntil = sentAt + this.#options.sessionTimeoutMs - this.#options.heartbeatIntervalMs
       this.#setSelfLive(this.#now() < this.#leaseUntil)
-      clearTimeout(this.#leaseTimer)
-      this.#leaseTimer = setTimeout(
-        () => this.#setSelfLive(this.#now() < this.#leaseUntil),
-        Math.max(this.#leaseUntil - this.#now(), 0) + 1,
-      )
-      this.#leaseTimer.unref()
+      this.#watchLease()
     } catch (err) {
       if (!this.#failing) {
         this.#options.log.warn(
@@ -288,6 +283,22 @@ export class Membership {
       }
       this.#failing = true
     }
+  }
+
+  /**
+   * Counts this broker out when its lease runs out without a heartbeat written. A timer may fire
+   * a little before the moment it was set for on the monotonic clock (Node starts it from the
+   * event loop's cached time): then it is set again for what is left, never given up.
+   */
+  #watchLease(): void {
+    clearTimeout(this.#leaseTimer)
+    const left = this.#leaseUntil - this.#now()
+    if (left <= 0) {
+      this.#setSelfLive(false)
+      return
+    }
+    this.#leaseTimer = setTimeout(() => this.#watchLease(), Math.ceil(left) + 1)
+    this.#leaseTimer.unref()
   }
 
   /** Another instance holds our node id now: this broker is out for good. */

@@ -3,7 +3,8 @@
  * database): node ids allocated from 1001 without clashes, a configured id refused while a live
  * broker heartbeats on it and taken at once after a clean leave or from a crashed process of this
  * machine, other brokers seen live while their entries change and counted out once an entry stood
- * still for a session timeout on the observer's clock.
+ * still for a session timeout on the observer's clock, and a broker cut off from the store
+ * counting itself out when its lease runs out.
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -101,4 +102,34 @@ test('other brokers are live while their entries change, out once one stood stil
   assert.equal(observer.selfLive, true, 'the observer renews its own lease on its clock')
   await peer.leave()
   await waitUntil('broker 2 gone after its leave', () => ids().length === 0 || undefined)
+})
+
+/** A key-value store whose writes fail once `failing` is set, as when the database is out of reach. */
+class CutOffKeyValueStore extends MemoryKeyValueStore {
+  failing = false
+
+  override putIfVersion(
+    namespace: string,
+    key: string,
+    expected: number,
+    value: Buffer | null,
+  ): Promise<number | null> {
+    if (this.failing) return Promise.reject(new Error('the database is out of reach'))
+    return super.putIfVersion(namespace, key, expected, value)
+  }
+}
+
+test('a broker that can no longer write heartbeats counts itself out when its lease runs out, even if its timer fires early', async () => {
+  const kv = new CutOffKeyValueStore()
+  let clock = 0
+  const m = await register(kv, { nodeId: 1, now: () => clock })
+  await m.listening('localhost', 9092)
+  assert.equal(m.selfLive, true)
+  kv.failing = true
+  // The lease timer fires on real time while this clock still stands before the lease's end (as
+  // a timer started from the event loop's cached time fires before the monotonic clock's moment).
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  assert.equal(m.selfLive, true, 'the lease has not run out on its own clock')
+  clock += 1000
+  await waitUntil('the broker counted itself out', () => !m.selfLive)
 })
