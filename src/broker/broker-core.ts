@@ -109,6 +109,7 @@ export class BrokerCore {
       markers: new TxnMarkerChannel(this),
       hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
       coordinates,
+      othersCoordinate: options.storage.capabilities.shared,
     })
     this.leadership = new Leadership({
       storage: options.storage,

@@ -66,6 +66,11 @@ export interface TxnCoordinatorDeps {
   log: Log
   /** Whether this broker coordinates a transactional id now (default: every id). */
   coordinates?: CoordinatesPredicate
+  /**
+   * Other brokers coordinate transactional ids over the same store: a producer id this coordinator
+   * does not hold may be theirs, so verify() lets its batches through (see there).
+   */
+  othersCoordinate?: boolean
 }
 
 /** A write of a transactional id's state was refused: this coordinator no longer holds it. */
@@ -544,10 +549,17 @@ export class TxnCoordinator {
 
   // ---- produce verification, timeouts
 
-  /** KIP-890 verification of a transactional batch: NONE if the partition is in the producer's open transaction. */
+  /**
+   * KIP-890 verification of a transactional batch: NONE if the partition is in the producer's open
+   * transaction. A producer whose transactional id another broker coordinates is not verified
+   * (Kafka's leader would ask that coordinator, with AddPartitionsToTxn verify_only): its batches
+   * are taken as Kafka took them before KIP-890, fenced by epoch in the partition only.
+   */
   verify(producerId: number, epoch: number, topic: string, partition: number): number {
     const txn = this.#byProducer.get(producerId)
-    if (txn === undefined || txn.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE
+    if (txn === undefined || txn.producerId !== producerId) {
+      return this.#deps.othersCoordinate ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE
+    }
     if (epoch < txn.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH
     if (epoch !== txn.producerEpoch || txn.state !== TxnState.ONGOING) return ErrorCode.INVALID_TXN_STATE
     return txn.partitions.get(topic)?.has(partition) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE
