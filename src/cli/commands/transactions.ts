@@ -1,7 +1,7 @@
 /**
- * `samsa transactions list|describe`: transactional ids and their open transactions, as
- * kafka-transactions.sh list and describe. There is no `abort`: Kafka's aborts a hanging
- * transaction by writing its markers (WriteTxnMarkers), which samsa brokers do not serve.
+ * `samsa transactions list|describe|abort`: transactional ids and their open transactions, as
+ * kafka-transactions.sh list and describe; abort (transactions-abort.ts) ends a hanging one in a
+ * partition with WriteTxnMarkers at its leader.
  */
 import type { Command } from 'commander'
 import type { Admin } from '../../client/admin.ts'
@@ -29,6 +29,7 @@ import {
 } from '../common.ts'
 import { printTable } from '../output/table.ts'
 import { brokerIds, sendNewest } from '../requests.ts'
+import { registerAbort } from './transactions-abort.ts'
 
 /** FindCoordinator key type of transactional ids. */
 const TRANSACTION_KEY = 1
@@ -202,7 +203,10 @@ ${EXIT_CODES_HELP}`,
 
 /** Registers the transactions command group. */
 export function registerTransactionsCommand(program: Command): void {
-  const transactions = program.command('transactions').description('list and describe transactional ids')
+  const transactions = program
+    .command('transactions')
+    .description('list and describe transactional ids, abort hanging transactions')
   registerList(transactions)
   registerDescribe(transactions)
+  registerAbort(transactions)
 }
