@@ -92,7 +92,11 @@ export function registerAbort(transactions: Command): void {
     .option('--start-offset <offset>', 'the first offset of the transaction in the partition', parseCountArg)
     .option('--producer-id <id>', 'the producer, instead of --start-offset', parseCountArg)
     .option('--producer-epoch <epoch>', 'its epoch (with --producer-id)', parseCountArg)
-    .option('--coordinator-epoch <epoch>', 'the coordinator epoch of the marker (with --producer-id)', parseCountArg)
+    .option(
+      '--coordinator-epoch <epoch>',
+      "the marker's coordinator epoch (with --producer-id; samsa's coordinators write 0, and a higher one fences their later markers for this producer in this partition)",
+      parseCountArg,
+    )
     .addHelpText(
       'after',
       `
