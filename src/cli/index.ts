@@ -83,7 +83,7 @@ const COMMANDS: CommandEntry[] = [
   },
   {
     name: 'transactions',
-    description: 'list and describe transactional ids',
+    description: 'list and describe transactional ids, abort hanging transactions',
     load: async () => (await import('./commands/transactions.ts')).registerTransactionsCommand,
   },
   {
