@@ -57,6 +57,7 @@ export async function joinCluster(
       core = c
       const sync = (): void => {
         c.cluster.setRemote(membership.liveRemote())
+        c.cluster.setLapsed(membership.lapsedRemote())
         c.cluster.setLive(membership.nodeId, membership.selfLive)
       }
       sync()

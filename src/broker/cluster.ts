@@ -58,6 +58,7 @@ export class ClusterView {
   readonly #topicSource: TopicSource
   /** Bumped on every change of nodes or liveness: cached placements of older generations are stale. */
   #generation = 0
+  #lapsed: ClusterNode[] = []
   readonly #placements = new Map<string, TopicPlacements>()
   readonly #changeListeners: (() => void)[] = []
 
@@ -101,6 +102,20 @@ export class ClusterView {
     if (same) return
     this.#remote = nodes.filter((n) => !this.isLocal(n.nodeId))
     this.#rebuild()
+  }
+
+  /** Brokers registered but out of the cluster (their lease lapsed), replacing the previous set. */
+  setLapsed(nodes: readonly ClusterNode[]): void {
+    this.#lapsed = nodes.filter((n) => !this.isLocal(n.nodeId))
+  }
+
+  /**
+   * Brokers known but not live: local nodes taken out, and others whose lease lapsed. KRaft calls
+   * such brokers fenced (DescribeCluster v2 lists them when asked, KIP-1073).
+   */
+  get fencedNodes(): ClusterNode[] {
+    const offline = this.#nodes.filter((n) => this.#offline.has(n.nodeId))
+    return [...offline, ...this.#lapsed].sort((a, b) => a.nodeId - b.nodeId)
   }
 
   node(nodeId: number): ClusterNode | undefined {

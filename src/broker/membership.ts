@@ -200,14 +200,24 @@ export class Membership {
 
   /** The other live brokers, by node id: registered with an address, their entry changed within a session timeout. */
   liveRemote(): ClusterNode[] {
+    return this.#others(true)
+  }
+
+  /** The other brokers still registered whose entry stood still for a session timeout: out of the cluster. */
+  lapsedRemote(): ClusterNode[] {
+    return this.#others(false)
+  }
+
+  /** The other brokers with an address, by node id, that are live (or lapsed) as this broker observes them. */
+  #others(live: boolean): ClusterNode[] {
     const now = this.#now()
-    const live: ClusterNode[] = []
+    const found: ClusterNode[] = []
     for (const [nodeId, { registration: r, changedAt }] of this.#observed) {
       if (nodeId === this.nodeId || r === undefined || r.port <= 0) continue
-      if (now - changedAt >= this.#options.sessionTimeoutMs) continue
-      live.push({ nodeId, host: r.host, port: r.port, rack: r.rack })
+      if (now - changedAt < this.#options.sessionTimeoutMs !== live) continue
+      found.push({ nodeId, host: r.host, port: r.port, rack: r.rack })
     }
-    return live.sort((a, b) => a.nodeId - b.nodeId)
+    return found.sort((a, b) => a.nodeId - b.nodeId)
   }
 
   /** The broker listens: publishes its address and starts heartbeating. */

@@ -97,7 +97,11 @@ export interface ConfigEntry {
 export interface ClusterDescription {
   clusterId: string
   controllerId: number
-  brokers: { nodeId: number; host: string; port: number; rack: string | null }[]
+  /**
+   * The live brokers and, when asked for and the broker knows (DescribeCluster v2), the fenced
+   * ones: registered, but out of the cluster (a lapsed lease, a KRaft broker that stopped heartbeating).
+   */
+  brokers: { nodeId: number; host: string; port: number; rack: string | null; fenced: boolean }[]
 }
 
 /** An API as the broker supports it and the version this client would use. */
@@ -334,16 +338,18 @@ export class Admin {
   }
 
   /** Cluster id, controller and brokers (DescribeCluster, or Metadata on older brokers). */
-  async describeCluster(): Promise<ClusterDescription> {
+  async describeCluster(options: { includeFenced?: boolean } = {}): Promise<ClusterDescription> {
     const conn = await this.cluster.anyConnection()
     if (conn.supports(ApiKey.DescribeCluster)) {
-      const res = await conn.send<DescribeClusterResponse>(ApiKey.DescribeCluster, () => createDescribeClusterRequest())
+      const res = await conn.send<DescribeClusterResponse>(ApiKey.DescribeCluster, (version) =>
+        createDescribeClusterRequest({ includeFencedBrokers: version >= 2 && options.includeFenced === true }),
+      )
       firstError(res.errorCode, res.errorMessage, 'cluster')
       return {
         clusterId: res.clusterId,
         controllerId: res.controllerId,
         brokers: res.brokers
-          .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack }))
+          .map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack, fenced: b.isFenced }))
           .sort((a, b) => a.nodeId - b.nodeId),
       }
     }
@@ -351,7 +357,9 @@ export class Admin {
     return {
       clusterId: this.cluster.clusterId ?? '',
       controllerId: this.cluster.controllerId,
-      brokers: [...this.cluster.brokers.values()].sort((a, b) => a.nodeId - b.nodeId),
+      brokers: [...this.cluster.brokers.values()]
+        .map((b) => ({ ...b, fenced: false }))
+        .sort((a, b) => a.nodeId - b.nodeId),
     }
   }
 

@@ -39,7 +39,7 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.CreatePartitions, { min: 0, max: 3 }],
   [ApiKey.DeleteGroups, { min: 0, max: 2 }],
   [ApiKey.OffsetDelete, { min: 0, max: 0 }],
-  [ApiKey.DescribeCluster, { min: 0, max: 1 }],
+  [ApiKey.DescribeCluster, { min: 0, max: 2 }],
   [ApiKey.DescribeLogDirs, { min: 0, max: 4 }],
   [ApiKey.WriteTxnMarkers, { min: 0, max: 1 }],
 ])

@@ -24,6 +24,7 @@ import {
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { uniqueName } from '../../src/testing/index.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
+import { runCli } from '../cli/helpers.ts'
 import { kafkajsClient, platformatic } from '../helpers/clients.ts'
 import { TestCluster, waitForMembers } from '../helpers/cluster-process.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
@@ -266,11 +267,15 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
     console.log(`# producer gap after SIGKILL of broker ${victim}: ${(gap / 1000).toFixed(2)} s (lease 3 s)`)
     assert.ok(gap < 10_000, `producing again within 10 s (gap ${gap} ms)`)
 
-    await waitForMembers(
-      cluster,
-      NODES.filter((id) => id !== victim),
-      topic,
+    const survivors = NODES.filter((id) => id !== victim)
+    await waitForMembers(cluster, survivors, topic)
+    // `samsa cluster info` shows the dead broker still registered, its lease lapsed.
+    const info = await runCli(['cluster', 'info', '--json', '--no-apis', '--bootstrap', cluster.bootstrap[0] as string])
+    assert.equal(info.code, 0, info.stderr)
+    const leases = (JSON.parse(info.stdout) as { brokers: { nodeId: number; lease: string }[] }).brokers.map(
+      (b) => `${b.nodeId}:${b.lease}`,
     )
+    assert.deepEqual(leases, [...survivors.map((id) => `${id}:held`), `${victim}:lapsed`])
     const seen = await readWithGroup(kafka, topic, 6, acked.length)
     assertOnceInOrder(seen, new Set(acked))
     // Per key (one partition each), the log holds the values in the order they were acknowledged.

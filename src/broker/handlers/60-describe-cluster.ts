@@ -1,6 +1,8 @@
-// DescribeCluster: v0-1
+// DescribeCluster: v0-2
 // The cluster id, the live brokers, the controller clients are told about (the first live one) and,
 // when asked, the cluster operations the client may perform (every one: samsa has no ACLs yet).
+// v2 (KIP-1073) lists fenced brokers too when asked: over a shared database, those still registered
+// whose lease lapsed (and in one process with several nodes, those taken offline).
 // Version notes: v1 adds endpoint_type (KIP-919): this is a broker endpoint, so asking for
 // controllers is MISMATCHED_ENDPOINT_TYPE and any other unknown type UNSUPPORTED_ENDPOINT_TYPE
 // (INVALID_REQUEST for both in v0, whose requests always carry the broker type).
@@ -8,11 +10,17 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createDescribeClusterResponse,
+  type DescribeClusterBroker,
   type DescribeClusterRequest,
   type DescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts'
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import type { ClusterNode } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
+
+function describeBroker(n: ClusterNode, isFenced: boolean): DescribeClusterBroker {
+  return { brokerId: n.nodeId, host: n.host, port: n.port, rack: n.rack, isFenced }
+}
 
 /** Kafka's EndpointType ids. */
 const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const
@@ -20,7 +28,7 @@ const EndpointType = { BROKER: 1, CONTROLLER: 2 } as const
 export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
   api,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   handle(ctx, req) {
     const core = ctx.broker
     const v0 = ctx.apiVersion === 0
@@ -41,7 +49,10 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       endpointType: EndpointType.BROKER,
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
-      brokers: core.cluster.liveNodes.map((n) => ({ brokerId: n.nodeId, host: n.host, port: n.port, rack: n.rack })),
+      brokers: [
+        ...core.cluster.liveNodes.map((n) => describeBroker(n, false)),
+        ...(req.includeFencedBrokers ? core.cluster.fencedNodes.map((n) => describeBroker(n, true)) : []),
+      ],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS
         : OPERATIONS_NOT_REQUESTED,

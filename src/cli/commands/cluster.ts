@@ -1,6 +1,7 @@
 /**
- * `samsa cluster info`: cluster id, controller, brokers with the partitions they lead and the
- * groups they coordinate, and the API versions they support. `samsa cluster --brokers N` runs a
+ * `samsa cluster info`: cluster id, controller, brokers with their lease (held, or lapsed: still
+ * registered but out of the cluster), the partitions they lead and the groups they coordinate, and
+ * the API versions they support. `samsa cluster --brokers N` runs a
  * cluster on this machine (cluster-run.ts).
  */
 import type { Command } from 'commander'
@@ -40,9 +41,14 @@ Examples:
       await runCluster(flags)
     })
 
-  withCommonFlags(cluster.command('info').description('cluster id, controller, brokers and supported API versions'), {
-    json: true,
-  })
+  withCommonFlags(
+    cluster
+      .command('info')
+      .description('cluster id, controller, brokers (lease, partitions led, groups) and supported API versions'),
+    {
+      json: true,
+    },
+  )
     .option('--no-apis', 'leave out the API version table')
     .addHelpText(
       'after',
@@ -50,7 +56,7 @@ Examples:
     )
     .action(async (flags: CommonFlags & { apis: boolean }) => {
       await withAdmin(flags, async (admin) => {
-        const desc = await admin.describeCluster()
+        const desc = await admin.describeCluster({ includeFenced: true })
         const apis = flags.apis ? await admin.apiVersions() : []
         const load = await brokerLoad(admin)
         const brokers = desc.brokers.map((b) => ({
@@ -58,6 +64,7 @@ Examples:
           host: b.host,
           port: b.port,
           rack: b.rack,
+          lease: b.fenced ? 'lapsed' : 'held',
           leaderOf: load.partitions.get(b.nodeId) ?? 0,
           coordinatorOf: load.groups.get(b.nodeId) ?? 0,
         }))
@@ -80,12 +87,13 @@ Examples:
         }
         process.stdout.write(`Cluster id: ${desc.clusterId}\nController: ${desc.controllerId}\n\n`)
         printTable(
-          ['BROKER', 'HOST', 'PORT', 'RACK', 'LEADS', 'GROUPS'],
+          ['BROKER', 'HOST', 'PORT', 'RACK', 'LEASE', 'LEADS', 'GROUPS'],
           brokers.map((b) => [
             `${b.nodeId}${b.nodeId === desc.controllerId ? '*' : ''}`,
             b.host,
             b.port,
             b.rack,
+            b.lease,
             b.leaderOf,
             b.coordinatorOf,
           ]),

@@ -506,7 +506,7 @@ export const API_INFO: readonly ApiInfo[] = [
     apiKey: 60,
     name: 'DescribeCluster',
     minVersion: 0,
-    maxVersion: 1,
+    maxVersion: 2,
     firstFlexibleVersion: 0,
     maxDeprecatedVersion: -1,
   },

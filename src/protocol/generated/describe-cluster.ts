@@ -6,13 +6,15 @@ import type { Reader } from '../wire/reader.ts'
 import type { Writer } from '../wire/writer.ts'
 import type { ApiCodec } from './api-keys.ts'
 
-// DescribeClusterRequest: versions 0-1, flexible 0+
+// DescribeClusterRequest: versions 0-2, flexible 0+
 
 export interface DescribeClusterRequest {
   /** Whether to include cluster authorized operations. Versions 0+. */
   includeClusterAuthorizedOperations: boolean
   /** The endpoint type to describe. 1=brokers, 2=controllers. Versions 1+. */
   endpointType: number
+  /** Whether to include fenced brokers when listing brokers. Versions 2+. */
+  includeFencedBrokers: boolean
 }
 
 /** A DescribeClusterRequest holding the spec defaults, overridden by `init`. */
@@ -20,6 +22,7 @@ export function createDescribeClusterRequest(init?: Partial<DescribeClusterReque
   return {
     includeClusterAuthorizedOperations: false,
     endpointType: 1,
+    includeFencedBrokers: false,
     ...init,
   }
 }
@@ -30,8 +33,12 @@ export function decodeDescribeClusterRequest(r: Reader, version: number): Descri
   if (version >= 1) {
     endpointType = r.readInt8()
   }
+  let includeFencedBrokers: boolean = false
+  if (version >= 2) {
+    includeFencedBrokers = r.readBool()
+  }
   r.skipTaggedFields()
-  return { includeClusterAuthorizedOperations, endpointType }
+  return { includeClusterAuthorizedOperations, endpointType, includeFencedBrokers }
 }
 
 export function encodeDescribeClusterRequest(w: Writer, version: number, m: DescribeClusterRequest): void {
@@ -41,15 +48,20 @@ export function encodeDescribeClusterRequest(w: Writer, version: number, m: Desc
   } else if (m.endpointType !== 1) {
     throw absentInVersion('EndpointType', version)
   }
+  if (version >= 2) {
+    w.writeBool(m.includeFencedBrokers)
+  } else if (m.includeFencedBrokers !== false) {
+    throw absentInVersion('IncludeFencedBrokers', version)
+  }
   w.writeUVarint(0)
 }
 
-// DescribeClusterResponse: versions 0-1, flexible 0+
+// DescribeClusterResponse: versions 0-2, flexible 0+
 
 export interface DescribeClusterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. Versions 0+. */
   throttleTimeMs: number
-  /** The top-level error code, or 0 if there was no error Versions 0+. */
+  /** The top-level error code, or 0 if there was no error. Versions 0+. */
   errorCode: number
   /** The top-level error message, or null if there was no error. Versions 0+. */
   errorMessage: string | null
@@ -57,7 +69,7 @@ export interface DescribeClusterResponse {
   endpointType: number
   /** The cluster ID that responding broker belongs to. Versions 0+. */
   clusterId: string
-  /** The ID of the controller broker. Versions 0+. */
+  /** The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. Versions 0+. */
   controllerId: number
   /** Each broker in the response. Versions 0+. */
   brokers: DescribeClusterBroker[]
@@ -90,6 +102,8 @@ export interface DescribeClusterBroker {
   port: number
   /** The rack of the broker, or null if it has not been assigned to a rack. Versions 0+. */
   rack: string | null
+  /** Whether the broker is fenced Versions 2+. */
+  isFenced: boolean
 }
 
 /** A DescribeClusterBroker holding the spec defaults, overridden by `init`. */
@@ -99,6 +113,7 @@ export function createDescribeClusterBroker(init?: Partial<DescribeClusterBroker
     host: '',
     port: 0,
     rack: null,
+    isFenced: false,
     ...init,
   }
 }
@@ -154,21 +169,26 @@ export function encodeDescribeClusterResponse(w: Writer, version: number, m: Des
 }
 
 function decodeDescribeClusterBroker(r: Reader, version: number): DescribeClusterBroker {
-  void version
   const brokerId: number = r.readInt32()
   const host: string = r.readCompactString()
   const port: number = r.readInt32()
   const rack: string | null = r.readCompactNullableString()
+  let isFenced: boolean = false
+  if (version >= 2) {
+    isFenced = r.readBool()
+  }
   r.skipTaggedFields()
-  return { brokerId, host, port, rack }
+  return { brokerId, host, port, rack, isFenced }
 }
 
 function encodeDescribeClusterBroker(w: Writer, version: number, m: DescribeClusterBroker): void {
-  void version
   w.writeInt32(m.brokerId)
   w.writeCompactString(notNull(m.host))
   w.writeInt32(m.port)
   w.writeCompactNullableString(m.rack)
+  if (version >= 2) {
+    w.writeBool(m.isFenced)
+  }
   w.writeUVarint(0)
 }
 

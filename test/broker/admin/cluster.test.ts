@@ -78,6 +78,31 @@ describe('DescribeCluster and DescribeTopicPartitions', () => {
     assert.equal(v0.brokers.length, 1)
   })
 
+  test('raw DescribeCluster v2: fenced brokers (here, a node taken offline) only when asked for', async () => {
+    const two = await startBroker({ port: 0, brokers: 2 })
+    const client = await RawClient.connect(two.port)
+    try {
+      two.core.cluster.setLive(2, false)
+      const ask = (version: number, includeFencedBrokers: boolean) =>
+        client.send<DescribeClusterResponse>(
+          ApiKey.DescribeCluster,
+          version,
+          createDescribeClusterRequest({ includeFencedBrokers }),
+        )
+      const brokers = (res: DescribeClusterResponse) => res.brokers.map((b) => [b.brokerId, b.isFenced])
+      assert.deepEqual(brokers(await ask(2, true)), [
+        [1, false],
+        [2, true],
+      ])
+      assert.deepEqual(brokers(await ask(2, false)), [[1, false]])
+      // Before v2 there is no asking: live brokers only.
+      assert.deepEqual(brokers(await ask(1, false)), [[1, false]])
+    } finally {
+      await client.close()
+      await two.close()
+    }
+  })
+
   test('DescribeTopicPartitions through @platformatic/kafka: pagination with a cursor', async () => {
     await broker.core.topics.create('dtp-a', 3, {})
     await broker.core.topics.create('dtp-b', 2, {})
