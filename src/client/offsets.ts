@@ -67,6 +67,8 @@ export async function listOffsets(
   cluster: Cluster,
   partitions: readonly TopicPartition[],
   timestamp: bigint,
+  /** 1 (read_committed, ListOffsets v2+): the latest offset is the last stable one. */
+  isolationLevel: 0 | 1 = 0,
 ): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>()
   if (partitions.length === 0) return out
@@ -83,9 +85,10 @@ export async function listOffsets(
       await Promise.all(
         [...byLeader].map(async ([leader, tps]) => {
           const conn = await cluster.connection(leader)
-          const res = await conn.send<ListOffsetsResponse>(ApiKey.ListOffsets, () =>
+          const res = await conn.send<ListOffsetsResponse>(ApiKey.ListOffsets, (version) =>
             createListOffsetsRequest({
               replicaId: -1,
+              isolationLevel: version >= 2 ? isolationLevel : 0,
               topics: [...groupByTopic(tps)].map(([name, list]) =>
                 createListOffsetsTopic({
                   name,

@@ -2,7 +2,8 @@
  * `samsa transactions abort` as a real process, on three brokers (one process): a kafkajs
  * transaction left open holds read_committed consumers back until the command aborts it at the
  * partition's leader, found by its start offset or named by producer id, epoch and coordinator
- * epoch; refused usage and unknown transactions exit as the README's table says.
+ * epoch; refused usage and unknown transactions exit as the README's table says. Meanwhile
+ * `samsa consume --read-committed` reads up to the transaction and exits.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -136,6 +137,33 @@ describe('samsa transactions abort', () => {
     )
     assert.deepEqual(await readCommitted(p), [`after-${p}`])
     await txn.abort()
+  })
+
+  test('consume --read-committed without --follow ends at the last stable offset while a transaction is open', async () => {
+    await env.admin.createTopics([{ name: 'held', partitions: 1 }])
+    const plain = kafka.producer()
+    await plain.connect()
+    await plain.send({ topic: 'held', messages: [{ value: 'before' }] })
+    const producer = kafka.producer({ transactionalId: 'held-open', idempotent: true, maxInFlightRequests: 1 })
+    producers.push(producer)
+    await producer.connect()
+    const txn = await producer.transaction()
+    await txn.send({ topic: 'held', messages: [{ value: 'in-txn' }] })
+    await plain.send({ topic: 'held', messages: [{ value: 'after' }] })
+    await plain.disconnect()
+    const consume = () => env.samsa(['consume', 'held', '--from-beginning', '--read-committed'], { timeoutMs: 10_000 })
+    const open = await consume()
+    assert.equal(open.code, 0, open.stderr)
+    assert.deepEqual(
+      open.stdout.split('\n').filter((l) => l !== ''),
+      ['before'],
+    )
+    await txn.abort()
+    const ended = await consume()
+    assert.deepEqual(
+      ended.stdout.split('\n').filter((l) => l !== ''),
+      ['before', 'after'],
+    )
   })
 
   test('abort: usage errors exit 2, an unknown partition 1', async () => {

@@ -218,7 +218,7 @@ ${EXIT_CODES_HELP}`,
           }
           if (flags.maxMessages !== undefined && printed >= flags.maxMessages) break
           if (flags.idleTimeout !== undefined && Date.now() - lastRecordAt >= flags.idleTimeout) break
-          if (!flags.follow && (await atEnd(consumer, cluster, ends))) break
+          if (!flags.follow && (await atEnd(consumer, cluster, ends, flags.readCommitted ? 1 : 0))) break
         }
         if (flags.group && printed > 0) await consumer.commit()
         info(`consumed ${printed} record${printed === 1 ? '' : 's'}`)
@@ -270,12 +270,19 @@ async function startAtEnd(cluster: Cluster, tps: TopicPartition[], follow: boole
 }
 
 /** True once every assigned partition reached the end offset it had when first seen. */
-async function atEnd(consumer: Consumer, cluster: Cluster, ends: Map<string, bigint>): Promise<boolean> {
+async function atEnd(
+  consumer: Consumer,
+  cluster: Cluster,
+  ends: Map<string, bigint>,
+  isolationLevel: 0 | 1,
+): Promise<boolean> {
   const assigned = consumer.assignment()
   if (assigned.length === 0) return false
   const unknown = assigned.filter((tp) => !ends.has(tpKey(tp.topic, tp.partition)))
   if (unknown.length > 0) {
-    const found = await listOffsets(cluster, unknown, LATEST)
+    // A read_committed reader ends at the last stable offset: records of a transaction still
+    // open are not for it, however long it waits.
+    const found = await listOffsets(cluster, unknown, LATEST, isolationLevel)
     for (const [k, v] of found) ends.set(k, v)
   }
   return assigned.every((tp) => {
