@@ -6,6 +6,7 @@ import {
   validateBrokerProps,
 } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
+import type { ReadinessChecks } from '../http/health.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
 import { openStorageNamed } from '../storage/open-storage.ts'
@@ -18,7 +19,8 @@ import { type ClusterMember, joinCluster } from './cluster-member.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
-import { advertisedListener, clientListener } from './listeners-config.ts'
+import { advertisedListener, clientListener, httpListener } from './listeners-config.ts'
+import { type Service, Services } from './services.ts'
 
 /** How to start a broker. Kafka property names go in `config`; the other fields are shortcuts. */
 export interface BrokerOptions {
@@ -57,6 +59,11 @@ export interface BrokerOptions {
   dispatchHook?: DispatchHook
   /** Test hook: simulated disk errors in the local engine (see storage/local/faults.ts). */
   storageFaults?: StorageFaults
+  /**
+   * Port of the HTTP server (health checks, Prometheus /metrics), on `host` (default loopback);
+   * 0 picks a free one. Without it (or config http.listeners) there is no HTTP port.
+   */
+  httpPort?: number
 }
 
 /** A running broker. */
@@ -67,6 +74,8 @@ export interface Broker {
   readonly brokers: string[]
   readonly host: string
   readonly port: number
+  /** The HTTP port (health checks, /metrics), if the broker has one. */
+  readonly httpPort: number | undefined
   /** Shared state, for tests and tools that run in the same process. */
   readonly core: BrokerCore
   /**
@@ -92,6 +101,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   else props['samsa.storage'] ??= 'memory'
   if (options.dataDir) props['log.dirs'] = options.dataDir
   if (options.logLevel) props['log.level'] = options.logLevel
+  // Embedded brokers serve HTTP on loopback, as they serve Kafka.
+  if (options.httpPort !== undefined)
+    props['http.listeners'] = `http://${options.host ?? 'localhost'}:${options.httpPort}`
   const brokers = options.brokers ?? 1
   if (!Number.isInteger(brokers) || brokers < 1) throw new Error(`brokers must be a positive integer, got ${brokers}`)
   const problems = validateBrokerProps(props)
@@ -102,6 +114,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     props,
     `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`,
   )
+  const httpSpec = httpListener(props['http.listeners'])
   // Kafka configs that mean nothing here are accepted (a copied server.properties starts as is):
   // say once which, and why.
   const ignored = ignoredBrokerProps(props)
@@ -117,80 +130,145 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     : options.host !== undefined || props.listeners !== undefined
       ? []
       : ['127.0.0.1', '::1']
-  let core: BrokerCore | undefined
   // The storage reads broker configs while it opens (retention interval, recovery threads),
   // before the core and its dynamic configs exist.
   const staticProps = effectiveBrokerProps(props)
-  const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? staticProps
   // Retention and compaction age records by the broker's clock, so samsa/testing can expire them.
   const clock = options.clock
   const now = clock && (() => clock.now())
-  const storage: Storage = await openStorageNamed(props['samsa.storage'], {
-    dataDir: props['log.dirs'] ?? './data',
-    brokerDefaults,
-    logger: log,
-    now,
-    faults: options.storageFaults,
-  })
-  const listeners: Listener[] = []
+
+  // What the services build, in their start order.
+  const engine = props['samsa.storage'] ?? 'memory'
+  let storage: Storage | undefined
   let member: ClusterMember | undefined
-  try {
-    const clusterId = await loadClusterId(storage.kv)
-    let nodeId = Number(props['node.id'] ?? 1)
-    if (storage.capabilities.shared) {
-      if (brokers > 1) throw new Error('several brokers over shared storage run as one process each (samsa cluster)')
-      member = await joinCluster(storage, given, staticProps, log)
-      nodeId = member.nodeId
-    }
-    core = new BrokerCore({
-      nodeId,
-      brokers,
-      clusterId,
-      staticProps: props,
-      storage,
-      log,
-      clock: options.clock,
-    })
-    member?.attach(core)
-    await loadDynamicConfigs(core)
-    await core.topics.load()
-    await core.groups.load()
-    await core.producers.load(await storage.listTopics())
-    await core.txns.load()
-    core.apiVersions = apiVersionRanges(HANDLERS)
-    for (const [i, node] of core.cluster.localNodes.entries()) {
-      const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
-      const dispatcher = createDispatcher(core, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook })
-      listeners.push(await Listener.start({ ...limits(core), hosts, port }, dispatcher, log))
-    }
-  } catch (err) {
-    // A failed start leaves nothing behind: no listener, no coordinator timer, and the data
-    // directory closed and unlocked, so that this process can start a broker on it again.
-    await Promise.all(listeners.map((l) => l.close()))
-    await member?.leave().catch(() => {})
-    if (core !== undefined) await stopCoordinators(core).catch(() => {})
-    await storage.close().catch(() => {})
-    throw err
-  }
-  const advertised = advertisedListener(props['advertised.listeners'], listenerSpec.name)
-  const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
-  const rack = props['broker.rack'] || null
-  core.cluster.localNodes.forEach((node, i) => {
-    const port = advertised?.port ? advertised.port + i : (listeners[i] as Listener).port
-    core.cluster.advertise(node.nodeId, host, port, rack)
+  let core: BrokerCore | undefined
+  const listeners: Listener[] = []
+  /** Every service started and the broker announced: clients may come. */
+  let serving = false
+  let closing = false
+  const brokerDefaults = (): Readonly<Record<string, string>> => core?.props ?? staticProps
+  const readiness = (): ReadinessChecks => ({
+    storage:
+      storage === undefined ? { ok: false, error: 'not open yet' } : { engine: storage.engine, ...storage.health() },
+    listener: !serving
+      ? { ok: false, error: closing ? 'shutting down' : 'starting' }
+      : listeners.every((l) => l.boundAddresses.length > 0)
+        ? { ok: true, addresses: listeners.flatMap((l) => l.boundAddresses) }
+        : { ok: false, error: 'not accepting connections' },
   })
-  try {
-    // In a cluster the broker serves once it holds its lease and its share of the partitions.
-    const self = core.cluster.localNodes[0] as ClusterNode
-    await member?.start(self.host, self.port)
-  } catch (err) {
-    await Promise.all(listeners.map((l) => l.close()))
-    await member?.leave().catch(() => {})
-    await stopCoordinators(core).catch(() => {})
-    await storage.close().catch(() => {})
-    throw err
-  }
-  core.cluster.localNodes.forEach((node, i) => {
+  // The HTTP port comes first and goes last: it answers health checks while the storage
+  // recovers and while the broker shuts down.
+  const http =
+    httpSpec && (await import('../http/broker-http.ts')).brokerHttp({ ...httpSpec, log, readiness, core: () => core })
+
+  const services: Service[] = []
+  if (http) services.push(http.server)
+  services.push({
+    name: 'storage',
+    start: async () => {
+      storage = await openStorageNamed(engine, {
+        dataDir: props['log.dirs'] ?? './data',
+        brokerDefaults,
+        logger: log,
+        now,
+        faults: options.storageFaults,
+      })
+    },
+    close: () => (storage as Storage).close(),
+  })
+  services.push({
+    // Over shared storage: the lease and node id, taken before the core is built so that the
+    // view it builds never claims more than this broker's share.
+    name: 'cluster registration',
+    start: async () => {
+      if (!(storage as Storage).capabilities.shared) return
+      if (brokers > 1) throw new Error('several brokers over shared storage run as one process each (samsa cluster)')
+      member = await joinCluster(storage as Storage, given, staticProps, log)
+    },
+    close: async () => {
+      await member?.leave()
+    },
+  })
+  services.push({
+    name: 'coordinators',
+    start: async () => {
+      const s = storage as Storage
+      core = new BrokerCore({
+        nodeId: member?.nodeId ?? Number(props['node.id'] ?? 1),
+        brokers,
+        clusterId: await loadClusterId(s.kv),
+        staticProps: props,
+        storage: s,
+        log,
+        clock: options.clock,
+      })
+      member?.attach(core)
+      await loadDynamicConfigs(core)
+      await core.topics.load()
+      await core.groups.load()
+      await core.producers.load(await s.listTopics())
+      await core.txns.load()
+      core.apiVersions = apiVersionRanges(HANDLERS)
+    },
+    close: async () => {
+      const c = core as BrokerCore
+      await c.txns.close()
+      await c.producers.close()
+    },
+  })
+  services.push({
+    name: 'listeners',
+    start: async () => {
+      const c = core as BrokerCore
+      const observe =
+        http && ((apiKey: number, req: unknown, res: unknown) => http.metrics.requests.response(apiKey, req, res))
+      for (const [i, node] of c.cluster.localNodes.entries()) {
+        const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
+        const dispatcher = createDispatcher(c, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook, observe })
+        const observer = http?.metrics.requests.observer(listenerSpec.name)
+        listeners.push(await Listener.start({ ...limits(c), hosts, port, observer }, dispatcher, log))
+      }
+      const advertised = advertisedListener(props['advertised.listeners'], listenerSpec.name)
+      const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
+      const rack = props['broker.rack'] || null
+      c.cluster.localNodes.forEach((node, i) => {
+        const port = advertised?.port ? advertised.port + i : (listeners[i] as Listener).port
+        c.cluster.advertise(node.nodeId, host, port, rack)
+      })
+    },
+    close: async () => {
+      await Promise.all(listeners.map((l) => l.close()))
+    },
+  })
+  services.push({
+    // Held requests (long polls, joins waiting for a rebalance) are answered at once on close,
+    // so that the listeners, closed next, need not wait for them.
+    name: 'held requests',
+    start: async () => {},
+    close: async () => {
+      const c = core as BrokerCore
+      c.closing.abort()
+      await c.groups.close()
+    },
+  })
+  services.push({
+    // In a cluster the broker serves once it holds its lease and its share of the partitions;
+    // it leaves first on close (controlled shutdown: the others take its partitions and groups
+    // while it still answers NOT_LEADER_OR_FOLLOWER and NOT_COORDINATOR, so clients move on).
+    name: 'cluster membership',
+    start: async () => {
+      const self = (core as BrokerCore).cluster.localNodes[0] as ClusterNode
+      await member?.start(self.host, self.port)
+    },
+    close: async () => {
+      await member?.leave()
+    },
+  })
+  const running = new Services()
+  await running.start(services)
+  const readyCore = core as unknown as BrokerCore
+  const location = (storage as Storage).location
+  readyCore.cluster.localNodes.forEach((node, i) => {
     // Where it listens and what clients are told can differ (every interface vs localhost, a
     // container's port mapping): log both. Tools wait for this line.
     const bound = (listeners[i] as Listener).boundAddresses
@@ -198,34 +276,29 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
     const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
     log.info(
-      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: storage.location, clusterId: core.clusterId },
+      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: location, clusterId: readyCore.clusterId },
       `samsa broker ${node.nodeId} listening on ${where}, advertised as ${advertisedAs}`,
     )
   })
+  serving = true
 
-  let closing: Promise<void> | undefined
+  let closed: Promise<void> | undefined
   const close = (): Promise<void> => {
-    closing ??= (async () => {
-      // Controlled shutdown: the others take this broker's partitions and groups while it still
-      // answers (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR: clients retry elsewhere).
-      await member?.leave()
-      readyCore.closing.abort()
-      await readyCore.groups.close()
-      await Promise.all(listeners.map((l) => l.close()))
-      await readyCore.txns.close()
-      await readyCore.producers.close()
-      await storage.close()
+    closed ??= (async () => {
+      serving = false
+      closing = true
+      await running.close()
       log.info('samsa broker stopped')
     })()
-    return closing
+    return closed
   }
-  const readyCore = core
-  const addresses = core.cluster.localNodes.map((n) => `${n.host}:${n.port}`)
+  const addresses = readyCore.cluster.localNodes.map((n) => `${n.host}:${n.port}`)
   return {
     bootstrap: addresses[0] as string,
     brokers: addresses,
-    host,
-    port: (core.cluster.localNodes[0] as ClusterNode).port,
+    host: (readyCore.cluster.localNodes[0] as ClusterNode).host,
+    port: (readyCore.cluster.localNodes[0] as ClusterNode).port,
+    httpPort: http?.server.port,
     core: readyCore,
     setListening(nodeId, listening) {
       const listener = listeners[readyCore.cluster.localNodes.findIndex((n) => n.nodeId === nodeId)]
@@ -236,14 +309,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     close,
     [Symbol.asyncDispose]: close,
   }
-}
-
-/** Stops what the coordinators run (timers, held requests) after a failed start. */
-async function stopCoordinators(core: BrokerCore): Promise<void> {
-  core.closing.abort()
-  await core.groups.close()
-  await core.txns.close()
-  await core.producers.close()
 }
 
 /** The connection limits of every listener, from the broker properties. */

@@ -42,6 +42,8 @@ export interface DispatcherOptions {
   /** The node this listener answers as (one listener per broker of a multi-broker view). */
   nodeId: number
   hook?: DispatchHook
+  /** Sees each decoded request with its response (null: none owed), for the metrics. */
+  observe?: (apiKey: number, request: unknown, response: unknown) => void
 }
 
 /**
@@ -54,7 +56,7 @@ export function createDispatcher(
   handlers: readonly AnyHandler[],
   options: DispatcherOptions,
 ): Dispatcher {
-  const { nodeId, hook } = options
+  const { nodeId, hook, observe } = options
   const byKey: (AnyHandler | undefined)[] = []
   for (const handler of handlers) byKey[handler.api.apiKey] = handler
   const log = core.log
@@ -101,8 +103,11 @@ export function createDispatcher(
       connection,
       log,
     }
-    const respond = (response: unknown): DispatchResult =>
-      response === CLOSE_CONNECTION ? 'close' : encode(handler, header, response, log)
+    const respond = (response: unknown): DispatchResult => {
+      if (response === CLOSE_CONNECTION) return 'close'
+      observe?.(apiKey, request, response)
+      return encode(handler, header, response, log)
+    }
     const fail = (err: unknown): DispatchResult => {
       log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
       if (!handler.errorResponse) return 'close'

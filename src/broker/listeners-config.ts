@@ -33,6 +33,17 @@ function entries(value: string): { name: string; host: string; port: number }[] 
     .map(parseEntry)
 }
 
+/** The HTTP port's address from http.listeners (one `http://host:port`; an empty host: every interface), if set. */
+export function httpListener(value: string | undefined): { host: string; port: number } | undefined {
+  const listed = entries(value ?? '')
+  if (listed.length === 0) return undefined
+  const [first] = listed as [{ name: string; host: string; port: number }]
+  if (listed.length > 1 || first.name !== 'HTTP') {
+    throw new Error(`http.listeners must be one http://host:port, got "${value}"`)
+  }
+  return { host: first.host, port: first.port }
+}
+
 /** listener.security.protocol.map as a map of upper-case names. */
 function protocolMap(value: string | undefined): Map<string, string> {
   const out = new Map<string, string>()

@@ -66,6 +66,23 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     doc: 'Security protocol of each listener name in `listeners`; samsa serves a PLAINTEXT one.',
   },
   {
+    name: 'http.listeners',
+    type: 'LIST',
+    default: '',
+    validator: (name, value) =>
+      value === '' || /^http:\/\/(\[[^\]]*\]|[^:,/]*):\d{1,5}$/.test(value.trim())
+        ? undefined
+        : `${name} must be one http://host:port (an empty host binds every interface), got "${value}"`,
+    doc: 'The HTTP port (health checks, Prometheus /metrics), e.g. http://0.0.0.0:8080; off when empty.',
+  },
+  {
+    name: 'samsa.metrics.partition.limit',
+    type: 'INT',
+    default: '1000',
+    min: 0,
+    doc: 'Most partitions /metrics reports offsets and consumer lag for; the others are left out (samsa_metrics_partitions_omitted counts them).',
+  },
+  {
     name: 'log.dirs',
     type: 'STRING',
     default: './data',

@@ -22,6 +22,26 @@ export interface ConnectionLimits {
    * request waiting for its answer, is closed. Omitted or 0: never.
    */
   idleMs?: number
+  /** Sees connections, bytes and each request's timeline (the broker's metrics); omitted: nothing is measured. */
+  observer?: ConnectionObserver
+}
+
+/** What the request and connection metrics are told (times from performance.now()). */
+export interface ConnectionObserver {
+  opened(): void
+  /** The connection closed with `unanswered` requests read but never answered. */
+  closed(unanswered: number): void
+  read(bytes: number): void
+  /** A frame whose last bytes were read at `readAt` goes to the dispatcher now. */
+  request(frame: Buffer, readAt: number): RequestTiming
+}
+
+/** One request's way out: its answer is ready, goes to the socket, and is flushed to the kernel. */
+export interface RequestTiming {
+  answered(): void
+  writing(bytes: number): void
+  /** A write callback: called once the response left (or with acks=0, once none is owed). */
+  readonly sent: () => void
 }
 
 /** Unsent response bytes above which a connection stops reading requests (a slow client). */
@@ -30,6 +50,7 @@ export const MAX_UNSENT_BYTES = 4 * 1024 * 1024
 interface Slot {
   done: boolean
   result: Buffer[] | null
+  timing?: RequestTiming
 }
 
 let nextConnectionId = 1
@@ -54,6 +75,8 @@ export class Connection {
   #closed = false
   #idleWaiters: (() => void)[] = []
   #draining = false
+  /** When the latest bytes came in (only measured with an observer). */
+  #readAt = 0
 
   constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Log) {
     this.socket = socket
@@ -66,6 +89,7 @@ export class Connection {
     socket.on('drain', () => this.#maybeResume())
     socket.on('error', (err) => this.#log.debug({ err, remote: this.remote }, 'connection error'))
     socket.on('close', () => this.#onClose())
+    limits.observer?.opened()
     if (limits.idleMs !== undefined && limits.idleMs > 0) {
       socket.setTimeout(limits.idleMs)
       socket.on('timeout', () => this.#onIdle())
@@ -115,12 +139,17 @@ export class Connection {
   }
 
   #onClose(): void {
+    this.#limits.observer?.closed(this.#slots.length)
     this.#closed = true
     this.#slots = []
     for (const w of this.#idleWaiters.splice(0)) w()
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#limits.observer) {
+      this.#readAt = performance.now()
+      this.#limits.observer.read(chunk.length)
+    }
     this.#pending.push(chunk)
     this.#pendingBytes += chunk.length
     this.#drainFrames()
@@ -194,7 +223,7 @@ export class Connection {
   }
 
   #handleFrame(frame: Buffer): void {
-    const slot: Slot = { done: false, result: null }
+    const slot: Slot = { done: false, result: null, timing: this.#limits.observer?.request(frame, this.#readAt) }
     this.#slots.push(slot)
     if (this.#slots.length >= this.#limits.maxInFlight) this.socket.pause()
     let result: DispatchResult | Promise<DispatchResult>
@@ -222,6 +251,7 @@ export class Connection {
     }
     slot.done = true
     slot.result = result
+    slot.timing?.answered()
     this.#flush()
   }
 
@@ -229,8 +259,11 @@ export class Connection {
     const socket = this.socket
     let corked = false
     while (this.#slots.length > 0 && (this.#slots[0] as Slot).done) {
-      const { result } = this.#slots.shift() as Slot
-      if (result === null) continue
+      const { result, timing } = this.#slots.shift() as Slot
+      if (result === null) {
+        timing?.sent()
+        continue
+      }
       if (!corked) {
         socket.cork()
         corked = true
@@ -240,7 +273,10 @@ export class Connection {
       const prefix = Buffer.allocUnsafe(4)
       prefix.writeInt32BE(size, 0)
       socket.write(prefix)
-      for (const c of result) socket.write(c)
+      timing?.writing(size + 4)
+      for (let i = 0; i < result.length; i++) {
+        socket.write(result[i] as Buffer, i === result.length - 1 ? timing?.sent : undefined)
+      }
     }
     if (corked) socket.uncork()
     if (this.#slots.length === 0) for (const w of this.#idleWaiters.splice(0)) w()

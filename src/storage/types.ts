@@ -179,6 +179,15 @@ export interface StorageCapabilities {
  */
 export type MetadataListener = (topic: string) => void
 
+/** Whether an engine's reads and writes work (the broker's readiness, GET /health/ready). */
+export interface StorageHealth {
+  ok: boolean
+  /** Why not: the I/O fault that the engine's latest operations met. */
+  error?: string
+  /** Since when (ms since the epoch) operations have been failing. */
+  since?: number
+}
+
 export interface Storage {
   /** Engine name for logs and DescribeLogDirs: 'memory', 'local', 'postgres'. */
   readonly engine: string
@@ -238,6 +247,11 @@ export interface Storage {
   runRetention?(): Promise<void>
   /** Runs a compaction pass on each compacted partition that is due now, for engines that compact. */
   runCleaner?(): Promise<unknown>
+  /**
+   * Not ok from an I/O fault (a failed write or sync, a lost database connection) until an
+   * operation succeeds again; not ok once closed.
+   */
+  health(): StorageHealth
   /** Flushes and releases everything; no call may follow. */
   close(): Promise<void>
 }

@@ -96,6 +96,7 @@ export class TestBroker implements Broker {
   readonly bootstrap: string
   readonly host: string
   readonly port: number
+  readonly httpPort: number | undefined
   readonly core: BrokerCore
   /** The broker's clock: real time plus whatever advanceTime() added. */
   readonly clock: TestClock
@@ -111,6 +112,7 @@ export class TestBroker implements Broker {
     this.bootstrap = broker.bootstrap
     this.host = broker.host
     this.port = broker.port
+    this.httpPort = broker.httpPort
     this.core = broker.core
     this.clock = clock
     this.faults = faults

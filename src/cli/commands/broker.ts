@@ -11,6 +11,7 @@ interface BrokerFlags {
   config?: string
   set: string[]
   port?: string
+  httpPort?: string
   host?: string
   dataDir?: string
   advertisedHost?: string
@@ -47,6 +48,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('-c, --config <file>', 'a server.properties file with Kafka config names')
     .option('-s, --set <name=value>', 'set a Kafka config, e.g. --set num.partitions=3 (repeatable)', collect, [])
     .option('-p, --port <port>', 'port to listen on (listeners=PLAINTEXT://:<port>)')
+    .option('--http-port <port>', 'serve health checks and Prometheus /metrics on this port (http.listeners)')
     .option('--host <host>', 'interface to bind (default: every interface)')
     .option('-d, --data-dir <dir>', 'data directory (log.dirs)')
     .option('--advertised-host <host>', 'host name clients are told to connect to (default localhost)')
@@ -79,6 +81,7 @@ Examples:
   samsa broker --port 19092 --data-dir ~/samsa-data
   samsa broker --memory --set auto.create.topics.enable=false
   samsa broker --memory --brokers 3            # nodes 1-3 on ports 9092-9094
+  samsa broker --http-port 8080                # /health/live, /health/ready, /metrics
   samsa broker --storage postgres              # an embedded PostgreSQL in ./data/postgres
   samsa broker --storage postgres://samsa:secret@db:5432/samsa
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
@@ -156,6 +159,11 @@ function brokerProps(flags: BrokerFlags): Record<string, string> {
   }
   if (flags.port || flags.host !== undefined) {
     props.listeners = `PLAINTEXT://${flags.host ?? ''}:${flags.port ?? 9092}`
+  }
+  if (flags.httpPort !== undefined) {
+    if (!/^\d+$/.test(flags.httpPort))
+      throw new UsageError(`--http-port expects a port number, got "${flags.httpPort}"`)
+    props['http.listeners'] = `http://${flags.host ?? ''}:${flags.httpPort}`
   }
   if (flags.dataDir) props['log.dirs'] = flags.dataDir
   if (flags.storage) props['samsa.storage'] = flags.storage

@@ -11,6 +11,7 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
+import { IoHealth } from '../engine/io-health.ts'
 import { LeaderEpochs } from '../engine/leader-epochs.ts'
 import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
@@ -29,6 +30,7 @@ import type {
   ReadResult,
   Storage,
   StorageCapabilities,
+  StorageHealth,
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
@@ -87,6 +89,7 @@ export class LocalStorage implements Storage {
   readonly #now: () => number
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0, writes: 0 }
+  readonly #health = new IoHealth()
   readonly #syncSlots = new SyncSlots()
   readonly #removals = new Set<Promise<void>>()
   readonly #topicQueue = new SerialQueue()
@@ -290,6 +293,7 @@ export class LocalStorage implements Storage {
       stats: this.#stats,
       logger: this.#logger,
       faults: this.#faults,
+      health: this.#health,
     }
     return new PartitionLog(ctx, segments, logStart)
   }
@@ -499,8 +503,14 @@ export class LocalStorage implements Storage {
     return this.#cleaner.runOnce()
   }
 
+  /** From the latest writes and syncs of log data. */
+  health(): StorageHealth {
+    return this.#health.state
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#health.closed()
     clearInterval(this.#retentionTimer)
     try {
       await this.#cleaner.close()

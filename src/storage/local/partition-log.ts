@@ -17,6 +17,7 @@ import type { LogConfig } from '../../config/topic-configs.ts'
 import * as L from '../../protocol/records/batch-layout.ts'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
+import type { IoHealth } from '../engine/io-health.ts'
 import type { StorageLogger } from '../engine/logger.ts'
 import { readEmpty, readOk, readOutOfRange } from '../engine/read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
@@ -49,6 +50,8 @@ export interface PartitionLogContext {
   logger: StorageLogger
   /** Test hooks that simulate disk errors (faults.ts). */
   faults?: StorageFaults
+  /** The engine's health, told of every write and sync of log data. */
+  health: IoHealth
 }
 
 /** What the log cleaner sees of a partition (compaction.ts). */
@@ -271,9 +274,11 @@ export class PartitionLog {
       // Positional writes: the next append overwrites whatever part of this one reached the file.
       await segment.fh.truncate(start).catch(() => {})
       const failure = new EngineIoError('IO', `append to ${this.#ctx.dir} failed`, { cause: err })
+      this.#ctx.health.failed(failure)
       for (const a of chunk) a.reject(failure)
       return
     }
+    this.#ctx.health.succeeded()
     let at = start
     let messages = 0
     for (const { input } of chunk) {
@@ -352,9 +357,12 @@ export class PartitionLog {
       await segment.datasync()
       this.#failedSyncFrom.delete(segment)
       this.#syncedEnd.set(segment, end)
+      this.#ctx.health.succeeded()
     } catch (err) {
       if (!this.#failedSyncFrom.has(segment)) this.#failedSyncFrom.set(segment, this.#syncedEnd.get(segment) ?? 0)
-      throw new EngineIoError('IO', `fdatasync of ${path} failed`, { cause: err })
+      const failure = new EngineIoError('IO', `fdatasync of ${path} failed`, { cause: err })
+      this.#ctx.health.failed(failure)
+      throw failure
     }
   }
 

@@ -22,6 +22,7 @@ import type {
   ReadResult,
   Storage,
   StorageCapabilities,
+  StorageHealth,
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
@@ -184,6 +185,11 @@ export class MemoryStorage implements Storage {
       const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
       for (const log of logs) log.applyRetention(config, now)
     }
+  }
+
+  /** Memory never fails: healthy until closed. */
+  health(): StorageHealth {
+    return this.#closed ? { ok: false, error: 'storage is closed' } : { ok: true }
   }
 
   async close(): Promise<void> {

@@ -30,6 +30,7 @@
  */
 import type pg from 'pg'
 import { assignOffsets } from '../../protocol/records/batch-patch.ts'
+import type { IoHealth } from '../engine/io-health.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../engine/storage-error.ts'
 import type { AppendInput, AppendResult } from '../types.ts'
@@ -96,6 +97,8 @@ export interface CommitterContext {
   appended: (state: PartitionState, highWatermark: number) => void
   stats: CommitStats
   logger?: StorageLogger
+  /** The engine's health, told how each commit went. */
+  health: IoHealth
 }
 
 /** How the committer is sized. */
@@ -441,6 +444,7 @@ export class GroupCommitter {
         return await statement.run(this.#ctx.pool)
       })
     } catch (err) {
+      this.#ctx.health.failed(err)
       if (retried || isConnectionError(err)) {
         this.#doubt(partitions, err)
         return
@@ -454,6 +458,7 @@ export class GroupCommitter {
       }
       return
     }
+    this.#ctx.health.succeeded()
     const byIdx = new Map(rows.map((r) => [r.idx, r]))
     const settled: (() => void)[] = []
     const doubtful: PartitionCommit[] = []

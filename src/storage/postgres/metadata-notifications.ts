@@ -45,6 +45,10 @@ export interface SubscriberHandlers {
   partitions: (payload: string | undefined) => void
   /** (Re)connected, or a poll is due: everything may have changed. */
   resync: () => void
+  /** The listening connection is up (again). */
+  connected: () => void
+  /** The listening connection was lost or could not be opened (it is retried). */
+  lost: (err: unknown) => void
 }
 
 const RETRY_MIN_MS = 200
@@ -90,6 +94,7 @@ export class MetadataSubscriber {
       await client.connect()
     } catch (err) {
       this.#logger.warn({ err }, 'cannot connect to listen for changes by other brokers; retrying')
+      this.#handlers.lost(err)
       this.#retry()
       return
     }
@@ -113,6 +118,7 @@ export class MetadataSubscriber {
       return
     }
     this.#retryMs = RETRY_MIN_MS
+    this.#handlers.connected()
     this.#handlers.resync()
   }
 
@@ -121,6 +127,7 @@ export class MetadataSubscriber {
     this.#client = undefined
     if (this.#closed) return
     this.#logger.warn({ err }, 'lost the connection listening for changes by other brokers; reconnecting')
+    this.#handlers.lost(err ?? new Error('the connection listening for changes ended'))
     client.end().catch(() => {})
     this.#retry()
   }

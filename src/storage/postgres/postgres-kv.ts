@@ -10,6 +10,7 @@
  */
 import type pg from 'pg'
 import { SerialQueue } from '../../util/serial-queue.ts'
+import type { IoHealth } from '../engine/io-health.ts'
 import type { KeyValueStore, Versioned } from '../types.ts'
 import { idempotentQuery, ioError } from './db.ts'
 
@@ -17,11 +18,13 @@ import { idempotentQuery, ioError } from './db.ts'
 export class PostgresKeyValueStore implements KeyValueStore {
   readonly #pool: pg.Pool
   readonly #checkOpen: () => void
+  readonly #health: IoHealth
   readonly #queues = new Map<string, { queue: SerialQueue; pending: number }>()
 
-  constructor(pool: pg.Pool, checkOpen: () => void) {
+  constructor(pool: pg.Pool, checkOpen: () => void, health: IoHealth) {
     this.#pool = pool
     this.#checkOpen = checkOpen
+    this.#health = health
   }
 
   async get(namespace: string, key: string): Promise<Buffer | undefined> {
@@ -136,11 +139,15 @@ export class PostgresKeyValueStore implements KeyValueStore {
   ): Promise<pg.QueryResult<R>> {
     this.#checkOpen()
     try {
-      return idempotent
+      const result = idempotent
         ? await idempotentQuery<R>(this.#pool, { text, values })
         : await this.#pool.query<R>(text, values)
+      this.#health.succeeded()
+      return result
     } catch (err) {
-      throw ioError(err, `kv ${what}`)
+      const failure = ioError(err, `kv ${what}`)
+      this.#health.failed(failure)
+      throw failure
     }
   }
 }

@@ -20,6 +20,7 @@ import type pg from 'pg'
 import { type LogConfig, resolveLogConfig } from '../../config/topic-configs.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { PartitionCleanResult } from '../engine/cleaner-schedule.ts'
+import { IoHealth } from '../engine/io-health.ts'
 import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../engine/read-result.ts'
@@ -37,6 +38,7 @@ import type {
   ReadResult,
   Storage,
   StorageCapabilities,
+  StorageHealth,
   TimestampLookup,
   TopicMetadata,
 } from '../types.ts'
@@ -174,6 +176,8 @@ export class PostgresStorage implements Storage {
     maxPartitionsPerCommit: 0,
     maxCommitsInFlight: 0,
   }
+  /** From commits, key-value queries and the listening connection. */
+  readonly #health = new IoHealth()
   readonly #topicQueue = new SerialQueue()
   readonly #retentionPasses = new SerialQueue()
   readonly #subscriber: MetadataSubscriber
@@ -196,7 +200,7 @@ export class PostgresStorage implements Storage {
     this.#appendListeners = new Listeners(this.#logger, 'onAppend')
     this.#epochListeners = new Listeners(this.#logger, 'onLeaderEpoch')
     this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
-    this.kv = new PostgresKeyValueStore(pool, () => this.#checkOpen())
+    this.kv = new PostgresKeyValueStore(pool, () => this.#checkOpen(), this.#health)
     this.#committer = new GroupCommitter(
       {
         pool,
@@ -208,6 +212,7 @@ export class PostgresStorage implements Storage {
         },
         stats: this.#stats,
         logger: this.#logger,
+        health: this.#health,
       },
       {
         maxCommitBytes: options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
@@ -225,6 +230,8 @@ export class PostgresStorage implements Storage {
           this.#hello()
           this.#resync().catch((err: unknown) => this.#logger.warn({ err }, 'cannot re-read the topics'))
         },
+        connected: () => this.#health.succeeded(),
+        lost: (err) => this.#health.failed(err),
       },
       this.#logger,
       options.metadataPollMs ?? 1000,
@@ -546,8 +553,13 @@ export class PostgresStorage implements Storage {
     })
   }
 
+  health(): StorageHealth {
+    return this.#health.state
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#health.closed()
     clearInterval(this.#retentionTimer)
     clearInterval(this.#helloTimer)
     await this.#cleaner.close()
