@@ -19,6 +19,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { machineBaseline } from './baselines.ts'
 import { trackChild } from './children.ts'
 import { startKafka, startMock, startSamsa, type Target } from './kafka-perf-targets.ts'
 import { KAFKA_VERSION, kafkaDist, type RdkafkaTools, rdkafkaTools } from './kafka-perf-tools.ts'
@@ -286,7 +287,10 @@ export async function benchKafkaPerf(options: KafkaPerfOptions): Promise<void> {
     { name: 'mock', start: () => startMock(tools.value.mock, Object.values(TOPICS)) },
   ]
   const rounds: Record<BrokerName, Figures[]> = { samsa: [], Kafka: [], mock: [] }
+  const machine: Machine[] = []
   for (let round = 1; round <= options.rounds; round++) {
+    const disk = await machineBaseline()
+    machine.push({ appendMbPerSec: disk.appendMbPerSec, syncedMbPerSec: disk.syncedMbPerSec })
     for (const { name, start } of starts) {
       let target: Target
       try {
@@ -303,7 +307,13 @@ export async function benchKafkaPerf(options: KafkaPerfOptions): Promise<void> {
       console.log(`round ${round}/${options.rounds}: ${name} done`)
     }
   }
-  printKafkaPerf(tools.value, kafka.ok, rounds)
+  printKafkaPerf(tools.value, kafka.ok, rounds, machine)
+}
+
+/** What one partition's log costs the machine, whoever writes it (bench/baselines.ts), per round. */
+interface Machine {
+  appendMbPerSec: number
+  syncedMbPerSec: number
 }
 
 /** Median of the rounds' values, with their range when there are several. */
@@ -313,13 +323,19 @@ function summary(values: (number | undefined)[], digits: number, unit: string): 
   const m = median(present)
   const s = sorted(present)
   const range = present.length > 1 ? ` (${fmt(s[0] as number, digits)}–${fmt(s.at(-1) as number, digits)})` : ''
-  return { text: `${fmt(m, digits)} ${unit}${range}`, median: m }
+  const withUnit = unit === '' || unit === '×' ? `${fmt(m, digits)}${unit}` : `${fmt(m, digits)} ${unit}`
+  return { text: `${withUnit}${range}`, median: m }
 }
 
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${fmt(a / b, 2)}×` : 'n/a')
 const verdict = (ok: boolean, a: number): string => (!Number.isFinite(a) ? '' : ok ? 'PASS' : 'BELOW')
 
-function printKafkaPerf(tools: RdkafkaTools, withKafka: boolean, rounds: Record<BrokerName, Figures[]>): void {
+function printKafkaPerf(
+  tools: RdkafkaTools,
+  withKafka: boolean,
+  rounds: Record<BrokerName, Figures[]>,
+  machine: Machine[],
+): void {
   const n = rounds.samsa.length
   console.log(
     `rdkafka_performance (librdkafka ${tools.version}), ${fmt(MESSAGE_SIZE)} B messages, one partition; ` +
@@ -431,6 +447,20 @@ function printKafkaPerf(tools: RdkafkaTools, withKafka: boolean, rounds: Record<
   ])
   rows.push(['broker peak RSS', ...brokers.map((b) => col(b, (f) => f.peakRssMb, 0, 'MB').text), '', '', ''])
   console.log(table(rows))
+  const append = summary(
+    machine.map((m) => m.appendMbPerSec),
+    0,
+    'MB/s',
+  )
+  const synced = summary(
+    machine.map((m) => m.syncedMbPerSec),
+    0,
+    'MB/s',
+  )
+  console.log(
+    `The machine in the same rounds (bench/baselines.ts, one file written by one thread as one partition's log is): ` +
+      `1 MiB appends to the page cache ${append.text}, with fdatasync after each ${synced.text}.`,
+  )
   for (const b of brokers) {
     for (const [i, f] of rounds[b].entries()) {
       for (const e of f.errors) console.log(`${b}, round ${i + 1}: ${e}`)
