@@ -1,4 +1,4 @@
-/** `samsa broker --brokers n`: one process answering as a cluster, seen by real clients. */
+/** `samsa broker --brokers n`: one process answering as a cluster, seen by real clients; --node-id and --rack. */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { type BrokerProcess, spawnBroker } from '../helpers/broker-process.ts'
@@ -74,5 +74,44 @@ describe('samsa broker --brokers', () => {
     const res = await runCli(['broker', '--memory', '--port', '0', '--brokers', 'two'])
     assert.equal(res.code, 2)
     assert.match(res.stderr, /--brokers expects a positive whole number, got "two"/)
+  })
+})
+
+describe('samsa broker --node-id --rack', () => {
+  test('the broker answers as the node and rack given; @platformatic/kafka and kafkajs see them', async () => {
+    const dir = await tempDir('samsa-cli-node-id-')
+    const one = await spawnBroker(dir.path, ['--memory', '--node-id', '7', '--rack', 'zone-b'])
+    try {
+      const pk = await platformatic()
+      const admin = new pk.Admin({ clientId: 'cli-node-id', bootstrapBrokers: [one.bootstrap] })
+      try {
+        const meta = await admin.metadata({ topics: [] })
+        assert.deepEqual(
+          [...meta.brokers.entries()].map(([id, b]) => [id, b.rack]),
+          [[7, 'zone-b']],
+        )
+      } finally {
+        await admin.close()
+      }
+      const kafka = kafkajsClient(one.bootstrap).admin()
+      await kafka.connect()
+      try {
+        assert.deepEqual(
+          (await kafka.describeCluster()).brokers.map((b) => b.nodeId),
+          [7],
+        )
+      } finally {
+        await kafka.disconnect()
+      }
+    } finally {
+      await one.stop()
+      await dir.remove()
+    }
+  })
+
+  test('a node id that is not a number is refused with a readable error', async () => {
+    const res = await runCli(['broker', '--memory', '--port', '0', '--node-id', 'one'])
+    assert.equal(res.code, 2)
+    assert.match(res.stderr, /--node-id expects a number, got "one"/)
   })
 })

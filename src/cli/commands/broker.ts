@@ -15,6 +15,8 @@ interface BrokerFlags {
   host?: string
   dataDir?: string
   advertisedHost?: string
+  nodeId?: string
+  rack?: string
   memory?: boolean
   storage?: string
   brokers?: string
@@ -52,6 +54,8 @@ export function registerBrokerCommand(program: Command): void {
     .option('--host <host>', 'interface to bind (default: every interface)')
     .option('-d, --data-dir <dir>', 'data directory (log.dirs)')
     .option('--advertised-host <host>', 'host name clients are told to connect to (default localhost)')
+    .option('--node-id <id>', 'node.id; over a shared postgres:// database one is allocated from 1001 when absent')
+    .option('--rack <rack>', 'broker.rack: consumers with this client.rack read from this broker (KIP-392)')
     .option('--memory', 'keep everything in memory (nothing is written to disk)')
     .option(
       '--storage <engine>',
@@ -84,6 +88,7 @@ Examples:
   samsa broker --http-port 8080                # /health/live, /health/ready, /metrics
   samsa broker --storage postgres              # an embedded PostgreSQL in ./data/postgres
   samsa broker --storage postgres://samsa:secret@db:5432/samsa
+  samsa broker --storage postgres://samsa:secret@db:5432/samsa --node-id 2 --port 9093 --rack zone-b
   SAMSA_LOG_RETENTION_MS=3600000 samsa broker`,
     )
     .action(async (flags: BrokerFlags) => {
@@ -165,6 +170,11 @@ function brokerProps(flags: BrokerFlags): Record<string, string> {
       throw new UsageError(`--http-port expects a port number, got "${flags.httpPort}"`)
     props['http.listeners'] = `http://${flags.host ?? ''}:${flags.httpPort}`
   }
+  if (flags.nodeId !== undefined) {
+    if (!/^\d+$/.test(flags.nodeId)) throw new UsageError(`--node-id expects a number, got "${flags.nodeId}"`)
+    props['node.id'] = flags.nodeId
+  }
+  if (flags.rack !== undefined) props['broker.rack'] = flags.rack
   if (flags.dataDir) props['log.dirs'] = flags.dataDir
   if (flags.storage) props['samsa.storage'] = flags.storage
   if (flags.memory) props['samsa.storage'] = 'memory'
