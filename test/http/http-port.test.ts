@@ -16,7 +16,9 @@ import { waitUntil } from '../../src/testing/wait.ts'
 import { spawnBroker } from '../helpers/broker-process.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
 import { hasKcat, KCAT_MISSING, kcat } from '../helpers/kcat.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { tempDir } from '../storage/helpers.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
@@ -266,6 +268,42 @@ describe('/metrics after kafkajs traffic', () => {
     assert.match(text, /^samsa_requests_total\{api="Produce",version="\d+"\} \d+$/m)
     // Rendering OpenMetrics leaves the counters' names alone for the next Prometheus scrape.
     assert.ok((await scrape()).has('samsa_requests_total{api="Produce",version="7"}'))
+  })
+})
+
+describe('readiness on the postgres engine', () => {
+  it('is 503 while the database is cut off and 200 once it is back', async (t) => {
+    if (!(await hasPostgres())) return t.skip(POSTGRES_MISSING)
+    const direct = new URL(await freshDatabase())
+    const proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) })
+    const viaProxy = new URL(direct)
+    viaProxy.port = String(proxy.port)
+    const pg = await startBroker({ storage: viaProxy.toString() as `postgres://${string}`, httpPort: 0 })
+    const ready = async (): Promise<{
+      status: number
+      body: { checks: { storage: { ok: boolean; error?: string } } }
+    }> => {
+      const res = await fetch(`http://localhost:${pg.httpPort}/health/ready`)
+      return {
+        status: res.status,
+        body: (await res.json()) as { checks: { storage: { ok: boolean; error?: string } } },
+      }
+    }
+    try {
+      assert.equal((await ready()).status, 200)
+      proxy.cut()
+      // The connection the engine listens for changes on drops at once; heartbeats fail next.
+      await waitUntil('not ready', async () => (await ready()).status === 503, { timeoutMs: 15_000 })
+      const down = await ready()
+      assert.equal(down.body.checks.storage.ok, false)
+      assert.ok(down.body.checks.storage.error)
+      proxy.restore()
+      await waitUntil('ready again', async () => (await ready()).status === 200, { timeoutMs: 30_000 })
+    } finally {
+      proxy.restore()
+      await pg.close()
+      await proxy.close()
+    }
   })
 })
 
