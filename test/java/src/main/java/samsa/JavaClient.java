@@ -1,0 +1,150 @@
+package samsa;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * One scenario of the Java client per run, for samsa's test suite. It prints one JSON object on
+ * stdout with what the client saw; the test compares that with what other clients see.
+ *
+ * <pre>
+ * admin    BOOTSTRAP TOPIC PARTITIONS          create the topic, describe the cluster, the topic and its end offsets
+ * produce  BOOTSTRAP TOPIC COUNT               idempotent, acks=all: COUNT records "java-i" with keys "k(i%8)"
+ * consume  BOOTSTRAP TOPIC GROUP COUNT PROTO   read COUNT records in a group (group.protocol PROTO), commit them
+ * txn      BOOTSTRAP TOPIC TXID COUNT OUTCOME  COUNT records "OUTCOME-i" in one transaction, then commit or abort
+ * </pre>
+ */
+public final class JavaClient {
+  private JavaClient() {}
+
+  public static void main(String[] args) throws Exception {
+    String json;
+    switch (args[0]) {
+      case "admin" -> json = admin(args[1], args[2], Integer.parseInt(args[3]));
+      case "produce" -> json = produce(args[1], args[2], Integer.parseInt(args[3]));
+      case "consume" -> json = consume(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
+      case "txn" -> json = transaction(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
+      default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
+    }
+    System.out.println(json);
+  }
+
+  private static Properties common(String bootstrap) {
+    Properties props = new Properties();
+    props.put("bootstrap.servers", bootstrap);
+    props.put("client.id", "samsa-java-test");
+    return props;
+  }
+
+  private static String admin(String bootstrap, String topic, int partitions) throws Exception {
+    try (Admin admin = Admin.create(common(bootstrap))) {
+      admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get();
+      DescribeClusterResult cluster = admin.describeCluster();
+      List<Integer> nodes = cluster.nodes().get().stream().map(Node::id).sorted().collect(Collectors.toList());
+      TopicDescription described = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+      List<Integer> leaders = new ArrayList<>();
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (TopicPartitionInfo p : described.partitions()) {
+        leaders.add(p.leader().id());
+        latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
+      }
+      ListOffsetsResult offsets = admin.listOffsets(latest);
+      List<Long> ends = new ArrayList<>();
+      for (int p = 0; p < described.partitions().size(); p++) {
+        ends.add(offsets.partitionResult(new TopicPartition(topic, p)).get().offset());
+      }
+      return "{\"clusterId\":" + str(cluster.clusterId().get()) + ",\"nodes\":" + nodes + ",\"leaders\":" + leaders
+          + ",\"ends\":" + ends + "}";
+    }
+  }
+
+  private static KafkaProducer<String, String> producer(Properties props) {
+    props.put("acks", "all");
+    props.put("enable.idempotence", "true");
+    props.put("linger.ms", "5");
+    return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+  }
+
+  private static String produce(String bootstrap, String topic, int count) throws Exception {
+    List<String> acked = new ArrayList<>();
+    try (KafkaProducer<String, String> producer = producer(common(bootstrap))) {
+      List<Future<RecordMetadata>> sent = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        sent.add(producer.send(new ProducerRecord<>(topic, "k" + (i % 8), "java-" + i)));
+      }
+      for (int i = 0; i < count; i++) {
+        RecordMetadata m = sent.get(i).get();
+        acked.add("[" + m.partition() + "," + m.offset() + "," + str("java-" + i) + "]");
+      }
+    }
+    return "{\"acked\":[" + String.join(",", acked) + "]}";
+  }
+
+  private static String consume(String bootstrap, String topic, String group, int count, String protocol) {
+    Properties props = common(bootstrap);
+    props.put("group.id", group);
+    props.put("group.protocol", protocol);
+    props.put("auto.offset.reset", "earliest");
+    props.put("enable.auto.commit", "false");
+    props.put("isolation.level", "read_committed");
+    List<String> seen = new ArrayList<>();
+    long committed = 0;
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (seen.size() < count && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+          seen.add("[" + r.partition() + "," + r.offset() + "," + str(r.value()) + "]");
+        }
+      }
+      consumer.commitSync();
+      Set<TopicPartition> assigned = consumer.assignment();
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : consumer.committed(assigned).entrySet()) {
+        if (e.getValue() != null) committed += e.getValue().offset();
+      }
+    }
+    return "{\"records\":[" + String.join(",", seen) + "],\"committed\":" + committed + "}";
+  }
+
+  private static String transaction(String bootstrap, String topic, String id, int count, String outcome) {
+    Properties props = common(bootstrap);
+    props.put("transactional.id", id);
+    try (KafkaProducer<String, String> producer = producer(props)) {
+      producer.initTransactions();
+      producer.beginTransaction();
+      for (int i = 0; i < count; i++) producer.send(new ProducerRecord<>(topic, "k" + (i % 8), outcome + "-" + i));
+      if (outcome.equals("commit")) producer.commitTransaction();
+      else producer.abortTransaction();
+    }
+    return "{\"ended\":" + str(outcome) + "}";
+  }
+
+  private static String str(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+}
