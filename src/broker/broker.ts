@@ -13,13 +13,20 @@ import { openStorageNamed } from '../storage/open-storage.ts'
 import type { Storage } from '../storage/types.ts'
 import { createLog, type Log } from '../util/logger.ts'
 import { BrokerCore } from './broker-core.ts'
-import type { ClusterNode } from './cluster.ts'
+import { type ClusterNode, endpointFor } from './cluster.ts'
 import { loadClusterId } from './cluster-id.ts'
 import { type ClusterMember, joinCluster } from './cluster-member.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
-import { advertisedListener, clientListener, httpListener } from './listeners-config.ts'
+import { listenerSecurityProblems } from './listener-security.ts'
+import {
+  advertisedListener,
+  clientListeners,
+  httpListener,
+  type ListenerAddress,
+  primaryListener,
+} from './listeners-config.ts'
 import { type Service, Services } from './services.ts'
 
 /** How to start a broker. Kafka property names go in `config`; the other fields are shortcuts. */
@@ -72,6 +79,8 @@ export interface Broker {
   readonly bootstrap: string
   /** `host:port` of every broker, by node id. */
   readonly brokers: string[]
+  /** `host:port` of every broker on each listener, by listener name (PLAINTEXT, SSL, SASL_SSL...) then node id. */
+  readonly listeners: Readonly<Record<string, string[]>>
   readonly host: string
   readonly port: number
   /** The HTTP port (health checks, /metrics), if the broker has one. */
@@ -110,26 +119,22 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   if (problems.length > 0) throw new Error(`invalid broker configuration: ${problems.join('; ')}`)
 
   const log = options.logger ?? createLog(props['log.level'] ?? 'silent')
-  const { listener: listenerSpec, unserved } = clientListener(
-    props,
-    `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`,
-  )
+  const listenerSpecs = clientListeners(props, `PLAINTEXT://${options.host ?? ''}:${options.port ?? 0}`)
+  const primary = primaryListener(listenerSpecs)
+  const securityProblems = listenerSpecs.flatMap((spec) => listenerSecurityProblems(props, spec))
+  if (securityProblems.length > 0) throw new Error(`invalid broker configuration: ${securityProblems.join('; ')}`)
   const httpSpec = httpListener(props['http.listeners'])
   // Kafka configs that mean nothing here are accepted (a copied server.properties starts as is):
   // say once which, and why.
   const ignored = ignoredBrokerProps(props)
-  if (unserved.length > 0) notes.push(`listeners not served (one PLAINTEXT listener is): ${unserved.join(', ')}`)
   if (ignored.length > 0 || notes.length > 0) {
     const text = [...notes, ignored.length > 0 ? `no effect here: ${describeIgnoredProps(ignored)}` : ''].filter(
       Boolean,
     )
     log.info({ ignoredConfigs: ignored.map((i) => i.name) }, `broker configs: ${text.join('; ')}`)
   }
-  const hosts = listenerSpec.host
-    ? [listenerSpec.host]
-    : options.host !== undefined || props.listeners !== undefined
-      ? []
-      : ['127.0.0.1', '::1']
+  const hostsOf = (spec: ListenerAddress): string[] =>
+    spec.host ? [spec.host] : options.host !== undefined || props.listeners !== undefined ? [] : ['127.0.0.1', '::1']
   // The storage reads broker configs while it opens (retention interval, recovery threads),
   // before the core and its dynamic configs exist.
   const staticProps = effectiveBrokerProps(props)
@@ -142,7 +147,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let storage: Storage | undefined
   let member: ClusterMember | undefined
   let core: BrokerCore | undefined
+  /** Every listener socket, node by node, each node's in listenerSpecs' order. */
   const listeners: Listener[] = []
+  const listenerOf = (nodeIndex: number, spec: ListenerAddress): Listener =>
+    listeners[nodeIndex * listenerSpecs.length + listenerSpecs.indexOf(spec)] as Listener
   /** Every service started and the broker announced: clients may come. */
   let serving = false
   let closing = false
@@ -223,17 +231,29 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       const observe =
         http && ((apiKey: number, req: unknown, res: unknown) => http.metrics.requests.response(apiKey, req, res))
       for (const [i, node] of c.cluster.localNodes.entries()) {
-        const port = listenerSpec.port === 0 ? 0 : listenerSpec.port + i
-        const dispatcher = createDispatcher(c, HANDLERS, { nodeId: node.nodeId, hook: options.dispatchHook, observe })
-        const observer = http?.metrics.requests.observer(listenerSpec.name)
-        listeners.push(await Listener.start({ ...limits(c), hosts, port, observer }, dispatcher, log))
+        for (const spec of listenerSpecs) {
+          const port = spec.port === 0 ? 0 : spec.port + i
+          const dispatcher = createDispatcher(c, HANDLERS, {
+            nodeId: node.nodeId,
+            listener: spec.name,
+            hook: options.dispatchHook,
+            observe,
+          })
+          const observer = http?.metrics.requests.observer(spec.name)
+          listeners.push(await Listener.start({ ...limits(c), hosts: hostsOf(spec), port, observer }, dispatcher, log))
+        }
       }
-      const advertised = advertisedListener(props['advertised.listeners'], listenerSpec.name)
-      const host = options.advertisedHost ?? advertised?.host ?? (hosts[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
       const rack = props['broker.rack'] || null
       c.cluster.localNodes.forEach((node, i) => {
-        const port = advertised?.port ? advertised.port + i : (listeners[i] as Listener).port
-        c.cluster.advertise(node.nodeId, host, port, rack)
+        const endpoints = new Map<string, { host: string; port: number }>()
+        for (const spec of listenerSpecs) {
+          const advertised = advertisedListener(props['advertised.listeners'], spec.name)
+          const host =
+            options.advertisedHost ?? advertised?.host ?? (hostsOf(spec)[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
+          endpoints.set(spec.name, { host, port: advertised?.port ? advertised.port + i : listenerOf(i, spec).port })
+        }
+        const { host, port } = endpoints.get(primary.name) as { host: string; port: number }
+        c.cluster.advertise(node.nodeId, host, port, rack, listenerSpecs.length > 1 ? endpoints : undefined)
       })
     },
     close: async () => {
@@ -271,13 +291,31 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   readyCore.cluster.localNodes.forEach((node, i) => {
     // Where it listens and what clients are told can differ (every interface vs localhost, a
     // container's port mapping): log both. Tools wait for this line.
-    const bound = (listeners[i] as Listener).boundAddresses
-    const advertisedAs = `${node.host}:${node.port}`
-    const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
-    const where = every ? `*:${(listeners[i] as Listener).port} (every interface)` : bound.join(' and ')
+    const described = listenerSpecs.map((spec) => {
+      const listener = listenerOf(i, spec)
+      const bound = listener.boundAddresses
+      const { host, port } = endpointFor(node, spec.name)
+      const every = bound.length === 1 && /^(\[::\]|0\.0\.0\.0):/.test(bound[0] as string)
+      const where = every ? `*:${listener.port} (every interface)` : bound.join(' and ')
+      // One listener keeps the line tools have always waited for; several name each.
+      const name = listenerSpecs.length > 1 ? `${spec.name} (${spec.protocol}) ` : ''
+      return {
+        name: spec.name,
+        bound,
+        advertised: `${host}:${port}`,
+        text: `${name}${where}, advertised as ${host}:${port}`,
+      }
+    })
     log.info(
-      { nodeId: node.nodeId, bound, advertised: advertisedAs, storage: location, clusterId: readyCore.clusterId },
-      `samsa broker ${node.nodeId} listening on ${where}, advertised as ${advertisedAs}`,
+      {
+        nodeId: node.nodeId,
+        bound: described.flatMap((d) => d.bound),
+        advertised: `${node.host}:${node.port}`,
+        listeners: Object.fromEntries(described.map((d) => [d.name, d.advertised])),
+        storage: location,
+        clusterId: readyCore.clusterId,
+      },
+      `samsa broker ${node.nodeId} listening on ${described.map((d) => d.text).join('; ')}`,
     )
   })
   serving = true
@@ -293,17 +331,28 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     return closed
   }
   const addresses = readyCore.cluster.localNodes.map((n) => `${n.host}:${n.port}`)
+  const byListener = Object.fromEntries(
+    listenerSpecs.map((spec) => [
+      spec.name,
+      readyCore.cluster.localNodes.map((n) => {
+        const { host, port } = endpointFor(n, spec.name)
+        return `${host}:${port}`
+      }),
+    ]),
+  )
   return {
     bootstrap: addresses[0] as string,
     brokers: addresses,
+    listeners: byListener,
     host: (readyCore.cluster.localNodes[0] as ClusterNode).host,
     port: (readyCore.cluster.localNodes[0] as ClusterNode).port,
     httpPort: http?.server.port,
     core: readyCore,
     setListening(nodeId, listening) {
-      const listener = listeners[readyCore.cluster.localNodes.findIndex((n) => n.nodeId === nodeId)]
-      if (listener === undefined) return Promise.reject(new Error(`there is no broker ${nodeId}`))
-      return listening ? listener.resume() : listener.pause()
+      const i = readyCore.cluster.localNodes.findIndex((n) => n.nodeId === nodeId)
+      if (i < 0) return Promise.reject(new Error(`there is no broker ${nodeId}`))
+      const own = listenerSpecs.map((spec) => listenerOf(i, spec))
+      return Promise.all(own.map((l) => (listening ? l.resume() : l.pause()))).then(() => {})
     },
     unsentResponseBytes: () => listeners.flatMap((l) => l.unsentResponseBytes()),
     close,

@@ -26,6 +26,16 @@ export interface ClusterNode {
   readonly host: string
   readonly port: number
   readonly rack: string | null
+  /**
+   * The address of each of its listeners by name, where it has several (this process's nodes);
+   * host and port are then its primary listener's. Other brokers register one address.
+   */
+  readonly endpoints?: ReadonlyMap<string, { host: string; port: number }>
+}
+
+/** The address of a node that clients who came in on `listener` are told, as Kafka answers per listener. */
+export function endpointFor(node: ClusterNode, listener: string): { host: string; port: number } {
+  return node.endpoints?.get(listener) ?? node
 }
 
 /** What Metadata and DescribeTopicPartitions say about one partition. */
@@ -83,11 +93,20 @@ export class ClusterView {
     return this.#local.some((n) => n.nodeId === nodeId)
   }
 
-  /** Sets the address (and rack) clients are told for a local node (a test may point it at a proxy). */
-  advertise(nodeId: number, host: string, port: number, rack: string | null = null): void {
+  /**
+   * Sets the address (and rack) clients are told for a local node (a test may point it at a
+   * proxy), and those of each of its listeners when it has several.
+   */
+  advertise(
+    nodeId: number,
+    host: string,
+    port: number,
+    rack: string | null = null,
+    endpoints?: ReadonlyMap<string, { host: string; port: number }>,
+  ): void {
     const i = this.#local.findIndex((n) => n.nodeId === nodeId)
     if (i < 0) throw new Error(`there is no broker ${nodeId}`)
-    this.#local[i] = { nodeId, host, port, rack }
+    this.#local[i] = endpoints ? { nodeId, host, port, rack, endpoints } : { nodeId, host, port, rack }
     this.#rebuild()
   }
 

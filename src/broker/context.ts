@@ -7,6 +7,8 @@ export interface RequestContext {
   broker: BrokerCore
   /** The node id of the listener the request came in on (one per broker of a multi-broker view). */
   nodeId: number
+  /** The name of the listener the request came in on: addresses in answers are that listener's. */
+  listener: string
   apiVersion: number
   correlationId: number
   clientId: string | null

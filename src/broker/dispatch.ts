@@ -41,6 +41,8 @@ export type DispatchHook = (call: DispatchCall) => unknown
 export interface DispatcherOptions {
   /** The node this listener answers as (one listener per broker of a multi-broker view). */
   nodeId: number
+  /** The listener's name (PLAINTEXT when omitted): answers give the addresses of that listener. */
+  listener?: string
   hook?: DispatchHook
   /** Sees each decoded request with its response (null: none owed), for the metrics. */
   observe?: (apiKey: number, request: unknown, response: unknown) => void
@@ -57,6 +59,7 @@ export function createDispatcher(
   options: DispatcherOptions,
 ): Dispatcher {
   const { nodeId, hook, observe } = options
+  const listener = options.listener ?? 'PLAINTEXT'
   const byKey: (AnyHandler | undefined)[] = []
   for (const handler of handlers) byKey[handler.api.apiKey] = handler
   const log = core.log
@@ -97,6 +100,7 @@ export function createDispatcher(
     const ctx: RequestContext = {
       broker: core,
       nodeId,
+      listener,
       apiVersion,
       correlationId: header.correlationId,
       clientId: header.clientId,

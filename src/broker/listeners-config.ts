@@ -1,20 +1,35 @@
 /**
- * Listener addresses in Kafka's `listeners` / `advertised.listeners` syntax. Kafka's KRaft
- * server.properties lists a client listener and a controller one
- * (`PLAINTEXT://:9092,CONTROLLER://:9093` with `controller.listener.names=CONTROLLER`): samsa
- * serves the first client listener whose security protocol is PLAINTEXT and binds no other.
+ * Listeners as Kafka configures them: `listeners` (NAME://host:port, several at once), their
+ * security protocols from `listener.security.protocol.map` (Kafka's default maps each protocol's
+ * own name to it), and `advertised.listeners`, the addresses clients are told per listener.
+ * Kafka's KRaft server.properties also lists a controller listener
+ * (`CONTROLLER://:9093` with `controller.listener.names=CONTROLLER`): samsa has no controller and
+ * binds every listener but those. Misconfigurations are refused with Kafka's messages.
  */
+
+/** The security protocols Kafka knows. */
+export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'
+
 export interface ListenerAddress {
-  /** The listener name (PLAINTEXT, CONTROLLER, EXTERNAL...), upper case. */
+  /** The listener name (PLAINTEXT, EXTERNAL, CLIENT...), upper case. */
   name: string
-  /** Its security protocol, from listener.security.protocol.map (PLAINTEXT for the one served). */
-  protocol: string
+  protocol: SecurityProtocol
   /** Empty means every interface. */
   host: string
   port: number
 }
 
-const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']
+const SECURITY_PROTOCOLS: readonly string[] = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']
+
+/** Whether a listener's clients speak TLS. */
+export function usesTls(protocol: SecurityProtocol): boolean {
+  return protocol === 'SSL' || protocol === 'SASL_SSL'
+}
+
+/** Whether a listener's clients authenticate with SASL before anything else. */
+export function usesSasl(protocol: SecurityProtocol): boolean {
+  return protocol === 'SASL_PLAINTEXT' || protocol === 'SASL_SSL'
+}
 
 /** Parses one `NAME://host:port` (IPv6 hosts in brackets). */
 function parseEntry(value: string): { name: string; host: string; port: number } {
@@ -44,22 +59,43 @@ export function httpListener(value: string | undefined): { host: string; port: n
   return { host: first.host, port: first.port }
 }
 
-/** listener.security.protocol.map as a map of upper-case names. */
-function protocolMap(value: string | undefined): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const pair of (value ?? '').split(',')) {
+/** listener.security.protocol.map as upper-case names; Kafka's default maps each protocol to itself. */
+function protocolMap(value: string | undefined): Map<string, SecurityProtocol> {
+  const out = new Map<string, SecurityProtocol>()
+  if (value === undefined) {
+    for (const p of SECURITY_PROTOCOLS) out.set(p, p as SecurityProtocol)
+    return out
+  }
+  for (const pair of value.split(',')) {
+    if (pair.trim() === '') continue
     const [name, protocol] = pair.split(':').map((s) => s.trim().toUpperCase())
-    if (name && protocol) out.set(name, protocol)
+    if (!name || !protocol || !SECURITY_PROTOCOLS.includes(protocol)) {
+      throw new Error(
+        `Invalid value ${value} for configuration listener.security.protocol.map: ` +
+          (protocol && name
+            ? `No enum constant org.apache.kafka.common.security.auth.SecurityProtocol.${protocol}`
+            : `"${pair.trim()}" is not NAME:PROTOCOL`),
+      )
+    }
+    out.set(name, protocol as SecurityProtocol)
   }
   return out
 }
 
-/** The listener samsa serves, and the client listeners it leaves unbound (for the start log). */
-export function clientListener(
+/**
+ * The listeners samsa binds, in the order `listeners` names them (controller listeners left
+ * out), and those it leaves unbound. `fallback` stands for an unset `listeners`.
+ */
+export function clientListeners(
   props: Readonly<Record<string, string | undefined>>,
   fallback: string,
-): { listener: ListenerAddress; unserved: string[] } {
-  const listed = entries(props.listeners ?? fallback)
+): ListenerAddress[] {
+  const value = props.listeners ?? fallback
+  const listed = entries(value)
+  const names = listed.map((l) => l.name)
+  if (new Set(names).size !== names.length) {
+    throw new Error(`Each listener must have a different name, listeners: ${value}`)
+  }
   const controllers = new Set(
     (props['controller.listener.names'] ?? '')
       .split(',')
@@ -67,36 +103,52 @@ export function clientListener(
       .filter(Boolean),
   )
   const map = protocolMap(props['listener.security.protocol.map'])
+  for (const l of listed) {
+    // Kafka takes an unmapped controller listener as PLAINTEXT only while the map is its default.
+    if (map.has(l.name) || (controllers.has(l.name) && props['listener.security.protocol.map'] === undefined)) continue
+    throw new Error(
+      `Error creating broker listeners from '${value}': No security protocol defined for listener ${l.name}`,
+    )
+  }
   const clients = listed
     .filter((l) => !controllers.has(l.name))
-    .map((l) => {
-      const protocol = map.get(l.name) ?? (SECURITY_PROTOCOLS.includes(l.name) ? l.name : undefined)
-      if (protocol === undefined) {
-        throw new Error(
-          `listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT to listener.security.protocol.map`,
-        )
-      }
-      return { ...l, protocol }
-    })
-  const served = clients.find((l) => l.protocol === 'PLAINTEXT')
-  if (served === undefined) {
-    const what =
-      clients.length === 0 ? 'only controller listeners' : clients.map((l) => `${l.name} (${l.protocol})`).join(', ')
-    throw new Error(`listeners has no PLAINTEXT listener for clients (${what}); samsa serves PLAINTEXT only`)
-  }
-  const unserved = clients.filter((l) => l !== served).map((l) => `${l.name}://${l.host}:${l.port}`)
-  return { listener: served, unserved }
+    .map((l) => ({ ...l, protocol: map.get(l.name) as SecurityProtocol }))
+  if (clients.length === 0)
+    throw new Error(`listeners has no listener for clients, only controller listeners: ${value}`)
+  checkAdvertised(props['advertised.listeners'], names)
+  return clients
 }
 
-/**
- * The address clients are told for the served listener: the advertised.listeners entry of the
- * same name, or its only entry.
- */
+/** Kafka's checks of advertised.listeners against listeners. */
+function checkAdvertised(value: string | undefined, listenerNames: string[]): void {
+  if (!value) return
+  const advertised = entries(value)
+  if (!advertised.every((a) => listenerNames.includes(a.name))) {
+    throw new Error(
+      `advertised.listeners listener names must be equal to or a subset of the ones defined in listeners. ` +
+        `Found ${advertised.map((a) => a.name).join(',')}. ` +
+        `The valid options based on the current configuration are ${listenerNames.join(',')}`,
+    )
+  }
+  if (advertised.some((a) => a.host === '0.0.0.0')) {
+    throw new Error('advertised.listeners cannot use the nonroutable meta-address 0.0.0.0. Use a routable IP address.')
+  }
+}
+
+/** The address clients are told for a listener: its advertised.listeners entry, if there is one. */
 export function advertisedListener(
   value: string | undefined,
   name: string,
 ): { host: string; port: number } | undefined {
   if (!value) return undefined
-  const listed = entries(value)
-  return listed.find((l) => l.name === name) ?? (listed.length === 1 ? listed[0] : undefined)
+  return entries(value).find((l) => l.name === name)
+}
+
+/**
+ * The listener whose address stands for the broker where one address is needed: the bootstrap
+ * startBroker reports, the cluster registration other brokers read, and samsa's own connections
+ * between brokers (which speak PLAINTEXT): the first PLAINTEXT listener, or the first listener.
+ */
+export function primaryListener(listeners: readonly ListenerAddress[]): ListenerAddress {
+  return listeners.find((l) => l.protocol === 'PLAINTEXT') ?? (listeners[0] as ListenerAddress)
 }

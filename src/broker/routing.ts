@@ -6,6 +6,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.ts'
 import type { BrokerCore } from './broker-core.ts'
+import { endpointFor } from './cluster.ts'
 import type { RequestContext } from './context.ts'
 
 /** UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER when another node leads the partition, or NONE. */
@@ -75,14 +76,15 @@ export interface LeaderAndEpoch {
   leaderEpoch: number
 }
 
-/** The addresses of the leaders named in a response (its node_endpoints, KIP-951). */
+/** The addresses, on the client's listener, of the leaders named in a response (its node_endpoints, KIP-951). */
 export function nodeEndpoints(
   core: BrokerCore,
   leaders: Iterable<LeaderAndEpoch>,
+  listener: string,
 ): { nodeId: number; host: string; port: number; rack: string | null }[] {
   const ids = new Set<number>()
   for (const l of leaders) if (l.leaderId >= 0) ids.add(l.leaderId)
   return core.cluster.nodes
     .filter((n) => ids.has(n.nodeId))
-    .map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack }))
+    .map((n) => ({ nodeId: n.nodeId, ...endpointFor(n, listener), rack: n.rack }))
 }

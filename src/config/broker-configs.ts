@@ -45,13 +45,13 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     name: 'listeners',
     type: 'LIST',
     default: 'PLAINTEXT://:9092',
-    doc: 'Where the broker listens; an empty host binds every interface (IPv4 and IPv6).',
+    doc: 'Where the broker listens: one NAME://host:port per listener, several at once; an empty host binds every interface (IPv4 and IPv6).',
   },
   {
     name: 'advertised.listeners',
     type: 'LIST',
     default: '',
-    doc: 'The address clients are told to connect to; defaults to localhost and the listening port.',
+    doc: 'The address clients are told to connect to, per listener name; defaults to localhost and the listening port. Clients are told the addresses of the listener they came in on.',
   },
   {
     name: 'controller.listener.names',
@@ -63,7 +63,7 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     name: 'listener.security.protocol.map',
     type: 'LIST',
     default: 'PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
-    doc: 'Security protocol of each listener name in `listeners`; samsa serves a PLAINTEXT one.',
+    doc: 'Security protocol of each listener name in `listeners` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).',
   },
   {
     name: 'http.listeners',

@@ -124,6 +124,10 @@ export class TestBroker implements Broker {
     return this.#broker.brokers
   }
 
+  get listeners(): Readonly<Record<string, string[]>> {
+    return this.#broker.listeners
+  }
+
   /** Node id and address of every broker, by node id (1, 2, ... unless node.id is set). */
   get nodes(): readonly ClusterNode[] {
     return this.core.cluster.nodes

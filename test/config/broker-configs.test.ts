@@ -1,7 +1,7 @@
 /** The broker config registry: Kafka names applied, aliased or ignored; listeners picked from Kafka's lists. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { advertisedListener, clientListener } from '../../src/broker/listeners-config.ts'
+import { advertisedListener, clientListeners } from '../../src/broker/listeners-config.ts'
 import {
   BROKER_CONFIG_BY_NAME,
   ignoredBrokerProps,
@@ -47,26 +47,27 @@ test('prefix families, aliases and suggestions', () => {
   )
 })
 
-test('the served listener: the first PLAINTEXT client listener, never a controller one', () => {
+test('the client listeners: every listener but the controller ones, in order', () => {
   const kraft = {
     listeners: 'CONTROLLER://:9093,PLAINTEXT://:9092',
     'controller.listener.names': 'CONTROLLER',
   }
-  assert.deepEqual(clientListener(kraft, ''), {
-    listener: { name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: '', port: 9092 },
-    unserved: [],
-  })
+  assert.deepEqual(clientListeners(kraft, ''), [{ name: 'PLAINTEXT', protocol: 'PLAINTEXT', host: '', port: 9092 }])
   const named = {
     listeners: 'INTERNAL://10.0.0.1:9092,EXTERNAL://[::1]:9094,SECURE://:9095',
     'listener.security.protocol.map': 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,SECURE:SSL',
   }
-  assert.deepEqual(clientListener(named, ''), {
-    listener: { name: 'INTERNAL', protocol: 'PLAINTEXT', host: '10.0.0.1', port: 9092 },
-    unserved: ['EXTERNAL://::1:9094', 'SECURE://:9095'],
-  })
-  assert.deepEqual(clientListener({}, 'PLAINTEXT://127.0.0.1:0').listener.host, '127.0.0.1')
-  assert.throws(() => clientListener({ listeners: 'CLIENT://:9092' }, ''), /add CLIENT:PLAINTEXT to listener\.security/)
-  assert.throws(() => clientListener({ listeners: 'PLAINTEXT://:9092x' }, ''), /invalid listener/)
+  assert.deepEqual(clientListeners(named, ''), [
+    { name: 'INTERNAL', protocol: 'PLAINTEXT', host: '10.0.0.1', port: 9092 },
+    { name: 'EXTERNAL', protocol: 'PLAINTEXT', host: '::1', port: 9094 },
+    { name: 'SECURE', protocol: 'SSL', host: '', port: 9095 },
+  ])
+  assert.deepEqual(clientListeners({}, 'PLAINTEXT://127.0.0.1:0')[0]?.host, '127.0.0.1')
+  assert.throws(
+    () => clientListeners({ listeners: 'CLIENT://:9092' }, ''),
+    /No security protocol defined for listener CLIENT/,
+  )
+  assert.throws(() => clientListeners({ listeners: 'PLAINTEXT://:9092x' }, ''), /invalid listener/)
   assert.deepEqual(advertisedListener('PLAINTEXT://kafka:9092,CONTROLLER://kafka:9093', 'PLAINTEXT'), {
     name: 'PLAINTEXT',
     host: 'kafka',

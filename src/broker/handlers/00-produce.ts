@@ -75,7 +75,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     const leaders = responses.flatMap((t) =>
       t.partitionResponses.filter((p) => p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER).map((p) => p.currentLeader),
     )
-    return createProduceResponse({ responses, nodeEndpoints: nodeEndpoints(core, leaders) })
+    return createProduceResponse({ responses, nodeEndpoints: nodeEndpoints(core, leaders, ctx.listener) })
   },
   errorResponse(_ctx, req, errorCode) {
     return createProduceResponse({
@@ -197,19 +197,28 @@ function produceToPartition(
     if (first.isTransactional && req.transactionalId === null) {
       return fail(res, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records need a transactional id')
     }
-    const append = core.producers.append(topic, p.index, data, first, acks === -1)
-    return core.leadership.whileLeading(topic, p.index, append).then(
-      (r) => {
-        if (r.errorCode !== ErrorCode.NONE) return refusedByProducerState(ctx, topic, p.index, res, r)
-        if ('baseOffset' in r) {
-          res.baseOffset = BigInt(r.baseOffset)
-          res.logStartOffset = BigInt(r.logStartOffset)
-        }
-      },
-      (err) => {
-        appendFailed(ctx, topic, p.index, res, err)
-      },
-    )
+    const appendStateful = (): Promise<void> => {
+      const append = core.producers.append(topic, p.index, data, first, acks === -1)
+      return core.leadership.whileLeading(topic, p.index, append).then(
+        (r) => {
+          if (r.errorCode !== ErrorCode.NONE) return refusedByProducerState(ctx, topic, p.index, res, r)
+          if ('baseOffset' in r) {
+            res.baseOffset = BigInt(r.baseOffset)
+            res.logStartOffset = BigInt(r.logStartOffset)
+          }
+        },
+        (err) => {
+          appendFailed(ctx, topic, p.index, res, err)
+        },
+      )
+    }
+    const txnId = req.transactionalId
+    if (first.isTransactional && core.txnVerification.needed(txnId, topic, p.index, first.producerId)) {
+      return core.txnVerification
+        .verify(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
+        .then((v) => (v.errorCode === ErrorCode.NONE ? appendStateful() : fail(res, v.errorCode, v.message ?? null)))
+    }
+    return appendStateful()
   }
   const leaderEpoch = core.leadership.appendEpoch(topic, p.index)
   const append = core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch })

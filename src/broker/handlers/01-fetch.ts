@@ -71,6 +71,7 @@ async function answerFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
       response.nodeEndpoints = nodeEndpoints(
         core,
         leaders.map((r) => r.currentLeader),
+        ctx.listener,
       )
       return response
     }

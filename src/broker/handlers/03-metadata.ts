@@ -17,7 +17,7 @@ import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from '../acl-operations.ts'
 import type { BrokerCore } from '../broker-core.ts'
-import { describePartition } from '../cluster.ts'
+import { describePartition, endpointFor } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
@@ -38,7 +38,7 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
       topics = await Promise.all((req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)))
     }
     return createMetadataResponse({
-      brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, host: n.host, port: n.port, rack: n.rack })),
+      brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, ...endpointFor(n, ctx.listener), rack: n.rack })),
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
       topics,

@@ -15,6 +15,7 @@ import {
   type FindCoordinatorResponse,
 } from '../../protocol/generated/find-coordinator.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import { endpointFor } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 
 const GROUP = 0
@@ -27,9 +28,11 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
   handle(ctx, req) {
     const core = ctx.broker
     if (ctx.apiVersion >= 4) {
-      return createFindCoordinatorResponse({ coordinators: req.coordinatorKeys.map((k) => find(core, k, req.keyType)) })
+      return createFindCoordinatorResponse({
+        coordinators: req.coordinatorKeys.map((k) => find(core, k, req.keyType, ctx.listener)),
+      })
     }
-    const c = find(core, req.key, req.keyType)
+    const c = find(core, req.key, req.keyType, ctx.listener)
     return createFindCoordinatorResponse({
       errorCode: c.errorCode,
       errorMessage: c.errorMessage,
@@ -46,7 +49,7 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
   },
 })
 
-function find(core: BrokerCore, key: string, keyType: number): Coordinator {
+function find(core: BrokerCore, key: string, keyType: number, listener: string): Coordinator {
   if (keyType !== GROUP && keyType !== TRANSACTION) {
     return createCoordinator({
       key,
@@ -69,5 +72,5 @@ function find(core: BrokerCore, key: string, keyType: number): Coordinator {
   if (node === undefined) {
     return createCoordinator({ key, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, nodeId: -1, port: -1 })
   }
-  return createCoordinator({ key, nodeId: node.nodeId, host: node.host, port: node.port })
+  return createCoordinator({ key, nodeId: node.nodeId, ...endpointFor(node, listener) })
 }

@@ -15,11 +15,12 @@ import {
   type DescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts'
 import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
-import type { ClusterNode } from '../cluster.ts'
+import { type ClusterNode, endpointFor } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 
-function describeBroker(n: ClusterNode, isFenced: boolean): DescribeClusterBroker {
-  return { brokerId: n.nodeId, host: n.host, port: n.port, rack: n.rack, isFenced }
+/** A broker with its address on the listener the client came in on. */
+function describeBroker(n: ClusterNode, listener: string, isFenced: boolean): DescribeClusterBroker {
+  return { brokerId: n.nodeId, ...endpointFor(n, listener), rack: n.rack, isFenced }
 }
 
 /** Kafka's EndpointType ids. */
@@ -50,8 +51,8 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
       brokers: [
-        ...core.cluster.liveNodes.map((n) => describeBroker(n, false)),
-        ...(req.includeFencedBrokers ? core.cluster.fencedNodes.map((n) => describeBroker(n, true)) : []),
+        ...core.cluster.liveNodes.map((n) => describeBroker(n, ctx.listener, false)),
+        ...(req.includeFencedBrokers ? core.cluster.fencedNodes.map((n) => describeBroker(n, ctx.listener, true)) : []),
       ],
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
         ? CLUSTER_OPERATIONS

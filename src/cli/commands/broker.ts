@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import type { startBroker } from '../../broker/broker.ts'
-import { clientListener } from '../../broker/listeners-config.ts'
+import { listenerSecurityProblems } from '../../broker/listener-security.ts'
+import { clientListeners } from '../../broker/listeners-config.ts'
 import { knownBrokerConfigNames, normalizeBrokerProps, validateBrokerProps } from '../../config/broker-configs.ts'
 import { propsFromEnv, readPropertiesFile } from '../../config/properties-file.ts'
 import { createBrokerLogger, LOG_LEVELS, parseLogFormat, parseLogLevel } from '../output/log-format.ts'
@@ -188,7 +189,9 @@ function brokerProps(flags: BrokerFlags): Record<string, string> {
   const normalized = normalizeBrokerProps(props).props
   const problems = validateBrokerProps(normalized)
   try {
-    clientListener(normalized, props.listeners)
+    for (const spec of clientListeners(normalized, props.listeners)) {
+      problems.push(...listenerSecurityProblems(normalized, spec))
+    }
   } catch (err) {
     problems.push((err as Error).message)
   }
