@@ -13,6 +13,8 @@ export interface ServerProcess {
   readonly child: ChildProcess
   readonly pid: number
   readonly port: number
+  /** A broker's HTTP port, if it has one. */
+  readonly httpPort: number | undefined
   stop(): Promise<void>
 }
 
@@ -30,9 +32,9 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     execArgv: spec.kind === 'broker' ? brokerExecArgv : [],
   })
   trackChild(child)
-  const port = await new Promise<number>((resolve, reject) => {
-    child.on('message', (m: { type?: string; port?: number }) => {
-      if (m.type === 'ready' && typeof m.port === 'number') resolve(m.port)
+  const { port, httpPort } = await new Promise<{ port: number; httpPort?: number }>((resolve, reject) => {
+    child.on('message', (m: { type?: string; port?: number; httpPort?: number }) => {
+      if (m.type === 'ready' && typeof m.port === 'number') resolve({ port: m.port, httpPort: m.httpPort })
     })
     child.once('exit', (code) => reject(new Error(`${spec.kind} process exited with ${code} before it was ready`)))
   })
@@ -41,6 +43,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     child,
     pid: child.pid as number,
     port,
+    httpPort,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return

@@ -1,7 +1,7 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, latency, embedded, cli, testing, records, transactions, groups, durability,
+ * Sections: baselines, produce, fetch, metrics, latency, embedded, cli, testing, records, transactions, groups, durability,
  * postgres, cluster, kafka-perf (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  * --rounds=N repeats the kafka-perf section's runs N times (default 1) and prints medians and ranges.
@@ -22,6 +22,7 @@ import { BATCHES_PER_FETCH, benchFetch, FETCH_IN_FLIGHT, type FetchRun } from '.
 import { benchGroups } from './groups.ts'
 import { benchKafkaPerf } from './kafka-perf.ts'
 import { benchLatency, type LatencySection } from './latency.ts'
+import { benchMetrics } from './metrics.ts'
 import { benchPostgres, killBenchPostgres } from './postgres.ts'
 import {
   benchBatch,
@@ -46,6 +47,7 @@ const SECTIONS = [
   'baselines',
   'produce',
   'fetch',
+  'metrics',
   'latency',
   'embedded',
   'cli',
@@ -327,6 +329,14 @@ async function main(): Promise<void> {
     await produce?.cleanup()
   }
 
+  if (sections.has('metrics')) {
+    heading(
+      'Metrics overhead',
+      'bench/metrics.ts: produce and fetch with and without the HTTP port and its metrics (scraped every second), ' +
+        "and the request path's metrics code alone.",
+    )
+    await benchMetrics()
+  }
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())
   if (sections.has('cli')) printCliStart(await benchCliStart())

@@ -137,9 +137,13 @@ export interface ProduceSection {
   cleanup(): Promise<void>
 }
 
-/** Starts a benchmark broker. */
-export function startBenchBroker(storage: 'local' | 'memory', dataDir?: string): Promise<ServerProcess> {
-  return startServer({ kind: 'broker', storage, dataDir, config: BENCH_BROKER_CONFIG })
+/** Starts a benchmark broker; `config` adds to the benchmark's broker configs. */
+export function startBenchBroker(
+  storage: 'local' | 'memory',
+  dataDir?: string,
+  config: Record<string, string> = {},
+): Promise<ServerProcess> {
+  return startServer({ kind: 'broker', storage, dataDir, config: { ...BENCH_BROKER_CONFIG, ...config } })
 }
 
 /**

@@ -7,7 +7,7 @@
  *                                              the canned response (hex, length-prefixed)
  *   {kind:'source', topic, recordsBytes}       answers each frame with a Fetch response of
  *                                              recordsBytes of records
- * Reports {type:'ready', port} over IPC; on {type:'close'} it shuts down and exits.
+ * Reports {type:'ready', port, httpPort} over IPC (httpPort: a broker's HTTP port, if it has one); on {type:'close'} it shuts down and exits.
  */
 import { createServer, type Server, type Socket } from 'node:net'
 import { startBroker } from '../src/broker/broker.ts'
@@ -66,9 +66,11 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec
   let close: () => Promise<void>
   let port: number
+  let httpPort: number | undefined
   if (spec.kind === 'broker') {
     const broker = await startBroker({ storage: spec.storage, dataDir: spec.dataDir, port: 0, config: spec.config })
     port = broker.port
+    httpPort = broker.httpPort
     close = () => broker.close()
   } else {
     const sockets = new Set<Socket>()
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     void shutdown().finally(() => process.exit(0))
   })
-  process.send?.({ type: 'ready', port })
+  process.send?.({ type: 'ready', port, httpPort })
 }
 
 await main()

@@ -35,7 +35,14 @@ export class HttpServer implements Service {
 
   async start(): Promise<void> {
     const { host, port } = this.#options
-    await this.#app.listen({ host: host === '' ? '::' : host, port, ipv6Only: false })
+    try {
+      await this.#app.listen({ host: host === '' ? '::' : host, port, ipv6Only: false })
+    } catch (err) {
+      // Every interface on a machine without IPv6, as the Kafka listener falls back.
+      const code = (err as NodeJS.ErrnoException).code
+      if (host !== '' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw err
+      await this.#app.listen({ host: '0.0.0.0', port })
+    }
     const where = this.addresses
     const every = host === '' || host === '::' || host === '0.0.0.0'
     this.#options.log.info(
