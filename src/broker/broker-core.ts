@@ -11,8 +11,10 @@ import { AppendWaiters } from './append-waiters.ts'
 import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
+import { PeerConnections } from './peer-connections.ts'
 import { TopicRegistry } from './topics.ts'
 import { TxnMarkerChannel } from './txn-markers.ts'
+import { TxnVerification } from './txn-verification.ts'
 
 export interface BrokerCoreOptions {
   nodeId: number
@@ -51,6 +53,10 @@ export class BrokerCore {
   readonly producerIds: ProducerIdManager
   readonly producers: ProducerStateManager
   readonly txns: TxnCoordinator
+  /** Connections to the other brokers of the cluster, for inter-broker requests. */
+  readonly peers: PeerConnections
+  /** Asks another broker's transaction coordinator about a transactional batch (KIP-890). */
+  readonly txnVerification: TxnVerification
   readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -102,6 +108,8 @@ export class BrokerCore {
       leaderEpoch: (topic, partition) => this.leadership.appendEpoch(topic, partition),
       leads: (topic, partition) => this.leadership.leads(topic, partition),
     })
+    this.peers = new PeerConnections(this)
+    this.txnVerification = new TxnVerification(this)
     this.txns = new TxnCoordinator({
       ...txnDeps,
       kv: options.storage.kv,

@@ -3,8 +3,8 @@
  * TransactionMarkerChannelManager: a partition's marker is written by its leader, and the end of
  * a transaction's offsets for a group by the group's coordinator. Where this process is that
  * broker the write is direct; elsewhere the marker goes in a WriteTxnMarkers request to the
- * broker the cluster view names, over a connection of the project's client to its advertised
- * listener. Markers asked for in the same turn of the event loop travel in one request per broker.
+ * broker the cluster view names (over peer-connections.ts). Markers asked for in the same turn of
+ * the event loop travel in one request per broker.
  *
  * Every error is retried, after the view changes or a short backoff, until it is written or
  * MARKER_RETRY_MS have passed; the coordinator then keeps the transaction prepared and tries
@@ -15,7 +15,6 @@
  * holds from one it does not, the group's offsets record is read back from storage and a
  * transaction still pending there is retried.
  */
-import { Connection } from '../client/connection.ts'
 import { OFFSETS_TOPIC, offsetsPartitionOf } from '../coordinator/group/offsets-partition.ts'
 import type { TxnMarkerWriter } from '../coordinator/txn/txn-coordinator.ts'
 import { ErrorCode, errorInfo } from '../protocol/error-codes.ts'
@@ -31,8 +30,6 @@ import { type PartitionMarker, writeMarkerAsLeader } from './txn-marker-write.ts
 /** How long one marker is retried before the coordinator leaves the transaction prepared for later. */
 const MARKER_RETRY_MS = 15_000
 const MAX_BACKOFF_MS = 1_000
-const CONNECT_TIMEOUT_MS = 5_000
-const REQUEST_TIMEOUT_MS = 10_000
 
 /** A marker waiting for the next request to its broker. */
 interface Outgoing {
@@ -40,17 +37,10 @@ interface Outgoing {
   answer: (errorCode: number) => void
 }
 
-interface PeerConnection {
-  host: string
-  port: number
-  conn: Promise<Connection>
-}
-
 /** The transaction coordinator's marker writer of one broker process. */
 export class TxnMarkerChannel implements TxnMarkerWriter {
   readonly #core: BrokerCore
   readonly #outbox = new Map<number, Outgoing[]>()
-  readonly #peers = new Map<number, PeerConnection>()
   /** Retries waiting for the view to change (or their backoff). */
   readonly #waiting = new Set<() => void>()
 
@@ -164,13 +154,13 @@ export class TxnMarkerChannel implements TxnMarkerWriter {
   async #flush(nodeId: number, queue: Outgoing[]): Promise<void> {
     let res: WriteTxnMarkersResponse
     try {
-      const conn = await this.#connection(nodeId)
+      const conn = await this.#core.peers.get(nodeId)
       res = await conn.send<WriteTxnMarkersResponse>(ApiKey.WriteTxnMarkers, () =>
         createWriteTxnMarkersRequest({ markers: requestMarkers(queue) }),
       )
     } catch (err) {
       this.#core.log.debug({ err, nodeId }, 'WriteTxnMarkers to another broker failed')
-      this.#dropPeer(nodeId)
+      this.#core.peers.drop(nodeId)
       for (const o of queue) o.answer(ErrorCode.NETWORK_EXCEPTION)
       return
     }
@@ -183,41 +173,7 @@ export class TxnMarkerChannel implements TxnMarkerWriter {
     }
   }
 
-  /** A connection to a broker's advertised listener, opened on first use and again after it fails or moves. */
-  #connection(nodeId: number): Promise<Connection> {
-    const node = this.#core.cluster.node(nodeId)
-    if (node === undefined) return Promise.reject(new Error(`broker ${nodeId} is not in the cluster view`))
-    const known = this.#peers.get(nodeId)
-    if (known !== undefined && known.host === node.host && known.port === node.port) {
-      return known.conn.then((c) => (c.usable ? c : this.#reconnect(nodeId, node.host, node.port)))
-    }
-    return this.#reconnect(nodeId, node.host, node.port)
-  }
-
-  #reconnect(nodeId: number, host: string, port: number): Promise<Connection> {
-    this.#dropPeer(nodeId)
-    const conn = Connection.open({
-      host,
-      port,
-      clientId: `samsa-broker-${this.#core.nodeId}`,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    })
-    this.#peers.set(nodeId, { host, port, conn })
-    conn.catch(() => {
-      if (this.#peers.get(nodeId)?.conn === conn) this.#peers.delete(nodeId)
-    })
-    return conn
-  }
-
-  #dropPeer(nodeId: number): void {
-    const peer = this.#peers.get(nodeId)
-    this.#peers.delete(nodeId)
-    peer?.conn.then((c) => c.close()).catch(() => {})
-  }
-
   #close(): void {
-    for (const nodeId of [...this.#peers.keys()]) this.#dropPeer(nodeId)
     this.#wake()
   }
 }

@@ -158,7 +158,7 @@ export class PartitionProducerState {
       if (code !== ErrorCode.NONE) {
         return error(code, `Producer ${pid} epoch ${epoch} has no open transaction with this partition`)
       }
-    } else if (entry !== undefined && (entry.txnFirstOffset >= 0 || entry.txnStarting !== null)) {
+    } else if (this.inTransaction(pid)) {
       return error(ErrorCode.INVALID_TXN_STATE, `Expected a transactional write from producer ${pid}`)
     }
     const e = this.#entry(pid, epoch)
@@ -172,6 +172,12 @@ export class PartitionProducerState {
     if (info.isTransactional && e.txnFirstOffset < 0 && e.txnStarting === null) e.txnStarting = meta
     this.dirty = true
     return { kind: 'append', meta, entry: e }
+  }
+
+  /** Whether the producer has a transaction open here, or its first batch on the way. */
+  inTransaction(producerId: number): boolean {
+    const entry = this.producers.get(producerId)
+    return entry !== undefined && (entry.txnFirstOffset >= 0 || entry.txnStarting !== null)
   }
 
   /** The storage engine assigned `baseOffset` to an accepted batch. */

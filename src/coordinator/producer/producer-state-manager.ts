@@ -100,6 +100,11 @@ export class ProducerStateManager {
     return this.#partitions.get(topic)?.get(partition)
   }
 
+  /** Whether the producer has a transaction open (or being opened) in the partition. */
+  inTransaction(topic: string, partition: number, producerId: number): boolean {
+    return this.peek(topic, partition)?.inTransaction(producerId) === true
+  }
+
   /**
    * Appends one producer batch (producerId ≥ 0) after the idempotence and transaction checks.
    * Must be called synchronously in request order, like storage.append. Rejects with the
