@@ -54,6 +54,8 @@ export interface RdkafkaTools {
 
 interface Librdkafka {
   root: string
+  /** The static library (librdkafka.a). */
+  archive: string
   version: string
   /** The libraries librdkafka.a was configured to link with. */
   libs: string[]
@@ -62,7 +64,11 @@ interface Librdkafka {
 async function librdkafka(): Promise<Librdkafka> {
   const pkg = createRequire(import.meta.url).resolve('@confluentinc/kafka-javascript/package.json')
   const root = join(dirname(pkg), 'deps', 'librdkafka')
-  if (!existsSync(join(root, 'src', 'librdkafka.a'))) throw new Error(`no built librdkafka in ${root}`)
+  // The static library stays in the source tree after the build, and is copied beside the binding.
+  const archive = [join(root, 'src', 'librdkafka.a'), join(dirname(pkg), 'build', 'deps', 'librdkafka.a')].find((a) =>
+    existsSync(a),
+  )
+  if (archive === undefined || !existsSync(join(root, 'config.h'))) throw new Error(`no built librdkafka in ${root}`)
   const header = await readFile(join(root, 'src', 'rdkafka.h'), 'utf8')
   const hex = /#define RD_KAFKA_VERSION 0x([0-9a-f]{8})/i.exec(header)?.[1]
   if (hex === undefined) throw new Error('no RD_KAFKA_VERSION in rdkafka.h')
@@ -70,7 +76,7 @@ async function librdkafka(): Promise<Librdkafka> {
   const version = `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}`
   const config = await readFile(join(root, 'Makefile.config'), 'utf8')
   const libs = [...config.matchAll(/^LIBS\+=(.*)$/gm)].flatMap((m) => (m[1] ?? '').trim().split(/\s+/))
-  return { root, version, libs: [...new Set(libs.filter((l) => l !== ''))] }
+  return { root, archive, version, libs: [...new Set(libs.filter((l) => l !== ''))] }
 }
 
 /** examples/rdkafka_performance.c from the rdkafka-sys crate, fetched once with `cargo vendor`. */
@@ -104,18 +110,7 @@ async function performanceSource(cache: string): Promise<string> {
 async function compile(lib: Librdkafka, source: string, out: string): Promise<void> {
   const partial = `${out}.partial`
   // -I src: the example includes "../src/rd.h" and "rdkafka.h"; -I root: config.h.
-  await run('cc', [
-    '-O2',
-    '-I',
-    join(lib.root, 'src'),
-    '-I',
-    lib.root,
-    source,
-    '-o',
-    partial,
-    join(lib.root, 'src', 'librdkafka.a'),
-    ...lib.libs,
-  ])
+  await run('cc', ['-O2', '-I', join(lib.root, 'src'), '-I', lib.root, source, '-o', partial, lib.archive, ...lib.libs])
   await rename(partial, out)
 }
 

@@ -48,6 +48,8 @@ interface Produced {
   msgsPerSec: number
   /** The broker's CPU over the run, % of one core. */
   brokerCpu: number
+  /** Of which its main thread (for samsa, the event loop; the rest is libuv's pool and V8's GC threads). */
+  mainThreadCpu: number
 }
 
 interface Consumed {
@@ -145,11 +147,16 @@ async function createTopic(tools: RdkafkaTools, bootstrap: string, topic: string
 }
 
 async function produce(tools: RdkafkaTools, target: Target, topic: string, acks: number): Promise<Produced> {
-  const cpuBefore = processCpuMs(target.pid) ?? Number.NaN
-  const start = performance.now()
+  const cpu = (): number => processCpuMs(target.pid) ?? Number.NaN
+  const mainCpu = (): number => processCpuMs(target.pid, target.pid) ?? Number.NaN
+  const [cpuBefore, mainBefore, start] = [cpu(), mainCpu(), performance.now()]
   const out = await perf(tools, producer(target.bootstrap, topic, MESSAGES, acks, 5))
-  const cpu = (processCpuMs(target.pid) ?? Number.NaN) - cpuBefore
-  return { ...parseProduced(out, MESSAGES), brokerCpu: (100 * cpu) / (performance.now() - start) }
+  const percent = (ms: number): number => (100 * ms) / (performance.now() - start)
+  return {
+    ...parseProduced(out, MESSAGES),
+    brokerCpu: percent(cpu() - cpuBefore),
+    mainThreadCpu: percent(mainCpu() - mainBefore),
+  }
 }
 
 async function consume(tools: RdkafkaTools, bootstrap: string, topic: string): Promise<Consumed> {
@@ -437,6 +444,13 @@ function printKafkaPerf(
     '',
     '',
     '% of one core',
+  ])
+  rows.push([
+    '  samsa main thread',
+    ...brokers.map((b) => (b === 'samsa' ? col(b, (f) => f.acks1?.mainThreadCpu, 0, '%').text : '')),
+    '',
+    '',
+    'its event loop; the rest: libuv pool (file writes), GC threads',
   ])
   rows.push([
     'broker CPU, produce acks=all',

@@ -82,10 +82,13 @@ export async function removeAllTempDirs(): Promise<void> {
 
 const CLOCK_TICKS = 100 // USER_HZ on Linux
 
-/** CPU time (user + system, ms) of a process, all threads, from /proc; undefined elsewhere. */
-export function processCpuMs(pid: number): number | undefined {
+/**
+ * CPU time (user + system, ms) of a process, all threads, from /proc; with `tid`, of that thread
+ * alone (a process's main thread has tid = pid). Undefined elsewhere.
+ */
+export function processCpuMs(pid: number, tid?: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8')
     // Fields after the command name (which may contain spaces) start after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
     const utime = Number(fields[11])
