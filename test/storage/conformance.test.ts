@@ -37,6 +37,15 @@ for (const engine of engines) {
       assert.equal(isStorageError(err), true)
     })
 
+    it('reports itself healthy while it works, and not once closed', async () => {
+      const other = await engine.open()
+      await other.storage.createTopic(topicMeta('healthy'))
+      await other.storage.append('healthy', 0, appendInput(makeBatch(['a'])), { durable: true, leaderEpoch: 0 })
+      assert.deepEqual(other.storage.health(), { ok: true })
+      await other.cleanup()
+      assert.deepEqual(other.storage.health(), { ok: false, error: 'storage is closed' })
+    })
+
     it('runRetention ages batches by the engine clock: past retention.ms they go, the newest last', async () => {
       let now = 1_000_000
       const aged = await engine.open(() => now)
