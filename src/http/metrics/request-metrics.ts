@@ -52,6 +52,12 @@ export interface ListenerTraffic {
 const API_NAMES = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]))
 const ERROR_NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code, name]))
 const MS = 1 / 1000
+/**
+ * Above any version Kafka has defined: such a request is answered only when it is an ApiVersions
+ * (with v0 and UNSUPPORTED_VERSION); counted as version -1, so that a client cannot make a series
+ * per possible number.
+ */
+const MAX_VERSION = 99
 
 /** The request path's counters; one per broker process. */
 export class RequestMetrics {
@@ -164,7 +170,8 @@ class Timing implements RequestTiming {
     this.#metrics = metrics
     this.#traffic = traffic
     this.#apiKey = frame.length >= 4 ? frame.readInt16BE(0) : -1
-    this.#apiVersion = frame.length >= 4 ? frame.readInt16BE(2) : -1
+    const version = frame.length >= 4 ? frame.readInt16BE(2) : -1
+    this.#apiVersion = version >= 0 && version <= MAX_VERSION ? version : -1
     this.#readAt = readAt
     this.#startAt = performance.now()
   }
