@@ -445,6 +445,15 @@ function printKafkaPerf(
     '',
     '% of one core',
   ])
+  const perGb = (p: Produced | undefined): number | undefined =>
+    p === undefined ? undefined : p.brokerCpu / 100 / (p.mbPerSec / 1000)
+  rows.push([
+    '  per GB produced',
+    ...brokers.map((b) => col(b, (f) => perGb(f.acks1), 2, 's').text),
+    '',
+    '',
+    'CPU seconds: what counts where cores are shared',
+  ])
   rows.push([
     '  samsa main thread',
     ...brokers.map((b) => (b === 'samsa' ? col(b, (f) => f.acks1?.mainThreadCpu, 0, '%').text : '')),
@@ -459,6 +468,7 @@ function printKafkaPerf(
     '',
     '',
   ])
+  rows.push(['  per GB produced', ...brokers.map((b) => col(b, (f) => perGb(f.acksAll), 2, 's').text), '', '', ''])
   rows.push(['broker peak RSS', ...brokers.map((b) => col(b, (f) => f.peakRssMb, 0, 'MB').text), '', '', ''])
   console.log(table(rows))
   const append = summary(
