@@ -19,13 +19,14 @@ import { type ClusterMember, joinCluster } from './cluster-member.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
-import { listenerSecurityProblems } from './listener-security.ts'
+import { listenerSecurityProblems, tlsConfig } from './listener-security.ts'
 import {
   advertisedListener,
   clientListeners,
   httpListener,
   type ListenerAddress,
   primaryListener,
+  usesTls,
 } from './listeners-config.ts'
 import { type Service, Services } from './services.ts'
 
@@ -240,7 +241,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
             observe,
           })
           const observer = http?.metrics.requests.observer(spec.name)
-          listeners.push(await Listener.start({ ...limits(c), hosts: hostsOf(spec), port, observer }, dispatcher, log))
+          try {
+            const tls = usesTls(spec.protocol) ? tlsConfig(props, spec) : undefined
+            listeners.push(
+              await Listener.start({ ...limits(c), hosts: hostsOf(spec), port, observer, tls }, dispatcher, log),
+            )
+          } catch (err) {
+            // This service's close is not called when its start fails: close the listeners bound so far.
+            await Promise.all(listeners.splice(0).map((l) => l.close()))
+            throw err
+          }
         }
       }
       const rack = props['broker.rack'] || null

@@ -5,6 +5,7 @@
  */
 import { closest } from '../util/edit-distance.ts'
 import { IGNORED_BROKER_CONFIG_NAMES, ignoredConfigReason } from './ignored-broker-configs.ts'
+import { isAppliedListenerConfig, SECURITY_CONFIGS } from './security-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
 
 const BROKER_ONLY: readonly ConfigDefinition[] = [
@@ -321,7 +322,11 @@ function synonymDefinitions(): ConfigDefinition[] {
   return out
 }
 
-export const BROKER_CONFIGS: readonly ConfigDefinition[] = [...BROKER_ONLY, ...synonymDefinitions()]
+export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
+  ...BROKER_ONLY,
+  ...SECURITY_CONFIGS,
+  ...synonymDefinitions(),
+]
 
 export const BROKER_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDefinition> = new Map(
   BROKER_CONFIGS.map((c) => [c.name, c]),
@@ -386,7 +391,8 @@ export function normalizeBrokerProps(set: Record<string, string>): { props: Reco
 export function ignoredBrokerProps(set: Record<string, string>): { name: string; reason: string }[] {
   const out: { name: string; reason: string }[] = []
   for (const name of Object.keys(set)) {
-    const reason = BROKER_CONFIG_BY_NAME.has(name) ? undefined : ignoredConfigReason(name)
+    const reason =
+      BROKER_CONFIG_BY_NAME.has(name) || isAppliedListenerConfig(name) ? undefined : ignoredConfigReason(name)
     if (reason !== undefined) out.push({ name, reason })
   }
   return out

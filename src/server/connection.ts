@@ -65,6 +65,8 @@ export class Connection {
   readonly id = nextConnectionId++
   readonly socket: Socket
   readonly remote: string
+  /** Who the client is (a Kafka principal, User:name): User:ANONYMOUS until TLS or SASL says otherwise. */
+  principal = 'User:ANONYMOUS'
   readonly #dispatch: Dispatcher
   readonly #limits: ConnectionLimits
   readonly #log: Log

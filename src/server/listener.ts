@@ -2,6 +2,8 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Log } from '../util/logger.ts'
 import { SerialQueue } from '../util/serial-queue.ts'
 import { Connection, type ConnectionLimits, type Dispatcher } from './connection.ts'
+import { ANONYMOUS } from './ssl-principal.ts'
+import { TlsAcceptor, type TlsConfig } from './tls.ts'
 
 export interface ListenerOptions extends ConnectionLimits {
   /**
@@ -14,6 +16,8 @@ export interface ListenerOptions extends ConnectionLimits {
   maxConnections: number
   /** max.connections.per.ip: connections beyond this from one address are closed on arrival. */
   maxConnectionsPerIp?: number
+  /** SSL and SASL_SSL listeners: clients shake hands with these certificates first. */
+  tls?: TlsConfig
 }
 
 /**
@@ -29,6 +33,7 @@ export class Listener {
   readonly #options: ListenerOptions
   readonly #dispatch: Dispatcher
   readonly #log: Log
+  readonly #tls: TlsAcceptor | undefined
   #port = 0
   /** pause() and resume() one after the other, so that two calls never bind the port twice. */
   readonly #availability = new SerialQueue()
@@ -37,11 +42,17 @@ export class Listener {
     this.#options = options
     this.#dispatch = dispatch
     this.#log = log
+    this.#tls = options.tls && new TlsAcceptor(options.tls, log, (socket, principal) => this.#open(socket, principal))
   }
 
   static async start(options: ListenerOptions, dispatch: Dispatcher, log: Log): Promise<Listener> {
     const listener = new Listener(options, dispatch, log)
-    await listener.#listen(options.port)
+    try {
+      await listener.#listen(options.port)
+    } catch (err) {
+      await listener.close()
+      throw err
+    }
     return listener
   }
 
@@ -75,6 +86,7 @@ export class Listener {
     return this.#availability.run(async () => {
       const servers = this.#servers.splice(0)
       for (const c of this.#connections) c.reset('broker made unavailable')
+      this.#tls?.dropConnections()
       await stopAccepting(servers)
     })
   }
@@ -102,14 +114,13 @@ export class Listener {
         return
       }
       this.#perIp.set(ip, fromIp + 1)
-      const conn = new Connection(socket, this.#dispatch, this.#options, this.#log)
-      this.#connections.add(conn)
       socket.on('close', () => {
-        this.#connections.delete(conn)
         const left = (this.#perIp.get(ip) ?? 1) - 1
         if (left > 0) this.#perIp.set(ip, left)
         else this.#perIp.delete(ip)
       })
+      if (this.#tls) this.#tls.accept(socket)
+      else this.#open(socket, ANONYMOUS)
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
@@ -121,6 +132,14 @@ export class Listener {
     const address = server.address()
     if (typeof address === 'object' && address !== null) this.#port = address.port
     this.#servers.push(server)
+  }
+
+  /** Serves a client: its TCP socket, or its TLS socket once the handshake let it in. */
+  #open(socket: Socket, principal: string): void {
+    const conn = new Connection(socket, this.#dispatch, this.#options, this.#log)
+    conn.principal = principal
+    this.#connections.add(conn)
+    socket.on('close', () => this.#connections.delete(conn))
   }
 
   /** The bound port (useful when listening on port 0). */
@@ -154,6 +173,7 @@ export class Listener {
     await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])
     clearTimeout(timer)
     for (const c of this.#connections) c.socket.destroy()
+    this.#tls?.close()
     await closed
     this.#log.debug('listener closed')
   }

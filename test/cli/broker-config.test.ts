@@ -122,7 +122,10 @@ describe('samsa broker configs', () => {
     assert.match(bad.stderr, /num\.partitions must be at least 1/)
     const tls = await runCli(['broker', '--memory', '--set', 'listeners=SSL://:0'])
     assert.equal(tls.code, 2)
-    assert.match(tls.stderr, /listener SSL: SSL is not served yet/)
+    assert.match(
+      tls.stderr,
+      /listener SSL \(SSL\) has no key store: set ssl\.keystore\.type=PEM and ssl\.keystore\.location/,
+    )
     const missing = await runCli(['broker', '--memory', '--config', join(dir.path, 'nope.properties')])
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /cannot read --config/)

@@ -23,7 +23,7 @@ test('a config is either applied or ignored with a reason, never both, and each 
 })
 
 test('prefix families, aliases and suggestions', () => {
-  assert.match(ignoredConfigReason('listener.name.external.ssl.keystore.location') ?? '', /TLS, SASL/)
+  assert.match(ignoredConfigReason('listener.name.external.ssl.cipher.suites') ?? '', /TLS tuning/)
   assert.match(ignoredConfigReason('zookeeper.ssl.new.thing') ?? '', /removed in Kafka 4\.0/)
   assert.equal(ignoredConfigReason('listener.name.'), undefined)
   assert.ok(isKnownBrokerConfig('broker.id') && isKnownBrokerConfig('log.dir') && !isKnownBrokerConfig('log.dirz'))

@@ -1,0 +1,112 @@
+/**
+ * The TLS and SASL broker configs samsa applies, under Kafka's names and with Kafka's defaults.
+ * Each may also be set for one listener as `listener.name.<listener>.<config>` (the SASL JAAS
+ * config as `listener.name.<listener>.<mechanism>.sasl.jaas.config`), as in Kafka.
+ */
+import type { ConfigDefinition } from './topic-configs.ts'
+
+export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
+  {
+    name: 'ssl.keystore.type',
+    type: 'STRING',
+    default: 'JKS',
+    doc: 'Format of the key store: PEM (ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key) or PKCS12; JKS cannot be read here.',
+  },
+  {
+    name: 'ssl.keystore.location',
+    type: 'STRING',
+    default: '',
+    doc: "The broker's key store: a PEM file holding its private key and certificate chain, or a PKCS12 file. Reloaded when it changes.",
+  },
+  {
+    name: 'ssl.keystore.password',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'Password of a PKCS12 key store (PEM key stores take ssl.key.password instead).',
+  },
+  {
+    name: 'ssl.keystore.certificate.chain',
+    type: 'PASSWORD',
+    default: '',
+    doc: "The broker's certificate chain in PEM, inline (with ssl.keystore.type=PEM).",
+  },
+  {
+    name: 'ssl.keystore.key',
+    type: 'PASSWORD',
+    default: '',
+    doc: "The broker's private key in PEM, inline (with ssl.keystore.type=PEM).",
+  },
+  {
+    name: 'ssl.key.password',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'Password of an encrypted private key in the key store.',
+  },
+  {
+    name: 'ssl.truststore.type',
+    type: 'STRING',
+    default: 'JKS',
+    doc: 'Format of the trust store; PEM is read here.',
+  },
+  {
+    name: 'ssl.truststore.location',
+    type: 'STRING',
+    default: '',
+    doc: 'PEM file of the certificate authorities whose client certificates are trusted (mTLS). Reloaded when it changes.',
+  },
+  {
+    name: 'ssl.truststore.certificates',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'The trusted certificate authorities in PEM, inline.',
+  },
+  {
+    name: 'ssl.truststore.password',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'Password of a trust store; PEM trust stores have none.',
+  },
+  {
+    name: 'ssl.client.auth',
+    type: 'STRING',
+    default: 'none',
+    validValues: ['required', 'requested', 'none'],
+    doc: 'Whether TLS clients must (required) or may (requested) present a certificate a trusted authority signed; its subject is their principal.',
+  },
+  {
+    name: 'ssl.principal.mapping.rules',
+    type: 'STRING',
+    default: 'DEFAULT',
+    doc: 'Rules turning a client certificate subject into a principal name: RULE:pattern/replacement/[LU], comma separated, and DEFAULT (the subject as is).',
+  },
+  {
+    name: 'sasl.enabled.mechanisms',
+    type: 'LIST',
+    default: 'GSSAPI',
+    doc: 'SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.',
+  },
+  {
+    name: 'sasl.jaas.config',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'JAAS login module options; the PLAIN module\'s user_<name>="<password>" entries are the users PLAIN accepts.',
+  },
+  {
+    name: 'connection.failed.authentication.delay.ms',
+    type: 'INT',
+    default: '100',
+    min: 0,
+    doc: 'How long the answer to a failed authentication is held back, against password guessing.',
+  },
+]
+
+/**
+ * Whether a `listener.name.<listener>.<config>` name sets, for one listener, a config samsa
+ * applies (`<mechanism>.sasl.jaas.config` included).
+ */
+export function isAppliedListenerConfig(name: string): boolean {
+  const m = /^listener\.name\.[^.]+\.(.+)$/.exec(name)
+  if (!m) return false
+  const suffix = (m[1] as string).replace(/^[a-z0-9-]+\.(?=sasl\.jaas\.config$)/, '')
+  return SECURITY_CONFIGS.some((c) => c.name === suffix)
+}
