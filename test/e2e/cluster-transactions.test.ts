@@ -22,6 +22,7 @@ import {
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { createOffsetFetchRequest, type OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.ts'
 import {
+  createWritableTxnMarker,
   createWriteTxnMarkersRequest,
   type WriteTxnMarkersResponse,
 } from '../../src/protocol/generated/write-txn-markers.ts'
@@ -58,6 +59,13 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
   let admin: Admin
   const producers = new Set<Producer>()
 
+  /** A kafkajs client whose seed brokers are the running ones (a test kills one). */
+  const liveClient = (): Kafka =>
+    kafkajsClient(cluster.bootstrap[0] as string, {
+      brokers: cluster.bootstrap,
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+    })
+
   before(async () => {
     cluster = new TestCluster(await freshDatabase(), [
       '--set',
@@ -67,10 +75,7 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
     ])
     for (const id of NODES) await cluster.start(id)
     // Every broker as a seed: a test kills one, and a new client must still find the cluster.
-    kafka = kafkajsClient(cluster.bootstrap[0] as string, {
-      brokers: cluster.bootstrap,
-      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
-    })
+    kafka = liveClient()
     admin = kafka.admin()
     await admin.connect()
     await waitForMembers(cluster, NODES)
@@ -387,12 +392,20 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
     await end(txn, () => cluster.stop(coordinator, 'SIGKILL'))
     await producer.disconnect().catch(() => {})
 
-    const plain = track(kafka.producer({ idempotent: true }))
+    // New clients start once the others count the dead broker out: kafkajs' connect sometimes
+    // fails at once (ECONNREFUSED) on a broker that Metadata still lists.
+    await waitForMembers(
+      cluster,
+      NODES.filter((n) => n !== coordinator),
+    )
+    const survivors = liveClient()
+    const plain = track(survivors.producer({ idempotent: true }))
     await plain.connect()
     const after = [0, 1, 2].map((partition) => ({ partition, value: `${tag}-after-${partition}` }))
     await plain.send({ topic, acks: -1, messages: after })
     await plain.disconnect()
     const seen = await readCommittedUntil(
+      survivors,
       topic,
       after.map((a) => a.value),
     )
@@ -409,8 +422,8 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
   }
 
   /** Reads read_committed until every value of `wanted` came. */
-  async function readCommittedUntil(topic: string, wanted: string[]): Promise<Seen[]> {
-    const consumer = kafka.consumer({ groupId: uniqueName('rc-reader'), maxWaitTimeInMs: 100 })
+  async function readCommittedUntil(client: Kafka, topic: string, wanted: string[]): Promise<Seen[]> {
+    const consumer = client.consumer({ groupId: uniqueName('rc-reader'), maxWaitTimeInMs: 100 })
     const seen: Seen[] = []
     await consumer.connect()
     try {
@@ -494,13 +507,13 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
         version,
         createWriteTxnMarkersRequest({
           markers: [
-            {
+            createWritableTxnMarker({
               producerId,
               producerEpoch: m.epoch,
               transactionResult: false,
               coordinatorEpoch: m.coordinatorEpoch,
               topics: m.topics.map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
-            },
+            }),
           ],
         }),
       )
