@@ -17,6 +17,8 @@ import {
   createPartitionProduceResponse,
   createProduceRequest,
   createProduceResponse,
+  createTopicProduceData,
+  createTopicProduceResponse,
 } from '../src/protocol/generated/produce.ts'
 import { BATCHES_PER_FETCH, fetchLoad } from './fetch.ts'
 import {
@@ -83,10 +85,15 @@ function requestPathNs(): { produce: number; fetch: number } {
     frame: header(ApiKey.Produce),
     request: createProduceRequest({
       acks: 1,
-      topicData: [{ name: 'bench-metrics', partitionData: [{ index: 0, records: batch }] }],
+      topicData: [createTopicProduceData({ name: 'bench-metrics', partitionData: [{ index: 0, records: batch }] })],
     }),
     response: createProduceResponse({
-      responses: [{ name: 'bench-metrics', partitionResponses: [createPartitionProduceResponse({ index: 0 })] }],
+      responses: [
+        createTopicProduceResponse({
+          name: 'bench-metrics',
+          partitionResponses: [createPartitionProduceResponse({ index: 0 })],
+        }),
+      ],
     }),
   }
   const fetched = {

@@ -145,7 +145,7 @@ function benchMessages(batch: Buffer, copyNs: number): void {
   const request = produce.createProduceRequest({
     acks: 1,
     timeoutMs: 30_000,
-    topicData: [{ name: 'bench', partitionData: [{ index: 0, records: batch }] }],
+    topicData: [produce.createTopicProduceData({ name: 'bench', partitionData: [{ index: 0, records: batch }] })],
   })
   const response = fetch.createFetchResponse({
     responses: [

@@ -26,6 +26,8 @@ import { ApiKey } from '../src/protocol/generated/index.ts'
 import {
   createPartitionProduceResponse,
   createProduceResponse,
+  createTopicProduceData,
+  createTopicProduceResponse,
   decodeProduceResponse,
   encodeProduceRequest,
   encodeProduceResponse,
@@ -72,7 +74,7 @@ export function produceFrame(topic: string, partition: number, acks: number, bat
       transactionalId: null,
       acks,
       timeoutMs: 30_000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+      topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: partition, records: batch }] })],
     })
   })
 }
@@ -103,7 +105,10 @@ export function cannedProduceResponse(topic: string, partition: number): Buffer 
       PRODUCE_VERSION,
       createProduceResponse({
         responses: [
-          { name: topic, partitionResponses: [createPartitionProduceResponse({ index: partition, baseOffset: 0n })] },
+          createTopicProduceResponse({
+            name: topic,
+            partitionResponses: [createPartitionProduceResponse({ index: partition, baseOffset: 0n })],
+          }),
         ],
       }),
     )

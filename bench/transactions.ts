@@ -7,8 +7,12 @@
  */
 import { startBroker } from '../src/broker/broker.ts'
 import { ApiKey } from '../src/protocol/generated/index.ts'
-import type { InitProducerIdResponse } from '../src/protocol/generated/init-producer-id.ts'
-import { createProduceRequest, type ProduceResponse } from '../src/protocol/generated/produce.ts'
+import { createInitProducerIdRequest, type InitProducerIdResponse } from '../src/protocol/generated/init-producer-id.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../src/protocol/records/batch.ts'
 import { RawClient } from '../test/helpers/raw-client.ts'
 import { fmt, table, tempDir } from './util.ts'
@@ -40,12 +44,16 @@ function batch(pid: bigint, epoch: number, seq: number, transactional: boolean):
 async function runCase(port: number, topic: string, txnRecords: number): Promise<Run> {
   const c = await RawClient.connect(port)
   const transactionalId = txnRecords > 0 ? `bench-${topic}` : null
-  const init = await c.send<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
-    transactionalId,
-    transactionTimeoutMs: 60_000,
-    producerId: -1n,
-    producerEpoch: -1,
-  })
+  const init = await c.send<InitProducerIdResponse>(
+    ApiKey.InitProducerId,
+    4,
+    createInitProducerIdRequest({
+      transactionalId,
+      transactionTimeoutMs: 60_000,
+      producerId: -1n,
+      producerEpoch: -1,
+    }),
+  )
   const { producerId: pid, producerEpoch: epoch } = init
   let seq = 0
   let records = 0
@@ -61,7 +69,7 @@ async function runCase(port: number, topic: string, txnRecords: number): Promise
           transactionalId,
           acks: -1,
           timeoutMs: 5000,
-          topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+          topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
         }),
       )
       .then((res) => {

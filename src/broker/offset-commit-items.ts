@@ -9,6 +9,7 @@ interface CommitPartition {
 
 interface CommitTopic<P extends CommitPartition> {
   name: string
+  topicId: string
   partitions: P[]
 }
 
@@ -37,9 +38,10 @@ export function commitResults(
   topics: CommitTopic<CommitPartition>[],
   groupError: number,
   errors: number[][] = [],
-): { name: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
+): { name: string; topicId: string; partitions: { partitionIndex: number; errorCode: number }[] }[] {
   return topics.map((t, ti) => ({
     name: t.name,
+    topicId: t.topicId,
     partitions: t.partitions.map((p, pi) => ({
       partitionIndex: p.partitionIndex,
       errorCode: groupError !== ErrorCode.NONE ? groupError : (errors[ti]?.[pi] ?? ErrorCode.NONE),

@@ -20,6 +20,7 @@ import type { TxnMarkerWriter } from '../coordinator/txn/txn-coordinator.ts'
 import { ErrorCode, errorInfo } from '../protocol/error-codes.ts'
 import { ApiKey } from '../protocol/generated/index.ts'
 import {
+  createWritableTxnMarker,
   createWriteTxnMarkersRequest,
   type WritableTxnMarker,
   type WriteTxnMarkersResponse,
@@ -185,13 +186,12 @@ function requestMarkers(queue: Outgoing[]): WritableTxnMarker[] {
     const key = `${m.producerId}:${m.producerEpoch}:${m.commit}:${m.coordinatorEpoch}`
     let entry = byTxn.get(key)
     if (entry === undefined) {
-      entry = {
+      entry = createWritableTxnMarker({
         producerId: BigInt(m.producerId),
         producerEpoch: m.producerEpoch,
         transactionResult: m.commit,
-        topics: [],
         coordinatorEpoch: m.coordinatorEpoch,
-      }
+      })
       byTxn.set(key, entry)
     }
     let topic = entry.topics.find((t) => t.name === m.topic)

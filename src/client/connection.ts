@@ -9,7 +9,7 @@ import { API_DESCRIPTORS, type ApiDescriptor, ApiKey } from '../protocol/generat
 import { Reader } from '../protocol/wire/reader.ts'
 import { Writer } from '../protocol/wire/writer.ts'
 import { ClientError, KafkaError } from './errors.ts'
-import { pickVersion, type VersionRange } from './versions.ts'
+import { CLIENT_VERSIONS, pickVersion, type VersionRange } from './versions.ts'
 
 /** Where and how to connect. */
 export interface ConnectionOptions {
@@ -171,7 +171,9 @@ export class Connection {
   }
 
   async #negotiate(): Promise<void> {
-    const latest = descriptor(ApiKey.ApiVersions).maxVersion
+    // The client's own highest version, not the codec's: the codecs know versions the client
+    // does not speak yet (and a broker would only answer those with UNSUPPORTED_VERSION).
+    const latest = (CLIENT_VERSIONS.get(ApiKey.ApiVersions) as VersionRange).max
     let res = await this.sendVersion<ApiVersionsResponse>(
       ApiKey.ApiVersions,
       latest,

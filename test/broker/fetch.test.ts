@@ -10,7 +10,11 @@ import {
   type FetchResponse,
 } from '../../src/protocol/generated/fetch.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
@@ -32,7 +36,7 @@ async function produce(client: RawClient, topic: string, partition: number, valu
     createProduceRequest({
       acks: 1,
       timeoutMs: 1000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+      topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: partition, records }] })],
     }),
   )
   assert.equal(res.responses[0]?.partitionResponses[0]?.errorCode, 0)

@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import {
   createProduceRequest,
+  createTopicProduceData,
   type PartitionProduceResponse,
   type ProduceResponse,
 } from '../../src/protocol/generated/produce.ts'
@@ -64,7 +65,7 @@ describe('a partition claimed by another broker', { skip }, () => {
       createProduceRequest({
         acks: -1,
         timeoutMs: 5000,
-        topicData: [{ name: 't', partitionData: [{ index: 0, records: batch }] }],
+        topicData: [createTopicProduceData({ name: 't', partitionData: [{ index: 0, records: batch }] })],
       }),
     )
     return res.responses[0]?.partitionResponses[0] as PartitionProduceResponse

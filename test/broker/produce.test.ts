@@ -5,6 +5,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import {
   createProduceRequest,
+  createTopicProduceData,
   type PartitionProduceResponse,
   type ProduceResponse,
 } from '../../src/protocol/generated/produce.ts'
@@ -56,7 +57,7 @@ describe('Produce', () => {
       createProduceRequest({
         acks,
         timeoutMs: 1000,
-        topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+        topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: partition, records }] })],
       }),
     )
     return res.responses[0]?.partitionResponses[0] as PartitionProduceResponse
@@ -159,14 +160,14 @@ describe('Produce', () => {
         acks: 1,
         timeoutMs: 1000,
         topicData: [
-          {
+          createTopicProduceData({
             name: 'compacted2',
             partitionData: [
               { index: 0, records: records([0, 4]) },
               { index: 1, records: records([]) },
             ],
-          },
-          { name: 'compacted', partitionData: [{ index: 0, records: records([2]) }] },
+          }),
+          createTopicProduceData({ name: 'compacted', partitionData: [{ index: 0, records: records([2]) }] }),
         ],
       }),
     )

@@ -17,7 +17,11 @@ import {
   createListOffsetsRequest,
   type ListOffsetsResponse,
 } from '../../src/protocol/generated/list-offsets.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { readBatchHeader } from '../../src/protocol/records/batch-header.ts'
 import { COMPRESSION_NAMES, Compression } from '../../src/protocol/records/compression.ts'
@@ -55,7 +59,7 @@ for (const engine of ['memory', 'local'] as const) {
         createProduceRequest({
           acks: -1,
           timeoutMs: 1000,
-          topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+          topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
         }),
       )
       assert.equal(res.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.NONE)

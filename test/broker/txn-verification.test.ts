@@ -19,6 +19,7 @@ import {
 } from '../../src/protocol/generated/init-producer-id.ts'
 import {
   createProduceRequest,
+  createTopicProduceData,
   type PartitionProduceResponse,
   type ProduceResponse,
 } from '../../src/protocol/generated/produce.ts'
@@ -87,7 +88,7 @@ describe('transactional batches checked with a coordinator on another broker', {
         transactionalId,
         acks: -1,
         timeoutMs: 5000,
-        topicData: [{ name: 't', partitionData: [{ index: partition, records }] }],
+        topicData: [createTopicProduceData({ name: 't', partitionData: [{ index: partition, records }] })],
       }),
     )
     return res.responses[0]?.partitionResponses[0] as PartitionProduceResponse

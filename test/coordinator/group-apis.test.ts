@@ -16,7 +16,11 @@ import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { createJoinGroupRequest, type JoinGroupResponse } from '../../src/protocol/generated/join-group.ts'
 import { createLeaveGroupRequest, type LeaveGroupResponse } from '../../src/protocol/generated/leave-group.ts'
 import { createListGroupsRequest, type ListGroupsResponse } from '../../src/protocol/generated/list-groups.ts'
-import { createOffsetCommitRequest, type OffsetCommitResponse } from '../../src/protocol/generated/offset-commit.ts'
+import {
+  createOffsetCommitRequest,
+  createOffsetCommitRequestTopic,
+  type OffsetCommitResponse,
+} from '../../src/protocol/generated/offset-commit.ts'
 import type { OffsetDeleteResponse } from '../../src/protocol/generated/offset-delete.ts'
 import { createOffsetFetchRequest, type OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.ts'
 import { Writer } from '../../src/protocol/wire/writer.ts'
@@ -117,7 +121,7 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
       memberId: join.memberId,
       groupInstanceId: 'life-1',
       topics: [
-        {
+        createOffsetCommitRequestTopic({
           name: 'apis',
           partitions: [
             {
@@ -128,8 +132,8 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: 'meta',
             },
           ],
-        },
-        {
+        }),
+        createOffsetCommitRequestTopic({
           name: 'other',
           partitions: [
             {
@@ -140,8 +144,8 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: null,
             },
           ],
-        },
-        {
+        }),
+        createOffsetCommitRequestTopic({
           name: 'missing',
           partitions: [
             {
@@ -152,7 +156,7 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: null,
             },
           ],
-        },
+        }),
       ],
     }),
   )
@@ -176,7 +180,7 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
       memberId: join.memberId,
       groupInstanceId: 'life-1',
       topics: [
-        {
+        createOffsetCommitRequestTopic({
           name: 'apis',
           partitions: [
             {
@@ -187,8 +191,8 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: 'meta',
             },
           ],
-        },
-        {
+        }),
+        createOffsetCommitRequestTopic({
           name: 'other',
           partitions: [
             {
@@ -199,8 +203,8 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: null,
             },
           ],
-        },
-        {
+        }),
+        createOffsetCommitRequestTopic({
           name: 'missing',
           partitions: [
             {
@@ -211,7 +215,7 @@ test('a group through its life: join, list, describe, offsets, leave, delete', a
               committedMetadata: null,
             },
           ],
-        },
+        }),
       ],
     }),
   )

@@ -23,10 +23,20 @@ import {
   type FetchResponse,
 } from '../../src/protocol/generated/fetch.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import type { InitProducerIdResponse } from '../../src/protocol/generated/init-producer-id.ts'
-import type { ListTransactionsResponse } from '../../src/protocol/generated/list-transactions.ts'
+import {
+  createInitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../src/protocol/generated/init-producer-id.ts'
+import {
+  createListTransactionsRequest,
+  type ListTransactionsResponse,
+} from '../../src/protocol/generated/list-transactions.ts'
 import { createOffsetFetchRequest, type OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import type { TxnOffsetCommitResponse } from '../../src/protocol/generated/txn-offset-commit.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { RawClient } from '../helpers/raw-client.ts'
@@ -50,12 +60,16 @@ interface P {
 }
 
 async function init(id: string | null, version = 4, expected: P = { pid: -1n, epoch: -1 }, timeoutMs = 30_000) {
-  return c.send<InitProducerIdResponse>(ApiKey.InitProducerId, version, {
-    transactionalId: id,
-    transactionTimeoutMs: timeoutMs,
-    producerId: expected.pid,
-    producerEpoch: expected.epoch,
-  })
+  return c.send<InitProducerIdResponse>(
+    ApiKey.InitProducerId,
+    version,
+    createInitProducerIdRequest({
+      transactionalId: id,
+      transactionTimeoutMs: timeoutMs,
+      producerId: expected.pid,
+      producerEpoch: expected.epoch,
+    }),
+  )
 }
 
 async function initOk(id: string): Promise<P> {
@@ -99,7 +113,7 @@ async function produce(id: string | null, p: P, partition: number, seq: number, 
       transactionalId: id,
       acks: -1,
       timeoutMs: 1000,
-      topicData: [{ name: 't', partitionData: [{ index: partition, records }] }],
+      topicData: [createTopicProduceData({ name: 't', partitionData: [{ index: partition, records }] })],
     }),
   )
   return res.responses[0]?.partitionResponses[0]?.errorCode ?? -1
@@ -205,7 +219,7 @@ test('read_committed fetch: stops at the LSO and lists aborted transactions', as
         transactionalId: 'rc',
         acks: 1,
         timeoutMs: 1000,
-        topicData: [{ name: 'rc', partitionData: [{ index: 0, records }] }],
+        topicData: [createTopicProduceData({ name: 'rc', partitionData: [{ index: 0, records }] })],
       }),
     )
     assert.equal(res.responses[0]?.partitionResponses[0]?.errorCode, 0)
@@ -249,7 +263,7 @@ test('TxnOffsetCommit: pending until commit, require_stable answers UNSTABLE_OFF
       groupId,
       producerId: p.pid,
       producerEpoch: p.epoch,
-      generationId: -1,
+      generationIdOrMemberEpoch: -1,
       memberId: '',
       groupInstanceId: null,
       topics: [
@@ -290,7 +304,11 @@ test('TxnOffsetCommit: pending until commit, require_stable answers UNSTABLE_OFF
   assert.equal(described.transactionStates[0]?.transactionState, 'Ongoing')
   assert.equal(described.transactionStates[1]?.errorCode, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND)
   const list = async (stateFilters: string[], producerIdFilters: bigint[], durationFilter = -1n) =>
-    c.send<ListTransactionsResponse>(ApiKey.ListTransactions, 1, { stateFilters, producerIdFilters, durationFilter })
+    c.send<ListTransactionsResponse>(
+      ApiKey.ListTransactions,
+      1,
+      createListTransactionsRequest({ stateFilters, producerIdFilters, durationFilter }),
+    )
   const ongoing = await list(['Ongoing', 'Bogus'], [])
   assert.deepEqual(ongoing.unknownStateFilters, ['Bogus'])
   assert.deepEqual(

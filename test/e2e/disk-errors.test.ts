@@ -8,7 +8,11 @@ import { after, before, describe, it } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { systemError } from '../../src/storage/local/faults.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
@@ -64,7 +68,7 @@ async function produce(
     createProduceRequest({
       acks,
       timeoutMs: 5000,
-      topicData: [{ name: 'disk', partitionData: [{ index: partition, records }] }],
+      topicData: [createTopicProduceData({ name: 'disk', partitionData: [{ index: partition, records }] })],
     }),
   )
   const p = res.responses[0]?.partitionResponses[0]

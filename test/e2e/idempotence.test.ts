@@ -10,8 +10,15 @@ import { after, before, test } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import type { InitProducerIdResponse } from '../../src/protocol/generated/init-producer-id.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createInitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../src/protocol/generated/init-producer-id.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { decodeBatchesSync, encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { kafkajsClient, platformatic } from '../helpers/clients.ts'
 import { type DroppingProxy, startDroppingProxy } from '../helpers/dropping-proxy.ts'
@@ -101,12 +108,16 @@ test('raw produce: duplicate answered with the original offset, gaps and old epo
   const topic = 'idem-raw'
   await broker.core.topics.create(topic, 1, {})
   const client = await RawClient.connect(broker.port)
-  const init = await client.send<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
-    transactionalId: null,
-    transactionTimeoutMs: 60000,
-    producerId: -1n,
-    producerEpoch: -1,
-  })
+  const init = await client.send<InitProducerIdResponse>(
+    ApiKey.InitProducerId,
+    4,
+    createInitProducerIdRequest({
+      transactionalId: null,
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    }),
+  )
   assert.equal(init.errorCode, 0)
   const pid = init.producerId
   const produce = async (seq: number, count: number, epoch = init.producerEpoch): Promise<[number, bigint]> => {
@@ -122,7 +133,7 @@ test('raw produce: duplicate answered with the original offset, gaps and old epo
       createProduceRequest({
         acks: -1,
         timeoutMs: 1000,
-        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+        topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
       }),
     )
     const p = res.responses[0]?.partitionResponses[0]

@@ -15,9 +15,16 @@ import type { AddPartitionsToTxnResponse } from '../../src/protocol/generated/ad
 import type { DescribeTransactionsResponse } from '../../src/protocol/generated/describe-transactions.ts'
 import type { EndTxnResponse } from '../../src/protocol/generated/end-txn.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import type { InitProducerIdResponse } from '../../src/protocol/generated/init-producer-id.ts'
+import {
+  createInitProducerIdRequest,
+  type InitProducerIdResponse,
+} from '../../src/protocol/generated/init-producer-id.ts'
 import { createListOffsetsRequest, type ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { spawnBroker } from '../helpers/broker-process.ts'
 import { RawClient } from '../helpers/raw-client.ts'
@@ -42,12 +49,16 @@ interface Producer {
 }
 
 async function init(c: RawClient, transactionalId: string | null): Promise<Producer> {
-  const r = await c.send<InitProducerIdResponse>(ApiKey.InitProducerId, 4, {
-    transactionalId,
-    transactionTimeoutMs: 600_000,
-    producerId: -1n,
-    producerEpoch: -1,
-  })
+  const r = await c.send<InitProducerIdResponse>(
+    ApiKey.InitProducerId,
+    4,
+    createInitProducerIdRequest({
+      transactionalId,
+      transactionTimeoutMs: 600_000,
+      producerId: -1n,
+      producerEpoch: -1,
+    }),
+  )
   assert.equal(r.errorCode, 0)
   return { pid: r.producerId, epoch: r.producerEpoch }
 }
@@ -74,7 +85,7 @@ async function produce(
       transactionalId,
       acks: -1,
       timeoutMs: 1000,
-      topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+      topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
     }),
   )
   const r = res.responses[0]?.partitionResponses[0]

@@ -9,7 +9,11 @@ import { after, before, describe, it } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import { createProduceRequest, type ProduceResponse } from '../../src/protocol/generated/produce.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { systemError } from '../../src/storage/local/faults.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
@@ -87,7 +91,7 @@ async function produceRaw(topic: string, value: string): Promise<number> {
       createProduceRequest({
         acks: 1,
         timeoutMs: 5000,
-        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+        topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
       }),
     )
     return res.responses[0]?.partitionResponses[0]?.errorCode ?? -2
@@ -191,7 +195,7 @@ describe('/metrics after kafkajs traffic', () => {
       createProduceRequest({
         acks: 1,
         timeoutMs: 5000,
-        topicData: [{ name: topic, partitionData: [{ index: 9, records }] }],
+        topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 9, records }] })],
       }),
     )
     await raw.close()

@@ -1,35 +1,16 @@
 /**
  * Test helpers that read the Kafka JSON message specs directly (independently of the generator):
- * spec loading, version ranges, defaults, seeded random values for a given version, and a small
+ * spec loading (both sets of protocol-specs/ merged by scripts/protocol-specs.ts, as the generator
+ * sees them), version ranges, defaults, seeded random values for a given version, and a small
  * spec-interpreting reference encoder that follows the rules of Kafka's MessageDataGenerator.
  * The generated codecs are checked against these.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { type FieldSpec, loadMergedSpecs, type MessageSpec } from '../../scripts/protocol-specs.ts'
 import { Writer } from '../../src/protocol/wire/writer.ts'
 
-export interface FieldSpec {
-  name: string
-  type: string
-  versions: string
-  nullableVersions?: string
-  taggedVersions?: string
-  tag?: number
-  default?: string
-  ignorable?: boolean
-  flexibleVersions?: string
-  fields?: FieldSpec[]
-}
-
-export interface MessageSpec {
-  apiKey?: number
-  type: string
-  name: string
-  validVersions: string
-  flexibleVersions: string
-  fields: FieldSpec[]
-  commonStructs?: { name: string; versions: string; fields: FieldSpec[] }[]
-}
+export type { FieldSpec, MessageSpec }
 
 export type Value = null | boolean | number | bigint | string | Buffer | Value[] | ValueObject
 export interface ValueObject {
@@ -48,20 +29,15 @@ function repoRoot(): string {
   throw new Error('protocol-specs/ not found above the test directory')
 }
 
-const specDir = `${repoRoot()}protocol-specs/`
-const specCache = new Map<string, MessageSpec>()
+/** protocol-specs/ of this checkout. */
+export const specRoot = `${repoRoot()}protocol-specs/`
+let merged: Map<string, MessageSpec> | undefined
 
-/** Reads `protocol-specs/<name>.json`, dropping the `//` comment lines. */
+/** The merged spec of a message, by its name in the newer set (e.g. `FetchRequest`). */
 export function loadSpec(name: string): MessageSpec {
-  let spec = specCache.get(name)
-  if (spec === undefined) {
-    const text = readFileSync(`${specDir}${name}.json`, 'utf8')
-      .split('\n')
-      .filter((line) => !line.trim().startsWith('//'))
-      .join('\n')
-    spec = JSON.parse(text) as MessageSpec
-    specCache.set(name, spec)
-  }
+  merged ??= loadMergedSpecs(specRoot)
+  const spec = merged.get(name)
+  if (spec === undefined) throw new Error(`no spec ${name} in ${specRoot}`)
   return spec
 }
 
@@ -117,7 +93,7 @@ export function defaultStruct(spec: MessageSpec, fields: FieldSpec[]): ValueObje
 
 /** A field's spec default, as Kafka's generator defines it. */
 export function defaultValue(spec: MessageSpec, f: FieldSpec): Value {
-  const d = f.default
+  const d = f.default === undefined ? undefined : String(f.default)
   if (d === 'null') return null
   const t = fieldType(spec, f)
   if (t.isArray) return []

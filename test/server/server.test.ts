@@ -19,7 +19,7 @@ import {
   createListOffsetsRequest,
   type ListOffsetsResponse,
 } from '../../src/protocol/generated/list-offsets.ts'
-import { createProduceRequest } from '../../src/protocol/generated/produce.ts'
+import { createProduceRequest, createTopicProduceData } from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
 import { RawClient } from '../helpers/raw-client.ts'
@@ -65,7 +65,7 @@ function produceRequest(acks: number, value: string) {
   return createProduceRequest({
     acks,
     timeoutMs: 1000,
-    topicData: [{ name: 'server', partitionData: [{ index: 0, records }] }],
+    topicData: [createTopicProduceData({ name: 'server', partitionData: [{ index: 0, records }] })],
   })
 }
 

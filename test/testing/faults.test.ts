@@ -11,6 +11,8 @@ import { ApiKey } from '../../src/protocol/generated/index.ts'
 import {
   createOffsetCommitRequest,
   createOffsetCommitRequestPartition,
+  createOffsetCommitRequestTopic,
+  createOffsetCommitResponseTopic,
   type OffsetCommitResponse,
 } from '../../src/protocol/generated/offset-commit.ts'
 import type { ProduceRequest } from '../../src/protocol/generated/produce.ts'
@@ -335,17 +337,21 @@ test('OffsetCommit: an error on one partition, the other partition committed', a
   const res = await client.send<OffsetCommitResponse>(
     ApiKey.OffsetCommit,
     8,
-    createOffsetCommitRequest({ groupId, generationIdOrMemberEpoch: -1, topics: [{ name: topic, partitions }] }),
+    createOffsetCommitRequest({
+      groupId,
+      generationIdOrMemberEpoch: -1,
+      topics: [createOffsetCommitRequestTopic({ name: topic, partitions })],
+    }),
   )
   await client.close()
   assert.deepEqual(res.topics, [
-    {
+    createOffsetCommitResponseTopic({
       name: topic,
       partitions: [
         { partitionIndex: 0, errorCode: ErrorCode.NONE },
         { partitionIndex: 1, errorCode: ErrorCode.OFFSET_METADATA_TOO_LARGE },
       ],
-    },
+    }),
   ])
   assert.equal(broker.committedOffset(groupId, topic, 0), 5)
   assert.equal(broker.committedOffset(groupId, topic, 1), undefined)

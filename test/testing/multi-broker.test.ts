@@ -9,7 +9,8 @@ import { after, afterEach, before, test } from 'node:test'
 import { createFetchPartition, createFetchRequest, createFetchTopic } from '../../src/protocol/generated/fetch.ts'
 import { createFindCoordinatorRequest } from '../../src/protocol/generated/find-coordinator.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import { createProduceRequest } from '../../src/protocol/generated/produce.ts'
+import { createInitProducerIdRequest } from '../../src/protocol/generated/init-producer-id.ts'
+import { createProduceRequest, createTopicProduceData } from '../../src/protocol/generated/produce.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { ErrorCode, startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { kafkajsClient, type Platformatic, platformatic } from '../helpers/clients.ts'
@@ -224,7 +225,10 @@ test('requests sent to the wrong broker: NOT_LEADER_OR_FOLLOWER naming the leade
     }>(
       ApiKey.Produce,
       11,
-      createProduceRequest({ acks: -1, topicData: [{ name: topic, partitionData: [{ index: 0, records }] }] }),
+      createProduceRequest({
+        acks: -1,
+        topicData: [createTopicProduceData({ name: topic, partitionData: [{ index: 0, records }] })],
+      }),
     )
     const p = produced.responses[0]?.partitionResponses[0]
     assert.equal(p?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER)
@@ -285,12 +289,11 @@ test('requests sent to the wrong broker: NOT_LEADER_OR_FOLLOWER naming the leade
       includeAuthorizedOperations: false,
     })
     assert.equal(described.groups[0]?.errorCode, ErrorCode.NOT_COORDINATOR)
-    const init = await wrong.send<{ errorCode: number }>(ApiKey.InitProducerId, 4, {
-      transactionalId: groupId,
-      transactionTimeoutMs: 60000,
-      producerId: -1n,
-      producerEpoch: -1,
-    })
+    const init = await wrong.send<{ errorCode: number }>(
+      ApiKey.InitProducerId,
+      4,
+      createInitProducerIdRequest({ transactionalId: groupId, transactionTimeoutMs: 60000 }),
+    )
     assert.equal(init.errorCode, ErrorCode.NOT_COORDINATOR)
     assert.equal(broker.group(groupId), undefined)
   } finally {

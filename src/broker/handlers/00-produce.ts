@@ -56,6 +56,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     const pending: Promise<void>[] = []
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
+      topicId: topic.topicId,
       partitionResponses: topic.partitionData.map((p) => {
         const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
         if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
@@ -81,6 +82,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     return createProduceResponse({
       responses: req.topicData.map((t) => ({
         name: t.name,
+        topicId: t.topicId,
         partitionResponses: t.partitionData.map((p) => createPartitionProduceResponse({ index: p.index, errorCode })),
       })),
     })

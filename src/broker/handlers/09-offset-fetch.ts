@@ -12,6 +12,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createOffsetFetchResponse,
+  createOffsetFetchResponseTopics,
   type OffsetFetchRequest,
   type OffsetFetchResponse,
   type OffsetFetchResponseTopic,
@@ -35,7 +36,7 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
           const r = g.groupId === '' ? invalid() : groups.fetchOffsets(g.groupId, g.topics, g)
           const topics = toResponse(r.topics, ErrorCode.NONE)
           if (req.requireStable) markUnstable(ctx.broker, g.groupId, topics)
-          return { groupId: g.groupId, errorCode: r.errorCode, topics }
+          return { groupId: g.groupId, errorCode: r.errorCode, topics: topics.map(createOffsetFetchResponseTopics) }
         }),
       })
     }

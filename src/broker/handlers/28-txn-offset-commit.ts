@@ -45,7 +45,7 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     })
     let code: number = req.groupId === '' ? ErrorCode.INVALID_GROUP_ID : ErrorCode.NONE
     if (code === ErrorCode.NONE && v >= 3)
-      code = core.groups.checkTxnMember(req.groupId, req.memberId, req.generationId)
+      code = core.groups.checkTxnMember(req.groupId, req.memberId, req.generationIdOrMemberEpoch)
     const producerId = Number(req.producerId)
     if (code === ErrorCode.NONE) {
       code = await core.txns.checkOffsetCommit(req.transactionalId, req.groupId, producerId, req.producerEpoch)

@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
+  createDeletableGroupResult,
   createDeleteGroupsResponse,
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
@@ -23,11 +24,13 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
       const errorCode = isCoordinator(ctx, groupId)
         ? await ctx.broker.groups.deleteGroup(groupId)
         : ErrorCode.NOT_COORDINATOR
-      results.push({ groupId, errorCode })
+      results.push(createDeletableGroupResult({ groupId, errorCode }))
     }
     return createDeleteGroupsResponse({ results })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createDeleteGroupsResponse({ results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) })
+    return createDeleteGroupsResponse({
+      results: req.groupsNames.map((groupId) => createDeletableGroupResult({ groupId, errorCode })),
+    })
   },
 })

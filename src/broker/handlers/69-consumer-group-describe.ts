@@ -10,6 +10,7 @@ import {
   type ConsumerGroupDescribeResponse,
   createConsumerGroupDescribeResponse,
   createDescribedGroup,
+  createMember,
   type DescribedGroup,
   type TopicPartitions,
 } from '../../protocol/generated/consumer-group-describe.ts'
@@ -58,17 +59,19 @@ function describe(core: BrokerCore, groupId: string, authorizedOperations: numbe
     assignmentEpoch: g.assignmentEpoch,
     assignorName: g.assignorName(),
     authorizedOperations,
-    members: [...g.members.values()].map((m) => ({
-      memberId: m.memberId,
-      instanceId: m.instanceId,
-      rackId: m.rackId,
-      memberEpoch: m.memberEpoch,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      subscribedTopicNames: m.subscribedTopicNames,
-      subscribedTopicRegex: m.subscribedTopicRegex,
-      assignment: { topicPartitions: named(m.assigned) },
-      targetAssignment: { topicPartitions: named(g.target.get(m.memberId)) },
-    })),
+    members: [...g.members.values()].map((m) =>
+      createMember({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        assignment: { topicPartitions: named(m.assigned) },
+        targetAssignment: { topicPartitions: named(g.target.get(m.memberId)) },
+      }),
+    ),
   })
 }

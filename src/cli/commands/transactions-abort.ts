@@ -15,6 +15,7 @@ import {
 } from '../../protocol/generated/describe-producers.ts'
 import { ApiKey } from '../../protocol/generated/index.ts'
 import {
+  createWritableTxnMarker,
   createWriteTxnMarkersRequest,
   type WriteTxnMarkersResponse,
 } from '../../protocol/generated/write-txn-markers.ts'
@@ -136,11 +137,11 @@ ${EXIT_CODES_HELP}`,
         const res = await sendNewest<WriteTxnMarkersResponse>(conn, ApiKey.WriteTxnMarkers, { min: 0, max: 1 }, () =>
           createWriteTxnMarkersRequest({
             markers: [
-              {
+              createWritableTxnMarker({
                 ...producer,
                 transactionResult: false,
                 topics: [{ name: meta.name, partitionIndexes: [flags.partition] }],
-              },
+              }),
             ],
           }),
         )

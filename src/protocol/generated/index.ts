@@ -7,6 +7,7 @@ import * as alterClientQuotas from './alter-client-quotas.ts'
 import * as alterConfigs from './alter-configs.ts'
 import * as alterPartitionReassignments from './alter-partition-reassignments.ts'
 import * as alterReplicaLogDirs from './alter-replica-log-dirs.ts'
+import * as alterShareGroupOffsets from './alter-share-group-offsets.ts'
 import * as alterUserScramCredentials from './alter-user-scram-credentials.ts'
 import { API_INFO, type ApiCodec, type ApiInfo } from './api-keys.ts'
 import * as apiVersions from './api-versions.ts'
@@ -19,6 +20,7 @@ import * as createTopics from './create-topics.ts'
 import * as deleteAcls from './delete-acls.ts'
 import * as deleteGroups from './delete-groups.ts'
 import * as deleteRecords from './delete-records.ts'
+import * as deleteShareGroupOffsets from './delete-share-group-offsets.ts'
 import * as deleteShareGroupState from './delete-share-group-state.ts'
 import * as deleteTopics from './delete-topics.ts'
 import * as describeAcls from './describe-acls.ts'
@@ -30,6 +32,7 @@ import * as describeGroups from './describe-groups.ts'
 import * as describeLogDirs from './describe-log-dirs.ts'
 import * as describeProducers from './describe-producers.ts'
 import * as describeQuorum from './describe-quorum.ts'
+import * as describeShareGroupOffsets from './describe-share-group-offsets.ts'
 import * as describeTopicPartitions from './describe-topic-partitions.ts'
 import * as describeTransactions from './describe-transactions.ts'
 import * as describeUserScramCredentials from './describe-user-scram-credentials.ts'
@@ -45,7 +48,7 @@ import * as initProducerId from './init-producer-id.ts'
 import * as initializeShareGroupState from './initialize-share-group-state.ts'
 import * as joinGroup from './join-group.ts'
 import * as leaveGroup from './leave-group.ts'
-import * as listClientMetricsResources from './list-client-metrics-resources.ts'
+import * as listConfigResources from './list-config-resources.ts'
 import * as listGroups from './list-groups.ts'
 import * as listOffsets from './list-offsets.ts'
 import * as listPartitionReassignments from './list-partition-reassignments.ts'
@@ -67,9 +70,13 @@ import * as shareAcknowledge from './share-acknowledge.ts'
 import * as shareFetch from './share-fetch.ts'
 import * as shareGroupDescribe from './share-group-describe.ts'
 import * as shareGroupHeartbeat from './share-group-heartbeat.ts'
+import * as streamsGroupDescribe from './streams-group-describe.ts'
+import * as streamsGroupHeartbeat from './streams-group-heartbeat.ts'
+import * as streamsGroupTopologyDescriptionUpdate from './streams-group-topology-description-update.ts'
 import * as syncGroup from './sync-group.ts'
 import * as txnOffsetCommit from './txn-offset-commit.ts'
 import * as unregisterBroker from './unregister-broker.ts'
+import * as unregisterController from './unregister-controller.ts'
 import * as updateFeatures from './update-features.ts'
 import * as writeShareGroupState from './write-share-group-state.ts'
 import * as writeTxnMarkers from './write-txn-markers.ts'
@@ -81,6 +88,7 @@ export * as alterClientQuotas from './alter-client-quotas.ts'
 export * as alterConfigs from './alter-configs.ts'
 export * as alterPartitionReassignments from './alter-partition-reassignments.ts'
 export * as alterReplicaLogDirs from './alter-replica-log-dirs.ts'
+export * as alterShareGroupOffsets from './alter-share-group-offsets.ts'
 export * as alterUserScramCredentials from './alter-user-scram-credentials.ts'
 export * from './api-keys.ts'
 export * as apiVersions from './api-versions.ts'
@@ -95,6 +103,7 @@ export * as createTopics from './create-topics.ts'
 export * as deleteAcls from './delete-acls.ts'
 export * as deleteGroups from './delete-groups.ts'
 export * as deleteRecords from './delete-records.ts'
+export * as deleteShareGroupOffsets from './delete-share-group-offsets.ts'
 export * as deleteShareGroupState from './delete-share-group-state.ts'
 export * as deleteTopics from './delete-topics.ts'
 export * as describeAcls from './describe-acls.ts'
@@ -106,6 +115,7 @@ export * as describeGroups from './describe-groups.ts'
 export * as describeLogDirs from './describe-log-dirs.ts'
 export * as describeProducers from './describe-producers.ts'
 export * as describeQuorum from './describe-quorum.ts'
+export * as describeShareGroupOffsets from './describe-share-group-offsets.ts'
 export * as describeTopicPartitions from './describe-topic-partitions.ts'
 export * as describeTransactions from './describe-transactions.ts'
 export * as describeUserScramCredentials from './describe-user-scram-credentials.ts'
@@ -121,7 +131,7 @@ export * as initProducerId from './init-producer-id.ts'
 export * as initializeShareGroupState from './initialize-share-group-state.ts'
 export * as joinGroup from './join-group.ts'
 export * as leaveGroup from './leave-group.ts'
-export * as listClientMetricsResources from './list-client-metrics-resources.ts'
+export * as listConfigResources from './list-config-resources.ts'
 export * as listGroups from './list-groups.ts'
 export * as listOffsets from './list-offsets.ts'
 export * as listPartitionReassignments from './list-partition-reassignments.ts'
@@ -143,9 +153,13 @@ export * as shareAcknowledge from './share-acknowledge.ts'
 export * as shareFetch from './share-fetch.ts'
 export * as shareGroupDescribe from './share-group-describe.ts'
 export * as shareGroupHeartbeat from './share-group-heartbeat.ts'
+export * as streamsGroupDescribe from './streams-group-describe.ts'
+export * as streamsGroupHeartbeat from './streams-group-heartbeat.ts'
+export * as streamsGroupTopologyDescriptionUpdate from './streams-group-topology-description-update.ts'
 export * as syncGroup from './sync-group.ts'
 export * as txnOffsetCommit from './txn-offset-commit.ts'
 export * as unregisterBroker from './unregister-broker.ts'
+export * as unregisterController from './unregister-controller.ts'
 export * as updateFeatures from './update-features.ts'
 export * as writeShareGroupState from './write-share-group-state.ts'
 export * as writeTxnMarkers from './write-txn-markers.ts'
@@ -214,7 +228,7 @@ const CODECS: readonly ApiCodec[] = [
   consumerGroupDescribe.api,
   getTelemetrySubscriptions.api,
   pushTelemetry.api,
-  listClientMetricsResources.api,
+  listConfigResources.api,
   describeTopicPartitions.api,
   shareGroupHeartbeat.api,
   shareGroupDescribe.api,
@@ -227,6 +241,13 @@ const CODECS: readonly ApiCodec[] = [
   writeShareGroupState.api,
   deleteShareGroupState.api,
   readShareGroupStateSummary.api,
+  streamsGroupHeartbeat.api,
+  streamsGroupDescribe.api,
+  describeShareGroupOffsets.api,
+  alterShareGroupOffsets.api,
+  deleteShareGroupOffsets.api,
+  streamsGroupTopologyDescriptionUpdate.api,
+  unregisterController.api,
 ]
 
 /** Every client-facing API of the specs, by key, with its codecs. */

@@ -20,6 +20,7 @@ import {
 import {
   createOffsetCommitRequest,
   createOffsetCommitRequestPartition,
+  createOffsetCommitRequestTopic,
   type OffsetCommitResponse,
 } from '../../../src/protocol/generated/offset-commit.ts'
 import { ZERO_UUID } from '../../../src/protocol/wire/uuid.ts'
@@ -274,10 +275,12 @@ describe('DeleteTopics and consumer groups', () => {
         8,
         createOffsetCommitRequest({
           groupId: 'g',
-          topics: ['gone', 'stays'].map((name) => ({
-            name,
-            partitions: [createOffsetCommitRequestPartition({ committedOffset: 1n })],
-          })),
+          topics: ['gone', 'stays'].map((name) =>
+            createOffsetCommitRequestTopic({
+              name,
+              partitions: [createOffsetCommitRequestPartition({ committedOffset: 1n })],
+            }),
+          ),
         }),
       )
       assert.deepEqual(
