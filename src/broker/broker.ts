@@ -181,6 +181,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         logger: log,
         now,
         faults: options.storageFaults,
+        metrics: http?.metrics.storage,
       })
     },
     close: () => (storage as Storage).close(),

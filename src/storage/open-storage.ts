@@ -50,11 +50,11 @@ export async function openStorageNamed(
   name: string,
   options: LocalStorageOptions & MemoryStorageOptions,
 ): Promise<Storage> {
-  const { brokerDefaults, logger, now } = options
+  const { brokerDefaults, logger, now, metrics } = options
   if (name === 'local') return openStorage({ engine: 'local', ...options })
-  if (isPostgresUrl(name)) return openStorage({ engine: 'postgres', url: name, brokerDefaults, logger, now })
+  if (isPostgresUrl(name)) return openStorage({ engine: 'postgres', url: name, brokerDefaults, logger, now, metrics })
   if (name === 'postgres') return openEmbeddedPostgres(options)
-  return openStorage({ engine: 'memory', brokerDefaults, logger, now })
+  return openStorage({ engine: 'memory', brokerDefaults, logger, now, metrics })
 }
 
 async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorageOptions): Promise<Storage> {
@@ -63,7 +63,7 @@ async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorage
     import('./postgres/embedded-detached.ts'),
     import('./engine/logger.ts'),
   ])
-  const { dataDir, brokerDefaults, now } = options
+  const { dataDir, brokerDefaults, now, metrics } = options
   const logger = options.logger ?? silentLogger
   await mkdir(dataDir, { recursive: true })
   // One broker per data directory, as with the local engine: the server in it is that broker's.
@@ -72,7 +72,7 @@ async function openEmbeddedPostgres(options: LocalStorageOptions & MemoryStorage
   try {
     // In a process of its own, so that Ctrl-C in a terminal does not stop it under the broker.
     server = await startDetachedEmbeddedPostgres(dataDir, logger)
-    const storage = await openStorage({ engine: 'postgres', url: server.url, brokerDefaults, logger, now })
+    const storage = await openStorage({ engine: 'postgres', url: server.url, brokerDefaults, logger, now, metrics })
     const closeEngine = storage.close.bind(storage)
     const stop = server.stop
     // The server and the lock go with the engine: closing the storage stops them too.

@@ -127,6 +127,8 @@ export class ClassicGroup {
   /** When the group entered its current state (offset retention of Empty groups counts from it). */
   stateTimestamp: number
   generationId = 0
+  /** Rebalances begun since this coordinator loaded the group (the broker's /metrics). */
+  rebalances = 0
   protocolType: string | null = null
   protocolName: string | null = null
   leaderId: string | null = null
@@ -335,6 +337,7 @@ export class ClassicGroup {
     this.#timers.clear('sync')
     this.#pendingSync.clear()
     const initial = this.state === 'Empty'
+    this.rebalances++
     this.#transition('PreparingRebalance')
     if (initial) {
       const delay = this.#host.initialRebalanceDelayMs()

@@ -132,6 +132,8 @@ export class ConsumerGroup {
   readonly type = 'consumer'
   readonly groupId: string
   groupEpoch = 0
+  /** Assignments computed since this coordinator loaded the group (new group epochs; the broker's /metrics). */
+  rebalances = 0
   assignmentEpoch = 0
   stateTimestamp: number
   dead = false
@@ -372,6 +374,7 @@ export class ConsumerGroup {
     if (!force && key === this.#subscriptionKey) return
     this.#subscriptionKey = key
     this.groupEpoch++
+    this.rebalances++
     const assignor = SERVER_ASSIGNORS.get(this.assignorName()) ?? SERVER_ASSIGNORS.get('uniform')
     const result = assignor?.assign({
       members: [...this.members.values()].map((m) => ({

@@ -1,11 +1,13 @@
 /**
  * The broker's Prometheus metrics (GET /metrics): requests, connections and traffic counted on
- * the request path (request-metrics.ts), and partition offsets, consumer lag and group states
- * computed at each scrape from the broker's state, so that they cost nothing between scrapes.
+ * the request path (request-metrics.ts), storage work counted by the engine (StorageMetrics), and
+ * partition offsets, consumer lag and group states computed at each scrape from the broker's
+ * state, so that they cost nothing between scrapes.
  * Names and their Kafka JMX counterparts are listed in the README.
  */
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { BrokerCore } from '../../broker/broker-core.ts'
+import { StorageMetrics } from '../../storage/engine/storage-metrics.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { HttpRoutes } from '../http-server.ts'
 import { registerScraped, type Sample } from './exposition.ts'
@@ -22,6 +24,8 @@ interface PartitionOffsetsSample {
 export class BrokerMetrics {
   readonly registry = new Registry()
   readonly requests: RequestMetrics
+  /** Given to the storage engine, which counts its appends, syncs, reads and cleaning into it. */
+  readonly storage = new StorageMetrics()
   readonly #core: () => BrokerCore | undefined
   readonly #renders = new SerialQueue()
   /** The offsets read by the scrape in progress (partition gauges and lag share them). */
@@ -37,6 +41,7 @@ export class BrokerMetrics {
     this.#registerTopics()
     this.#registerPartitions()
     this.#registerGroups()
+    this.#registerStorage()
   }
 
   /** Renders every metric: OpenMetrics when asked for, else Prometheus text 0.0.4. */
@@ -97,7 +102,7 @@ export class BrokerMetrics {
     ] as const
     for (const [name, field, help] of histograms) {
       registerScraped(r, name, `${help} By API.`, 'histogram', () =>
-        apis().flatMap((a) => a[field].samples(name, { api: a.name })),
+        apis().flatMap((a) => a[field].series(name, { api: a.name })),
       )
     }
   }
@@ -305,6 +310,20 @@ export class BrokerMetrics {
     )
     registerScraped(
       r,
+      'samsa_consumer_group_rebalances_total',
+      'Rebalances of each group this broker coordinates (classic: joins begun; consumer: new group epochs), since it took the group.',
+      'counter',
+      () => {
+        const core = this.#core()
+        if (core === undefined) return []
+        return core.groups.listGroups([], []).map(({ groupId }) => ({
+          labels: { group: groupId },
+          value: core.groups.group(groupId)?.rebalances ?? 0,
+        }))
+      },
+    )
+    registerScraped(
+      r,
       'samsa_consumer_group_state',
       'The state of each group this broker coordinates: 1 for its current state.',
       'gauge',
@@ -316,5 +335,89 @@ export class BrokerMetrics {
           .map(({ groupId, groupState }) => ({ labels: { group: groupId, state: groupState }, value: 1 }))
       },
     )
+  }
+
+  #registerStorage(): void {
+    const r = this.registry
+    const s = this.storage
+    const histograms = [
+      [
+        'samsa_storage_append_time_seconds',
+        s.appendSeconds,
+        'Appends to the log, from the call to the answer (acks=all: once durable).',
+      ],
+      ['samsa_storage_read_time_seconds', s.readSeconds, 'Reads of the log (fetches).'],
+      [
+        'samsa_storage_sync_time_seconds',
+        s.syncSeconds,
+        'Durable writes of log data: an fdatasync (local) or a commit transaction (postgres).',
+      ],
+      [
+        'samsa_storage_group_commit_appends',
+        s.syncAppends,
+        'Appends made durable by one group commit (fdatasync or postgres commit).',
+      ],
+      [
+        'samsa_storage_group_commit_bytes',
+        s.syncBytes,
+        'Bytes made durable by one group commit (fdatasync or postgres commit).',
+      ],
+      [
+        'samsa_storage_query_time_seconds',
+        s.querySeconds,
+        'PostgreSQL statements, from their send to their answer (postgres engine).',
+      ],
+    ] as const
+    for (const [name, histogram, help] of histograms) {
+      registerScraped(r, name, help, 'histogram', () => histogram.series(name, {}))
+    }
+    registerScraped(r, 'samsa_storage_errors_total', 'Storage operations failed on I/O, by operation.', 'counter', () =>
+      [...s.errors].map(([operation, value]) => ({ labels: { operation }, value })),
+    )
+    const pool = (field: 'total' | 'idle' | 'waiting') => () => {
+      const use = s.pool?.()
+      return use === undefined ? [] : [{ labels: {}, value: use[field] }]
+    }
+    registerScraped(
+      r,
+      'samsa_storage_pool_connections',
+      'Connections the PostgreSQL pool holds (postgres engine).',
+      'gauge',
+      pool('total'),
+    )
+    registerScraped(
+      r,
+      'samsa_storage_pool_idle_connections',
+      'Pooled PostgreSQL connections not in use.',
+      'gauge',
+      pool('idle'),
+    )
+    registerScraped(
+      r,
+      'samsa_storage_pool_waiting_clients',
+      'Queries waiting for a pooled PostgreSQL connection.',
+      'gauge',
+      pool('waiting'),
+    )
+    const counters = [
+      ['samsa_log_retention_passes_total', 'Retention passes over every partition.', () => s.retentionPasses],
+      [
+        'samsa_log_deleted_segments_total',
+        'Segments (local) or batches (memory, postgres) removed by retention and DeleteRecords.',
+        () => s.deletedSegments,
+      ],
+      ['samsa_log_deleted_bytes_total', 'Bytes removed by retention and DeleteRecords.', () => s.deletedBytes],
+      ['samsa_log_cleaner_passes_total', 'Log cleaner passes over the compacted partitions.', () => s.cleanerPasses],
+      ['samsa_log_cleaner_partitions_cleaned_total', 'Partitions compacted.', () => s.cleanedPartitions],
+      [
+        'samsa_log_cleaner_bytes_removed_total',
+        'Bytes removed by compaction (before less after).',
+        () => s.cleanedBytes,
+      ],
+      ['samsa_log_cleaner_records_removed_total', 'Records removed by compaction.', () => s.cleanedRecords],
+    ] as const
+    for (const [name, help, value] of counters) {
+      registerScraped(r, name, help, 'counter', () => [{ labels: {}, value: value() }])
+    }
   }
 }

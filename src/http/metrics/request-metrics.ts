@@ -11,7 +11,7 @@ import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import type { FetchResponse } from '../../protocol/generated/fetch.ts'
 import type { ProduceRequest, ProduceResponse } from '../../protocol/generated/produce.ts'
 import type { ConnectionObserver, RequestTiming } from '../../server/connection.ts'
-import { Timings } from './exposition.ts'
+import { Histogram } from '../../util/histogram.ts'
 import { recordCount } from './record-count.ts'
 
 /** What is measured per API key. */
@@ -21,11 +21,11 @@ export class ApiStats {
   readonly byVersion = new Map<number, number>()
   /** Errors in responses (every item's errorCode but NONE), by error name. */
   readonly errors = new Map<string, number>()
-  readonly queue = new Timings()
-  readonly handling = new Timings()
-  readonly responseQueue = new Timings()
-  readonly send = new Timings()
-  readonly total = new Timings()
+  readonly queue = new Histogram()
+  readonly handling = new Histogram()
+  readonly responseQueue = new Histogram()
+  readonly send = new Histogram()
+  readonly total = new Histogram()
 
   constructor(name: string) {
     this.name = name

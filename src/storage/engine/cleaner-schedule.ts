@@ -8,6 +8,7 @@
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { CleanResult } from './compaction.ts'
 import type { StorageLogger } from './logger.ts'
+import type { StorageMetrics } from './storage-metrics.ts'
 
 /** Kafka's defaults. */
 const DEFAULT_BACKOFF_MS = 15_000
@@ -26,6 +27,8 @@ export interface CleanerScheduleOptions {
   logger: StorageLogger
   /** Overrides log.cleaner.backoff.ms; 0 starts no timer (tests call runOnce). */
   backoffMs?: number
+  /** Counts the passes and what they removed. */
+  metrics?: StorageMetrics
 }
 
 /** log.cleaner.dedupe.buffer.size: the memory of a pass's key map. */
@@ -78,7 +81,21 @@ export abstract class CleanerSchedule {
    * during a pass, it runs after that one, so it judges what is due by the clock of its call.
    */
   runOnce(): Promise<PartitionCleanResult[]> {
-    return this.#passes.run(() => (this.#stopped ? [] : this.pass()))
+    return this.#passes.run(async () => {
+      if (this.#stopped) return []
+      const results = await this.pass()
+      const metrics = this.#options.metrics
+      if (metrics !== undefined) {
+        metrics.cleanerPasses++
+        for (const r of results) {
+          if (r.bytesBefore === 0) continue
+          metrics.cleanedPartitions++
+          metrics.cleanedBytes += Math.max(0, r.bytesBefore - r.bytesAfter)
+          metrics.cleanedRecords += r.recordsRemoved
+        }
+      }
+      return results
+    })
   }
 
   /** Stops the timer and waits for a running pass to stop. */

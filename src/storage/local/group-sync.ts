@@ -9,6 +9,7 @@
  * every thread, and the writes and reads of all partitions queue behind them. A sync that waits
  * for a slot instead covers whatever was written meanwhile.
  */
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 
 interface Waiter {
   seq: number
@@ -84,6 +85,10 @@ export class GroupSync {
   readonly #writing: () => boolean
   readonly #slots: SyncSlots
   readonly #stats: SyncStats
+  readonly #metrics: StorageMetrics | undefined
+  /** Appends and bytes written since the last sync started (the next one's group-commit size). */
+  #unsyncedAppends = 0
+  #unsyncedBytes = 0
   #written = 0
   #synced = 0
   #running = false
@@ -91,23 +96,35 @@ export class GroupSync {
 
   /**
    * `sync` makes every completed write durable (an fdatasync of the active segment);
-   * `writing` tells whether writes are under way that a sync starting later would cover.
+   * `writing` tells whether writes are under way that a sync starting later would cover;
+   * `metrics`, if any, gets each sync's appends and bytes.
    */
-  constructor(sync: () => Promise<void>, slots: SyncSlots, stats: SyncStats, writing: () => boolean) {
+  constructor(
+    sync: () => Promise<void>,
+    slots: SyncSlots,
+    stats: SyncStats,
+    writing: () => boolean,
+    metrics?: StorageMetrics,
+  ) {
     this.#sync = sync
     this.#writing = writing
     this.#slots = slots
     this.#stats = stats
+    this.#metrics = metrics
   }
 
-  /** Records a completed write; returns its sequence number. */
-  wrote(): number {
+  /** Records a completed write of `appends` appends and `bytes` bytes; returns its sequence number. */
+  wrote(appends: number, bytes: number): number {
+    this.#unsyncedAppends += appends
+    this.#unsyncedBytes += bytes
     return ++this.#written
   }
 
   /** Records that everything written so far is durable (a roll synced the segment). */
   markAllSynced(): void {
     this.#synced = this.#written
+    this.#unsyncedAppends = 0
+    this.#unsyncedBytes = 0
   }
 
   /** True when some completed write is not yet known to be durable. */
@@ -135,10 +152,23 @@ export class GroupSync {
     this.#slots.acquire(() => {
       // Everything completed before the sync starts is covered by it.
       const target = this.#written
+      const appends = this.#unsyncedAppends
+      const bytes = this.#unsyncedBytes
+      this.#unsyncedAppends = 0
+      this.#unsyncedBytes = 0
       this.#stats.fdatasyncs++
       this.#sync().then(
-        () => this.#settle(target, null),
-        (err: unknown) => this.#settle(target, err),
+        () => {
+          this.#metrics?.syncAppends.observe(appends)
+          this.#metrics?.syncBytes.observe(bytes)
+          this.#settle(target, null)
+        },
+        (err: unknown) => {
+          // Still to be synced: the next sync writes them again.
+          this.#unsyncedAppends += appends
+          this.#unsyncedBytes += bytes
+          this.#settle(target, err)
+        },
       )
     }, this.#writing)
   }

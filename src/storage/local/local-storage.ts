@@ -17,6 +17,7 @@ import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { readUnknownPartition } from '../engine/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 import type {
   AbortedTxnsCleanedHandler,
   AppendInput,
@@ -61,6 +62,8 @@ export interface LocalStorageOptions {
   cleanerBackoffMs?: number
   /** Test hooks that simulate disk errors (faults.ts). */
   faults?: StorageFaults
+  /** Where to count appends, reads, syncs, retention and compaction (the broker's /metrics); none if unset. */
+  metrics?: StorageMetrics
 }
 
 /** Files the engine writes in a partition directory. */
@@ -90,6 +93,7 @@ export class LocalStorage implements Storage {
   readonly #logs = new Map<string, PartitionLog[]>()
   readonly #stats: SyncStats = { fdatasyncs: 0, appends: 0, writes: 0 }
   readonly #health = new IoHealth()
+  readonly #metrics: StorageMetrics | undefined
   readonly #syncSlots = new SyncSlots()
   readonly #removals = new Set<Promise<void>>()
   readonly #topicQueue = new SerialQueue()
@@ -126,6 +130,7 @@ export class LocalStorage implements Storage {
     this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
     this.#now = options.now ?? Date.now
     this.#faults = options.faults
+    this.#metrics = options.metrics
     this.#cleaner = new LogCleaner({
       logs: () => this.#partitionLogs(),
       brokerDefaults: this.#brokerDefaults,
@@ -134,6 +139,7 @@ export class LocalStorage implements Storage {
       faults: options.faults,
       backoffMs: options.cleanerBackoffMs,
       abortedTxnsCleaned: () => this.#abortedTxnsCleaned,
+      metrics: options.metrics,
     })
   }
 
@@ -294,6 +300,7 @@ export class LocalStorage implements Storage {
       logger: this.#logger,
       faults: this.#faults,
       health: this.#health,
+      metrics: this.#metrics,
     }
     return new PartitionLog(ctx, segments, logStart)
   }
@@ -405,7 +412,9 @@ export class LocalStorage implements Storage {
   async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
     const log = this.#log(topic, partition)
     this.#epochs.check(topic, partition, options.leaderEpoch)
-    return log.append(input, options.durable)
+    const m = this.#metrics
+    if (m === undefined) return log.append(input, options.durable)
+    return m.timed(m.appendSeconds, 'append', () => log.append(input, options.durable))
   }
 
   async read(
@@ -416,7 +425,10 @@ export class LocalStorage implements Storage {
     options: ReadOptions,
   ): Promise<ReadResult> {
     const log = this.#logs.get(topic)?.[partition]
-    return log === undefined ? readUnknownPartition() : log.read(offset, maxBytes, options)
+    if (log === undefined) return readUnknownPartition()
+    const m = this.#metrics
+    if (m === undefined) return log.read(offset, maxBytes, options)
+    return m.timed(m.readSeconds, 'read', () => log.read(offset, maxBytes, options))
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
@@ -485,10 +497,13 @@ export class LocalStorage implements Storage {
    */
   runRetention(): Promise<void> {
     return this.#retentionPasses.run(async () => {
+      if (this.#metrics !== undefined) this.#metrics.retentionPasses++
       for (const logs of [...this.#logs.values()]) {
         for (const log of logs) {
           await log.applyRetention().catch((err: unknown) => {
-            if (!(err instanceof EngineIoError && err.reason === 'CLOSED')) throw err
+            if (err instanceof EngineIoError && err.reason === 'CLOSED') return
+            this.#metrics?.failed('retention')
+            throw err
           })
         }
       }

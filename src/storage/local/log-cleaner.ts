@@ -67,6 +67,7 @@ export class LogCleaner extends CleanerSchedule {
         if (result !== null) results.push({ topic, partition, ...result })
       } catch (err) {
         if (err instanceof EngineIoError && err.reason === 'CLOSED') continue
+        this.#options.metrics?.failed('cleaner')
         this.#options.logger.error({ err, topic, partition }, 'log cleaning failed')
       }
     }

@@ -23,6 +23,7 @@ import { readEmpty, readOk, readOutOfRange } from '../engine/read-result.ts'
 import { firstRecordAtOrAfter, recordWithMaxTimestamp } from '../engine/record-timestamps.ts'
 import { planRetention } from '../engine/retention.ts'
 import { EngineIoError, EngineRequestError } from '../engine/storage-error.ts'
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 import type { AppendInput, PartitionOffsets, ReadOptions, ReadResult, TimestampLookup } from '../types.ts'
 import type { StorageFaults } from './faults.ts'
 import { LOG_SUFFIX } from './file-names.ts'
@@ -52,6 +53,8 @@ export interface PartitionLogContext {
   faults?: StorageFaults
   /** The engine's health, told of every write and sync of log data. */
   health: IoHealth
+  /** Told of every fdatasync and of the segments removed, when the broker measures its storage. */
+  metrics: StorageMetrics | undefined
 }
 
 /** What the log cleaner sees of a partition (compaction.ts). */
@@ -116,6 +119,7 @@ export class PartitionLog {
       ctx.syncSlots,
       ctx.stats,
       () => this.#unwritten > 0,
+      ctx.metrics,
     )
   }
 
@@ -298,7 +302,7 @@ export class PartitionLog {
       }
       at += input.data.length
     }
-    const seq = this.#sync.wrote()
+    const seq = this.#sync.wrote(chunk.length, at - start)
     this.#ctx.stats.appends += chunk.length
     this.#afterWrite(messages, config)
     this.#ctx.onAppended(segment.nextOffset)
@@ -354,7 +358,9 @@ export class PartitionLog {
         await writeFully(segment.fh, bytes, dirtyFrom)
       }
       this.#ctx.faults?.beforeSync?.(path)
+      const syncStart = performance.now()
       await segment.datasync()
+      this.#ctx.metrics?.syncSeconds.observe((performance.now() - syncStart) / 1000)
       this.#failedSyncFrom.delete(segment)
       this.#syncedEnd.set(segment, end)
       this.#ctx.health.succeeded()
@@ -362,6 +368,7 @@ export class PartitionLog {
       if (!this.#failedSyncFrom.has(segment)) this.#failedSyncFrom.set(segment, this.#syncedEnd.get(segment) ?? 0)
       const failure = new EngineIoError('IO', `fdatasync of ${path} failed`, { cause: err })
       this.#ctx.health.failed(failure)
+      this.#ctx.metrics?.failed('sync')
       throw failure
     }
   }
@@ -526,7 +533,15 @@ export class PartitionLog {
     if (count <= 0) return
     const doomed = this.#segments.splice(0, count)
     this.#logStartOffset = Math.max(this.#logStartOffset, (this.#segments[0] as Segment).baseOffset)
-    for (const s of doomed) await s.delete()
+    const metrics = this.#ctx.metrics
+    for (const s of doomed) {
+      const bytes = s.size
+      await s.delete()
+      if (metrics !== undefined) {
+        metrics.deletedSegments++
+        metrics.deletedBytes += bytes
+      }
+    }
     this.#ctx.logger.info(
       { dir: this.#ctx.dir, segments: doomed.length, logStartOffset: this.#logStartOffset },
       'deleted old log segments',

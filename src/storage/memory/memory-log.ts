@@ -57,6 +57,11 @@ export class MemoryLog {
     return this.#size
   }
 
+  /** Batches stored. */
+  get batchCount(): number {
+    return this.#batches.length
+  }
+
   /** Whole batches from the one containing offset, up to maxBytes (KIP-74 with minOneBatch). */
   read(offset: number, maxBytes: number, options: ReadOptions): ReadResult {
     const offsets = this.offsets()

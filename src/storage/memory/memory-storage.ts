@@ -10,6 +10,7 @@ import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { readUnknownPartition } from '../engine/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 import type {
   AppendInput,
   AppendListener,
@@ -36,6 +37,8 @@ export interface MemoryStorageOptions {
   logger?: StorageLogger
   /** Clock for retention (default Date.now). */
   now?: () => number
+  /** Where to count retention's work (the broker's /metrics); none if unset. */
+  metrics?: StorageMetrics
 }
 
 interface MemoryTopic {
@@ -65,6 +68,7 @@ export class MemoryStorage implements Storage {
   readonly #epochs: LeaderEpochs
   readonly #brokerDefaults: () => Record<string, string>
   readonly #now: () => number
+  readonly #metrics: StorageMetrics | undefined
   #closed = false
 
   constructor(options: MemoryStorageOptions = {}) {
@@ -74,6 +78,7 @@ export class MemoryStorage implements Storage {
     this.#epochs = new LeaderEpochs(this.kv, logger)
     this.#brokerDefaults = options.brokerDefaults ?? (() => ({}))
     this.#now = options.now ?? Date.now
+    this.#metrics = options.metrics
   }
 
   async listTopics(): Promise<TopicMetadata[]> {
@@ -149,7 +154,8 @@ export class MemoryStorage implements Storage {
   }
 
   async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
-    return this.#log(topic, partition).deleteBefore(offset)
+    const log = this.#log(topic, partition)
+    return this.#removing(log, () => log.deleteBefore(offset))
   }
 
   async partitionSize(topic: string, partition: number): Promise<number> {
@@ -181,10 +187,22 @@ export class MemoryStorage implements Storage {
   /** Applies retention.ms and retention.bytes to every partition now. */
   async runRetention(): Promise<void> {
     const now = this.#now()
+    if (this.#metrics !== undefined) this.#metrics.retentionPasses++
     for (const { meta, logs } of this.#topics.values()) {
       const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
-      for (const log of logs) log.applyRetention(config, now)
+      for (const log of logs) this.#removing(log, () => log.applyRetention(config, now))
     }
+  }
+
+  /** Runs `remove` on `log`, counting the batches and bytes it removed. */
+  #removing<T>(log: MemoryLog, remove: () => T): T {
+    const metrics = this.#metrics
+    if (metrics === undefined) return remove()
+    const { batchCount, size } = log
+    const result = remove()
+    metrics.deletedSegments += batchCount - log.batchCount
+    metrics.deletedBytes += size - log.size
+    return result
   }
 
   /** Memory never fails: healthy until closed. */

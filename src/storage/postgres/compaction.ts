@@ -234,6 +234,7 @@ export class PostgresCleaner extends CleanerSchedule {
         if (result !== null) results.push({ topic, partition, ...result })
       } catch (err) {
         if (err instanceof PassStopped) continue
+        this.#options.metrics?.failed('cleaner')
         this.#options.logger.error({ err: ioError(err, 'compaction'), topic, partition }, 'log cleaning failed')
       }
     }

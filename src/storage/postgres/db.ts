@@ -4,6 +4,7 @@
  * timestamps stay below 2^53).
  */
 import pg from 'pg'
+import type { Histogram } from '../../util/histogram.ts'
 import { EngineIoError } from '../engine/storage-error.ts'
 
 const INT8 = 20
@@ -22,6 +23,35 @@ export interface PoolOptions {
   max?: number
   /** Called with errors of idle connections (the pool drops them and reconnects when needed). */
   onIdleError: (err: Error) => void
+  /** Where to time every statement, from its send to its answer (the broker's /metrics). */
+  querySeconds?: Histogram
+}
+
+/**
+ * A client class whose queries are timed into `histogram`: every statement of the engine (pool
+ * queries, which pass a callback, transactions and commits, which await a promise) goes through
+ * one. Submittables (COPY streams) are not timed.
+ */
+function timedClient(histogram: Histogram): typeof pg.Client {
+  const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown
+  class TimedClient extends pg.Client {}
+  TimedClient.prototype.query = function timedQuery(this: pg.Client, ...args: unknown[]): unknown {
+    const start = performance.now()
+    const done = () => histogram.observe((performance.now() - start) / 1000)
+    const last = args.length - 1
+    const callback = args[last]
+    if (typeof callback === 'function') {
+      args[last] = (...results: unknown[]) => {
+        done()
+        return callback(...results)
+      }
+      return query.apply(this, args)
+    }
+    const result = query.apply(this, args)
+    if (result instanceof Promise) result.then(done, done)
+    return result
+  } as typeof pg.Client.prototype.query
+  return TimedClient
 }
 
 /** A pool on `url`. Idle connections that die are dropped; the next query opens a new one. */
@@ -32,6 +62,7 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     types,
+    ...(options.querySeconds && { Client: timedClient(options.querySeconds) }),
   })
   pool.on('error', options.onIdleError)
   return pool

@@ -33,6 +33,7 @@ import { assignOffsets } from '../../protocol/records/batch-patch.ts'
 import type { IoHealth } from '../engine/io-health.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { EngineIoError, fencedLeaderEpoch, unknownPartition } from '../engine/storage-error.ts'
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 import type { AppendInput, AppendResult } from '../types.ts'
 import { askLanded, BATCH_CRC_OFFSET, type DoubtAnswer, type DoubtfulPartition } from './commit-doubt.ts'
 import { type CommitRow, commitStatement } from './commit-query.ts'
@@ -99,6 +100,8 @@ export interface CommitterContext {
   logger?: StorageLogger
   /** The engine's health, told how each commit went. */
   health: IoHealth
+  /** Told of each commit's time and size, when the broker measures its storage. */
+  metrics: StorageMetrics | undefined
 }
 
 /** How the committer is sized. */
@@ -433,6 +436,8 @@ export class GroupCommitter {
     stats.commits++
     stats.maxPartitionsPerCommit = Math.max(stats.maxPartitionsPerCommit, partitions.length)
     const statement = commitStatement(partitions, this.#ctx.now())
+    const metrics = this.#ctx.metrics
+    const start = performance.now()
     let rows: CommitRow[]
     let retried = false
     try {
@@ -444,6 +449,7 @@ export class GroupCommitter {
         return await statement.run(this.#ctx.pool)
       })
     } catch (err) {
+      metrics?.failed('commit')
       this.#ctx.health.failed(err)
       if (retried || isConnectionError(err)) {
         this.#doubt(partitions, err)
@@ -459,6 +465,7 @@ export class GroupCommitter {
       return
     }
     this.#ctx.health.succeeded()
+    if (metrics !== undefined) commitMeasured(metrics, partitions, performance.now() - start)
     const byIdx = new Map(rows.map((r) => [r.idx, r]))
     const settled: (() => void)[] = []
     const doubtful: PartitionCommit[] = []
@@ -676,4 +683,17 @@ function doubtful(c: PartitionCommit): DoubtfulPartition {
       crc: a.input.data.readUInt32BE(info.position + BATCH_CRC_OFFSET),
     },
   }
+}
+
+/** One commit's time and size: the appends and bytes it sent. */
+function commitMeasured(metrics: StorageMetrics, partitions: PartitionCommit[], ms: number): void {
+  let appends = 0
+  let bytes = 0
+  for (const c of partitions) {
+    appends += c.appends.length
+    for (const a of c.appends) bytes += a.input.data.length
+  }
+  metrics.syncSeconds.observe(ms / 1000)
+  metrics.syncAppends.observe(appends)
+  metrics.syncBytes.observe(bytes)
 }

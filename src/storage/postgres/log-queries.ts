@@ -137,21 +137,28 @@ export async function partitionSize(pool: pg.Pool, state: PartitionState): Promi
 
 /**
  * Moves the stored log start to `offset` (never back) and deletes the batches wholly below it,
- * in one statement; resolves the stored log start.
+ * in one statement; resolves the stored log start and the batches and bytes deleted.
  */
-export async function deleteBefore(pool: pg.Pool, state: PartitionState, offset: number): Promise<number> {
-  const { rows } = await idempotentQuery<{ log_start_offset: number }>(pool, {
-    name: 'samsa-delete-before',
+export async function deleteBefore(
+  pool: pg.Pool,
+  state: PartitionState,
+  offset: number,
+): Promise<{ logStartOffset: number; batches: number; bytes: number }> {
+  const { rows } = await idempotentQuery<{ log_start_offset: number; batches: number; bytes: number }>(pool, {
+    name: 'samsa-delete-before-counted',
     text: `WITH u AS (
              UPDATE partitions SET log_start_offset = greatest(log_start_offset, $3)
              WHERE topic_id = $1 AND partition = $2 RETURNING log_start_offset
            ), d AS (
-             DELETE FROM batches WHERE topic_id = $1 AND partition = $2 AND last_offset < $3
+             DELETE FROM batches WHERE topic_id = $1 AND partition = $2 AND last_offset < $3 RETURNING size
            )
-           SELECT log_start_offset FROM u`,
+           SELECT log_start_offset, (SELECT count(*) FROM d) AS batches,
+                  (SELECT coalesce(sum(size), 0)::int8 FROM d) AS bytes
+           FROM u`,
     values: [state.topicId, state.partition, offset],
   })
-  return rows[0]?.log_start_offset ?? offset
+  const row = rows[0]
+  return { logStartOffset: row?.log_start_offset ?? offset, batches: row?.batches ?? 0, bytes: row?.bytes ?? 0 }
 }
 
 /**

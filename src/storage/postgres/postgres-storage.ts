@@ -25,6 +25,7 @@ import { Listeners } from '../engine/listeners.ts'
 import { type StorageLogger, silentLogger } from '../engine/logger.ts'
 import { readEmpty, readOk, readOutOfRange, readUnknownPartition } from '../engine/read-result.ts'
 import { EngineIoError, EngineRequestError, unknownPartition, unknownTopic } from '../engine/storage-error.ts'
+import type { StorageMetrics } from '../engine/storage-metrics.ts'
 import type {
   AbortedTxnsCleanedHandler,
   AppendInput,
@@ -83,6 +84,11 @@ export interface PostgresStorageOptions {
   metadataPollMs?: number
   /** Log cleaner period; default log.cleaner.backoff.ms (15000). 0 disables the timer (tests call runCleaner). */
   cleanerBackoffMs?: number
+  /**
+   * Where to count appends, reads, commits, statements, pool use, retention and compaction (the
+   * broker's /metrics); none if unset.
+   */
+  metrics?: StorageMetrics
 }
 
 const DEFAULT_RETENTION_CHECK_MS = 300_000
@@ -183,6 +189,7 @@ export class PostgresStorage implements Storage {
   readonly #subscriber: MetadataSubscriber
   readonly #notifier: PartitionNotifier
   readonly #cleaner: PostgresCleaner
+  readonly #metrics: StorageMetrics | undefined
   #abortedTxnsCleaned: AbortedTxnsCleanedHandler | undefined
   #retentionTimer: NodeJS.Timeout | undefined
   #helloTimer: NodeJS.Timeout | undefined
@@ -197,6 +204,10 @@ export class PostgresStorage implements Storage {
     this.#logger = options.logger ?? silentLogger
     this.#now = options.now ?? Date.now
     this.#tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES
+    this.#metrics = options.metrics
+    if (options.metrics !== undefined) {
+      options.metrics.pool = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount })
+    }
     this.#appendListeners = new Listeners(this.#logger, 'onAppend')
     this.#epochListeners = new Listeners(this.#logger, 'onLeaderEpoch')
     this.#metadataListeners = new Listeners(this.#logger, 'onMetadataChange')
@@ -213,6 +224,7 @@ export class PostgresStorage implements Storage {
         stats: this.#stats,
         logger: this.#logger,
         health: this.#health,
+        metrics: options.metrics,
       },
       {
         maxCommitBytes: options.maxCommitBytes ?? DEFAULT_MAX_COMMIT_BYTES,
@@ -246,6 +258,7 @@ export class PostgresStorage implements Storage {
       backoffMs: options.cleanerBackoffMs,
       abortedTxnsCleaned: () => this.#abortedTxnsCleaned,
       rewritten: (state) => this.#changed(state, true),
+      metrics: options.metrics,
     })
   }
 
@@ -254,6 +267,7 @@ export class PostgresStorage implements Storage {
     const logger = options.logger ?? silentLogger
     const pool = createPool(options.url, {
       max: options.poolSize,
+      querySeconds: options.metrics?.querySeconds,
       onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'),
     })
     let storage: PostgresStorage | undefined
@@ -403,10 +417,19 @@ export class PostgresStorage implements Storage {
 
   async append(topic: string, partition: number, input: AppendInput, options: AppendOptions): Promise<AppendResult> {
     this.#checkOpen()
-    return this.#committer.append(this.#partition(topic, partition), input, options.leaderEpoch)
+    const state = this.#partition(topic, partition)
+    const m = this.#metrics
+    if (m === undefined) return this.#committer.append(state, input, options.leaderEpoch)
+    return m.timed(m.appendSeconds, 'append', () => this.#committer.append(state, input, options.leaderEpoch))
   }
 
-  async read(
+  read(topic: string, partition: number, offset: number, maxBytes: number, options: ReadOptions): Promise<ReadResult> {
+    const m = this.#metrics
+    if (m === undefined) return this.#read(topic, partition, offset, maxBytes, options)
+    return m.timed(m.readSeconds, 'read', () => this.#read(topic, partition, offset, maxBytes, options))
+  }
+
+  async #read(
     topic: string,
     partition: number,
     offset: number,
@@ -464,7 +487,7 @@ export class PostgresStorage implements Storage {
         )
       }
       if (offset <= state.logStartOffset) return state.logStartOffset
-      state.advanceLogStart(await log.deleteBefore(this.#pool, state, offset))
+      await this.#deleteBefore(state, offset)
       this.#changed(state)
       return state.logStartOffset
     })
@@ -533,6 +556,7 @@ export class PostgresStorage implements Storage {
   /** Applies retention.ms and retention.bytes to every partition now (the timer calls this too). */
   runRetention(): Promise<void> {
     return this.#retentionPasses.run(async () => {
+      if (this.#metrics !== undefined) this.#metrics.retentionPasses++
       const now = this.#now()
       for (const { meta, partitions } of [...this.#topics.values()]) {
         const config = resolveLogConfig(meta.configs, this.#brokerDefaults())
@@ -542,15 +566,26 @@ export class PostgresStorage implements Storage {
           try {
             const point = await log.retentionPoint(this.#pool, state, config, now)
             if (point !== null && point > state.logStartOffset) {
-              state.advanceLogStart(await log.deleteBefore(this.#pool, state, point))
+              await this.#deleteBefore(state, point)
               this.#changed(state)
             }
           } catch (err) {
+            this.#metrics?.failed('retention')
             throw ioError(err, `retention of ${state.topic}-${state.partition}`)
           }
         }
       }
     })
+  }
+
+  /** Deletes the batches below `offset` and moves the log start there, counting what went. */
+  async #deleteBefore(state: PartitionState, offset: number): Promise<void> {
+    const deleted = await log.deleteBefore(this.#pool, state, offset)
+    state.advanceLogStart(deleted.logStartOffset)
+    if (this.#metrics !== undefined) {
+      this.#metrics.deletedSegments += deleted.batches
+      this.#metrics.deletedBytes += deleted.bytes
+    }
   }
 
   health(): StorageHealth {
