@@ -19,15 +19,17 @@ import { type ClusterMember, joinCluster } from './cluster-member.ts'
 import { apiVersionRanges, createDispatcher, type DispatchHook } from './dispatch.ts'
 import { loadDynamicConfigs } from './dynamic-configs.ts'
 import { HANDLERS } from './handlers/index.ts'
-import { listenerSecurityProblems, tlsConfig } from './listener-security.ts'
+import { listenerSecurityProblems, saslConfig, tlsConfig } from './listener-security.ts'
 import {
   advertisedListener,
   clientListeners,
   httpListener,
   type ListenerAddress,
   primaryListener,
+  usesSasl,
   usesTls,
 } from './listeners-config.ts'
+import { saslGate } from './sasl/authenticator.ts'
 import { type Service, Services } from './services.ts'
 
 /** How to start a broker. Kafka property names go in `config`; the other fields are shortcuts. */
@@ -181,7 +183,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         logger: log,
         now,
         faults: options.storageFaults,
-        metrics: http?.metrics.storage,
       })
     },
     close: () => (storage as Storage).close(),
@@ -235,12 +236,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       for (const [i, node] of c.cluster.localNodes.entries()) {
         for (const spec of listenerSpecs) {
           const port = spec.port === 0 ? 0 : spec.port + i
-          const dispatcher = createDispatcher(c, HANDLERS, {
+          const handlers = createDispatcher(c, HANDLERS, {
             nodeId: node.nodeId,
             listener: spec.name,
             hook: options.dispatchHook,
             observe,
           })
+          const dispatcher = usesSasl(spec.protocol) ? saslGate(handlers, saslConfig(props, spec), c) : handlers
           const observer = http?.metrics.requests.observer(spec.name)
           try {
             const tls = usesTls(spec.protocol) ? tlsConfig(props, spec) : undefined

@@ -4,8 +4,10 @@
  * checked before anything binds, so that `samsa broker` refuses what it cannot serve as a usage
  * error.
  */
+import { jaasPlainUsers } from '../server/sasl/jaas.ts'
 import type { TlsConfig } from '../server/tls.ts'
-import { type ListenerAddress, usesTls } from './listeners-config.ts'
+import { type ListenerAddress, usesSasl, usesTls } from './listeners-config.ts'
+import type { SaslListener } from './sasl/authenticator.ts'
 
 type Props = Readonly<Record<string, string | undefined>>
 
@@ -70,6 +72,39 @@ export function tlsConfig(props: Props, spec: ListenerAddress): TlsConfig {
   }
 }
 
+/** The mechanisms samsa serves. */
+const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']
+
+/**
+ * The SASL configuration of a SASL_PLAINTEXT or SASL_SSL listener (throws what is wrong with it).
+ * PLAIN's users are the `user_<name>="<password>"` options of its JAAS config:
+ * listener.name.<listener>.plain.sasl.jaas.config, or sasl.jaas.config.
+ */
+export function saslConfig(props: Props, spec: ListenerAddress): SaslListener {
+  const where = `listener ${spec.name} (${spec.protocol})`
+  const mechanisms = (listenerProp(props, spec.name, 'sasl.enabled.mechanisms') ?? 'GSSAPI')
+    .split(',')
+    .map((m) => m.trim().toUpperCase())
+    .filter(Boolean)
+  const unsupported = mechanisms.filter((m) => !SASL_MECHANISMS.includes(m))
+  if (mechanisms.length === 0 || unsupported.length > 0) {
+    throw new Error(
+      `${where}: sasl.enabled.mechanisms ${unsupported.length > 0 ? `has ${unsupported.join(', ')}, which samsa does not serve` : 'is empty'}; enable PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default is GSSAPI)`,
+    )
+  }
+  let plainUsers = new Map<string, string>()
+  if (mechanisms.includes('PLAIN')) {
+    const jaas = listenerProp(props, spec.name, 'plain.sasl.jaas.config') ?? props['sasl.jaas.config']
+    plainUsers = jaasPlainUsers(jaas ?? '')
+    if (plainUsers.size === 0) {
+      throw new Error(
+        `${where}: PLAIN is enabled but has no users: set listener.name.${spec.name.toLowerCase()}.plain.sasl.jaas.config to org.apache.kafka.common.security.plain.PlainLoginModule required user_<name>="<password>";`,
+      )
+    }
+  }
+  return { name: spec.name, mechanisms, plainUsers }
+}
+
 /** The problems of a listener's security configuration (none: it can be served). */
 export function listenerSecurityProblems(props: Props, spec: ListenerAddress): string[] {
   const problems: string[] = []
@@ -81,8 +116,6 @@ export function listenerSecurityProblems(props: Props, spec: ListenerAddress): s
     }
   }
   if (usesTls(spec.protocol)) check(() => tlsConfig(props, spec))
-  if (spec.protocol === 'SASL_PLAINTEXT' || spec.protocol === 'SASL_SSL') {
-    problems.push(`listener ${spec.name}: ${spec.protocol} is not served yet`)
-  }
+  if (usesSasl(spec.protocol)) check(() => saslConfig(props, spec))
   return problems
 }

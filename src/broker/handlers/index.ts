@@ -12,6 +12,7 @@ import leaveGroup from './13-leave-group.ts'
 import syncGroup from './14-sync-group.ts'
 import describeGroups from './15-describe-groups.ts'
 import listGroups from './16-list-groups.ts'
+import saslHandshake from './17-sasl-handshake.ts'
 import apiVersions from './18-api-versions.ts'
 import createTopics from './19-create-topics.ts'
 import deleteTopics from './20-delete-topics.ts'
@@ -26,10 +27,13 @@ import txnOffsetCommit from './28-txn-offset-commit.ts'
 import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
+import saslAuthenticate from './36-sasl-authenticate.ts'
 import createPartitions from './37-create-partitions.ts'
 import deleteGroups from './42-delete-groups.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
 import offsetDelete from './47-offset-delete.ts'
+import describeUserScramCredentials from './50-describe-user-scram-credentials.ts'
+import alterUserScramCredentials from './51-alter-user-scram-credentials.ts'
 import describeCluster from './60-describe-cluster.ts'
 import describeProducers from './61-describe-producers.ts'
 import describeTransactions from './65-describe-transactions.ts'
@@ -48,6 +52,12 @@ const GROUP_HANDLERS: readonly AnyHandler[] = [
 const TXN_HANDLERS: readonly AnyHandler[] = [
   ...[initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, writeTxnMarkers, txnOffsetCommit],
   ...[describeProducers, describeTransactions, listTransactions],
+]
+
+/** Authentication on SASL listeners (sasl/authenticator.ts) and the SCRAM users it checks. */
+const SASL_HANDLERS: readonly AnyHandler[] = [
+  ...[saslHandshake, saslAuthenticate],
+  ...[describeUserScramCredentials, alterUserScramCredentials],
 ]
 
 /** Every API this broker serves; ApiVersions advertises exactly this list. */
@@ -70,4 +80,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   describeTopicPartitions,
   ...GROUP_HANDLERS,
   ...TXN_HANDLERS,
+  ...SASL_HANDLERS,
 ]
