@@ -87,6 +87,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/transactions.ts')).registerTransactionsCommand,
   },
   {
+    name: 'top',
+    description: "a live view of a broker from its HTTP port's /metrics",
+    load: async () => (await import('./commands/top.ts')).registerTopCommand,
+  },
+  {
     name: 'profile',
     description: 'named client settings (bootstrap servers, timeout) so --bootstrap need not be typed',
     load: async () => (await import('./commands/profile.ts')).registerProfileCommand,
