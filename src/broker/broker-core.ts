@@ -12,6 +12,8 @@ import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
 import { PeerConnections } from './peer-connections.ts'
+import { ClientTelemetry } from './telemetry/client-telemetry.ts'
+import { SubscriptionStore } from './telemetry/subscriptions.ts'
 import { TopicRegistry } from './topics.ts'
 import { TxnMarkerChannel } from './txn-markers.ts'
 import { TxnVerification } from './txn-verification.ts'
@@ -57,6 +59,10 @@ export class BrokerCore {
   readonly peers: PeerConnections
   /** Asks another broker's transaction coordinator about a transactional batch (KIP-890). */
   readonly txnVerification: TxnVerification
+  /** Client-metrics subscriptions (CLIENT_METRICS config resources); loaded by startBroker. */
+  readonly clientMetrics: SubscriptionStore
+  /** Client instances and their pushes (KIP-714). */
+  readonly telemetry: ClientTelemetry
   readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -118,6 +124,12 @@ export class BrokerCore {
       hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
       coordinates,
       othersCoordinate: options.storage.capabilities.shared,
+    })
+    this.clientMetrics = new SubscriptionStore(options.storage.kv)
+    this.telemetry = new ClientTelemetry({
+      subscriptions: this.clientMetrics,
+      now: this.now,
+      maxBytes: () => this.numberProp('telemetry.max.bytes'),
     })
     this.leadership = new Leadership({
       storage: options.storage,

@@ -215,11 +215,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       })
       member?.attach(core)
       await loadDynamicConfigs(core)
+      const badSubscriptions = await core.clientMetrics.load()
+      if (badSubscriptions.length > 0)
+        log.warn({ subscriptions: badSubscriptions }, 'ignoring invalid stored client metrics subscriptions')
       await core.topics.load()
       await core.groups.load()
       await core.producers.load(await s.listTopics())
       await core.txns.load()
       core.apiVersions = apiVersionRanges(HANDLERS)
+      // Pushed client telemetry (KIP-714) goes to /metrics; without an HTTP port it is checked and dropped.
+      if (http) core.telemetry.receiver = http.metrics.clientTelemetry
     },
     close: async () => {
       const c = core as BrokerCore

@@ -4,7 +4,8 @@
  * Kafka's ConfigAdminManager and the KRaft controller's ConfigurationControlManager: the same
  * checks in the same order, the same error codes and messages in their spirit.
  * Resources: TOPIC (overrides stored with the topic), BROKER (dynamic broker configs, this node
- * or the cluster defaults) and, incrementally only, BROKER_LOGGER (the root log level).
+ * or the cluster defaults), CLIENT_METRICS (telemetry subscriptions, KIP-714) and, incrementally
+ * only, BROKER_LOGGER (the root log level).
  */
 import { BROKER_CONFIG_BY_NAME } from '../config/broker-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIG_BY_NAME, validateConfigValue } from '../config/topic-configs.ts'
@@ -12,10 +13,11 @@ import { ErrorCode } from '../protocol/error-codes.ts'
 import type { BrokerCore } from './broker-core.ts'
 import { DYNAMIC_BROKER_CONFIGS, invalidTopicConfigs } from './config-describe.ts'
 import { dynamicLayer, replaceDynamicLayer } from './dynamic-configs.ts'
+import { CLIENT_METRICS_CONFIG_BY_NAME, subscriptionProblem } from './telemetry/subscriptions.ts'
 import { invalidTopicName } from './topics.ts'
 
 /** Kafka's ConfigResource.Type ids. */
-export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const
+export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const
 
 /** Kafka's AlterConfigOp.OpType ids. */
 export const AlterConfigOp = { SET: 0, DELETE: 1, APPEND: 2, SUBTRACT: 3 } as const
@@ -120,6 +122,8 @@ async function alterResource(
       return alterTopic(core, r, mode, validateOnly)
     case ConfigResourceType.BROKER:
       return alterBroker(core, r, mode, validateOnly)
+    case ConfigResourceType.CLIENT_METRICS:
+      return alterClientMetrics(core, r, mode, validateOnly)
     case ConfigResourceType.BROKER_LOGGER:
       if (mode === 'incremental') return alterLogger(core, r, validateOnly)
   }
@@ -177,6 +181,30 @@ async function alterBroker(
     if (why) reject(ErrorCode.INVALID_REQUEST, `Invalid value ${value} for configuration ${n}: ${why}`)
   }
   if (!validateOnly) await replaceDynamicLayer(core, perBroker, next)
+}
+
+/** A subscription's configs, checked as Kafka's ClientMetricsConfigs.validate; none left deletes it. */
+async function alterClientMetrics(
+  core: BrokerCore,
+  r: ConfigResourceChange,
+  mode: AlterMode,
+  validateOnly: boolean,
+): Promise<void> {
+  const name = r.resourceName
+  if (name === '') reject(ErrorCode.INVALID_REQUEST, "Subscription name can't be empty")
+  const next = applyChanges(mode === 'replace' ? {} : core.clientMetrics.configs(name), r.changes, (key, op) => {
+    const def = CLIENT_METRICS_CONFIG_BY_NAME.get(key)
+    if (!def) reject(ErrorCode.INVALID_REQUEST, `Unknown client metrics configuration: ${key}`)
+    if (def?.type !== 'LIST')
+      reject(ErrorCode.INVALID_CONFIG, `Can't ${op} to key ${key} because its type is not LIST.`)
+    return def as ConfigDefinition
+  })
+  const problem = subscriptionProblem(name, next)
+  if (problem)
+    reject(problem.kind === 'request' ? ErrorCode.INVALID_REQUEST : ErrorCode.INVALID_CONFIG, problem.message)
+  if (validateOnly) return
+  await core.clientMetrics.set(name, next)
+  core.log.info({ subscription: name, configs: next }, 'client metrics subscription changed')
 }
 
 const LOG_LEVELS = ['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE']

@@ -6,6 +6,7 @@ import {
   validateConfigValue,
 } from '../config/topic-configs.ts'
 import type { BrokerCore } from './broker-core.ts'
+import { CLIENT_METRICS_CONFIGS } from './telemetry/subscriptions.ts'
 
 /** Kafka's ConfigSource values, as DescribeConfigs and CreateTopics v5+ report them. */
 export const ConfigSource = {
@@ -15,6 +16,8 @@ export const ConfigSource = {
   DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
+  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+  CLIENT_METRICS_CONFIG: 7,
 } as const
 
 export interface ConfigSynonym {
@@ -162,4 +165,23 @@ const SOURCE_ORDER: readonly number[] = [
 
 function sourceRank(source: number): number {
   return SOURCE_ORDER.indexOf(source)
+}
+
+/** A client-metrics subscription's three configs, set or at their defaults (an unknown name has only defaults). */
+export function describeClientMetricsConfigs(core: BrokerCore, name: string): DescribedConfig[] {
+  const set = core.clientMetrics.configs(name)
+  return CLIENT_METRICS_CONFIGS.map((def) => {
+    const own = set[def.name]
+    const value = own ?? def.default
+    const source = own === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.CLIENT_METRICS_CONFIG
+    return {
+      name: def.name,
+      value,
+      source,
+      readOnly: false,
+      isSensitive: false,
+      synonyms: [{ name: def.name, value, source }],
+      definition: def,
+    }
+  })
 }

@@ -84,6 +84,27 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     doc: 'Most partitions /metrics reports offsets and consumer lag for; the others are left out (samsa_metrics_partitions_omitted counts them).',
   },
   {
+    name: 'samsa.metrics.client.limit',
+    type: 'INT',
+    default: '100',
+    min: 0,
+    doc: 'Most clients whose pushed telemetry (KIP-714) /metrics keeps; pushes of further clients are dropped (samsa_client_telemetry_dropped_total counts them).',
+  },
+  {
+    name: 'samsa.metrics.client.series.limit',
+    type: 'INT',
+    default: '10000',
+    min: 0,
+    doc: 'Most series of pushed client telemetry /metrics keeps, every client together; further series are dropped.',
+  },
+  {
+    name: 'telemetry.max.bytes',
+    type: 'INT',
+    default: '1048576',
+    min: 1,
+    doc: 'Largest client telemetry push (KIP-714) accepted, compressed; larger ones answer TELEMETRY_TOO_LARGE.',
+  },
+  {
     name: 'log.dirs',
     type: 'STRING',
     default: './data',

@@ -252,7 +252,6 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
       'metrics.sample.window.ms',
       'kafka.metrics.polling.interval.secs',
       'kafka.metrics.reporters',
-      'telemetry.max.bytes',
     ],
   },
   {

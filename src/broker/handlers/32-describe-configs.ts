@@ -3,13 +3,15 @@
 // config of this node or of the cluster, static broker config, default). BROKER named by this
 // node id: every broker config (readOnly unless it can change at run time); BROKER with an empty
 // name: only the dynamic cluster-wide defaults that are set. BROKER_LOGGER: the "root" logger.
+// CLIENT_METRICS: a telemetry subscription's metrics, interval.ms and match, set or default.
 // configuration_keys null or empty lists everything; unknown keys are left out. Synonyms only
 // when include_synonyms, documentation only when include_documentation.
 // Errors: unknown topic UNKNOWN_TOPIC_OR_PARTITION, bad topic name INVALID_TOPIC_EXCEPTION,
-// another broker id or an unknown resource type INVALID_REQUEST, all per resource.
+// another broker id, an empty subscription name or an unknown resource type INVALID_REQUEST,
+// all per resource.
 // Version notes: v0 reports is_default instead of a source; v1+ sources and synonyms; v3+
 // documentation and config types; v4 is flexible.
-// Gaps: GROUP and CLIENT_METRICS resources answer INVALID_REQUEST.
+// Gaps: GROUP resources answer INVALID_REQUEST.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -24,7 +26,13 @@ import {
 } from '../../protocol/generated/describe-configs.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { ConfigResourceType } from '../config-alter.ts'
-import { ConfigSource, type DescribedConfig, describeBrokerConfigs, describeTopicConfigs } from '../config-describe.ts'
+import {
+  ConfigSource,
+  type DescribedConfig,
+  describeBrokerConfigs,
+  describeClientMetricsConfigs,
+  describeTopicConfigs,
+} from '../config-describe.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
@@ -40,7 +48,6 @@ const CONFIG_TYPE: Readonly<Record<string, number>> = {
   CLASS: 8,
   PASSWORD: 9,
 }
-const DYNAMIC_BROKER_LOGGER_CONFIG = 6
 
 interface Options {
   synonyms: boolean
@@ -93,6 +100,11 @@ function describe(core: BrokerCore, r: DescribeConfigsResource, options: Options
       entries = [rootLogger(core)]
       break
     }
+    case ConfigResourceType.CLIENT_METRICS: {
+      if (name === '') return failed(r, ErrorCode.INVALID_REQUEST, 'Client metrics subscription name must not be empty')
+      entries = describeClientMetricsConfigs(core, name).map((c) => entry(c, options))
+      break
+    }
     default:
       return failed(r, ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${r.resourceType}`)
   }
@@ -128,7 +140,7 @@ function rootLogger(core: BrokerCore): DescribeConfigsResourceResult {
   return createDescribeConfigsResourceResult({
     name: 'root',
     value: level,
-    configSource: DYNAMIC_BROKER_LOGGER_CONFIG,
+    configSource: ConfigSource.DYNAMIC_BROKER_LOGGER_CONFIG,
     configType: CONFIG_TYPE.STRING,
   })
 }

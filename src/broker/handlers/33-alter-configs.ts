@@ -1,13 +1,13 @@
 // AlterConfigs: v0-2
 // Replaces the whole set of overrides of each resource: a TOPIC's config overrides, or the
 // dynamic BROKER configs of this node (resource name = node id) or of the cluster defaults
-// (empty name). Keys not listed are removed. validate_only runs every check and changes nothing.
+// (empty name), or a CLIENT_METRICS subscription's (KIP-714). Keys not listed are removed. validate_only runs every check and changes nothing.
 // Unknown or invalid topic configs are INVALID_CONFIG; broker configs that cannot change at run
 // time or have bad values are INVALID_REQUEST, as in Kafka (KAFKA-13609). The checks live in
 // config-alter.ts, shared with IncrementalAlterConfigs.
 // Version notes: v1 same as v0; v2 is flexible.
-// Gaps: BROKER_LOGGER is only served by IncrementalAlterConfigs (as in Kafka); GROUP and
-// CLIENT_METRICS resources are not supported (INVALID_REQUEST).
+// Gaps: BROKER_LOGGER is only served by IncrementalAlterConfigs (as in Kafka); GROUP resources
+// are not supported (INVALID_REQUEST).
 import {
   type AlterConfigsRequest,
   type AlterConfigsResponse,

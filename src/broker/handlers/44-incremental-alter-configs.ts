@@ -4,9 +4,12 @@
 // TOPIC overrides; the dynamic BROKER configs of this node (name = node id) or of the cluster
 // defaults (empty name), persisted and applied to every topic without its own override; and
 // BROKER_LOGGER with the single logger "root" (the broker's log level, not persisted, KIP-412).
+// CLIENT_METRICS: telemetry subscriptions (metrics, interval.ms, match; KIP-714), persisted, a
+// subscription with no config left deleted; unknown configs and intervals outside 100 ms-1 h
+// INVALID_REQUEST, bad match selectors INVALID_CONFIG, as Kafka's ClientMetricsConfigs.
 // validate_only runs every check and changes nothing. Errors as in AlterConfigs (config-alter.ts).
 // Version notes: v1 is flexible.
-// Gaps: GROUP and CLIENT_METRICS resources are not supported (INVALID_REQUEST).
+// Gaps: GROUP resources are not supported (INVALID_REQUEST).
 import {
   api,
   createIncrementalAlterConfigsResponse,

@@ -40,6 +40,9 @@ import describeTransactions from './65-describe-transactions.ts'
 import listTransactions from './66-list-transactions.ts'
 import consumerGroupHeartbeat from './68-consumer-group-heartbeat.ts'
 import consumerGroupDescribe from './69-consumer-group-describe.ts'
+import getTelemetrySubscriptions from './71-get-telemetry-subscriptions.ts'
+import pushTelemetry from './72-push-telemetry.ts'
+import listConfigResources from './74-list-config-resources.ts'
 import describeTopicPartitions from './75-describe-topic-partitions.ts'
 
 /** The group coordinator's APIs. */
@@ -78,6 +81,9 @@ export const HANDLERS: readonly AnyHandler[] = [
   incrementalAlterConfigs,
   describeCluster,
   describeTopicPartitions,
+  listConfigResources,
+  getTelemetrySubscriptions,
+  pushTelemetry,
   ...GROUP_HANDLERS,
   ...TXN_HANDLERS,
   ...SASL_HANDLERS,

@@ -10,6 +10,7 @@ import type { BrokerCore } from '../../broker/broker-core.ts'
 import { StorageMetrics } from '../../storage/engine/storage-metrics.ts'
 import { SerialQueue } from '../../util/serial-queue.ts'
 import type { HttpRoutes } from '../http-server.ts'
+import { ClientTelemetryMetrics } from './client-telemetry-metrics.ts'
 import { registerScraped, type Sample } from './exposition.ts'
 import { RequestMetrics } from './request-metrics.ts'
 
@@ -24,6 +25,8 @@ interface PartitionOffsetsSample {
 export class BrokerMetrics {
   readonly registry = new Registry()
   readonly requests: RequestMetrics
+  /** The metrics clients push (KIP-714): the broker's telemetry receiver. */
+  readonly clientTelemetry: ClientTelemetryMetrics
   /** Given to the storage engine, which counts its appends, syncs, reads and cleaning into it. */
   readonly storage = new StorageMetrics()
   readonly #core: () => BrokerCore | undefined
@@ -35,6 +38,13 @@ export class BrokerMetrics {
   constructor(core: () => BrokerCore | undefined) {
     this.#core = core
     this.requests = new RequestMetrics((id) => core()?.topics.getById(id)?.name)
+    this.clientTelemetry = new ClientTelemetryMetrics(this.registry, () => {
+      const c = core()
+      return {
+        clients: c?.numberProp('samsa.metrics.client.limit') ?? 0,
+        series: c?.numberProp('samsa.metrics.client.series.limit') ?? 0,
+      }
+    })
     collectDefaultMetrics({ register: this.registry })
     this.#registerRequests()
     this.#registerNetwork()
@@ -49,6 +59,7 @@ export class BrokerMetrics {
     // One at a time: the registry's format is a setting, and rendering OpenMetrics renames the
     // counters (it strips _total), which the next render must not see.
     return this.#renders.run(async () => {
+      this.clientTelemetry.expire()
       const metrics = this.registry.getMetricsAsArray()
       const names = metrics.map((m) => (m as unknown as { name: string }).name)
       const type = openMetrics ? Registry.OPENMETRICS_CONTENT_TYPE : Registry.PROMETHEUS_CONTENT_TYPE
