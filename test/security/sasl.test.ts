@@ -329,6 +329,12 @@ describe('SASL', () => {
     assert.equal(ok.errorCode, ErrorCode.NONE)
     const again = await done.send<SaslAuthenticateResponse>(ApiKey.SaslAuthenticate, 1, createSaslAuthenticateRequest())
     assert.equal(again.errorCode, ErrorCode.ILLEGAL_SASL_STATE)
+    const rehandshake = await done.send<SaslHandshakeResponse>(
+      ApiKey.SaslHandshake,
+      1,
+      createSaslHandshakeRequest({ mechanism: 'PLAIN' }),
+    )
+    assert.equal(rehandshake.errorCode, ErrorCode.ILLEGAL_SASL_STATE)
     await done.send(ApiKey.Metadata, 12, createMetadataRequest({ topics: null }))
     await done.close()
   })

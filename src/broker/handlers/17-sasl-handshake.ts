@@ -19,7 +19,9 @@ export default defineHandler<SaslHandshakeRequest, SaslHandshakeResponse>({
   maxVersion: 1,
   handle(ctx, req) {
     const session = saslSessionOf(ctx.connection)
-    if (session === undefined) return createSaslHandshakeResponse({ errorCode: ErrorCode.ILLEGAL_SASL_STATE })
+    if (session === undefined || session.state === 'authenticated') {
+      return createSaslHandshakeResponse({ errorCode: ErrorCode.ILLEGAL_SASL_STATE })
+    }
     return createSaslHandshakeResponse(session.handshake(ctx.apiVersion, req.mechanism))
   },
 })

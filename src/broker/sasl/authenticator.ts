@@ -61,7 +61,7 @@ export class SaslSession {
   handshake(version: number, mechanism: string): { errorCode: number; mechanisms: string[] } {
     const mechanisms = [...this.#listener.mechanisms]
     if (this.state !== 'handshake') {
-      this.#fail(`SaslHandshake during SASL ${this.state === 'authenticated' ? 'session' : 'authentication'}`)
+      this.#fail('SaslHandshake during SASL authentication')
       return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms }
     }
     if (!mechanisms.includes(mechanism)) {
