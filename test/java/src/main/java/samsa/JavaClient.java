@@ -36,6 +36,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * produce  BOOTSTRAP TOPIC COUNT               idempotent, acks=all: COUNT records "java-i" with keys "k(i%8)"
  * consume  BOOTSTRAP TOPIC GROUP COUNT PROTO   read COUNT records in a group (group.protocol PROTO), commit them
  * txn      BOOTSTRAP TOPIC TXID COUNT OUTCOME  COUNT records "OUTCOME-i" in one transaction, then commit or abort
+ * telemetry BOOTSTRAP TOPIC CLIENTID HOLDMS    produce, push client metrics (KIP-714) for HOLDMS, print the instance id
  * </pre>
  */
 public final class JavaClient {
@@ -48,6 +49,7 @@ public final class JavaClient {
       case "produce" -> json = produce(args[1], args[2], Integer.parseInt(args[3]));
       case "consume" -> json = consume(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
       case "txn" -> json = transaction(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
+      case "telemetry" -> json = telemetry(args[1], args[2], args[3], Long.parseLong(args[4]));
       default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
     }
     System.out.println(json);
@@ -102,6 +104,23 @@ public final class JavaClient {
       }
     }
     return "{\"acked\":[" + String.join(",", acked) + "]}";
+  }
+
+  /**
+   * KIP-714: a producer that pushes its metrics (the default when the broker advertises the
+   * telemetry APIs) for holdMs, then closes with its terminating push; prints the client
+   * instance id the broker gave it, as a canonical UUID.
+   */
+  private static String telemetry(String bootstrap, String topic, String clientId, long holdMs) throws Exception {
+    Properties props = common(bootstrap);
+    props.put("client.id", clientId);
+    try (KafkaProducer<String, String> producer = producer(props)) {
+      for (int i = 0; i < 10; i++) producer.send(new ProducerRecord<>(topic, "k" + i, "telemetry-" + i)).get();
+      org.apache.kafka.common.Uuid id = producer.clientInstanceId(Duration.ofSeconds(30));
+      Thread.sleep(holdMs);
+      java.util.UUID uuid = new java.util.UUID(id.getMostSignificantBits(), id.getLeastSignificantBits());
+      return "{\"clientInstanceId\":" + str(uuid.toString()) + "}";
+    }
   }
 
   private static String consume(String bootstrap, String topic, String group, int count, String protocol) {
