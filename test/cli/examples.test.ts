@@ -68,6 +68,9 @@ const PORTS_BUSY = portsFree
   ? false
   : 'ports 9092-9094 are in use here: the examples assume a broker of their own there'
 const hasJq = spawnSync('jq', ['--version']).status === 0
+/** The HTTP port `samsa top` examples read (the example broker serves it when it is free). */
+const HTTP_PORT = 8080
+const httpPortFree = await portFree(HTTP_PORT)
 const hasShell = (shell: string): boolean => spawnSync(shell, ['-c', 'exit 0']).status === 0
 
 /** What running one example gave. */
@@ -198,6 +201,8 @@ function skipReason(line: string): string | undefined {
   if (/\bkcat\b/.test(line) && !hasKcat) return 'kcat is not installed'
   if (/\bjq\b/.test(line) && !hasJq) return 'jq is not installed'
   if (/completion zsh/.test(line) && !hasShell('zsh')) return 'zsh is not installed'
+  if (/samsa top/.test(line) && !httpPortFree)
+    return `port ${HTTP_PORT} is in use here: the example broker serves its HTTP port there`
   return undefined
 }
 
@@ -217,9 +222,11 @@ async function workspace(): Promise<{ cwd: string; home: string; remove: () => P
   return { cwd, home, remove: () => rm(dir, { recursive: true, force: true }) }
 }
 
-/** A `samsa broker --memory` on localhost:9092, where the examples expect one. */
+/** A `samsa broker --memory` on localhost:9092 (HTTP port 8080 when free), where the examples expect one. */
 async function startExampleBroker(cwd: string, home: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [CLI, 'broker', '--memory', '--log-level', 'warn', '--log-format', 'json'], {
+  const http = httpPortFree ? ['--http-port', String(HTTP_PORT)] : []
+  const args = [CLI, 'broker', '--memory', '--log-level', 'warn', '--log-format', 'json', ...http]
+  const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -457,7 +464,8 @@ describe('README shell lines and --help examples', { skip: PORTS_BUSY }, () => {
             t.diagnostic(`README.md:${block.line} not run: ${line} (${why})`)
             continue
           }
-          const follow = /--follow/.test(line)
+          // Live views (a --follow consumer, samsa top without --once) run until SIGINT.
+          const follow = /--follow/.test(line) || (/samsa top/.test(line) && !/--once/.test(line))
           const run = await runExample(line, { cwd: space.cwd, home, runForMs: follow ? 4000 : undefined })
           checkOutcome(line, run, `README.md:${block.line}: ${line}`)
         }
@@ -484,7 +492,8 @@ describe('README shell lines and --help examples', { skip: PORTS_BUSY }, () => {
             continue
           }
           await prepare(admin, line)
-          const follow = /--follow/.test(line)
+          // Live views (a --follow consumer, samsa top without --once) run until SIGINT.
+          const follow = /--follow/.test(line) || (/samsa top/.test(line) && !/--once/.test(line))
           const started = performance.now()
           const run = await runExample(line, { cwd: space.cwd, home, runForMs: follow ? 4000 : undefined })
           const ms = performance.now() - started
