@@ -318,6 +318,49 @@ describe('client telemetry (KIP-714), raw protocol', () => {
     }
   })
 
+  test('match selectors read the client address and port; several matching subscriptions merge', async () => {
+    const subs: [string, Change[]][] = [
+      [
+        'local',
+        [
+          ['metrics', 'a.'],
+          ['interval.ms', '20000'],
+          ['match', 'client_source_address=127\\.0\\.0\\.1,client_source_port=\\d+'],
+        ],
+      ],
+      [
+        'also-local',
+        [
+          ['metrics', 'b.'],
+          ['interval.ms', '10000'],
+          ['match', 'client_id=raw-client'],
+        ],
+      ],
+      [
+        'remote',
+        [
+          ['metrics', 'c.'],
+          ['match', 'client_source_address=10\\..*'],
+        ],
+      ],
+    ]
+    for (const [name, changes] of subs) assert.deepEqual(await alter(client, name, changes), [ErrorCode.NONE, ''])
+    const c = await RawClient.connect(broker.port)
+    try {
+      const sub = await getSubscriptions(c)
+      assert.deepEqual(sub.requestedMetrics, ['a.', 'b.'])
+      assert.equal(sub.pushIntervalMs, 10_000)
+    } finally {
+      await c.close()
+      for (const [name, changes] of subs)
+        await alter(
+          client,
+          name,
+          changes.map(([n]) => [n, null, DELETE]),
+        )
+    }
+  })
+
   test('pushed metrics under every compression type appear on /metrics with the client labels', async () => {
     assert.deepEqual(
       await alter(client, 'raw-all', [

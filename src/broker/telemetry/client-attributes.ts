@@ -22,7 +22,8 @@ export function clientAttributes(ctx: RequestContext): ClientAttributes {
     clientId: ctx.clientId ?? '',
     softwareName: announced?.name,
     softwareVersion: announced?.version,
-    sourceAddress: socket.remoteAddress,
+    // An IPv4 client of a dual-stack listener shows as ::ffff:a.b.c.d; Kafka would see a.b.c.d.
+    sourceAddress: socket.remoteAddress?.replace(/^::ffff:(?=\d+\.)/, ''),
     sourcePort: socket.remotePort,
   }
 }

@@ -45,7 +45,7 @@ const ACCEPTED_COMPRESSION = [Compression.ZSTD, Compression.LZ4, Compression.GZI
 /** Kafka's Uuid.RESERVED: the zero UUID and the metadata topic's id. */
 const RESERVED_IDS = new Set([ZERO_UUID, '00000000-0000-0000-0000-000000000001'])
 /** Decompressed pushes larger than this many times telemetry.max.bytes are refused. */
-export const DECOMPRESSED_FACTOR = 32
+const DECOMPRESSED_FACTOR = 32
 
 interface Instance {
   id: string
@@ -164,11 +164,6 @@ export class ClientTelemetry {
       return ErrorCode.INVALID_RECORD
     }
     return ErrorCode.NONE
-  }
-
-  /** How many client instances the broker keeps. */
-  get instanceCount(): number {
-    return this.#instances.size
   }
 
   #checkPush(instance: Instance, push: Push, now: number): number {
