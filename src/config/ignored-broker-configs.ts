@@ -160,14 +160,13 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      'not implemented: authorizers and ACLs, SASL GSSAPI and OAUTHBEARER, re-authentication, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)',
+      'not implemented: authorizers and ACLs, SASL GSSAPI and OAUTHBEARER, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)',
     names: [
       'authorizer.class.name',
       'super.users',
       'allow.everyone.if.no.acl.found',
       'principal.builder.class',
       'security.providers',
-      'connections.max.reauth.ms',
       'delegation.token.secret.key',
       'delegation.token.expiry.time.ms',
       'delegation.token.max.lifetime.ms',

@@ -92,6 +92,13 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'JAAS login module options; the PLAIN module\'s user_<name>="<password>" entries are the users PLAIN accepts.',
   },
   {
+    name: 'connections.max.reauth.ms',
+    type: 'LONG',
+    default: '0',
+    min: 0,
+    doc: 'SASL sessions last this long (KIP-368): clients re-authenticate on the open connection before it ends, and a connection whose session ended is closed at its next request. 0: sessions never end.',
+  },
+  {
     name: 'connection.failed.authentication.delay.ms',
     type: 'INT',
     default: '100',

@@ -1,7 +1,9 @@
 // SaslHandshake: v0-1
 // Names the SASL mechanism a client on a SASL listener authenticates with, and lists those
 // enabled there (sasl.enabled.mechanisms). UNSUPPORTED_SASL_MECHANISM for another one, then the
-// connection closes; ILLEGAL_SASL_STATE on a listener without SASL or once authenticated, as Kafka.
+// connection closes; ILLEGAL_SASL_STATE on a listener without SASL or once authenticated, as Kafka,
+// unless sessions end (connections.max.reauth.ms): then v1 starts a re-authentication (KIP-368)
+// with the same mechanism.
 // Version notes: v0 clients send their tokens as bare frames, v1 clients in SaslAuthenticate.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -19,8 +21,10 @@ export default defineHandler<SaslHandshakeRequest, SaslHandshakeResponse>({
   maxVersion: 1,
   handle(ctx, req) {
     const session = saslSessionOf(ctx.connection)
-    if (session === undefined || session.state === 'authenticated') {
-      return createSaslHandshakeResponse({ errorCode: ErrorCode.ILLEGAL_SASL_STATE })
+    if (session === undefined) return createSaslHandshakeResponse({ errorCode: ErrorCode.ILLEGAL_SASL_STATE })
+    if (session.state === 'authenticated') {
+      const renewal = session.reauthenticate(ctx.apiVersion, req.mechanism)
+      return createSaslHandshakeResponse(renewal ?? { errorCode: ErrorCode.ILLEGAL_SASL_STATE })
     }
     return createSaslHandshakeResponse(session.handshake(ctx.apiVersion, req.mechanism))
   },

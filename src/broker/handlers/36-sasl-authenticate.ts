@@ -3,7 +3,8 @@
 // authentication answers SASL_AUTHENTICATION_FAILED (with a message that does not say which part
 // was wrong) after connection.failed.authentication.delay.ms, then the connection closes.
 // ILLEGAL_SASL_STATE before the handshake, on a listener without SASL, or once authenticated.
-// Version notes: v1+ session_lifetime_ms, 0 here (no re-authentication, KIP-368); v2+ flexible.
+// Version notes: v1+ session_lifetime_ms, connections.max.reauth.ms (KIP-368; 0: sessions never
+// end); v2+ flexible.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,

@@ -6,6 +6,11 @@
  * SaslAuthenticate requests. A failed attempt is logged with the client's address, answered after
  * connection.failed.authentication.delay.ms, and the connection is closed.
  *
+ * With connections.max.reauth.ms, a session lasts that long (KIP-368): SaslAuthenticate v1+ tells
+ * the client, which re-authenticates on the open connection (SaslHandshake v1 and SaslAuthenticate
+ * again, same mechanism and principal); a connection whose session ended is closed at its next
+ * request other than SaslHandshake.
+ *
  * Only SASL listeners wrap their dispatcher in the gate: PLAINTEXT and SSL listeners see no
  * per-request work, and an authenticated connection costs one lookup per request.
  */
@@ -50,6 +55,12 @@ export class SaslSession {
   readonly #connection: Connection
   #mechanism = ''
   #exchange: SaslExchange | undefined
+  /** When the session ends (Date.now() time), with connections.max.reauth.ms; undefined: never. */
+  expiresAt: number | undefined
+  /** connections.max.reauth.ms when the session began. */
+  #lifetimeMs = 0
+  /** The user of the session being renewed, during a re-authentication. */
+  #renewing: string | undefined
 
   constructor(listener: SaslListener, core: BrokerCore, connection: Connection) {
     this.#listener = listener
@@ -74,8 +85,28 @@ export class SaslSession {
     return { errorCode: ErrorCode.NONE, mechanisms }
   }
 
+  /**
+   * SaslHandshake on an authenticated connection: a re-authentication when sessions end
+   * (connections.max.reauth.ms) and the client asks with v1+ for the mechanism it used; answered
+   * undefined when this is no re-authentication (ILLEGAL_SASL_STATE, as Kafka).
+   */
+  reauthenticate(version: number, mechanism: string): { errorCode: number; mechanisms: string[] } | undefined {
+    if (this.state !== 'authenticated' || this.expiresAt === undefined || version < 1) return undefined
+    const mechanisms = [...this.#listener.mechanisms]
+    if (mechanism !== this.#mechanism) {
+      this.#fail(`SASL mechanism changed from ${this.#mechanism} to ${mechanism} during re-authentication`)
+      return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms }
+    }
+    this.#renewing = this.#connection.principal
+    this.#exchange = this.#newExchange(mechanism)
+    this.state = 'authenticate'
+    return { errorCode: ErrorCode.NONE, mechanisms }
+  }
+
   /** SaslAuthenticate: the client's next token. */
-  async authenticate(token: Buffer): Promise<{ errorCode: number; errorMessage: string | null; authBytes: Buffer }> {
+  async authenticate(
+    token: Buffer,
+  ): Promise<{ errorCode: number; errorMessage: string | null; authBytes: Buffer; sessionLifetimeMs: bigint }> {
     if (this.state !== 'authenticate') {
       const during = this.state === 'handshake' ? 'handshake' : 'authentication'
       this.#fail(`SaslAuthenticate during SASL ${during}`)
@@ -83,17 +114,31 @@ export class SaslSession {
         errorCode: ErrorCode.ILLEGAL_SASL_STATE,
         errorMessage: `Unexpected Kafka request of type SASL_AUTHENTICATE during SASL ${during}.`,
         authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
       }
     }
     try {
-      return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: await this.#evaluate(token) }
+      const authBytes = await this.#evaluate(token)
+      const lifetime = this.#sessionLifetimeMs()
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        authBytes,
+        sessionLifetimeMs: BigInt(lifetime),
+      }
     } catch (err) {
       return {
         errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED,
         errorMessage: (err as Error).message,
         authBytes: Buffer.alloc(0),
+        sessionLifetimeMs: 0n,
       }
     }
+  }
+
+  /** The session's lifetime once authenticated (0 while authenticating, or when sessions never end). */
+  #sessionLifetimeMs(): number {
+    return this.state === 'authenticated' ? this.#lifetimeMs : 0
   }
 
   /** A bare token after a v0 handshake: the answer is a bare frame; a failure closes the connection. */
@@ -111,8 +156,18 @@ export class SaslSession {
     try {
       const { challenge, user } = await exchange.evaluate(token)
       if (user !== undefined) {
+        const principal = `User:${user}`
+        if (this.#renewing !== undefined && this.#renewing !== principal) {
+          throw new SaslFailure(
+            `Cannot change principals during re-authentication from ${this.#renewing}: ${principal}`,
+            `principal changed from ${this.#renewing} to ${principal} during re-authentication`,
+          )
+        }
+        this.#renewing = undefined
+        this.#lifetimeMs = this.#core.numberProp('connections.max.reauth.ms')
+        this.expiresAt = this.#lifetimeMs > 0 ? Date.now() + this.#lifetimeMs : undefined
         this.state = 'authenticated'
-        this.#connection.principal = `User:${user}`
+        this.#connection.principal = principal
         this.#core.log.debug(
           { remote: this.#connection.remote, listener: this.#listener.name, mechanism: this.#mechanism, user },
           'authenticated',
@@ -181,7 +236,16 @@ export function saslGate(inner: Dispatcher, listener: SaslListener, core: Broker
       session = new SaslSession(listener, core, connection)
       sessions.set(connection, session)
     }
-    if (session.state === 'authenticated') return inner(frame, connection)
+    if (session.state === 'authenticated') {
+      if (session.expiresAt === undefined || Date.now() <= session.expiresAt) return inner(frame, connection)
+      // An ended session may only start its re-authentication.
+      if (frame.length >= 2 && frame.readInt16BE(0) === ApiKey.SaslHandshake) return inner(frame, connection)
+      core.log.info(
+        { remote: connection.remote, listener: listener.name, principal: connection.principal },
+        'closing connection: its SASL session ended without re-authentication (connections.max.reauth.ms)',
+      )
+      return 'close'
+    }
     if (session.state === 'raw') return session.rawToken(frame)
     const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1
     if (session.state !== 'failed' && BEFORE_AUTHENTICATION.has(apiKey)) return inner(frame, connection)
