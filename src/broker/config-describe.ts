@@ -167,20 +167,24 @@ function sourceRank(source: number): number {
   return SOURCE_ORDER.indexOf(source)
 }
 
-/** A client-metrics subscription's three configs, set or at their defaults (an unknown name has only defaults). */
+/**
+ * A client-metrics subscription's three configs, set or at their defaults, as Kafka 4 reports them
+ * (KAFKA-17516); an unknown name has only defaults.
+ */
 export function describeClientMetricsConfigs(core: BrokerCore, name: string): DescribedConfig[] {
   const set = core.clientMetrics.configs(name)
   return CLIENT_METRICS_CONFIGS.map((def) => {
+    const synonyms: ConfigSynonym[] = [{ name: def.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG }]
     const own = set[def.name]
-    const value = own ?? def.default
-    const source = own === undefined ? ConfigSource.DEFAULT_CONFIG : ConfigSource.CLIENT_METRICS_CONFIG
+    if (own !== undefined) synonyms.unshift({ name: def.name, value: own, source: ConfigSource.CLIENT_METRICS_CONFIG })
+    const first = synonyms[0] as ConfigSynonym
     return {
       name: def.name,
-      value,
-      source,
+      value: first.value,
+      source: first.source,
       readOnly: false,
       isSensitive: false,
-      synonyms: [{ name: def.name, value, source }],
+      synonyms,
       definition: def,
     }
   })

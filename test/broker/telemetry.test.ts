@@ -183,6 +183,27 @@ describe('client telemetry (KIP-714), raw protocol', () => {
         ['match', '', 5],
       ],
     )
+    const withSynonyms = await client.send<DescribeConfigsResponse>(
+      ApiKey.DescribeConfigs,
+      4,
+      createDescribeConfigsRequest({
+        resources: [{ resourceType: CLIENT_METRICS, resourceName: 'validated', configurationKeys: ['metrics'] }],
+        includeSynonyms: true,
+      }),
+    )
+    assert.deepEqual(
+      withSynonyms.results[0]?.configs.map((c) => [c.name, c.configType, c.synonyms.map((y) => [y.value, y.source])]),
+      [
+        [
+          'metrics',
+          7,
+          [
+            ['org.apache.kafka.producer.,org.apache.kafka.consumer.', 7],
+            ['', 5],
+          ],
+        ],
+      ],
+    )
     // v0 reports is_default instead of a source.
     const v0 = await describeSubscription(client, 'validated', 0)
     assert.deepEqual(
