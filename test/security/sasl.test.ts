@@ -350,7 +350,14 @@ describe('SASL', () => {
       ['SCRAM-SHA-512', [Buffer.from('n,,n=scram512,r=abc'), random(100)]],
       ['SCRAM-SHA-512', [Buffer.from('n,,n=scram512,r=abc'), Buffer.from('c=biws,r=wrong,p=AAAA')]],
     ]
-    for (let i = 0; i < 10; i++) tokens.push(['SCRAM-SHA-256', [Buffer.from(`n,,${random(20).toString('latin1')}`)]])
+    // Random first tokens, and random finals after a well-formed first message, for every mechanism.
+    const mechanisms = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']
+    for (let i = 0; i < 60; i++) {
+      const mechanism = mechanisms[i % 3] as string
+      const garbage = i % 2 === 0 ? random(1 + (i % 50)) : Buffer.from(`n,,${random(20).toString('latin1')}`)
+      const first = Buffer.from(`n,,n=scram256,r=${random(8).toString('hex')}`)
+      tokens.push([mechanism, mechanism === 'PLAIN' || i % 4 < 2 ? [garbage] : [first, garbage]])
+    }
     const before = principals.length
     await Promise.all(
       tokens.map(async ([mechanism, sequence]) => {
@@ -376,6 +383,44 @@ describe('SASL', () => {
         'after-garbage',
       ),
       ['one', 'two'],
+    )
+  })
+
+  test('several brokers in one process: each node authenticates SASL_SSL clients and Metadata gives the SASL_SSL addresses', async (t) => {
+    const two = await startBroker({
+      brokers: 2,
+      config: {
+        listeners: 'SASL_SSL://localhost:0',
+        'sasl.enabled.mechanisms': 'PLAIN',
+        'sasl.jaas.config': PLAIN_JAAS,
+        'ssl.keystore.type': 'PEM',
+        'ssl.keystore.location': certs.keystoreFile,
+      },
+    })
+    t.after(() => two.close())
+    const kafka = kafkajsClient(two.bootstrap, {
+      ssl: { ca: [certs.ca] },
+      sasl: { mechanism: 'plain', username: 'alice', password: 'alice-secret' },
+    })
+    const admin = kafka.admin()
+    await admin.connect()
+    t.after(() => admin.disconnect())
+    await admin.createTopics({ topics: [{ topic: 'two-nodes', numPartitions: 4 }] })
+    const cluster = await admin.describeCluster()
+    assert.deepEqual(
+      cluster.brokers.map((b) => `${b.host}:${b.port}`).sort(),
+      [...(two.listeners.SASL_SSL as string[])].sort(),
+    )
+    const producer = kafka.producer()
+    await producer.connect()
+    t.after(() => producer.disconnect())
+    const sent = await producer.send({
+      topic: 'two-nodes',
+      messages: [0, 1, 2, 3].map((partition) => ({ partition, value: String(partition) })),
+    })
+    assert.deepEqual(
+      sent.map((r) => r.errorCode),
+      [0, 0, 0, 0],
     )
   })
 
