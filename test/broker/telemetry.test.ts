@@ -461,10 +461,18 @@ describe('client telemetry limits', () => {
     await broker.close()
   })
 
-  test('a push over telemetry.max.bytes is TELEMETRY_TOO_LARGE', async () => {
+  test('a push over telemetry.max.bytes is TELEMETRY_TOO_LARGE, one that decompresses to over 32 times it INVALID_RECORD', async () => {
     const sub = await getSubscriptions(client)
     assert.equal(sub.telemetryMaxBytes, 2048)
     assert.equal(await push(client, sub, { metrics: Buffer.alloc(2049) }), ErrorCode.TELEMETRY_TOO_LARGE)
+    // Small compressed, but more than 32 times the limit once decompressed: refused unread.
+    const bomb = compressSync(Compression.GZIP, Buffer.alloc(32 * 2048 + 1))
+    assert.ok(bomb.length < 2048)
+    const next = await getSubscriptions(client)
+    assert.equal(
+      await push(client, next, { metrics: bomb, compressionType: Compression.GZIP }),
+      ErrorCode.INVALID_RECORD,
+    )
   })
 
   test('clients past the client limit and series past the series limit are dropped and counted; silent clients expire', async () => {

@@ -149,17 +149,12 @@ export class ClientTelemetry {
     const receiver = this.receiver
     if (!receiver) return ErrorCode.NONE
     const maxBytes = this.#options.maxBytes() * DECOMPRESSED_FACTOR
-    let payload: Buffer
+    const target = { instanceId: instance.id, clientId: client.clientId, pushIntervalMs: instance.intervalMs }
     try {
-      payload = await decompress(toCompressionCodec(push.compressionType), push.metrics, { maxBytes })
-    } catch {
-      instance.lastError = ErrorCode.INVALID_RECORD
-      return ErrorCode.INVALID_RECORD
-    }
-    try {
-      const target = { instanceId: instance.id, clientId: client.clientId, pushIntervalMs: instance.intervalMs }
+      const payload = await decompress(toCompressionCodec(push.compressionType), push.metrics, { maxBytes })
       receiver.export(target, payload)
     } catch {
+      // Kafka answers INVALID_RECORD when its receiver cannot take the metrics.
       instance.lastError = ErrorCode.INVALID_RECORD
       return ErrorCode.INVALID_RECORD
     }
