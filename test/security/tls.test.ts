@@ -185,6 +185,21 @@ describe('TLS listeners', () => {
     assert.deepEqual(new Set(principals), new Set(['User:CN=carol']))
   })
 
+  test('mTLS with the trusted authorities inline (ssl.truststore.certificates)', async (t) => {
+    const { broker, ssl, principals } = await tlsBroker({
+      'ssl.client.auth': 'required',
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.certificates': certs.ca,
+    })
+    t.after(() => broker.close())
+    const dave = certs.client('/CN=dave')
+    const admin = kafkajsClient(ssl, { ssl: { ca: [certs.ca], cert: dave.cert, key: dave.key } }).admin()
+    await admin.connect()
+    await admin.listTopics()
+    await admin.disconnect()
+    assert.deepEqual(new Set(principals), new Set(['User:CN=dave']))
+  })
+
   test("inline PEM (ssl.keystore.certificate.chain and ssl.keystore.key), an encrypted key with ssl.key.password, and Kafka's refusals", async (t) => {
     const inline = await tlsBroker({
       'ssl.keystore.location': '',
