@@ -26,6 +26,8 @@ export interface TestCertificates {
   untrustedClient(): { cert: string; key: string }
   /** The broker key encrypted with a password (PKCS#8), in a keystore file with its certificate. */
   encryptedKeystore(password: string): string
+  /** The broker key and certificate in a PKCS12 file with a password. */
+  pkcs12Keystore(password: string): string
   remove(): void
 }
 
@@ -140,6 +142,13 @@ export function makeCertificates(): TestCertificates {
       ])
       writeFileSync(join(dir, 'server-enc-keystore.pem'), read('server-enc.key') + read('server.pem'))
       return join(dir, 'server-enc-keystore.pem')
+    },
+    pkcs12Keystore(password) {
+      openssl(dir, [
+        ...['pkcs12', '-export', '-inkey', 'server.key', '-in', 'server.pem', '-out', 'server.p12'],
+        ...['-passout', `pass:${password}`],
+      ])
+      return join(dir, 'server.p12')
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   }

@@ -200,7 +200,7 @@ describe('TLS listeners', () => {
     assert.deepEqual(new Set(principals), new Set(['User:CN=dave']))
   })
 
-  test("inline PEM (ssl.keystore.certificate.chain and ssl.keystore.key), an encrypted key with ssl.key.password, and Kafka's refusals", async (t) => {
+  test("inline PEM (ssl.keystore.certificate.chain and ssl.keystore.key), an encrypted key with ssl.key.password, PKCS12, and Kafka's refusals", async (t) => {
     const inline = await tlsBroker({
       'ssl.keystore.location': '',
       'ssl.keystore.certificate.chain': certs.serverCert,
@@ -217,6 +217,13 @@ describe('TLS listeners', () => {
     await assert.rejects(
       tlsBroker({ 'ssl.keystore.location': certs.encryptedKeystore('s3cret'), 'ssl.key.password': 'wrong' }),
     )
+    const pkcs12 = await tlsBroker({
+      'ssl.keystore.type': 'PKCS12',
+      'ssl.keystore.location': certs.pkcs12Keystore('p12-secret'),
+      'ssl.keystore.password': 'p12-secret',
+    })
+    t.after(() => pkcs12.broker.close())
+    assert.equal(await presentedCommonName(portOf(pkcs12.ssl)), 'localhost')
     await assert.rejects(tlsBroker({ 'ssl.keystore.type': 'JKS' }), /ssl\.keystore\.type JKS cannot be read here/)
     await assert.rejects(
       tlsBroker({ 'ssl.keystore.password': 'x' }),
