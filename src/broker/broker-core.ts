@@ -125,7 +125,10 @@ export class BrokerCore {
       coordinates,
       othersCoordinate: options.storage.capabilities.shared,
     })
-    this.clientMetrics = new SubscriptionStore(options.storage.kv)
+    this.clientMetrics = new SubscriptionStore(options.storage.kv, {
+      shared: options.storage.capabilities.shared,
+      now: this.now,
+    })
     this.telemetry = new ClientTelemetry({
       subscriptions: this.clientMetrics,
       now: this.now,

@@ -192,6 +192,7 @@ async function alterClientMetrics(
 ): Promise<void> {
   const name = r.resourceName
   if (name === '') reject(ErrorCode.INVALID_REQUEST, "Subscription name can't be empty")
+  await core.clientMetrics.refresh()
   const next = applyChanges(mode === 'replace' ? {} : core.clientMetrics.configs(name), r.changes, (key, op) => {
     const def = CLIENT_METRICS_CONFIG_BY_NAME.get(key)
     if (!def) reject(ErrorCode.INVALID_REQUEST, `Unknown client metrics configuration: ${key}`)

@@ -3,7 +3,8 @@
  * IncrementalAlterConfigs, DescribeConfigs and ListConfigResources (v0 and v1) with Kafka's
  * validation, GetTelemetrySubscriptions and PushTelemetry v0 with each error Kafka answers, pushed
  * OTLP metrics under every compression type on /metrics with the client's labels, the limits on
- * clients and series, expiry of clients that stopped pushing, and subscriptions kept across restarts.
+ * clients and series, expiry of clients that stopped pushing, and subscriptions kept across
+ * restarts and seen by every broker of a cluster over PostgreSQL.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -38,6 +39,7 @@ import {
 import { ZERO_UUID } from '../../src/protocol/wire/uuid.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { otlpPayload } from '../helpers/otlp.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 import { tempDir } from '../storage/helpers.ts'
 
@@ -534,5 +536,33 @@ test('client metrics subscriptions survive a restart', async (t) => {
   } finally {
     await c2.close()
     await second.close()
+  }
+})
+
+test('in a cluster over PostgreSQL, a subscription set through one broker reaches the others', {
+  skip: (await hasPostgres()) ? false : POSTGRES_MISSING,
+}, async () => {
+  const url = (await freshDatabase()) as `postgres://${string}`
+  const lease = { 'broker.heartbeat.interval.ms': '200', 'broker.session.timeout.ms': '1000' }
+  const a = await startBroker({ storage: url, config: lease })
+  const b = await startBroker({ storage: url, config: lease })
+  const toA = await RawClient.connect(a.port)
+  const toB = await RawClient.connect(b.port)
+  try {
+    // B has read the (empty) subscriptions before A sets one.
+    assert.deepEqual((await getSubscriptions(toB)).requestedMetrics, [])
+    assert.deepEqual(await alter(toA, 'cluster-wide', [['metrics', 'org.apache.kafka.']]), [ErrorCode.NONE, ''])
+    const seen = await waitUntil('broker B to serve the subscription', async () => {
+      const sub = await getSubscriptions(toB)
+      return sub.requestedMetrics.length > 0 && sub
+    })
+    assert.deepEqual(seen.requestedMetrics, ['org.apache.kafka.'])
+    const described = await describeSubscription(toB, 'cluster-wide')
+    assert.equal(described.configs.find((c) => c.name === 'metrics')?.value, 'org.apache.kafka.')
+  } finally {
+    await toA.close()
+    await toB.close()
+    await b.close()
+    await a.close()
   }
 })

@@ -58,7 +58,10 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
   api,
   minVersion: 0,
   maxVersion: 4,
-  handle(ctx, req) {
+  async handle(ctx, req) {
+    if (req.resources.some((r) => r.resourceType === ConfigResourceType.CLIENT_METRICS)) {
+      await ctx.broker.clientMetrics.refresh()
+    }
     const options = { synonyms: req.includeSynonyms, documentation: req.includeDocumentation }
     return createDescribeConfigsResponse({ results: req.resources.map((r) => describe(ctx.broker, r, options)) })
   },

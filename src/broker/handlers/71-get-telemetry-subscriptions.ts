@@ -19,7 +19,8 @@ export default defineHandler<GetTelemetrySubscriptionsRequest, GetTelemetrySubsc
   api,
   minVersion: 0,
   maxVersion: 0,
-  handle(ctx, req) {
+  async handle(ctx, req) {
+    await ctx.broker.clientMetrics.refresh()
     const answer = ctx.broker.telemetry.getSubscriptions(req.clientInstanceId, clientAttributes(ctx))
     return createGetTelemetrySubscriptionsResponse(answer)
   },

@@ -21,6 +21,7 @@ export default defineHandler<PushTelemetryRequest, PushTelemetryResponse>({
   minVersion: 0,
   maxVersion: 0,
   async handle(ctx, req) {
+    await ctx.broker.clientMetrics.refresh()
     const errorCode = await ctx.broker.telemetry.push(req, clientAttributes(ctx))
     return createPushTelemetryResponse({ errorCode })
   },

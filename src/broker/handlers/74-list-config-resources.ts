@@ -27,7 +27,8 @@ export default defineHandler<ListConfigResourcesRequest, ListConfigResourcesResp
   api,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req) {
+  async handle(ctx, req) {
+    await ctx.broker.clientMetrics.refresh()
     const supported = ctx.apiVersion === 0 ? [ConfigResourceType.CLIENT_METRICS] : V1_TYPES
     const types = req.resourceTypes.length === 0 ? supported : req.resourceTypes
     if (types.some((t) => !supported.includes(t))) {

@@ -3,7 +3,8 @@
  * `metrics` (name prefixes the matching clients push, "*" for all), `interval.ms` (how often
  * they push) and `match` (selectors a client must all match, Kafka's client_id=regex form).
  * Set and described through the config admin APIs, kept in the storage's key-value store (one
- * key per subscription) so that they survive restarts.
+ * key per subscription) so that they survive restarts; over shared storage each broker reads them
+ * again when asked, at most once a second, so that a change made through one reaches the others.
  */
 import type { ConfigDefinition } from '../../config/topic-configs.ts'
 import { validateConfigValue } from '../../config/topic-configs.ts'
@@ -122,27 +123,47 @@ export function toSubscription(name: string, configs: Record<string, string>): S
 }
 
 const NAMESPACE = 'client-metrics'
+/** Over shared storage, how often at most the subscriptions are read again (other brokers change them too). */
+const REFRESH_MS = 1000
+
+export interface SubscriptionStoreOptions {
+  /** Storage other brokers write too (a cluster over PostgreSQL). */
+  shared: boolean
+  now: () => number
+}
 
 /** The subscriptions' configs as set (defaults left out), by name, persisted in the key-value store. */
 export class SubscriptionStore {
   readonly #kv: KeyValueStore
-  readonly #configs = new Map<string, Record<string, string>>()
+  readonly #options: SubscriptionStoreOptions
+  #configs = new Map<string, Record<string, string>>()
+  #readAt = Number.NEGATIVE_INFINITY
   readonly #listeners: (() => void)[] = []
 
-  constructor(kv: KeyValueStore) {
+  constructor(kv: KeyValueStore, options: SubscriptionStoreOptions) {
     this.#kv = kv
+    this.#options = options
   }
 
-  /** Reads every stored subscription; invalid ones (from an older version) are skipped and returned. */
+  /** Reads every stored subscription; returns the names of invalid ones, which are skipped. */
   async load(): Promise<string[]> {
+    this.#readAt = this.#options.now()
     const skipped: string[] = []
+    const configs = new Map<string, Record<string, string>>()
     for (const [name, raw] of await this.#kv.list(NAMESPACE)) {
-      const configs = JSON.parse(raw.toString('utf8')) as Record<string, string>
-      if (subscriptionProblem(name, configs)) skipped.push(name)
-      else this.#configs.set(name, configs)
+      const set = JSON.parse(raw.toString('utf8')) as Record<string, string>
+      if (subscriptionProblem(name, set)) skipped.push(name)
+      else configs.set(name, set)
     }
-    this.#changed()
+    const before = JSON.stringify([...this.#configs])
+    this.#configs = configs
+    if (JSON.stringify([...configs]) !== before) this.#changed()
     return skipped
+  }
+
+  /** Over shared storage, reads the subscriptions again unless that was done within the last second. */
+  async refresh(): Promise<void> {
+    if (this.#options.shared && this.#options.now() - this.#readAt >= REFRESH_MS) await this.load()
   }
 
   /** The configs set on one subscription ({} when it does not exist). */
