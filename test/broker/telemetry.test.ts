@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import { type AlterConfigsResponse, createAlterConfigsRequest } from '../../src/protocol/generated/alter-configs.ts'
 import type { ApiVersionsResponse } from '../../src/protocol/generated/api-versions.ts'
 import { createApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
 import {
@@ -262,6 +263,44 @@ describe('client telemetry (KIP-714), raw protocol', () => {
       assert.equal(errorCode, code, `${name} ${JSON.stringify(changes)}: ${message}`)
     }
     assert.equal((await describeSubscription(client, '')).errorCode, ErrorCode.INVALID_REQUEST)
+
+    // IncrementalAlterConfigs v0 and validate_only.
+    assert.deepEqual(await alter(client, 'v0', [['interval.ms', '500']], 0), [ErrorCode.NONE, ''])
+    assert.equal((await describeSubscription(client, 'v0')).configs[1]?.value, '500')
+    const dryRun = await client.send<IncrementalAlterConfigsResponse>(
+      ApiKey.IncrementalAlterConfigs,
+      1,
+      createIncrementalAlterConfigsRequest({
+        resources: [
+          {
+            resourceType: CLIENT_METRICS,
+            resourceName: 'v0',
+            configs: [{ name: 'interval.ms', value: '700', configOperation: SET }],
+          },
+        ],
+        validateOnly: true,
+      }),
+    )
+    assert.equal(dryRun.responses[0]?.errorCode, ErrorCode.NONE)
+    assert.equal((await describeSubscription(client, 'v0')).configs[1]?.value, '500')
+    // AlterConfigs (v0-2) replaces the whole set: interval.ms goes back to its default.
+    for (const version of [0, 1, 2]) {
+      const replaced = await client.send<AlterConfigsResponse>(
+        ApiKey.AlterConfigs,
+        version,
+        createAlterConfigsRequest({
+          resources: [
+            { resourceType: CLIENT_METRICS, resourceName: 'v0', configs: [{ name: 'metrics', value: `m${version}.` }] },
+          ],
+        }),
+      )
+      assert.equal(replaced.responses[0]?.errorCode, ErrorCode.NONE, `AlterConfigs v${version}`)
+      assert.deepEqual(
+        (await describeSubscription(client, 'v0')).configs.map((c) => c.value),
+        [`m${version}.`, '300000', ''],
+      )
+    }
+    assert.deepEqual(await alter(client, 'v0', [['metrics', null, DELETE]]), [ErrorCode.NONE, ''])
 
     assert.deepEqual(await alter(client, 'validated', [['metrics', null, DELETE]]), [ErrorCode.NONE, ''])
     const gone = await client.send<ListConfigResourcesResponse>(
