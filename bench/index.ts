@@ -39,6 +39,7 @@ import {
   WARMUP_MS,
 } from './produce.ts'
 import { benchRecords } from './records.ts'
+import { benchStorageMetrics } from './storage-metrics.ts'
 import { benchTesting, TESTING_STARTS, type TestingResult } from './testing.ts'
 import { benchTransactions } from './transactions.ts'
 import { fmt, MB, removeAllTempDirs, table } from './util.ts'
@@ -333,9 +334,10 @@ async function main(): Promise<void> {
     heading(
       'Metrics overhead',
       'bench/metrics.ts: produce and fetch with and without the HTTP port and its metrics (scraped every second), ' +
-        "and the request path's metrics code alone.",
+        "and the request path's metrics code alone; bench/storage-metrics.ts: local-engine appends with and without the storage metrics.",
     )
     await benchMetrics()
+    await benchStorageMetrics()
   }
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())
