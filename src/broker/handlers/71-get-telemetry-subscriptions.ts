@@ -4,8 +4,9 @@
 // changes with them, the compression types accepted (zstd, lz4, gzip, snappy), telemetry.max.bytes
 // and delta temporality. Asked again before its push interval passed: THROTTLING_QUOTA_EXCEEDED,
 // unless its last push was refused UNKNOWN_SUBSCRIPTION_ID or UNSUPPORTED_COMPRESSION_TYPE.
-// Advertised only by brokers with an HTTP port, where pushed metrics go (/metrics), as Kafka
-// advertises it only with a telemetry receiver. Logic: telemetry/client-telemetry.ts.
+// Gaps: Kafka advertises the telemetry APIs only with a telemetry receiver plugin; samsa always
+// does (clients push only what a subscription asks for, and without an HTTP port the broker
+// drops it). Logic: telemetry/client-telemetry.ts.
 import {
   api,
   createGetTelemetrySubscriptionsResponse,
