@@ -44,7 +44,11 @@ export interface BrokerOptions {
   storage?: 'memory' | 'local' | 'postgres' | `postgres://${string}` | `postgresql://${string}`
   /** Data directory of the local engine (log.dirs). */
   dataDir?: string
-  /** Port to listen on; 0 picks a free one. With several brokers, the first one's (the others take the next ports). */
+  /**
+   * Port to listen on; 0 picks a free one. With several brokers, the first one's (the others take
+   * the next ports); with several listeners too, each broker takes the next block of as many ports
+   * as there are listeners (listeners on 9092 and 9093: broker 2 on 9094 and 9095).
+   */
   port?: number
   /**
    * How many brokers this process answers as (default 1): one listener each, node ids node.id,
@@ -240,7 +244,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         http && ((apiKey: number, req: unknown, res: unknown) => http.metrics.requests.response(apiKey, req, res))
       for (const [i, node] of c.cluster.localNodes.entries()) {
         for (const spec of listenerSpecs) {
-          const port = spec.port === 0 ? 0 : spec.port + i
+          const port = spec.port === 0 ? 0 : spec.port + i * listenerSpecs.length
           const handlers = createDispatcher(c, HANDLERS, {
             nodeId: node.nodeId,
             listener: spec.name,
@@ -268,7 +272,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           const advertised = advertisedListener(props['advertised.listeners'], spec.name)
           const host =
             options.advertisedHost ?? advertised?.host ?? (hostsOf(spec)[0] === '127.0.0.1' ? '127.0.0.1' : 'localhost')
-          endpoints.set(spec.name, { host, port: advertised?.port ? advertised.port + i : listenerOf(i, spec).port })
+          const port = advertised?.port ? advertised.port + i * listenerSpecs.length : listenerOf(i, spec).port
+          endpoints.set(spec.name, { host, port })
         }
         const { host, port } = endpoints.get(primary.name) as { host: string; port: number }
         c.cluster.advertise(node.nodeId, host, port, rack, listenerSpecs.length > 1 ? endpoints : undefined)

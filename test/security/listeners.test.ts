@@ -70,6 +70,32 @@ describe('listeners as Kafka configures them', () => {
     assert.equal(sent?.errorCode, 0)
   })
 
+  test('several brokers with several fixed listener ports: each broker takes the next block of ports', async (t) => {
+    // Fixed ports: try blocks of four until one is free (another process may hold any port).
+    let broker: Awaited<ReturnType<typeof startBroker>> | undefined
+    let base = 0
+    for (let attempt = 0; broker === undefined; attempt++) {
+      base = 20_000 + Math.floor(Math.random() * 30_000)
+      try {
+        broker = await startBroker({
+          brokers: 2,
+          config: {
+            listeners: `PLAINTEXT://127.0.0.1:${base},OTHER://127.0.0.1:${base + 1}`,
+            'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT',
+          },
+        })
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt > 20) throw err
+      }
+    }
+    const started = broker
+    t.after(() => started.close())
+    assert.deepEqual(started.listeners, {
+      PLAINTEXT: [`127.0.0.1:${base}`, `127.0.0.1:${base + 2}`],
+      OTHER: [`127.0.0.1:${base + 1}`, `127.0.0.1:${base + 3}`],
+    })
+  })
+
   test("Kafka's default protocol map, controller listeners left unbound, and Kafka's refusals", () => {
     const fallback = 'PLAINTEXT://:9092'
     assert.deepEqual(
