@@ -256,6 +256,8 @@ describe('client telemetry (KIP-714), raw protocol', () => {
       ['bad', [['match', 'client_color=red']], ErrorCode.INVALID_CONFIG],
       ['bad', [['match', 'client_id']], ErrorCode.INVALID_CONFIG],
       ['bad', [['match', 'client_id=[']], ErrorCode.INVALID_CONFIG],
+      ['bad', [['match', 'client_id=']], ErrorCode.INVALID_CONFIG],
+      ['bad', [['match', 'client_id=a=b']], ErrorCode.INVALID_CONFIG],
       ['bad', [['interval.ms', '100', APPEND]], ErrorCode.INVALID_CONFIG],
     ]
     for (const [name, changes, code] of refused) {

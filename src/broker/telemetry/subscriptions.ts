@@ -80,19 +80,24 @@ export function subscriptionProblem(name: string, configs: Record<string, string
     const outOfRange = key === 'interval.ms' && /^-?\d+$/.test(value.trim())
     if (why) return { kind: outOfRange ? 'request' : 'config', message: `Invalid value ${value} for ${key}: ${why}` }
   }
-  const match = configs.match
-  if (match !== undefined && match !== '') {
-    for (const selector of match.split(',')) {
-      if (parseSelector(selector) === undefined)
-        return { kind: 'config', message: `Illegal client matching pattern: ${selector}` }
-    }
+  for (const selector of listItems(configs.match)) {
+    if (parseSelector(selector) === undefined)
+      return { kind: 'config', message: `Illegal client matching pattern: ${selector}` }
   }
   return undefined
 }
 
+/** A LIST config's items, as Java's split reads them (empty ones dropped). */
+function listItems(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
 function parseSelector(text: string): [MatchSelector, RegExp] | undefined {
   const parts = text.split('=')
-  if (parts.length !== 2) return undefined
+  if (parts.length !== 2 || parts[1]?.trim() === '') return undefined
   const key = (parts[0] as string).trim() as MatchSelector
   if (!MATCH_SELECTORS.includes(key)) return undefined
   try {
@@ -104,19 +109,14 @@ function parseSelector(text: string): [MatchSelector, RegExp] | undefined {
 
 /** The subscription of a valid set of configs, defaults filled in. */
 export function toSubscription(name: string, configs: Record<string, string>): Subscription {
-  const list = (value: string | undefined): string[] =>
-    (value ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '')
   const match = new Map<MatchSelector, RegExp>()
-  for (const selector of list(configs.match)) {
+  for (const selector of listItems(configs.match)) {
     const parsed = parseSelector(selector)
     if (parsed) match.set(...parsed)
   }
   return {
     name,
-    metrics: list(configs.metrics),
+    metrics: listItems(configs.metrics),
     intervalMs: Number(configs['interval.ms'] ?? CLIENT_METRICS_CONFIG_BY_NAME.get('interval.ms')?.default),
     match,
   }
