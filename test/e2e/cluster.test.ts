@@ -323,10 +323,14 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
       return offsets?.partitions.reduce((n, p) => n + Number(p.offset), 0) === 150
     })
-    await cluster.stop(coordinator, 'SIGKILL')
-    await send(150, 150)
-    await waitUntil('records produced after the kill consumed', () => seen.size >= 300, { timeoutMs: 30_000 })
-    await Promise.all(consumers.map((c) => c.disconnect()))
+    try {
+      await cluster.stop(coordinator, 'SIGKILL')
+      await send(150, 150)
+      await waitUntil('records produced after the kill consumed', () => seen.size >= 300, { timeoutMs: 30_000 })
+    } finally {
+      // Also when a wait failed: consumers left running would keep the test file from ending.
+      await Promise.all(consumers.map((c) => c.disconnect()))
+    }
     await producer.disconnect()
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] })
     assert.equal(
