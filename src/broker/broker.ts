@@ -200,6 +200,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (!(storage as Storage).capabilities.shared) return
       if (brokers > 1) throw new Error('several brokers over shared storage run as one process each (samsa cluster)')
       member = await joinCluster(storage as Storage, given, staticProps, log)
+      if (primary.protocol !== 'PLAINTEXT') {
+        // Brokers call each other (transaction markers and verification) on the registered
+        // address with samsa's own client, which has neither TLS nor SASL.
+        log.warn(
+          { listener: primary.name, protocol: primary.protocol },
+          'no PLAINTEXT listener: the other brokers of the cluster cannot send this one transaction markers; add a PLAINTEXT listener for them',
+        )
+      }
     },
     close: async () => {
       await member?.leave()

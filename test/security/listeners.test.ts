@@ -12,7 +12,9 @@ import {
 } from '../../src/protocol/generated/find-coordinator.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { createMetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
+import { CaptureLog } from '../helpers/capture-log.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
@@ -131,5 +133,34 @@ describe('listeners as Kafka configures them', () => {
       () => clientListeners({ listeners: 'PLAINTEXT://:1,PLAINTEXT://:2' }, fallback),
       /Each listener must have a different name/,
     )
+  })
+})
+
+describe('listeners of a broker in a cluster over PostgreSQL', {
+  skip: (await hasPostgres()) ? false : POSTGRES_MISSING,
+}, () => {
+  test('without a PLAINTEXT listener the broker warns that the others cannot send it transaction markers', async (t) => {
+    const sasl = {
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="b";',
+    }
+    const warned = new CaptureLog()
+    const secured = await startBroker({
+      storage: (await freshDatabase()) as `postgres://${string}`,
+      logger: warned,
+      config: { listeners: 'SASL_PLAINTEXT://localhost:0', ...sasl },
+    })
+    t.after(() => secured.close())
+    assert.equal(warned.find(/no PLAINTEXT listener: the other brokers of the cluster cannot send/).length, 1)
+    const quiet = new CaptureLog()
+    const both = await startBroker({
+      storage: (await freshDatabase()) as `postgres://${string}`,
+      logger: quiet,
+      config: { listeners: 'SASL_PLAINTEXT://localhost:0,PLAINTEXT://localhost:0', ...sasl },
+    })
+    t.after(() => both.close())
+    assert.equal(quiet.find(/no PLAINTEXT listener/).length, 0)
+    // The PLAINTEXT listener is the one registered for the other brokers.
+    assert.equal(both.bootstrap, (both.listeners.PLAINTEXT as string[])[0])
   })
 })
