@@ -3,10 +3,16 @@
  * (never checked in): a certificate authority, a broker certificate for localhost, 127.0.0.1 and
  * ::1, and client certificates signed by that authority or by another one.
  */
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+/** Why TLS tests are skipped, when the openssl command is missing; false when it is there. */
+export const OPENSSL_SKIP =
+  spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0
+    ? false
+    : 'the openssl command is not installed (apt-get install openssl); CI installs it'
 
 export interface TestCertificates {
   dir: string
