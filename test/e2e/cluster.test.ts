@@ -308,7 +308,17 @@ describe('three samsa brokers over one PostgreSQL', { skip }, () => {
     await send(0, 150)
     const groupId = uniqueName('failover-group')
     const seen = new Set<string>()
-    const consumers = [0, 1].map(() => kafka.consumer({ groupId, maxWaitTimeInMs: 100, sessionTimeout: 6000 }))
+    // Retried for longer than kafkajs' default five tries, which a failover outlasts: a consumer
+    // that gives up crashes and schedules its own restart, which a disconnect does not cancel (left
+    // behind, it kept the test file from ending).
+    const consumers = [0, 1].map(() =>
+      kafka.consumer({
+        groupId,
+        maxWaitTimeInMs: 100,
+        sessionTimeout: 6000,
+        retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+      }),
+    )
     for (const c of consumers) {
       await c.connect()
       await c.subscribe({ topic, fromBeginning: true })
