@@ -32,6 +32,7 @@ import { makeCertificates, OPENSSL_SKIP, type TestCertificates } from '../helper
 import { CONFLUENT_MISSING, confluentKafkaJS, kafkajsClient, platformatic } from '../helpers/clients.ts'
 import { hasKcat, KCAT_MISSING, kcat } from '../helpers/kcat.ts'
 import { encodeFrame, RawClient } from '../helpers/raw-client.ts'
+import { kafkajsRoundTrip } from './helpers.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
@@ -110,31 +111,6 @@ after(async () => {
   await broker?.close()
   certs?.remove()
 })
-
-/** Produces two records and reads them back with kafkajs. */
-async function kafkajsRoundTrip(bootstrap: string, config: object, topic: string): Promise<string[]> {
-  const kafka = kafkajsClient(bootstrap, config)
-  const producer = kafka.producer()
-  await producer.connect()
-  await producer.send({ topic, messages: [{ value: 'one' }, { value: 'two' }] })
-  await producer.disconnect()
-  const consumer = kafka.consumer({ groupId: `${topic}-g` })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const seen: string[] = []
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          seen.push(String(message.value))
-          if (seen.length === 2) resolve()
-        },
-      })
-      .catch(reject)
-  })
-  await consumer.disconnect()
-  return seen
-}
 
 /** A raw connection that has done SaslHandshake v1 for `mechanism`. */
 async function handshaken(address: string, mechanism: string): Promise<RawClient> {

@@ -9,6 +9,7 @@ import { makeCertificates, OPENSSL_SKIP, type TestCertificates } from '../helper
 import { kafkajsClient, platformatic } from '../helpers/clients.ts'
 import { hasKcat, KCAT_MISSING, kcat } from '../helpers/kcat.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { kafkajsRoundTrip } from './helpers.ts'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
@@ -59,36 +60,12 @@ function presentedCommonName(port: number): Promise<string> {
   })
 }
 
-async function produceAndConsume(bootstrap: string, ssl: object, topic: string): Promise<string[]> {
-  const kafka = kafkajsClient(bootstrap, { ssl })
-  const producer = kafka.producer()
-  await producer.connect()
-  await producer.send({ topic, messages: [{ value: 'one' }, { value: 'two' }] })
-  await producer.disconnect()
-  const consumer = kafka.consumer({ groupId: `${topic}-g` })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  const seen: string[] = []
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          seen.push(String(message.value))
-          if (seen.length === 2) resolve()
-        },
-      })
-      .catch(reject)
-  })
-  await consumer.disconnect()
-  return seen
-}
-
 describe('TLS listeners', { skip: OPENSSL_SKIP }, () => {
   test('SSL listener with a PEM key store: kafkajs, @platformatic/kafka and kcat over TLS; Metadata gives the SSL addresses', async (t) => {
     const { broker, ssl, plain } = await tlsBroker({})
     t.after(() => broker.close())
     assert.notEqual(ssl, plain)
-    assert.deepEqual(await produceAndConsume(ssl, { ca: [certs.ca] }, 'tls-kafkajs'), ['one', 'two'])
+    assert.deepEqual(await kafkajsRoundTrip(ssl, { ssl: { ca: [certs.ca] } }, 'tls-kafkajs'), ['one', 'two'])
 
     const pk = await platformatic()
     const admin = new pk.Admin({ clientId: 'tls', bootstrapBrokers: [ssl], tls: { ca: certs.ca } })
@@ -128,7 +105,7 @@ describe('TLS listeners', { skip: OPENSSL_SKIP }, () => {
     assert.ok(line, 'a log line names the failed handshake')
     assert.match(String(line.fields.remote), /:\d+$/)
     // Everyone else is served.
-    assert.deepEqual(await produceAndConsume(ssl, { ca: [certs.ca] }, 'after-plain'), ['one', 'two'])
+    assert.deepEqual(await kafkajsRoundTrip(ssl, { ssl: { ca: [certs.ca] } }, 'after-plain'), ['one', 'two'])
     const ok = await RawClient.connect(portOf(plain), 'localhost')
     t.after(() => ok.close())
     await ok.send(ApiKey.ApiVersions, 3, createApiVersionsRequest())
@@ -142,10 +119,10 @@ describe('TLS listeners', { skip: OPENSSL_SKIP }, () => {
     })
     t.after(() => broker.close())
     const alice = certs.client('/C=US/O=acme/OU=eng/CN=alice')
-    assert.deepEqual(await produceAndConsume(ssl, { ca: [certs.ca], cert: alice.cert, key: alice.key }, 'mtls'), [
-      'one',
-      'two',
-    ])
+    assert.deepEqual(
+      await kafkajsRoundTrip(ssl, { ssl: { ca: [certs.ca], cert: alice.cert, key: alice.key } }, 'mtls'),
+      ['one', 'two'],
+    )
     assert.ok(principals.length > 0)
     assert.deepEqual(new Set(principals), new Set(['User:CN=alice,OU=eng,O=acme,C=US']))
     const refused = async (ssl_: object): Promise<void> => {
