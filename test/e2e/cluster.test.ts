@@ -504,7 +504,8 @@ describe('a samsa broker cut off from its PostgreSQL', { skip }, () => {
       const produce = (async () => {
         for (let i = 0; !stop; i++) {
           const value = `cut-${i}`
-          const [result] = await producer.send({ topic, acks: -1, messages: [{ key: `k${i % 16}`, value }] })
+          // Every partition in turn (keys k0-k15 hash to only six of the eight): the new broker's share gets records.
+          const [result] = await producer.send({ topic, acks: -1, messages: [{ partition: i % 8, value }] })
           const where = `${result?.partition}@${result?.baseOffset}`
           assert.equal(acked.has(where), false, `offset ${where} acknowledged twice`)
           acked.set(where, value)
