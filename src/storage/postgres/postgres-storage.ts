@@ -265,12 +265,16 @@ export class PostgresStorage implements Storage {
   /** Connects, applies the schema migrations, loads the topics and starts the retention timer. */
   static async open(options: PostgresStorageOptions): Promise<PostgresStorage> {
     const logger = options.logger ?? silentLogger
+    let storage: PostgresStorage | undefined
     const pool = createPool(options.url, {
       max: options.poolSize,
       querySeconds: options.metrics?.querySeconds,
-      onIdleError: (err) => logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it'),
+      onIdleError: (err) => {
+        // A connection that close() is ending may hear the server stop first: nothing is lost then.
+        if (storage !== undefined && storage.#closed) return
+        logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it')
+      },
     })
-    let storage: PostgresStorage | undefined
     try {
       const client = await pool.connect()
       try {
