@@ -271,6 +271,7 @@ export class PostgresStorage implements Storage {
       querySeconds: options.metrics?.querySeconds,
       onIdleError: (err) => {
         // A connection that close() is ending may hear the server stop first: nothing is lost then.
+        // biome-ignore lint/complexity/useOptionalChain: an optional chain cannot hold a private name
         if (storage !== undefined && storage.#closed) return
         logger.warn({ err }, 'an idle PostgreSQL connection failed; the pool replaces it')
       },
