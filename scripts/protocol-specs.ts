@@ -190,7 +190,8 @@ export function mergeSpec(newer: MessageSpec | undefined, older: MessageSpec | u
   return merged
 }
 
-const PRIMITIVES = new Set([
+/** The spec's types that are not structs. */
+export const PRIMITIVES: ReadonlySet<string> = new Set([
   'bool',
   'int8',
   'int16',

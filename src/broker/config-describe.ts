@@ -63,17 +63,22 @@ export function describeTopicConfigs(core: BrokerCore, overrides: Record<string,
       value: brokerDefault(core, def),
       source: ConfigSource.DEFAULT_CONFIG,
     })
-    const first = synonyms[0] as ConfigSynonym
-    return {
-      name: def.name,
-      value: first.value,
-      source: first.source,
-      readOnly: false,
-      isSensitive: false,
-      synonyms,
-      definition: def,
-    }
+    return firstSynonymWins(def, synonyms)
   })
+}
+
+/** A writable, plain config whose value and source are those of its first synonym (the one in force). */
+function firstSynonymWins(def: ConfigDefinition, synonyms: ConfigSynonym[]): DescribedConfig {
+  const first = synonyms[0] as ConfigSynonym
+  return {
+    name: def.name,
+    value: first.value,
+    source: first.source,
+    readOnly: false,
+    isSensitive: false,
+    synonyms,
+    definition: def,
+  }
 }
 
 /** The value a topic config has when neither the topic nor the broker sets it. */
@@ -177,15 +182,6 @@ export function describeClientMetricsConfigs(core: BrokerCore, name: string): De
     const synonyms: ConfigSynonym[] = [{ name: def.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG }]
     const own = set[def.name]
     if (own !== undefined) synonyms.unshift({ name: def.name, value: own, source: ConfigSource.CLIENT_METRICS_CONFIG })
-    const first = synonyms[0] as ConfigSynonym
-    return {
-      name: def.name,
-      value: first.value,
-      source: first.source,
-      readOnly: false,
-      isSensitive: false,
-      synonyms,
-      definition: def,
-    }
+    return firstSynonymWins(def, synonyms)
   })
 }

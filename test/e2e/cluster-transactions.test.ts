@@ -164,9 +164,18 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
     }))
   }
 
-  /** Reads `topic` read_committed with a fresh kafkajs group until `count` records came, then a moment longer. */
-  async function readCommitted(topic: string, count: number): Promise<Seen[]> {
-    const consumer = kafka.consumer({ groupId: uniqueName('rc-reader'), maxWaitTimeInMs: 100 })
+  /**
+   * Reads `topic` read_committed with a fresh kafkajs group of `client` until `done` holds, then
+   * `settleMs` longer (anything read beyond what was awaited shows up then).
+   */
+  async function readCommittedUntil(
+    client: Kafka,
+    topic: string,
+    what: string,
+    done: (seen: Seen[]) => boolean,
+    settleMs = 0,
+  ): Promise<Seen[]> {
+    const consumer = client.consumer({ groupId: uniqueName('rc-reader'), maxWaitTimeInMs: 100 })
     const seen: Seen[] = []
     await consumer.connect()
     try {
@@ -176,13 +185,17 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
           seen.push({ partition, offset: Number(message.offset), value: String(message.value) })
         },
       })
-      await waitUntil(`${count} committed records of ${topic}`, () => seen.length >= count, { timeoutMs: 60_000 })
-      // Anything read beyond `count` would show up now.
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      await waitUntil(what, () => done(seen), { timeoutMs: 60_000 })
+      await new Promise((resolve) => setTimeout(resolve, settleMs))
     } finally {
       await consumer.disconnect()
     }
     return seen
+  }
+
+  /** Reads `topic` read_committed until `count` records came, then a moment longer. */
+  function readCommitted(topic: string, count: number): Promise<Seen[]> {
+    return readCommittedUntil(kafka, topic, `${count} committed records of ${topic}`, (s) => s.length >= count, 500)
   }
 
   /** read_committed sees exactly the committed transactions' records, each partition in produce order. */
@@ -404,10 +417,9 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
     const after = [0, 1, 2].map((partition) => ({ partition, value: `${tag}-after-${partition}` }))
     await plain.send({ topic, acks: -1, messages: after })
     await plain.disconnect()
-    const seen = await readCommittedUntil(
-      survivors,
-      topic,
-      after.map((a) => a.value),
+    const wanted = after.map((a) => a.value)
+    const seen = await readCommittedUntil(survivors, topic, 'read_committed consumers past the transaction', (read) =>
+      wanted.every((w) => read.some((s) => s.value === w)),
     )
     const fromTxn = seen.filter((s) => s.value.includes('-txn-'))
     assert.ok(
@@ -419,29 +431,6 @@ describe('transactions across the brokers of a cluster', { skip }, () => {
       assert.equal(values.at(-1), `${tag}-after-${p}`, `partition ${p}: the plain record last`)
     }
     return { fromTxn, coordinator, transactionalId }
-  }
-
-  /** Reads read_committed until every value of `wanted` came. */
-  async function readCommittedUntil(client: Kafka, topic: string, wanted: string[]): Promise<Seen[]> {
-    const consumer = client.consumer({ groupId: uniqueName('rc-reader'), maxWaitTimeInMs: 100 })
-    const seen: Seen[] = []
-    await consumer.connect()
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true })
-      await consumer.run({
-        eachMessage: async ({ partition, message }) => {
-          seen.push({ partition, offset: Number(message.offset), value: String(message.value) })
-        },
-      })
-      await waitUntil(
-        'read_committed consumers past the transaction',
-        () => wanted.every((w) => seen.some((s) => s.value === w)),
-        { timeoutMs: 60_000 },
-      )
-    } finally {
-      await consumer.disconnect()
-    }
-    return seen
   }
 
   test('SIGKILL of the transaction coordinator with a transaction open: the next coordinator aborts it at its timeout', async () => {

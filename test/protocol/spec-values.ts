@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { type FieldSpec, loadMergedSpecs, type MessageSpec } from '../../scripts/protocol-specs.ts'
+import { type FieldSpec, loadMergedSpecs, type MessageSpec, PRIMITIVES } from '../../scripts/protocol-specs.ts'
 import { Writer } from '../../src/protocol/wire/writer.ts'
 
 export type { FieldSpec, MessageSpec }
@@ -68,21 +68,6 @@ export function fieldType(spec: MessageSpec, f: FieldSpec): FieldType {
   }
   return { isArray, elem, struct }
 }
-
-const PRIMITIVES = new Set([
-  'bool',
-  'int8',
-  'int16',
-  'uint16',
-  'int32',
-  'uint32',
-  'int64',
-  'float64',
-  'string',
-  'uuid',
-  'bytes',
-  'records',
-])
 
 /** The default of a struct: every field at its spec default. */
 export function defaultStruct(spec: MessageSpec, fields: FieldSpec[]): ValueObject {
