@@ -7,6 +7,7 @@ import { ProducerStateManager } from '../coordinator/producer/producer-state-man
 import { TxnCoordinator } from '../coordinator/txn/txn-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
 import type { Log } from '../util/logger.ts'
+import { Authorizer } from './acls/authorizer.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
@@ -63,6 +64,8 @@ export class BrokerCore {
   readonly clientMetrics: SubscriptionStore
   /** Client instances and their pushes (KIP-714). */
   readonly telemetry: ClientTelemetry
+  /** ACLs and the decisions made from them (authorizer.class.name); loaded by startBroker. */
+  readonly acls: Authorizer
   readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -128,6 +131,12 @@ export class BrokerCore {
     this.clientMetrics = new SubscriptionStore(options.storage.kv, {
       shared: options.storage.capabilities.shared,
       now: this.now,
+    })
+    this.acls = new Authorizer({
+      kv: options.storage.kv,
+      props: this.#props,
+      shared: options.storage.capabilities.shared,
+      log: this.log,
     })
     this.telemetry = new ClientTelemetry({
       subscriptions: this.clientMetrics,

@@ -231,6 +231,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       const badSubscriptions = await core.clientMetrics.load()
       if (badSubscriptions.length > 0)
         log.warn({ subscriptions: badSubscriptions }, 'ignoring invalid stored client metrics subscriptions')
+      await core.acls.load()
       await core.topics.load()
       await core.groups.load()
       await core.producers.load(await s.listTopics())
@@ -241,6 +242,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     close: async () => {
       const c = core as BrokerCore
+      c.acls.close()
       await c.txns.close()
       await c.producers.close()
     },

@@ -160,11 +160,8 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      'not implemented: authorizers and ACLs, SASL GSSAPI and OAUTHBEARER, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)',
+      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI and OAUTHBEARER, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)",
     names: [
-      'authorizer.class.name',
-      'super.users',
-      'allow.everyone.if.no.acl.found',
       'principal.builder.class',
       'security.providers',
       'delegation.token.secret.key',

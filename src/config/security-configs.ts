@@ -5,6 +5,12 @@
  */
 import type { ConfigDefinition } from './topic-configs.ts'
 
+/** The authorizer.class.name values that turn ACL checks on: Kafka's standard authorizer, new and old. */
+export const STANDARD_AUTHORIZERS: readonly string[] = [
+  'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  'kafka.security.authorizer.AclAuthorizer',
+]
+
 export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
   {
     name: 'ssl.keystore.type',
@@ -104,6 +110,28 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
     default: '100',
     min: 0,
     doc: 'How long the answer to a failed authentication is held back, against password guessing.',
+  },
+  {
+    name: 'authorizer.class.name',
+    type: 'STRING',
+    default: '',
+    validator: (name, value) =>
+      value === '' || STANDARD_AUTHORIZERS.includes(value)
+        ? undefined
+        : `${name} must be empty or one of ${STANDARD_AUTHORIZERS.join(', ')} (samsa has only Kafka's standard authorizer)`,
+    doc: "Kafka's standard authorizer (org.apache.kafka.metadata.authorizer.StandardAuthorizer or kafka.security.authorizer.AclAuthorizer) turns ACL checks on; empty: everyone may do everything.",
+  },
+  {
+    name: 'super.users',
+    type: 'STRING',
+    default: '',
+    doc: 'Principals (User:name, semicolon-separated) that the authorizer allows everything, whatever the ACLs say.',
+  },
+  {
+    name: 'allow.everyone.if.no.acl.found',
+    type: 'BOOLEAN',
+    default: 'false',
+    doc: 'With an authorizer: whether a resource that no ACL covers is open to everyone (otherwise only super users may use it).',
   },
 ]
 

@@ -24,6 +24,9 @@ import addOffsetsToTxn from './25-add-offsets-to-txn.ts'
 import endTxn from './26-end-txn.ts'
 import writeTxnMarkers from './27-write-txn-markers.ts'
 import txnOffsetCommit from './28-txn-offset-commit.ts'
+import describeAcls from './29-describe-acls.ts'
+import createAcls from './30-create-acls.ts'
+import deleteAcls from './31-delete-acls.ts'
 import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
@@ -63,6 +66,9 @@ const SASL_HANDLERS: readonly AnyHandler[] = [
   ...[describeUserScramCredentials, alterUserScramCredentials],
 ]
 
+/** The standard authorizer's ACLs (acls/authorizer.ts). */
+const ACL_HANDLERS: readonly AnyHandler[] = [describeAcls, createAcls, deleteAcls]
+
 /** Every API this broker serves; ApiVersions advertises exactly this list. */
 export const HANDLERS: readonly AnyHandler[] = [
   produce,
@@ -87,4 +93,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   ...GROUP_HANDLERS,
   ...TXN_HANDLERS,
   ...SASL_HANDLERS,
+  ...ACL_HANDLERS,
 ]

@@ -1,0 +1,34 @@
+/**
+ * The one authorization check handlers call (a line per check, where Kafka's KafkaApis checks):
+ * whether the connection's principal, from its address, may perform an operation on a resource.
+ * Without an authorizer configured every check passes at the cost of one property read.
+ */
+import { type AclOperation, CLUSTER_NAME, ResourceType } from './acls/acl-model.ts'
+import type { Requester } from './acls/authorizer.ts'
+import type { RequestContext } from './context.ts'
+
+type Operation = (typeof AclOperation)[keyof typeof AclOperation]
+type Resource = (typeof ResourceType)[keyof typeof ResourceType]
+
+/** Who sent the request: the connection's principal and its address (an IPv4 client on a dual-stack socket as a.b.c.d). */
+export function requester(ctx: RequestContext): Requester {
+  const address = ctx.connection.socket.remoteAddress ?? ''
+  return { principal: ctx.connection.principal, host: address.startsWith('::ffff:') ? address.slice(7) : address }
+}
+
+/** Whether the request's principal may perform `operation` on the named resource. */
+export function authorized(ctx: RequestContext, operation: Operation, resourceType: Resource, name: string): boolean {
+  const acls = ctx.broker.acls
+  return !acls.enabled || acls.authorize(requester(ctx), operation, resourceType, name)
+}
+
+/** Whether the request's principal may perform `operation` on the cluster. */
+export function clusterAuthorized(ctx: RequestContext, operation: Operation): boolean {
+  return authorized(ctx, operation, ResourceType.CLUSTER, CLUSTER_NAME)
+}
+
+/** Whether the request's principal may perform `operation` on at least one resource of the type. */
+export function authorizedForAny(ctx: RequestContext, operation: Operation, resourceType: Resource): boolean {
+  const acls = ctx.broker.acls
+  return !acls.enabled || acls.authorizeAny(requester(ctx), operation, resourceType)
+}
