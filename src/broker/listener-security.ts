@@ -4,7 +4,8 @@
  * checked before anything binds, so that `samsa broker` refuses what it cannot serve as a usage
  * error.
  */
-import { jaasPlainUsers } from '../server/sasl/jaas.ts'
+import { jaasOptions, jaasPlainUsers } from '../server/sasl/jaas.ts'
+import { jwksValidator, unsecuredOptionsOf, unsecuredValidator } from '../server/sasl/token-validators.ts'
 import type { TlsConfig } from '../server/tls.ts'
 import { type ListenerAddress, usesSasl, usesTls } from './listeners-config.ts'
 import type { SaslListener } from './sasl/authenticator.ts'
@@ -73,7 +74,60 @@ export function tlsConfig(props: Props, spec: ListenerAddress): TlsConfig {
 }
 
 /** The mechanisms samsa serves. */
-const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']
+const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']
+
+/** A mechanism's JAAS config for a listener: listener.name.<listener>.<mechanism>.sasl.jaas.config, or sasl.jaas.config. */
+function jaasConfig(props: Props, listener: string, mechanism: string): string | undefined {
+  return listenerProp(props, listener, `${mechanism.toLowerCase()}.sasl.jaas.config`) ?? props['sasl.jaas.config']
+}
+
+/**
+ * How OAUTHBEARER tokens are checked on a listener: against the JWKS of
+ * sasl.oauthbearer.jwks.endpoint.url when it is set; otherwise, as Kafka's test mode, unsecured
+ * tokens, but only when an OAuthBearerLoginModule JAAS config says so, never by default.
+ */
+function oauthBearerConfig(props: Props, spec: ListenerAddress, where: string): SaslListener['oauthBearer'] {
+  // A sasl.oauthbearer.* config may be set for the mechanism of one listener too, as in Kafka.
+  const get = (name: string) =>
+    listenerProp(props, spec.name, `oauthbearer.${name}`) ?? listenerProp(props, spec.name, name)
+  const jwksUrl = get('sasl.oauthbearer.jwks.endpoint.url')
+  if (jwksUrl !== undefined) {
+    if (!/^(https?|file):/.test(jwksUrl)) {
+      throw new Error(`${where}: sasl.oauthbearer.jwks.endpoint.url must be an http(s) or file: URL, got ${jwksUrl}`)
+    }
+    const number = (name: string, fallback: number): number => {
+      const value = Number(get(name) ?? fallback)
+      if (!Number.isInteger(value) || value < 0) throw new Error(`${where}: ${name} must be a non-negative integer`)
+      return value
+    }
+    return {
+      mode: 'jwks',
+      validate: jwksValidator({
+        jwksUrl,
+        audiences: (get('sasl.oauthbearer.expected.audience') ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+        issuer: get('sasl.oauthbearer.expected.issuer'),
+        subClaim: get('sasl.oauthbearer.sub.claim.name') ?? 'sub',
+        scopeClaim: get('sasl.oauthbearer.scope.claim.name') ?? 'scope',
+        clockSkewSeconds: number('sasl.oauthbearer.clock.skew.seconds', 30),
+        refreshMs: number('sasl.oauthbearer.jwks.endpoint.refresh.ms', 3_600_000),
+      }),
+    }
+  }
+  const jaas = jaasConfig(props, spec.name, 'OAUTHBEARER')
+  if (jaas === undefined || !jaas.includes('OAuthBearerLoginModule')) {
+    throw new Error(
+      `${where}: OAUTHBEARER is enabled but has no way to check tokens: set sasl.oauthbearer.jwks.endpoint.url (the identity provider's JWKS), or, to accept unsecured tokens as Kafka's test mode does, listener.name.${spec.name.toLowerCase()}.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;`,
+    )
+  }
+  try {
+    return { mode: 'unsecured', validate: unsecuredValidator(unsecuredOptionsOf(jaasOptions(jaas))) }
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`)
+  }
+}
 
 /**
  * The SASL configuration of a SASL_PLAINTEXT or SASL_SSL listener (throws what is wrong with it).
@@ -89,20 +143,20 @@ export function saslConfig(props: Props, spec: ListenerAddress): SaslListener {
   const unsupported = mechanisms.filter((m) => !SASL_MECHANISMS.includes(m))
   if (mechanisms.length === 0 || unsupported.length > 0) {
     throw new Error(
-      `${where}: sasl.enabled.mechanisms ${unsupported.length > 0 ? `has ${unsupported.join(', ')}, which samsa does not serve` : 'is empty'}; enable PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (Kafka's default is GSSAPI)`,
+      `${where}: sasl.enabled.mechanisms ${unsupported.length > 0 ? `has ${unsupported.join(', ')}, which samsa does not serve` : 'is empty'}; enable PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER (Kafka's default is GSSAPI)`,
     )
   }
   let plainUsers = new Map<string, string>()
   if (mechanisms.includes('PLAIN')) {
-    const jaas = listenerProp(props, spec.name, 'plain.sasl.jaas.config') ?? props['sasl.jaas.config']
-    plainUsers = jaasPlainUsers(jaas ?? '')
+    plainUsers = jaasPlainUsers(jaasConfig(props, spec.name, 'PLAIN') ?? '')
     if (plainUsers.size === 0) {
       throw new Error(
         `${where}: PLAIN is enabled but has no users: set listener.name.${spec.name.toLowerCase()}.plain.sasl.jaas.config to org.apache.kafka.common.security.plain.PlainLoginModule required user_<name>="<password>";`,
       )
     }
   }
-  return { name: spec.name, mechanisms, plainUsers }
+  const oauthBearer = mechanisms.includes('OAUTHBEARER') ? oauthBearerConfig(props, spec, where) : undefined
+  return { name: spec.name, mechanisms, plainUsers, oauthBearer }
 }
 
 /** The problems of a listener's security configuration (none: it can be served). */

@@ -160,7 +160,7 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI and OAUTHBEARER, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)",
+      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)",
     names: [
       'principal.builder.class',
       'security.providers',
@@ -209,18 +209,11 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
       'sasl.oauthbearer.assertion.template.file',
       'sasl.oauthbearer.client.credentials.client.id',
       'sasl.oauthbearer.client.credentials.client.secret',
-      'sasl.oauthbearer.clock.skew.seconds',
-      'sasl.oauthbearer.expected.audience',
-      'sasl.oauthbearer.expected.issuer',
-      'sasl.oauthbearer.jwks.endpoint.refresh.ms',
       'sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms',
       'sasl.oauthbearer.jwks.endpoint.retry.backoff.ms',
-      'sasl.oauthbearer.jwks.endpoint.url',
       'sasl.oauthbearer.jwt.retriever.class',
       'sasl.oauthbearer.jwt.validator.class',
       'sasl.oauthbearer.scope',
-      'sasl.oauthbearer.scope.claim.name',
-      'sasl.oauthbearer.sub.claim.name',
       'sasl.oauthbearer.token.endpoint.url',
       'sasl.server.callback.handler.class',
       'sasl.server.max.receive.size',

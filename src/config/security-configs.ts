@@ -89,13 +89,57 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
     name: 'sasl.enabled.mechanisms',
     type: 'LIST',
     default: 'GSSAPI',
-    doc: 'SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512.',
+    doc: 'SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER.',
   },
   {
     name: 'sasl.jaas.config',
     type: 'PASSWORD',
     default: '',
     doc: 'JAAS login module options; the PLAIN module\'s user_<name>="<password>" entries are the users PLAIN accepts.',
+  },
+  {
+    name: 'sasl.oauthbearer.jwks.endpoint.url',
+    type: 'STRING',
+    default: '',
+    doc: "The identity provider's JWKS (an https URL, or a file: URL read again when the file changes): OAUTHBEARER tokens must be JWTs signed by one of its keys. Unset, OAUTHBEARER accepts unsecured tokens only when its JAAS config names the OAuthBearerLoginModule (Kafka's test mode).",
+  },
+  {
+    name: 'sasl.oauthbearer.expected.audience',
+    type: 'LIST',
+    default: '',
+    doc: "Audiences of which an OAUTHBEARER token's aud claim must name one; empty: not checked.",
+  },
+  {
+    name: 'sasl.oauthbearer.expected.issuer',
+    type: 'STRING',
+    default: '',
+    doc: "The issuer an OAUTHBEARER token's iss claim must name; empty: not checked.",
+  },
+  {
+    name: 'sasl.oauthbearer.sub.claim.name',
+    type: 'STRING',
+    default: 'sub',
+    doc: "The claim holding an OAUTHBEARER token's principal name.",
+  },
+  {
+    name: 'sasl.oauthbearer.scope.claim.name',
+    type: 'STRING',
+    default: 'scope',
+    doc: "The claim holding an OAUTHBEARER token's scopes (a space-separated string or a list).",
+  },
+  {
+    name: 'sasl.oauthbearer.clock.skew.seconds',
+    type: 'INT',
+    default: '30',
+    min: 0,
+    doc: "Clock difference allowed with the identity provider when checking a token's times.",
+  },
+  {
+    name: 'sasl.oauthbearer.jwks.endpoint.refresh.ms',
+    type: 'LONG',
+    default: '3600000',
+    min: 0,
+    doc: 'How long keys fetched from an https JWKS are used before they are fetched again (sooner when a token names an unknown key).',
   },
   {
     name: 'connections.max.reauth.ms',
@@ -142,6 +186,7 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
 export function isAppliedListenerConfig(name: string): boolean {
   const m = /^listener\.name\.[^.]+\.(.+)$/.exec(name)
   if (!m) return false
-  const suffix = (m[1] as string).replace(/^[a-z0-9-]+\.(?=sasl\.jaas\.config$)/, '')
+  // Mechanism-prefixed SASL configs: <mechanism>.sasl.jaas.config, oauthbearer.sasl.oauthbearer.*.
+  const suffix = (m[1] as string).replace(/^[a-z0-9-]+\.(?=sasl\.)/, '')
   return SECURITY_CONFIGS.some((c) => c.name === suffix)
 }

@@ -9,11 +9,19 @@ type LibrdkafkaProperties = { [property: string]: unknown }
 
 export interface ConfluentKafkaJS {
   Kafka: new (
-    config: LibrdkafkaProperties & { kafkaJS: { brokers: string[]; clientId?: string; logLevel?: number } },
+    config: LibrdkafkaProperties & {
+      kafkaJS: { brokers: string[]; clientId?: string; logLevel?: number; sasl?: ConfluentOauthBearer }
+    },
   ) => Kafka
   logLevel: { NOTHING: number }
   ConsumerGroupStates: { STABLE: number; EMPTY: number }
   ConsumerGroupTypes: { CONSUMER: number; CLASSIC: number }
+}
+
+/** SASL OAUTHBEARER with a token provider, as the KafkaJS-style API takes it. */
+export interface ConfluentOauthBearer {
+  mechanism: 'oauthbearer'
+  oauthBearerProvider: () => Promise<{ value: string; principal: string; lifetime: number }>
 }
 
 export interface Kafka {

@@ -5,6 +5,12 @@ export const hasKcat = spawnSync('kcat', ['-V'], { stdio: 'ignore' }).status ===
 
 export const KCAT_MISSING = 'kcat is not installed (apt-get install kcat); CI installs it'
 
+/** Whether kcat's librdkafka can fetch OAUTHBEARER tokens from an OIDC endpoint (built with libcurl). */
+export const kcatHasOidc =
+  hasKcat && /builtin\.features=[^\n]*\boidc\b/.test(spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout ?? '')
+
+export const KCAT_NO_OIDC = "kcat's librdkafka was built without OAuth/OIDC support (libcurl), as Debian's is"
+
 /** Runs kcat with arguments and optional stdin; resolves stdout, rejects with stderr on failure. */
 export function kcat(args: string[], input?: string, timeoutMs = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -18,6 +18,7 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import type { Connection, Dispatcher, DispatchResult } from '../../server/connection.ts'
 import { type SaslExchange, SaslFailure } from '../../server/sasl/exchange.ts'
+import { oauthBearerExchange, type TokenValidator } from '../../server/sasl/oauthbearer.ts'
 import { plainExchange } from '../../server/sasl/plain.ts'
 import { SCRAM_MECHANISMS, type ScramMechanism, scramExchange } from '../../server/sasl/scram.ts'
 import type { BrokerCore } from '../broker-core.ts'
@@ -31,6 +32,8 @@ export interface SaslListener {
   mechanisms: readonly string[]
   /** PLAIN's users and passwords (from the JAAS config). */
   plainUsers: ReadonlyMap<string, string>
+  /** How OAUTHBEARER tokens are checked, when it is enabled. */
+  oauthBearer?: { mode: 'jwks' | 'unsecured'; validate: TokenValidator }
 }
 
 type State = 'handshake' | 'authenticate' | 'raw' | 'authenticated' | 'failed'
@@ -154,7 +157,12 @@ export class SaslSession {
   async #evaluate(token: Buffer): Promise<Buffer> {
     const exchange = this.#exchange as SaslExchange
     try {
-      const { challenge, user } = await exchange.evaluate(token)
+      const { challenge, user, expiresAtMs, refusal } = await exchange.evaluate(token)
+      if (refusal !== undefined) {
+        // The mechanism refuses with a challenge the client acknowledges before the failure itself.
+        await this.#reportFailure(refusal)
+        return challenge
+      }
       if (user !== undefined) {
         const principal = `User:${user}`
         if (this.#renewing !== undefined && this.#renewing !== principal) {
@@ -164,8 +172,7 @@ export class SaslSession {
           )
         }
         this.#renewing = undefined
-        this.#lifetimeMs = this.#core.numberProp('connections.max.reauth.ms')
-        this.expiresAt = this.#lifetimeMs > 0 ? Date.now() + this.#lifetimeMs : undefined
+        this.#startSession(expiresAtMs)
         this.state = 'authenticated'
         this.#connection.principal = principal
         this.#core.log.debug(
@@ -182,22 +189,38 @@ export class SaslSession {
               `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.#mechanism}`,
               `error: ${(err as Error).message}`,
             )
-      this.#core.log.warn(
-        {
-          remote: this.#connection.remote,
-          listener: this.#listener.name,
-          mechanism: this.#mechanism,
-          reason: failure.reason,
-        },
-        'failed authentication',
-      )
+      if (!failure.reported) await this.#reportFailure(failure.reason)
       this.state = 'failed'
-      await new Promise((resolve) =>
-        setTimeout(resolve, this.#core.numberProp('connection.failed.authentication.delay.ms')),
-      )
       this.#closeAfterAnswer()
       throw failure
     }
+  }
+
+  /** Logs a failed authentication with the client's address and holds the answer back, against guessing. */
+  async #reportFailure(reason: string): Promise<void> {
+    this.#core.log.warn(
+      { remote: this.#connection.remote, listener: this.#listener.name, mechanism: this.#mechanism, reason },
+      'failed authentication',
+    )
+    await new Promise((resolve) =>
+      setTimeout(resolve, this.#core.numberProp('connection.failed.authentication.delay.ms')),
+    )
+  }
+
+  /**
+   * The session's end, as Kafka sets it: connections.max.reauth.ms after now, and no later than
+   * the credential's own expiry (an OAUTHBEARER token's) when it has one.
+   */
+  #startSession(credentialExpiresAtMs: number | undefined): void {
+    const now = Date.now()
+    const reauthMs = this.#core.numberProp('connections.max.reauth.ms')
+    let lifetime = reauthMs > 0 ? reauthMs : undefined
+    if (credentialExpiresAtMs !== undefined) {
+      const left = Math.max(0, credentialExpiresAtMs - now)
+      lifetime = lifetime === undefined ? left : Math.min(lifetime, left)
+    }
+    this.#lifetimeMs = lifetime ?? 0
+    this.expiresAt = lifetime === undefined ? undefined : now + lifetime
   }
 
   /** A protocol mistake: answered, logged, and the connection closed once the answer is written. */
@@ -221,6 +244,9 @@ export class SaslSession {
       const store = new ScramStore(this.#core.storage.kv)
       return scramExchange(mechanism as ScramMechanism, (user) => store.get(user, mechanism as ScramMechanism))
     }
+    if (mechanism === 'OAUTHBEARER' && this.#listener.oauthBearer) {
+      return oauthBearerExchange(this.#listener.oauthBearer.validate)
+    }
     throw new Error(`no SASL mechanism ${mechanism}`)
   }
 }
@@ -230,6 +256,12 @@ const BEFORE_AUTHENTICATION = new Set<number>([ApiKey.ApiVersions, ApiKey.SaslHa
 
 /** The dispatcher of a SASL listener: requests pass once their connection is authenticated. */
 export function saslGate(inner: Dispatcher, listener: SaslListener, core: BrokerCore): Dispatcher {
+  if (listener.oauthBearer?.mode === 'unsecured') {
+    core.log.warn(
+      { listener: listener.name },
+      'OAUTHBEARER accepts unsecured tokens (Kafka\'s test mode): set sasl.oauthbearer.jwks.endpoint.url to accept only signed ones',
+    )
+  }
   return (frame, connection) => {
     let session = sessions.get(connection)
     if (session === undefined) {
