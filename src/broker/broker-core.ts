@@ -4,6 +4,10 @@ import type { Clock } from '../coordinator/clock.ts'
 import { GroupCoordinator } from '../coordinator/group/group-coordinator.ts'
 import { ProducerIdManager } from '../coordinator/producer/producer-ids.ts'
 import { ProducerStateManager } from '../coordinator/producer/producer-state-manager.ts'
+import { GroupConfigStore } from '../coordinator/share/group-configs.ts'
+import { type ShareSettings, shareSettings } from '../coordinator/share/share-configs.ts'
+import { SharePartitions } from '../coordinator/share/share-partitions.ts'
+import { ShareSessions } from '../coordinator/share/share-sessions.ts'
 import { TxnCoordinator } from '../coordinator/txn/txn-coordinator.ts'
 import type { Storage } from '../storage/types.ts'
 import type { Log } from '../util/logger.ts'
@@ -52,6 +56,11 @@ export class BrokerCore {
   readonly closing = new AbortController()
   /** Consumer groups and committed offsets; loaded by startBroker, closed before storage. */
   readonly groups: GroupCoordinator
+  /** Per-group config overrides (the GROUP config resource); loaded by startBroker. */
+  readonly groupConfigs: GroupConfigStore
+  /** Share groups' partitions this broker leads: record states, locks, durable state (KIP-932). */
+  readonly shares: SharePartitions
+  readonly shareSessions: ShareSessions
   /** Producer ids, per-partition producer state (idempotence, LSO) and transactions; loaded by startBroker. */
   readonly producerIds: ProducerIdManager
   readonly producers: ProducerStateManager
@@ -109,6 +118,16 @@ export class BrokerCore {
     const coordinates = (key: string): boolean => this.cluster.isLocal(this.cluster.coordinatorOf(key))
     const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, clock, log: this.log }
     this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n), coordinates })
+    this.groupConfigs = new GroupConfigStore(options.storage.kv)
+    this.shares = new SharePartitions({
+      kv: options.storage.kv,
+      storage: options.storage,
+      settings: (groupId) => this.shareSettings(groupId),
+      notify: (topic, partition) => this.waiters.notify(topic, partition),
+      clock,
+      log: this.log,
+    })
+    this.shareSessions = new ShareSessions(() => this.numberProp('group.share.max.share.sessions'))
     this.producerIds = new ProducerIdManager(options.storage.kv)
     const txnDeps = { storage: options.storage, log: this.log, now: this.now, prop: (n: string) => this.prop(n) }
     this.producers = new ProducerStateManager({
@@ -179,6 +198,11 @@ export class BrokerCore {
 
   numberProp(name: string): number {
     return Number(this.#props[name])
+  }
+
+  /** A share group's settings: its group configs over the broker's group.share.* defaults. */
+  shareSettings(groupId: string): ShareSettings {
+    return shareSettings(this.groupConfigs.get(groupId), (n) => this.prop(n))
   }
 
   get dynamicProps(): Readonly<Record<string, string>> {

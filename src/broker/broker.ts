@@ -234,6 +234,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       await core.acls.load()
       await core.topics.load()
       await core.groups.load()
+      await core.groupConfigs.load()
       await core.producers.load(await s.listTopics())
       await core.txns.load()
       core.apiVersions = apiVersionRanges(HANDLERS)
@@ -303,6 +304,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       const c = core as BrokerCore
       c.closing.abort()
       await c.groups.close()
+      await c.shares.close()
     },
   })
   services.push({

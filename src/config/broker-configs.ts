@@ -278,6 +278,25 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     default: 'uniform,range',
     doc: 'Server-side assignors of KIP-848 consumer groups; the first is the default.',
   },
+  ...shareGroupConfig('group.share.session.timeout.ms', '45000', 'Session timeout of share group members.'),
+  ...shareGroupConfig('group.share.heartbeat.interval.ms', '5000', 'Heartbeat interval given to share group members.'),
+  ...shareGroupConfig('group.share.max.size', '200', 'Maximum number of members of a share group.'),
+  ...shareGroupConfig(
+    'group.share.record.lock.duration.ms',
+    '30000',
+    'How long a share group member holds the records it acquired before they are available again (default of share.record.lock.duration.ms).',
+  ),
+  ...shareGroupConfig(
+    'group.share.delivery.count.limit',
+    '5',
+    'Deliveries of a record to share group members before it is archived (default of share.delivery.count.limit).',
+  ),
+  ...shareGroupConfig(
+    'group.share.partition.max.record.locks',
+    '2000',
+    'Records of one share partition that may be in flight (acquired or waiting behind an acquired one).',
+  ),
+  ...shareGroupConfig('group.share.max.share.sessions', '2000', 'Share sessions a broker keeps (ShareFetch).'),
   {
     name: 'offsets.retention.check.interval.ms',
     type: 'LONG',
@@ -341,6 +360,11 @@ function synonymDefinitions(): ConfigDefinition[] {
     out.push({ ...topic, name, default: derived ? '' : topic.default })
   }
   return out
+}
+
+/** A positive INT broker config of share groups (KIP-932). */
+function shareGroupConfig(name: string, def: string, doc: string): ConfigDefinition[] {
+  return [{ name, type: 'INT', default: def, min: 1, doc }]
 }
 
 export const BROKER_CONFIGS: readonly ConfigDefinition[] = [

@@ -5,7 +5,8 @@
  */
 import type { BrokerCore } from '../broker/broker-core.ts'
 import type { ClassicGroup } from '../coordinator/group/classic-group.ts'
-import type { ConsumerGroup } from '../coordinator/group/consumer-group.ts'
+import type { ConsumerGroup, ConsumerMember } from '../coordinator/group/consumer-group.ts'
+import type { ShareGroup, ShareMember } from '../coordinator/share/share-group.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeBatches, recordOffset, recordTimestamp } from '../protocol/records/batch.ts'
 
@@ -136,8 +137,8 @@ export interface MemberInfo {
 /** A consumer group as the coordinator holds it. */
 export interface GroupInfo {
   groupId: string
-  /** 'classic' (JoinGroup/SyncGroup) or 'consumer' (KIP-848). */
-  type: 'classic' | 'consumer'
+  /** 'classic' (JoinGroup/SyncGroup), 'consumer' (KIP-848) or 'share' (KIP-932). */
+  type: 'classic' | 'consumer' | 'share'
   state: string
   /** Classic: the protocol type ('consumer' for consumers); KIP-848: 'consumer'. */
   protocolType: string | null
@@ -152,7 +153,7 @@ export interface GroupInfo {
 export function describeGroup(core: BrokerCore, groupId: string): GroupInfo | undefined {
   const g = core.groups.group(groupId)
   if (g === undefined) return undefined
-  return g.type === 'classic' ? classicInfo(g) : consumerInfo(core, g)
+  return g.type === 'classic' ? classicInfo(g) : modernInfo(core, g)
 }
 
 function classicInfo(g: ClassicGroup): GroupInfo {
@@ -173,15 +174,17 @@ function classicInfo(g: ClassicGroup): GroupInfo {
   }
 }
 
-function consumerInfo(core: BrokerCore, g: ConsumerGroup): GroupInfo {
+/** A KIP-848 consumer group or a KIP-932 share group: members with server-side assignments. */
+function modernInfo(core: BrokerCore, g: ConsumerGroup | ShareGroup): GroupInfo {
+  const members: (ConsumerMember | ShareMember)[] = [...g.members.values()]
   return {
     groupId: g.groupId,
-    type: 'consumer',
+    type: g.type,
     state: g.state,
-    protocolType: 'consumer',
+    protocolType: g.type,
     protocol: null,
     generation: g.groupEpoch,
-    members: [...g.members.values()].map((m) => {
+    members: members.map((m) => {
       const assignment: Record<string, number[]> = {}
       for (const [topicId, partitions] of m.assigned) {
         const name = core.topics.getById(topicId)?.name ?? topicId
@@ -191,7 +194,7 @@ function consumerInfo(core: BrokerCore, g: ConsumerGroup): GroupInfo {
         memberId: m.memberId,
         clientId: m.clientId,
         clientHost: m.clientHost,
-        groupInstanceId: m.instanceId,
+        groupInstanceId: 'instanceId' in m ? m.instanceId : null,
         assignment,
       }
     }),

@@ -47,12 +47,18 @@ import getTelemetrySubscriptions from './71-get-telemetry-subscriptions.ts'
 import pushTelemetry from './72-push-telemetry.ts'
 import listConfigResources from './74-list-config-resources.ts'
 import describeTopicPartitions from './75-describe-topic-partitions.ts'
+import shareGroupHeartbeat from './76-share-group-heartbeat.ts'
+import shareFetch from './78-share-fetch.ts'
+import shareAcknowledge from './79-share-acknowledge.ts'
 
 /** The group coordinator's APIs. */
 const GROUP_HANDLERS: readonly AnyHandler[] = [
   ...[offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups],
   ...[listGroups, deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe],
 ]
+
+/** Share groups (KIP-932): membership at the group coordinator, records at the partition leaders. */
+const SHARE_HANDLERS: readonly AnyHandler[] = [shareGroupHeartbeat, shareFetch, shareAcknowledge]
 
 /** The transaction coordinator's and producer state's APIs. */
 const TXN_HANDLERS: readonly AnyHandler[] = [
@@ -91,6 +97,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   getTelemetrySubscriptions,
   pushTelemetry,
   ...GROUP_HANDLERS,
+  ...SHARE_HANDLERS,
   ...TXN_HANDLERS,
   ...SASL_HANDLERS,
   ...ACL_HANDLERS,

@@ -24,6 +24,15 @@ import type { KeyValueStore, TopicMetadata } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import type { Clock } from '../clock.ts'
 import { CoordinatedKeys, type CoordinatesPredicate } from '../coordinated-keys.ts'
+import {
+  SHARE_LEAVE_EPOCH,
+  ShareGroup,
+  type ShareGroupHost,
+  type ShareGroupRecord,
+  type ShareHeartbeat,
+  type ShareHeartbeatResult,
+  shareHeartbeatError,
+} from '../share/share-group.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
 import {
   ClassicGroup,
@@ -48,7 +57,7 @@ import { offsetsPartitionOf } from './offsets-partition.ts'
 /** The key-value namespace holding group records. */
 export const GROUPS_NAMESPACE = 'groups'
 
-export type Group = ClassicGroup | ConsumerGroup
+export type Group = ClassicGroup | ConsumerGroup | ShareGroup
 
 /** What the coordinator needs from the broker. */
 export interface GroupCoordinatorDeps {
@@ -90,7 +99,7 @@ export interface GroupListing {
   groupId: string
   protocolType: string
   groupState: string
-  groupType: 'classic' | 'consumer'
+  groupType: 'classic' | 'consumer' | 'share'
 }
 
 export class GroupCoordinator {
@@ -106,6 +115,7 @@ export class GroupCoordinator {
   #closed = false
   readonly #classicHost: ClassicGroupHost
   readonly #consumerHost: ConsumerGroupHost
+  readonly #shareHost: ShareGroupHost
 
   constructor(deps: GroupCoordinatorDeps) {
     this.#deps = deps
@@ -135,6 +145,15 @@ export class GroupCoordinator {
       sessionTimeoutMs: () => num('group.consumer.session.timeout.ms'),
       heartbeatIntervalMs: () => num('group.consumer.heartbeat.interval.ms'),
       maxSize: () => num('group.consumer.max.size'),
+      persist: (g) => this.#persist(g),
+    }
+    this.#shareHost = {
+      now: deps.now,
+      clock: deps.clock,
+      topics: deps.topics,
+      sessionTimeoutMs: () => num('group.share.session.timeout.ms'),
+      heartbeatIntervalMs: () => num('group.share.heartbeat.interval.ms'),
+      maxSize: () => num('group.share.max.size'),
       persist: (g) => this.#persist(g),
     }
   }
@@ -205,11 +224,13 @@ export class GroupCoordinator {
       this.#records.set(groupId, { version, tail: Promise.resolve(true), written: value?.toString() })
       this.offsets.install(groupId, offsets)
       if (value !== undefined) {
-        const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord
+        const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord | ShareGroupRecord
         const group =
           rec.type === 'consumer'
             ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
-            : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
+            : rec.type === 'share'
+              ? ShareGroup.fromRecord(groupId, rec, this.#shareHost)
+              : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
         this.#groups.set(groupId, group)
       } else if (offsets.offsets.size > 0) {
         // Offsets without a group record (committed outside group management): an Empty group.
@@ -348,6 +369,7 @@ export class GroupCoordinator {
 
   #join(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     let group = this.#groups.get(groupId)
+    if (group?.type === 'share') return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
     if (group?.type === 'consumer') {
       if (!group.isEmpty()) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
       group = undefined
@@ -399,7 +421,7 @@ export class GroupCoordinator {
     const held = this.#keys.check(groupId)
     if (held !== ErrorCode.NONE) return heartbeatError(held)
     let group = this.#groups.get(groupId)
-    if (group?.type === 'classic' && (!group.isEmpty() || req.memberEpoch !== 0)) {
+    if (group?.type === 'share' || (group?.type === 'classic' && (!group.isEmpty() || req.memberEpoch !== 0))) {
       return notFound(`Group ${groupId} is not a consumer group.`)
     }
     if (group === undefined || group.type === 'classic') {
@@ -407,6 +429,29 @@ export class GroupCoordinator {
       group = this.#replace(groupId, new ConsumerGroup(groupId, this.#consumerHost))
     }
     return group.heartbeat(req)
+  }
+
+  // ---- KIP-932
+
+  /**
+   * ShareGroupHeartbeat. A group id of another type is GROUP_ID_NOT_FOUND, as Kafka answers; a
+   * share group is created by its first member's join (epoch 0).
+   */
+  shareGroupHeartbeat(groupId: string, req: ShareHeartbeat): ShareHeartbeatResult | Promise<ShareHeartbeatResult> {
+    return this.#whenHeld(groupId, shareHeartbeatError, () => {
+      let group = this.#groups.get(groupId)
+      if (group !== undefined && group.type !== 'share') {
+        return shareHeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group.`)
+      }
+      if (group === undefined) {
+        if (req.memberEpoch === SHARE_LEAVE_EPOCH) return shareHeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID)
+        if (req.memberEpoch !== 0) {
+          return shareHeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`)
+        }
+        group = this.#replace(groupId, new ShareGroup(groupId, this.#shareHost))
+      }
+      return group.heartbeat(req)
+    })
   }
 
   // ---- offsets
@@ -424,6 +469,7 @@ export class GroupCoordinator {
       group = new ClassicGroup(groupId, this.#classicHost)
       this.#groups.set(groupId, group)
     }
+    if (group.type === 'share') return ErrorCode.GROUP_ID_NOT_FOUND
     const error =
       group.type === 'consumer'
         ? group.validateCommit(req.memberId, req.generationIdOrMemberEpoch)
@@ -454,6 +500,7 @@ export class GroupCoordinator {
     if (held !== ErrorCode.NONE) return held
     const group = this.#groups.get(groupId)
     if (group === undefined) return ErrorCode.NONE
+    if (group.type === 'share') return ErrorCode.GROUP_ID_NOT_FOUND
     if (group.type === 'consumer') {
       return memberId === '' && generationId < 0 ? ErrorCode.NONE : group.validateCommit(memberId, generationId)
     }
@@ -543,6 +590,7 @@ export class GroupCoordinator {
     const held = this.#keys.check(groupId)
     if (held !== ErrorCode.NONE) return { errorCode: held, topics: [] }
     const group = this.#groups.get(groupId)
+    if (group?.type === 'share') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
     if (group?.type === 'consumer') {
       const error = group.validateFetch(member.memberId, member.memberEpoch)
       if (error !== ErrorCode.NONE) return { errorCode: error, topics: [] }
@@ -610,7 +658,7 @@ export class GroupCoordinator {
       // A group lost meanwhile is its new coordinator's to expire.
       if (this.#closed || !this.#keys.coordinates(group.groupId)) continue
       const expired: { topic: string; partition: number }[] = []
-      const protocolType = group.type === 'consumer' ? 'consumer' : group.protocolType
+      const protocolType = group.type === 'classic' ? group.protocolType : group.type
       const empty = group.isEmpty()
       let subscribed: Set<string> | null = new Set()
       let base: ((o: CommittedOffset) => number) | undefined
@@ -649,7 +697,7 @@ export class GroupCoordinator {
       if (!this.#keys.coordinates(g.groupId)) continue
       const listing: GroupListing = {
         groupId: g.groupId,
-        protocolType: g.type === 'consumer' ? 'consumer' : (g.protocolType ?? ''),
+        protocolType: g.type === 'classic' ? (g.protocolType ?? '') : g.type,
         groupState: g.state,
         groupType: g.type,
       }
@@ -705,7 +753,7 @@ export class GroupCoordinator {
 
   /** Call after topics are created or grow partitions: KIP-848 groups recompute their targets. */
   onTopicsChanged(): void {
-    for (const g of this.#groups.values()) if (g.type === 'consumer') g.onTopicsChanged()
+    for (const g of this.#groups.values()) if (g.type !== 'classic') g.onTopicsChanged()
   }
 }
 
