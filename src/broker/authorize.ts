@@ -32,3 +32,18 @@ export function authorizedForAny(ctx: RequestContext, operation: Operation, reso
   const acls = ctx.broker.acls
   return !acls.enabled || acls.authorizeAny(requester(ctx), operation, resourceType)
 }
+
+/** Whether the request's principal may perform `operation` on the named topic. */
+export function topicAuthorized(ctx: RequestContext, operation: Operation, topic: string): boolean {
+  return authorized(ctx, operation, ResourceType.TOPIC, topic)
+}
+
+/** Whether the request's principal may perform `operation` on the named group. */
+export function groupAuthorized(ctx: RequestContext, operation: Operation, group: string): boolean {
+  return authorized(ctx, operation, ResourceType.GROUP, group)
+}
+
+/** Whether the request's principal may perform `operation` on the transactional id. */
+export function txnAuthorized(ctx: RequestContext, operation: Operation, transactionalId: string): boolean {
+  return authorized(ctx, operation, ResourceType.TRANSACTIONAL_ID, transactionalId)
+}

@@ -10,8 +10,11 @@
 import { BROKER_CONFIG_BY_NAME } from '../config/broker-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIG_BY_NAME, validateConfigValue } from '../config/topic-configs.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
+import { AclOperation } from './acls/acl-model.ts'
+import { clusterAuthorized, groupAuthorized, topicAuthorized } from './authorize.ts'
 import type { BrokerCore } from './broker-core.ts'
 import { DYNAMIC_BROKER_CONFIGS, invalidTopicConfigs } from './config-describe.ts'
+import type { RequestContext } from './context.ts'
 import { dynamicLayer, replaceDynamicLayer } from './dynamic-configs.ts'
 import { CLIENT_METRICS_CONFIG_BY_NAME, subscriptionProblem } from './telemetry/subscriptions.ts'
 import { invalidTopicName } from './topics.ts'
@@ -57,6 +60,24 @@ export function failedResources(
   }))
 }
 
+/**
+ * Kafka's check of a config resource: the operation (DESCRIBE_CONFIGS or ALTER_CONFIGS) on the
+ * topic, the group, or (brokers, loggers, client-metrics subscriptions) the cluster; NONE or the
+ * authorization error of that resource type.
+ */
+export function configRefusal(ctx: RequestContext, operation: ConfigOperation, type: number, name: string): number {
+  switch (type) {
+    case ConfigResourceType.TOPIC:
+      return topicAuthorized(ctx, operation, name) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED
+    case ConfigResourceType.GROUP:
+      return groupAuthorized(ctx, operation, name) ? ErrorCode.NONE : ErrorCode.GROUP_AUTHORIZATION_FAILED
+    default:
+      return clusterAuthorized(ctx, operation) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+  }
+}
+
+type ConfigOperation = typeof AclOperation.DESCRIBE_CONFIGS | typeof AclOperation.ALTER_CONFIGS
+
 /** 'replace' for AlterConfigs (unlisted keys are removed), 'incremental' for IncrementalAlterConfigs. */
 export type AlterMode = 'replace' | 'incremental'
 
@@ -75,7 +96,7 @@ const reject = (errorCode: number, message: string): never => {
 
 /** Checks and applies each resource in order; returns one result per resource, in request order. */
 export async function alterConfigResources(
-  core: BrokerCore,
+  ctx: RequestContext,
   resources: ConfigResourceChange[],
   mode: AlterMode,
   validateOnly: boolean,
@@ -83,9 +104,15 @@ export async function alterConfigResources(
   const key = (r: ConfigResourceChange): string => `${r.resourceType}:${r.resourceName}`
   const seen = new Map<string, number>()
   for (const r of resources) seen.set(key(r), (seen.get(key(r)) ?? 0) + 1)
+  const core = ctx.broker
   const results: AlterResult[] = []
   for (const r of resources) {
     const result = { resourceType: r.resourceType, resourceName: r.resourceName }
+    const refused = configRefusal(ctx, AclOperation.ALTER_CONFIGS, r.resourceType, r.resourceName)
+    if (refused !== ErrorCode.NONE) {
+      results.push({ ...result, errorCode: refused, errorMessage: null })
+      continue
+    }
     if ((seen.get(key(r)) ?? 0) > 1) {
       results.push({
         ...result,

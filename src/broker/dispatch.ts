@@ -148,8 +148,13 @@ function hookCall(handler: AnyHandler, ctx: RequestContext, request: unknown): D
   }
 }
 
-/** The handler's answer, or NOT_COORDINATOR when another node coordinates the request's group or transaction. */
+/**
+ * The handler's answer; or its refusal when the principal may not make the request; or
+ * NOT_COORDINATOR when another node coordinates the request's group or transaction.
+ */
 function run(handler: AnyHandler, ctx: RequestContext, request: unknown): unknown {
+  const refused = handler.refuse?.(ctx, request)
+  if (refused !== undefined && handler.errorResponse) return handler.errorResponse(ctx, request, refused)
   const key = handler.coordinatorKey?.(ctx, request)
   if (key !== undefined && handler.errorResponse && !isCoordinator(ctx, key)) {
     return handler.errorResponse(ctx, request, ErrorCode.NOT_COORDINATOR)

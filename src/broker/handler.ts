@@ -19,6 +19,12 @@ export interface Handler<Req, Res> {
    * coordinate it, the request is answered NOT_COORDINATOR through errorResponse.
    */
   coordinatorKey?(ctx: RequestContext, request: Req): string | undefined
+  /**
+   * Where Kafka refuses a whole request to a principal without some permission (a group's READ,
+   * a transactional id's WRITE, the cluster's CLUSTER_ACTION): the error code answered through
+   * errorResponse, or undefined when the request may go on. Checked before coordinatorKey.
+   */
+  refuse?(ctx: RequestContext, request: Req): number | undefined
 }
 
 /** A handler with its request and response types erased, as the registry stores it. */
@@ -29,6 +35,7 @@ export interface AnyHandler {
   handle(ctx: RequestContext, request: unknown): unknown
   errorResponse?(ctx: RequestContext, request: unknown, errorCode: number): unknown
   coordinatorKey?(ctx: RequestContext, request: unknown): string | undefined
+  refuse?(ctx: RequestContext, request: unknown): number | undefined
 }
 
 /** Declares a handler; the generic parameters tie it to its generated request and response types. */

@@ -1,5 +1,7 @@
 import { ErrorCode } from '../protocol/error-codes.ts'
-import type { BrokerCore } from './broker-core.ts'
+import { AclOperation } from './acls/acl-model.ts'
+import { topicAuthorized } from './authorize.ts'
+import type { RequestContext } from './context.ts'
 
 /** A partition of an OffsetCommit or TxnOffsetCommit request, in the fields both share. */
 interface CommitPartition {
@@ -14,17 +16,20 @@ interface CommitTopic<P extends CommitPartition> {
 }
 
 /**
- * Checks each partition of a commit (known partition, metadata within offset.metadata.max.bytes)
- * and hands the accepted ones to `accept`; returns the error code of every partition, by topic.
+ * Checks each partition of a commit (READ on its topic, known partition, metadata within
+ * offset.metadata.max.bytes) and hands the accepted ones to `accept`; returns the error code of
+ * every partition, by topic.
  */
 export function checkCommitPartitions<P extends CommitPartition>(
-  core: BrokerCore,
+  ctx: RequestContext,
   topics: CommitTopic<P>[],
   accept: (topic: string, partition: P) => void,
 ): number[][] {
+  const core = ctx.broker
   const maxMetadata = core.numberProp('offset.metadata.max.bytes')
   return topics.map((t) =>
     t.partitions.map((p): number => {
+      if (!topicAuthorized(ctx, AclOperation.READ, t.name)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED
       if (!core.topics.hasPartition(t.name, p.partitionIndex)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       if (Buffer.byteLength(p.committedMetadata ?? '') > maxMetadata) return ErrorCode.OFFSET_METADATA_TOO_LARGE
       accept(t.name, p)

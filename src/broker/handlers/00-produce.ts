@@ -41,6 +41,8 @@ import {
   type RecordsCheck,
 } from '../../protocol/records/record-check.ts'
 import { kafkaErrorCodeOf } from '../../storage/storage-error.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized, txnAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
@@ -53,6 +55,8 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
   maxVersion: 11,
   async handle(ctx, req) {
     const core = ctx.broker
+    if (req.transactionalId !== null && !txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
+      return req.acks === 0 ? null : everyPartition(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     const pending: Promise<void>[] = []
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
@@ -60,6 +64,8 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       partitionResponses: topic.partitionData.map((p) => {
         const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
         if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
+        else if (!topicAuthorized(ctx, AclOperation.WRITE, topic.name))
+          res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
         else {
           const appended = produceToPartition(ctx, topic.name, p, req, res)
           if (appended) pending.push(appended)
@@ -79,15 +85,20 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     return createProduceResponse({ responses, nodeEndpoints: nodeEndpoints(core, leaders, ctx.listener) })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createProduceResponse({
-      responses: req.topicData.map((t) => ({
-        name: t.name,
-        topicId: t.topicId,
-        partitionResponses: t.partitionData.map((p) => createPartitionProduceResponse({ index: p.index, errorCode })),
-      })),
-    })
+    return everyPartition(req, errorCode)
   },
 })
+
+/** A response with every partition answered `errorCode`. */
+function everyPartition(req: ProduceRequest, errorCode: number): ProduceResponse {
+  return createProduceResponse({
+    responses: req.topicData.map((t) => ({
+      name: t.name,
+      topicId: t.topicId,
+      partitionResponses: t.partitionData.map((p) => createPartitionProduceResponse({ index: p.index, errorCode })),
+    })),
+  })
+}
 
 /**
  * An append storage refused or failed. A stale leader epoch means another broker leads the

@@ -27,6 +27,8 @@ import {
 import { batchesToMessageSet } from '../../protocol/records/convert.ts'
 import { EMPTY_BYTES } from '../../protocol/wire/codec-helpers.ts'
 import { takeLargeResponseTurn } from '../../server/large-responses.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
@@ -58,7 +60,8 @@ async function answerFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
   const lookup = v >= 7 ? core.fetchSessions.lookup(req.sessionId, req.sessionEpoch, core.now()) : undefined
   if (lookup?.kind === 'error') return createFetchResponse({ errorCode: lookup.errorCode })
   const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
-  const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental')
+  const readable = (topic: string): boolean => topicAuthorized(ctx, AclOperation.READ, topic)
+  const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental', readable)
   const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
   const deadline = core.now() + req.maxWaitMs
   for (;;) {
@@ -91,6 +94,7 @@ function collectPartitions(
   v: number,
   session: FetchSession | undefined,
   incremental: boolean,
+  readable: (topic: string) => boolean,
 ): Wanted[] {
   const byId = v >= 13
   const requested: Wanted[] = []
@@ -99,7 +103,9 @@ function collectPartitions(
     const name = byId ? (meta?.name ?? '') : t.topic
     for (const p of t.partitions) {
       let errorCode: number = ErrorCode.NONE
-      if (meta === undefined) errorCode = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+      if (meta === undefined && byId) errorCode = ErrorCode.UNKNOWN_TOPIC_ID
+      else if (!readable(name)) errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+      else if (meta === undefined) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       else if (p.partition < 0 || p.partition >= meta.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
       requested.push({
         topic: name,

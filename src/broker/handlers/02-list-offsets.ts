@@ -15,6 +15,8 @@ import {
   type ListOffsetsRequest,
   type ListOffsetsResponse,
 } from '../../protocol/generated/list-offsets.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
@@ -64,7 +66,9 @@ async function listOffset(
     offset: -1n,
     leaderEpoch: -1,
   })
-  res.errorCode = partitionError(ctx, topic, p.partitionIndex)
+  res.errorCode = topicAuthorized(ctx, AclOperation.DESCRIBE, topic)
+    ? partitionError(ctx, topic, p.partitionIndex)
+    : ErrorCode.TOPIC_AUTHORIZATION_FAILED
   if (res.errorCode !== ErrorCode.NONE) return res
   const found = await lookup(ctx.broker, topic, p.partitionIndex, p.timestamp, isolation)
   if (found !== null) {

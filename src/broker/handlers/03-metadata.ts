@@ -15,9 +15,12 @@ import {
 } from '../../protocol/generated/metadata.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
-import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED, TOPIC_OPERATIONS } from '../acl-operations.ts'
+import { authorizedOperations } from '../acl-operations.ts'
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../acls/acl-model.ts'
+import { clusterAuthorized, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { describePartition, endpointFor } from '../cluster.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
 
@@ -28,49 +31,68 @@ export default defineHandler<MetadataRequest, MetadataResponse>({
   async handle(ctx, req) {
     const core = ctx.broker
     const v = ctx.apiVersion
-    const topicOps = req.includeTopicAuthorizedOperations ? TOPIC_OPERATIONS : OPERATIONS_NOT_REQUESTED
+    const topicOps = (name: string): number =>
+      authorizedOperations(ctx, req.includeTopicAuthorizedOperations, ResourceType.TOPIC, name)
     const all = req.topics === null || (v === 0 && req.topics.length === 0)
     let topics: MetadataResponseTopic[]
     if (all) {
-      topics = core.topics.list().map((t) => describeTopic(core, t, topicOps))
+      // Topics the principal may not describe do not exist for it.
+      topics = core.topics
+        .list()
+        .filter((t) => topicAuthorized(ctx, AclOperation.DESCRIBE, t.name))
+        .map((t) => describeTopic(core, t, topicOps(t.name)))
     } else {
       const autoCreate = req.allowAutoTopicCreation && core.prop('auto.create.topics.enable') === 'true'
-      topics = await Promise.all((req.topics ?? []).map((t) => lookup(core, t.name, t.topicId, autoCreate, topicOps)))
+      topics = await Promise.all((req.topics ?? []).map((t) => lookup(ctx, t.name, t.topicId, autoCreate, topicOps)))
     }
     return createMetadataResponse({
       brokers: core.cluster.liveNodes.map((n) => ({ nodeId: n.nodeId, ...endpointFor(n, ctx.listener), rack: n.rack })),
       clusterId: core.clusterId,
       controllerId: core.cluster.controllerId,
       topics,
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
-        : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: authorizedOperations(
+        ctx,
+        req.includeClusterAuthorizedOperations,
+        ResourceType.CLUSTER,
+        CLUSTER_NAME,
+      ),
     })
   },
 })
 
+/**
+ * One asked-for topic. Without DESCRIBE on it the answer is TOPIC_AUTHORIZATION_FAILED whether it
+ * exists or not (Kafka), and auto-creation needs CREATE on the cluster or on the topic.
+ */
 async function lookup(
-  core: BrokerCore,
+  ctx: RequestContext,
   name: string | null,
   topicId: string,
   autoCreate: boolean,
-  topicOps: number,
+  topicOps: (name: string) => number,
 ): Promise<MetadataResponseTopic> {
+  const core = ctx.broker
+  const denied = (n: string | null): MetadataResponseTopic =>
+    createMetadataResponseTopic({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name: n, topicId })
   if (name === null) {
     const t = core.topics.getById(topicId)
-    if (t) return describeTopic(core, t, topicOps)
+    if (t && !topicAuthorized(ctx, AclOperation.DESCRIBE, t.name)) return denied(null)
+    if (t) return describeTopic(core, t, topicOps(t.name))
     return createMetadataResponseTopic({ errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId })
   }
+  if (!topicAuthorized(ctx, AclOperation.DESCRIBE, name)) return denied(name)
   const existing = core.topics.get(name)
-  if (existing) return describeTopic(core, existing, topicOps)
+  if (existing) return describeTopic(core, existing, topicOps(name))
   if (invalidTopicName(name)) return createMetadataResponseTopic({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name })
   if (!autoCreate) return createMetadataResponseTopic({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name })
+  if (!clusterAuthorized(ctx, AclOperation.CREATE) && !topicAuthorized(ctx, AclOperation.CREATE, name))
+    return denied(name)
   if (core.topics.collidingTopic(name)) {
     return createMetadataResponseTopic({ errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name })
   }
   const created = await core.topics.getOrCreate(name, core.numberProp('num.partitions'))
   core.log.info({ topic: name, partitions: created.partitionCount }, 'auto-created topic')
-  return describeTopic(core, created, topicOps)
+  return describeTopic(core, created, topicOps(name))
 }
 
 /** A topic as Metadata presents it: its partitions, their leaders and replicas. */

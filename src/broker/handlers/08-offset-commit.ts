@@ -8,13 +8,17 @@
 // Version notes: v1 per-partition commit timestamp; v2-4 retention_time_ms (an explicit expiry);
 // v6+ leader epoch; v7+ group.instance.id; v9+ GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
 // for a missing group, and the member epoch of KIP-848 groups.
+
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createOffsetCommitResponse,
   type OffsetCommitRequest,
   type OffsetCommitResponse,
 } from '../../protocol/generated/offset-commit.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
@@ -22,6 +26,8 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api,
   minVersion: 0,
   maxVersion: 9,
+  refuse: (ctx, req) =>
+    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker
@@ -29,7 +35,7 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
     const now = core.now()
     const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== -1n ? Number(req.retentionTimeMs) : undefined
     const offsets: OffsetToCommit[] = []
-    const errors = checkCommitPartitions(core, req.topics, (topic, p) => {
+    const errors = checkCommitPartitions(ctx, req.topics, (topic, p) => {
       const commitTimestamp = v === 1 && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : now
       offsets.push({
         topic,

@@ -7,6 +7,8 @@
 // v8+ several groups per request, each answered in groups[]; v9+ member id and epoch, checked
 // against KIP-848 groups (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). A group another node
 // coordinates is NOT_COORDINATOR (per group in v8+).
+// Authorization (Kafka's): DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) and on each topic
+// (its partitions TOPIC_AUTHORIZATION_FAILED; left out when every topic is asked for).
 import type { FetchedTopic } from '../../coordinator/group/group-coordinator.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -17,7 +19,10 @@ import {
   type OffsetFetchResponse,
   type OffsetFetchResponseTopic,
 } from '../../protocol/generated/offset-fetch.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
@@ -31,19 +36,25 @@ export default defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
     if (ctx.apiVersion >= 8) {
       return createOffsetFetchResponse({
         groups: req.groups.map((g) => {
+          if (!groupAuthorized(ctx, AclOperation.DESCRIBE, g.groupId))
+            return { groupId: g.groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] }
           if (!isCoordinator(ctx, g.groupId))
             return { groupId: g.groupId, errorCode: ErrorCode.NOT_COORDINATOR, topics: [] }
           const r = g.groupId === '' ? invalid() : groups.fetchOffsets(g.groupId, g.topics, g)
-          const topics = toResponse(r.topics, ErrorCode.NONE)
+          const topics = toResponse(ctx, r.topics, ErrorCode.NONE, g.topics === null)
           if (req.requireStable) markUnstable(ctx.broker, g.groupId, topics)
           return { groupId: g.groupId, errorCode: r.errorCode, topics: topics.map(createOffsetFetchResponseTopics) }
         }),
       })
     }
     const topics = ctx.apiVersion < 2 && req.topics !== null && req.topics.length === 0 ? [] : req.topics
-    const r = req.groupId === '' ? invalid() : groups.fetchOffsets(req.groupId, topics)
+    const r = !groupAuthorized(ctx, AclOperation.DESCRIBE, req.groupId)
+      ? denied(topics)
+      : req.groupId === ''
+        ? invalid()
+        : groups.fetchOffsets(req.groupId, topics)
     const perPartition = ctx.apiVersion < 2 ? r.errorCode : ErrorCode.NONE
-    const out = toResponse(r.topics, perPartition)
+    const out = toResponse(ctx, r.topics, perPartition, topics === null)
     if (ctx.apiVersion >= 7 && req.requireStable) markUnstable(ctx.broker, req.groupId, out)
     return createOffsetFetchResponse({ errorCode: r.errorCode, topics: out })
   },
@@ -61,6 +72,20 @@ function invalid(): { errorCode: number; topics: FetchedTopic[] } {
   return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] }
 }
 
+/** A group the principal may not describe: the asked partitions, none committed (v0-1 carry the error in each). */
+function denied(topics: { name: string; partitionIndexes: number[] }[] | null): {
+  errorCode: number
+  topics: FetchedTopic[]
+} {
+  return {
+    errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED,
+    topics: (topics ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committed: undefined })),
+    })),
+  }
+}
+
 function markUnstable(core: BrokerCore, groupId: string, topics: OffsetFetchResponseTopic[]): void {
   for (const t of topics) {
     for (const p of t.partitions) {
@@ -72,15 +97,30 @@ function markUnstable(core: BrokerCore, groupId: string, topics: OffsetFetchResp
   }
 }
 
-function toResponse(topics: FetchedTopic[], errorCode: number): OffsetFetchResponseTopic[] {
-  return topics.map((t) => ({
-    name: t.name,
-    partitions: t.partitions.map(({ partitionIndex, committed }) => ({
-      partitionIndex,
-      committedOffset: committed?.offset ?? -1n,
-      committedLeaderEpoch: committed?.leaderEpoch ?? -1,
-      metadata: committed?.metadata ?? '',
-      errorCode,
-    })),
-  }))
+/** The response topics; a topic the principal may not describe is left out of all topics, else refused. */
+function toResponse(
+  ctx: RequestContext,
+  topics: FetchedTopic[],
+  errorCode: number,
+  all: boolean,
+): OffsetFetchResponseTopic[] {
+  const out: OffsetFetchResponseTopic[] = []
+  for (const t of topics) {
+    const allowed = topicAuthorized(ctx, AclOperation.DESCRIBE, t.name)
+    if (!allowed && all) continue
+    out.push({
+      name: t.name,
+      partitions: t.partitions.map(({ partitionIndex, committed }) => {
+        const shown = allowed ? committed : undefined
+        return {
+          partitionIndex,
+          committedOffset: shown?.offset ?? -1n,
+          committedLeaderEpoch: shown?.leaderEpoch ?? -1,
+          metadata: shown?.metadata ?? '',
+          errorCode: allowed ? errorCode : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        }
+      }),
+    })
+  }
+  return out
 }

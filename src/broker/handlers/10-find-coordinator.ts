@@ -14,8 +14,11 @@ import {
   type FindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../../protocol/generated/find-coordinator.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, txnAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { endpointFor } from '../cluster.ts'
+import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 
 const GROUP = 0
@@ -29,10 +32,12 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
     const core = ctx.broker
     if (ctx.apiVersion >= 4) {
       return createFindCoordinatorResponse({
-        coordinators: req.coordinatorKeys.map((k) => find(core, k, req.keyType, ctx.listener)),
+        coordinators: req.coordinatorKeys.map(
+          (k) => refused(ctx, k, req.keyType) ?? find(core, k, req.keyType, ctx.listener),
+        ),
       })
     }
-    const c = find(core, req.key, req.keyType, ctx.listener)
+    const c = refused(ctx, req.key, req.keyType) ?? find(core, req.key, req.keyType, ctx.listener)
     return createFindCoordinatorResponse({
       errorCode: c.errorCode,
       errorMessage: c.errorMessage,
@@ -48,6 +53,16 @@ export default defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
     })
   },
 })
+
+/** DESCRIBE on the group or transactional id, as Kafka checks before looking the coordinator up. */
+function refused(ctx: RequestContext, key: string, keyType: number): Coordinator | undefined {
+  const denied = (errorCode: number): Coordinator => createCoordinator({ key, errorCode, nodeId: -1, port: -1 })
+  if (keyType === GROUP && !groupAuthorized(ctx, AclOperation.DESCRIBE, key))
+    return denied(ErrorCode.GROUP_AUTHORIZATION_FAILED)
+  if (keyType === TRANSACTION && !txnAuthorized(ctx, AclOperation.DESCRIBE, key))
+    return denied(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+  return undefined
+}
 
 function find(core: BrokerCore, key: string, keyType: number, listener: string): Coordinator {
   if (keyType !== GROUP && keyType !== TRANSACTION) {

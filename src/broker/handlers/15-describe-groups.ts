@@ -14,7 +14,9 @@ import {
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from '../../protocol/generated/describe-groups.ts'
-import { GROUP_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import { authorizedOperations } from '../acl-operations.ts'
+import { AclOperation, ResourceType } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
@@ -24,13 +26,14 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   minVersion: 0,
   maxVersion: 5,
   handle(ctx, req) {
-    const ops = req.includeAuthorizedOperations ? GROUP_OPERATIONS : OPERATIONS_NOT_REQUESTED
     return createDescribeGroupsResponse({
-      groups: req.groups.map((groupId) =>
-        isCoordinator(ctx, groupId)
-          ? describe(ctx.broker, groupId, ops)
-          : createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR }),
-      ),
+      groups: req.groups.map((groupId) => {
+        if (!groupAuthorized(ctx, AclOperation.DESCRIBE, groupId))
+          return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
+        if (!isCoordinator(ctx, groupId)) return createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
+        const ops = authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, groupId)
+        return describe(ctx.broker, groupId, ops)
+      }),
     })
   },
   errorResponse(_ctx, req, errorCode) {

@@ -10,6 +10,8 @@ import {
   type ListGroupsRequest,
   type ListGroupsResponse,
 } from '../../protocol/generated/list-groups.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized, groupAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
@@ -20,7 +22,12 @@ export default defineHandler<ListGroupsRequest, ListGroupsResponse>({
   handle(ctx, req) {
     const v = ctx.apiVersion
     const groups = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : [])
-    return createListGroupsResponse({ groups: groups.filter((g) => isCoordinator(ctx, g.groupId)) })
+    // Without DESCRIBE on the cluster, only the groups the principal may describe (Kafka).
+    const all = clusterAuthorized(ctx, AclOperation.DESCRIBE)
+    const listed = groups.filter(
+      (g) => isCoordinator(ctx, g.groupId) && (all || groupAuthorized(ctx, AclOperation.DESCRIBE, g.groupId)),
+    )
+    return createListGroupsResponse({ groups: listed })
   },
   errorResponse(_ctx, _req, errorCode) {
     return createListGroupsResponse({ errorCode })

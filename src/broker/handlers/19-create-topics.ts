@@ -17,6 +17,8 @@ import {
   createCreatableTopicResult,
   createCreateTopicsResponse,
 } from '../../protocol/generated/create-topics.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { describeTopicConfigs, invalidTopicConfigs } from '../config-describe.ts'
 import { defineHandler } from '../handler.ts'
@@ -30,10 +32,15 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   async handle(ctx, req) {
     const counts = new Map<string, number>()
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1)
+    // CREATE on the cluster, or else on each topic.
+    const mayCreateAll = clusterAuthorized(ctx, AclOperation.CREATE)
     const topics = await Promise.all(
       req.topics.map((t) => {
         if ((counts.get(t.name) ?? 0) > 1) {
           return result(t, ErrorCode.INVALID_REQUEST, `Create topics request from client has duplicate topic ${t.name}`)
+        }
+        if (!mayCreateAll && !topicAuthorized(ctx, AclOperation.CREATE, t.name)) {
+          return result(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
         }
         return createTopic(ctx.broker, t, req.validateOnly, ctx.apiVersion)
       }),

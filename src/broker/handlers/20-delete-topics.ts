@@ -19,6 +19,8 @@ import {
   type DeleteTopicsResponse,
 } from '../../protocol/generated/delete-topics.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
@@ -56,9 +58,13 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
         const t = core.topics.getById(topicId)
         if (!t)
           responses.push(result(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.'))
+        // Without DESCRIBE the name is not told.
+        else if (!topicAuthorized(ctx, AclOperation.DESCRIBE, t.name)) responses.push(denied(null, topicId))
+        else if (!topicAuthorized(ctx, AclOperation.DELETE, t.name)) responses.push(denied(t.name, topicId))
         else if (names.has(t.name)) invalid('The provided topic name maps to an ID that was already supplied.')
         else responses.push(await deleteTopic(t.name, t.topicId))
-      } else {
+      } else if (!topicAuthorized(ctx, AclOperation.DELETE, name)) responses.push(denied(name, ZERO_UUID))
+      else {
         const t = core.topics.get(name)
         if (!t) {
           const message = 'This server does not host this topic-partition.'
@@ -84,6 +90,10 @@ export default defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
 /** The topics of the request in the v6 shape, whatever the version. */
 function requested(req: DeleteTopicsRequest, v: number): DeleteTopicState[] {
   return v >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }))
+}
+
+function denied(name: string | null, topicId: string): DeletableTopicResult {
+  return result(name, topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
 }
 
 function result(

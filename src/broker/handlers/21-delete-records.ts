@@ -14,6 +14,8 @@ import {
   type DeleteRecordsRequest,
   type DeleteRecordsResponse,
 } from '../../protocol/generated/delete-records.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -51,6 +53,7 @@ async function deleteBefore(
 ): Promise<DeleteRecordsPartitionResult> {
   const failed = (errorCode: number): DeleteRecordsPartitionResult => ({ partitionIndex, lowWatermark: -1n, errorCode })
   const core = ctx.broker
+  if (!topicAuthorized(ctx, AclOperation.DELETE, topic)) return failed(ErrorCode.TOPIC_AUTHORIZATION_FAILED)
   const notServed = partitionError(ctx, topic, partitionIndex)
   if (notServed !== ErrorCode.NONE) return failed(notServed)
   if (!core.topics.logConfig(topic).cleanupPolicy.delete) return failed(ErrorCode.POLICY_VIOLATION)

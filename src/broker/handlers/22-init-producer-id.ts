@@ -9,18 +9,33 @@
 // older versions get INVALID_PRODUCER_EPOCH (KIP-588).
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createInitProducerIdResponse,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
 } from '../../protocol/generated/init-producer-id.ts'
+import { AclOperation, ResourceType } from '../acls/acl-model.ts'
+import { authorizedForAny, clusterAuthorized, txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   api,
   minVersion: 0,
   maxVersion: 5,
+  // Transactional: WRITE on the transactional id. Idempotent: IDEMPOTENT_WRITE on the cluster or
+  // WRITE on some topic (KIP-679).
+  refuse: (ctx, req) => {
+    if (req.transactionalId !== null) {
+      const allowed = txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId)
+      return allowed ? undefined : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    }
+    const allowed =
+      clusterAuthorized(ctx, AclOperation.IDEMPOTENT_WRITE) ||
+      authorizedForAny(ctx, AclOperation.WRITE, ResourceType.TOPIC)
+    return allowed ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+  },
   coordinatorKey: (_ctx, req) => req.transactionalId ?? undefined,
   async handle(ctx, req) {
     const expected =

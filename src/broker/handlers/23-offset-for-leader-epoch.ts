@@ -18,6 +18,8 @@ import {
   type OffsetForLeaderEpochResponse,
   type OffsetForLeaderPartition,
 } from '../../protocol/generated/offset-for-leader-epoch.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
@@ -49,6 +51,7 @@ function failed(p: OffsetForLeaderPartition, errorCode: number): EpochEndOffset 
 }
 
 async function endOffset(ctx: RequestContext, topic: string, p: OffsetForLeaderPartition): Promise<EpochEndOffset> {
+  if (!topicAuthorized(ctx, AclOperation.DESCRIBE, topic)) return failed(p, ErrorCode.TOPIC_AUTHORIZATION_FAILED)
   const notServed = partitionError(ctx, topic, p.partition)
   if (notServed !== ErrorCode.NONE) return failed(p, notServed)
   const current = ctx.broker.topics.knownLeaderEpoch(topic, p.partition)

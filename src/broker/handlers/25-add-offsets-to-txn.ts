@@ -13,12 +13,19 @@ import {
   api,
   createAddOffsetsToTxnResponse,
 } from '../../protocol/generated/add-offsets-to-txn.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
   api,
   minVersion: 0,
   maxVersion: 4,
+  refuse: (ctx, req) => {
+    if (!txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
+      return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    return groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED
+  },
   coordinatorKey: (_ctx, req) => req.transactionalId,
   async handle(ctx, req) {
     if (req.groupId === '') return createAddOffsetsToTxnResponse({ errorCode: ErrorCode.INVALID_GROUP_ID })

@@ -10,13 +10,20 @@
 // an abort of an Empty transaction is accepted there.
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
 import { api, createEndTxnResponse, type EndTxnRequest, type EndTxnResponse } from '../../protocol/generated/end-txn.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<EndTxnRequest, EndTxnResponse>({
   api,
   minVersion: 0,
   maxVersion: 5,
+  refuse: (ctx, req) =>
+    txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId)
+      ? undefined
+      : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.transactionalId,
   async handle(ctx, req) {
     const bump = ctx.apiVersion >= 5

@@ -23,6 +23,8 @@ import {
   type WriteTxnMarkersRequest,
   type WriteTxnMarkersResponse,
 } from '../../protocol/generated/write-txn-markers.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { writeMarkerAsLeader } from '../txn-marker-write.ts'
@@ -31,6 +33,8 @@ export default defineHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>({
   api,
   minVersion: 0,
   maxVersion: 1,
+  refuse: (ctx) =>
+    clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   async handle(ctx, req) {
     const markers = await Promise.all(
       req.markers.map(async (m) => ({

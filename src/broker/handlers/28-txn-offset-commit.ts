@@ -20,6 +20,8 @@ import {
   type TxnOffsetCommitRequest,
   type TxnOffsetCommitResponse,
 } from '../../protocol/generated/txn-offset-commit.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
@@ -27,13 +29,18 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   api,
   minVersion: 0,
   maxVersion: 4,
+  refuse: (ctx, req) => {
+    if (!txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
+      return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+    return groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED
+  },
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker
     const v = ctx.apiVersion
     const now = core.now()
     const offsets: Omit<OffsetToCommit, 'expireTimestamp'>[] = []
-    const errors = checkCommitPartitions(core, req.topics, (topic, p) => {
+    const errors = checkCommitPartitions(ctx, req.topics, (topic, p) => {
       offsets.push({
         topic,
         partition: p.partitionIndex,

@@ -24,8 +24,9 @@ import {
   type DescribeConfigsResponse,
   type DescribeConfigsResult,
 } from '../../protocol/generated/describe-configs.ts'
+import { AclOperation } from '../acls/acl-model.ts'
 import type { BrokerCore } from '../broker-core.ts'
-import { ConfigResourceType } from '../config-alter.ts'
+import { ConfigResourceType, configRefusal } from '../config-alter.ts'
 import {
   ConfigSource,
   type DescribedConfig,
@@ -63,7 +64,11 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
       await ctx.broker.clientMetrics.refresh()
     }
     const options = { synonyms: req.includeSynonyms, documentation: req.includeDocumentation }
-    return createDescribeConfigsResponse({ results: req.resources.map((r) => describe(ctx.broker, r, options)) })
+    const results = req.resources.map((r) => {
+      const refused = configRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, r.resourceType, r.resourceName)
+      return refused === ErrorCode.NONE ? describe(ctx.broker, r, options) : failed(r, refused, null)
+    })
+    return createDescribeConfigsResponse({ results })
   },
   errorResponse(_ctx, req, errorCode) {
     return createDescribeConfigsResponse({ results: req.resources.map((r) => failed(r, errorCode, null)) })

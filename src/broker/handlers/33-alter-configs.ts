@@ -27,7 +27,7 @@ export default defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
       resourceName: r.resourceName,
       changes: r.configs.map((c) => ({ name: c.name, op: AlterConfigOp.SET, value: c.value })),
     }))
-    const responses = await alterConfigResources(ctx.broker, resources, 'replace', req.validateOnly)
+    const responses = await alterConfigResources(ctx, resources, 'replace', req.validateOnly)
     return createAlterConfigsResponse({ responses })
   },
   errorResponse(_ctx, req, errorCode) {

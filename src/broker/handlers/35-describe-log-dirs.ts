@@ -6,7 +6,9 @@
 // without partitions.
 // Version notes: v1 same as v0; v2 flexible; v3 top-level error code; v4 total and usable bytes
 // of the file system (statfs on the local engine's directory; -1 when there is none).
+
 import { statfs } from 'node:fs/promises'
+import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createDescribeLogDirsResponse,
@@ -15,6 +17,8 @@ import {
   type DescribeLogDirsResponse,
   type DescribeLogDirsTopic,
 } from '../../protocol/generated/describe-log-dirs.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -22,6 +26,8 @@ export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   api,
   minVersion: 0,
   maxVersion: 4,
+  // v0-2 have no top-level error: Kafka answers them with no results.
+  refuse: (ctx) => (clusterAuthorized(ctx, AclOperation.DESCRIBE) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
   async handle(ctx, req) {
     const core = ctx.broker
     const wanted = new Map<string, Set<number>>()

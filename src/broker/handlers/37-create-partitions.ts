@@ -17,6 +17,8 @@ import {
   createCreatePartitionsResponse,
   createCreatePartitionsTopicResult,
 } from '../../protocol/generated/create-partitions.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionLimitExceeded } from '../partition-limit.ts'
@@ -35,6 +37,10 @@ export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>(
         // Kafka reports a duplicated topic once.
         if (!reported.has(t.name)) results.push(result(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'))
         reported.add(t.name)
+        continue
+      }
+      if (!topicAuthorized(ctx, AclOperation.ALTER, t.name)) {
+        results.push(result(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The topic authorization is failed.'))
         continue
       }
       results.push(await createPartitions(ctx.broker, t, req.validateOnly))

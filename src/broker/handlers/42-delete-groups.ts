@@ -11,6 +11,8 @@ import {
   type DeleteGroupsRequest,
   type DeleteGroupsResponse,
 } from '../../protocol/generated/delete-groups.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
@@ -21,9 +23,11 @@ export default defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   async handle(ctx, req) {
     const results = []
     for (const groupId of req.groupsNames) {
-      const errorCode = isCoordinator(ctx, groupId)
-        ? await ctx.broker.groups.deleteGroup(groupId)
-        : ErrorCode.NOT_COORDINATOR
+      const errorCode = !groupAuthorized(ctx, AclOperation.DELETE, groupId)
+        ? ErrorCode.GROUP_AUTHORIZATION_FAILED
+        : isCoordinator(ctx, groupId)
+          ? await ctx.broker.groups.deleteGroup(groupId)
+          : ErrorCode.NOT_COORDINATOR
       results.push(createDeletableGroupResult({ groupId, errorCode }))
     }
     return createDeleteGroupsResponse({ results })

@@ -29,7 +29,7 @@ export default defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterCon
       resourceName: r.resourceName,
       changes: r.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value })),
     }))
-    const responses = await alterConfigResources(ctx.broker, resources, 'incremental', req.validateOnly)
+    const responses = await alterConfigResources(ctx, resources, 'incremental', req.validateOnly)
     return createIncrementalAlterConfigsResponse({ responses })
   },
   errorResponse(_ctx, req, errorCode) {

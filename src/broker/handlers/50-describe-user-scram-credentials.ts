@@ -1,7 +1,8 @@
 // DescribeUserScramCredentials: v0
 // Lists the SCRAM mechanisms and iterations of the users asked for (all users when the list is
 // null or empty), never the keys. RESOURCE_NOT_FOUND for a user without credentials,
-// DUPLICATE_RESOURCE for a user asked twice, as Kafka. No authorizer yet: anyone may describe.
+// DUPLICATE_RESOURCE for a user asked twice, as Kafka. Needs DESCRIBE on the cluster
+// (CLUSTER_AUTHORIZATION_FAILED).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -11,6 +12,8 @@ import {
   type DescribeUserScramCredentialsResponse,
   type DescribeUserScramCredentialsResult,
 } from '../../protocol/generated/describe-user-scram-credentials.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { SCRAM_MECHANISM_IDS, ScramStore } from '../sasl/scram-store.ts'
 
@@ -18,6 +21,7 @@ export default defineHandler<DescribeUserScramCredentialsRequest, DescribeUserSc
   api,
   minVersion: 0,
   maxVersion: 0,
+  refuse: (ctx) => (clusterAuthorized(ctx, AclOperation.DESCRIBE) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
   async handle(ctx, req) {
     const users = await new ScramStore(ctx.broker.storage.kv).list()
     const describe = (user: string): DescribeUserScramCredentialsResult =>

@@ -4,7 +4,7 @@
 // as Kafka: UNSUPPORTED_SASL_MECHANISM for an unknown mechanism, UNACCEPTABLE_CREDENTIAL for an
 // empty name, an empty salt or password, or iterations outside 4096-16384, RESOURCE_NOT_FOUND to
 // delete what does not exist, DUPLICATE_RESOURCE for two changes of one user and mechanism (the
-// user's other changes are then not made). No authorizer yet: anyone may alter.
+// user's other changes are then not made). Needs ALTER on the cluster (CLUSTER_AUTHORIZATION_FAILED).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   type AlterUserScramCredentialsRequest,
@@ -19,6 +19,8 @@ import {
   type ScramCredential,
   type ScramMechanism,
 } from '../../server/sasl/scram.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { ScramStore, scramMechanismOf } from '../sasl/scram-store.ts'
 
@@ -32,6 +34,7 @@ export default defineHandler<AlterUserScramCredentialsRequest, AlterUserScramCre
   api,
   minVersion: 0,
   maxVersion: 0,
+  refuse: (ctx) => (clusterAuthorized(ctx, AclOperation.ALTER) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
   async handle(ctx, req) {
     const store = new ScramStore(ctx.broker.storage.kv)
     const existing = await store.list()

@@ -14,7 +14,8 @@ import {
   type DescribeClusterRequest,
   type DescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts'
-import { CLUSTER_OPERATIONS, OPERATIONS_NOT_REQUESTED } from '../acl-operations.ts'
+import { authorizedOperations } from '../acl-operations.ts'
+import { CLUSTER_NAME, ResourceType } from '../acls/acl-model.ts'
 import { type ClusterNode, endpointFor } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -54,9 +55,12 @@ export default defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
         ...core.cluster.liveNodes.map((n) => describeBroker(n, ctx.listener, false)),
         ...(req.includeFencedBrokers ? core.cluster.fencedNodes.map((n) => describeBroker(n, ctx.listener, true)) : []),
       ],
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations
-        ? CLUSTER_OPERATIONS
-        : OPERATIONS_NOT_REQUESTED,
+      clusterAuthorizedOperations: authorizedOperations(
+        ctx,
+        req.includeClusterAuthorizedOperations,
+        ResourceType.CLUSTER,
+        CLUSTER_NAME,
+      ),
     })
   },
   errorResponse(_ctx, _req, errorCode) {

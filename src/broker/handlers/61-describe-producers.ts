@@ -11,12 +11,16 @@ import {
   type DescribeProducersResponse,
   type PartitionResponse,
 } from '../../protocol/generated/describe-producers.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionError } from '../routing.ts'
 
 function describe(ctx: RequestContext, topic: string, partitionIndex: number): PartitionResponse {
-  const errorCode = partitionError(ctx, topic, partitionIndex)
+  const errorCode = topicAuthorized(ctx, AclOperation.READ, topic)
+    ? partitionError(ctx, topic, partitionIndex)
+    : ErrorCode.TOPIC_AUTHORIZATION_FAILED
   const res: PartitionResponse = { partitionIndex, errorCode, errorMessage: null, activeProducers: [] }
   if (errorCode !== ErrorCode.NONE) return res
   for (const e of ctx.broker.producers.peek(topic, partitionIndex)?.producers.values() ?? []) {

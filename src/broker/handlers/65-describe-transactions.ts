@@ -10,6 +10,8 @@ import {
   type DescribeTransactionsRequest,
   type DescribeTransactionsResponse,
 } from '../../protocol/generated/describe-transactions.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { topicAuthorized, txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
@@ -20,6 +22,9 @@ export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsRe
   handle(ctx, req) {
     return createDescribeTransactionsResponse({
       transactionStates: req.transactionalIds.map((transactionalId) => {
+        if (!txnAuthorized(ctx, AclOperation.DESCRIBE, transactionalId)) {
+          return createTransactionState({ transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED })
+        }
         if (!isCoordinator(ctx, transactionalId)) {
           return createTransactionState({ transactionalId, errorCode: ErrorCode.NOT_COORDINATOR })
         }
@@ -34,7 +39,10 @@ export default defineHandler<DescribeTransactionsRequest, DescribeTransactionsRe
           transactionStartTimeMs: BigInt(txn.startTimeMs),
           producerId: BigInt(txn.producerId),
           producerEpoch: txn.producerEpoch,
-          topics: [...txn.partitions].map(([topic, ps]) => ({ topic, partitions: [...ps].sort((a, b) => a - b) })),
+          // Only the topics the principal may describe (Kafka).
+          topics: [...txn.partitions]
+            .filter(([topic]) => topicAuthorized(ctx, AclOperation.DESCRIBE, topic))
+            .map(([topic, ps]) => ({ topic, partitions: [...ps].sort((a, b) => a - b) })),
         })
       }),
     })

@@ -11,6 +11,8 @@ import {
   type ListTransactionsRequest,
   type ListTransactionsResponse,
 } from '../../protocol/generated/list-transactions.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { txnAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
@@ -26,6 +28,7 @@ export default defineHandler<ListTransactionsRequest, ListTransactionsResponse>(
     const transactionStates = []
     for (const txn of ctx.broker.txns.all()) {
       if (!isCoordinator(ctx, txn.transactionalId)) continue
+      if (!txnAuthorized(ctx, AclOperation.DESCRIBE, txn.transactionalId)) continue
       if (states.size > 0 && !states.has(txn.state)) continue
       if (pids.size > 0 && !pids.has(txn.producerId)) continue
       if (duration >= 0 && now - txn.startTimeMs < duration) continue

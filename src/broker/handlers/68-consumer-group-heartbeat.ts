@@ -13,6 +13,8 @@ import {
   type ConsumerGroupHeartbeatResponse,
   createConsumerGroupHeartbeatResponse,
 } from '../../protocol/generated/consumer-group-heartbeat.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -23,10 +25,18 @@ export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbe
   api,
   minVersion: 0,
   maxVersion: 1,
+  refuse: (ctx, req) =>
+    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const invalid = validate(ctx.broker, req, ctx.apiVersion)
     if (invalid) return createConsumerGroupHeartbeatResponse({ errorCode: invalid[0], errorMessage: invalid[1] })
+    if (req.subscribedTopicNames?.some((t) => !topicAuthorized(ctx, AclOperation.DESCRIBE, t))) {
+      return createConsumerGroupHeartbeatResponse({
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: 'The group has subscribed to topics that are not authorized.',
+      })
+    }
     const r = ctx.broker.groups.consumerGroupHeartbeat(req.groupId, {
       ...req,
       apiVersion: ctx.apiVersion,

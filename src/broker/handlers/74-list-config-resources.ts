@@ -11,6 +11,8 @@ import {
   type ListConfigResourcesRequest,
   type ListConfigResourcesResponse,
 } from '../../protocol/generated/list-config-resources.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { clusterAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { ConfigResourceType } from '../config-alter.ts'
 import { defineHandler } from '../handler.ts'
@@ -27,6 +29,8 @@ export default defineHandler<ListConfigResourcesRequest, ListConfigResourcesResp
   api,
   minVersion: 0,
   maxVersion: 1,
+  refuse: (ctx) =>
+    clusterAuthorized(ctx, AclOperation.DESCRIBE_CONFIGS) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   async handle(ctx, req) {
     await ctx.broker.clientMetrics.refresh()
     const supported = ctx.apiVersion === 0 ? [ConfigResourceType.CLIENT_METRICS] : V1_TYPES

@@ -18,7 +18,9 @@ import {
   type DescribeTopicPartitionsResponsePartition,
 } from '../../protocol/generated/describe-topic-partitions.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
-import { TOPIC_OPERATIONS } from '../acl-operations.ts'
+import { authorizedOperations } from '../acl-operations.ts'
+import { AclOperation, ResourceType } from '../acls/acl-model.ts'
+import { topicAuthorized } from '../authorize.ts'
 import { describePartition } from '../cluster.ts'
 import { defineHandler } from '../handler.ts'
 import { invalidTopicName } from '../topics.ts'
@@ -36,9 +38,14 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
     const all = req.topics.length === 0
     const cursor = req.cursor
     const after = cursor?.topicName ?? ''
-    const names = new Set(
-      (all ? core.topics.list().map((t) => t.name) : req.topics.map((t) => t.name)).filter((n) => n >= after),
-    )
+    // Topics the principal may not describe are left out of all topics, refused when asked for.
+    const listed = all
+      ? core.topics
+          .list()
+          .map((t) => t.name)
+          .filter((n) => topicAuthorized(ctx, AclOperation.DESCRIBE, n))
+      : req.topics.map((t) => t.name)
+    const names = new Set(listed.filter((n) => n >= after))
     if (cursor && ((!all && !names.has(cursor.topicName)) || cursor.partitionIndex < 0)) {
       return invalidRequest(req)
     }
@@ -50,7 +57,13 @@ export default defineHandler<DescribeTopicPartitionsRequest, DescribeTopicPartit
         break
       }
       const t = core.topics.get(name)
-      const base = { name, isInternal: INTERNAL_TOPICS.has(name), topicAuthorizedOperations: TOPIC_OPERATIONS }
+      const topicAuthorizedOperations = authorizedOperations(ctx, true, ResourceType.TOPIC, name)
+      const base = { name, isInternal: INTERNAL_TOPICS.has(name), topicAuthorizedOperations }
+      if (!topicAuthorized(ctx, AclOperation.DESCRIBE, name)) {
+        const errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+        response.topics.push(createDescribeTopicPartitionsResponseTopic({ ...base, errorCode, topicId: ZERO_UUID }))
+        continue
+      }
       if (!t) {
         if (all) continue
         const errorCode = invalidTopicName(name)
