@@ -6,6 +6,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { Admin } from '../client/admin.ts'
 import { Cluster, type TopicInfo } from '../client/cluster.ts'
 import { ClientError, KafkaError } from '../client/errors.ts'
+import { readCommandConfig } from './command-config.ts'
 import { activeProfile } from './profiles.ts'
 import { ExitCode, UsageError } from './usage.ts'
 
@@ -19,6 +20,8 @@ export interface CommonFlags {
   verbose?: boolean
   json?: boolean
   timeout?: number
+  /** A Kafka client properties file with the security settings (security.protocol, ssl.*, sasl.*). */
+  commandConfig?: string
 }
 
 /** Text shown after every command's help. */
@@ -35,6 +38,10 @@ export function withCommonFlags(cmd: Command, options: { json?: boolean } = {}):
     )
     .option('--profile <name>', 'use this profile (default: env SAMSA_PROFILE, else the one samsa profile use chose)')
     .option('--timeout <ms>', 'request timeout in milliseconds (default: the profile, 30000)', parsePositiveArg)
+    .option(
+      '--command-config <file>',
+      'Kafka client properties for secured clusters: security.protocol, ssl.*, sasl.mechanism, sasl.jaas.config (default: env SAMSA_COMMAND_CONFIG)',
+    )
     .option('-v, --verbose', 'show stack traces on errors')
   if (options.json) cmd.option('--json', 'print JSON for scripts: one document per line, shapes in the README')
   return cmd
@@ -120,7 +127,9 @@ export function clientSettings(flags: CommonFlags): { bootstrap: string; timeout
 /** A cluster for one command run. */
 export function openCluster(flags: CommonFlags, clientId = 'samsa-cli'): Cluster {
   const settings = clientSettings(flags)
+  const commandConfig = flags.commandConfig ?? process.env.SAMSA_COMMAND_CONFIG
   return new Cluster({
+    ...(commandConfig ? readCommandConfig(commandConfig) : {}),
     bootstrap: settings.bootstrap,
     clientId: settings.clientId ?? clientId,
     requestTimeoutMs: settings.timeout,

@@ -87,6 +87,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/transactions.ts')).registerTransactionsCommand,
   },
   {
+    name: 'users',
+    description: 'SCRAM credentials of users (SASL authentication)',
+    load: async () => (await import('./commands/users.ts')).registerUsersCommand,
+  },
+  {
     name: 'top',
     description: "a live view of a broker from its HTTP port's /metrics",
     load: async () => (await import('./commands/top.ts')).registerTopCommand,

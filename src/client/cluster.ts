@@ -10,7 +10,7 @@ import {
   createMetadataRequestTopic,
   type MetadataResponse,
 } from '../protocol/generated/metadata.ts'
-import { Connection } from './connection.ts'
+import { Connection, type ConnectionOptions } from './connection.ts'
 import { ClientError, KafkaError } from './errors.ts'
 import { withRetry } from './retry.ts'
 
@@ -23,6 +23,10 @@ export interface ClientOptions {
   requestTimeoutMs?: number
   /** Retries of retriable errors (default 5). */
   retries?: number
+  /** TLS for every connection (SSL and SASL_SSL listeners). */
+  tls?: ConnectionOptions['tls']
+  /** SASL credentials for every connection (SASL_PLAINTEXT and SASL_SSL listeners). */
+  sasl?: ConnectionOptions['sasl']
 }
 
 /** A broker as metadata describes it. */
@@ -145,6 +149,8 @@ export class Cluster {
       clientId: this.options.clientId,
       connectTimeoutMs: this.options.connectTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      tls: this.options.tls,
+      sasl: this.options.sasl,
     })
     this.#connections.set(key, p)
     p.catch(() => {

@@ -2,13 +2,15 @@
  * One TCP connection to one broker: length-prefixed frames, pipelined requests matched to
  * responses by correlation id, per-request timeouts, and ApiVersions negotiation when it opens.
  */
-import { connect, type Socket } from 'node:net'
+import { connect, isIP, type Socket } from 'node:net'
+import { type ConnectionOptions as TlsConnectionOptions, connect as tlsConnect } from 'node:tls'
 import { decodeResponseHeader, encodeRequestHeader } from '../protocol/frame.ts'
 import { type ApiVersionsResponse, createApiVersionsRequest } from '../protocol/generated/api-versions.ts'
 import { API_DESCRIPTORS, type ApiDescriptor, ApiKey } from '../protocol/generated/index.ts'
 import { Reader } from '../protocol/wire/reader.ts'
 import { Writer } from '../protocol/wire/writer.ts'
 import { ClientError, KafkaError } from './errors.ts'
+import { authenticate, type SaslCredentials } from './sasl-client.ts'
 import { CLIENT_VERSIONS, pickVersion, type VersionRange } from './versions.ts'
 
 /** Where and how to connect. */
@@ -18,6 +20,10 @@ export interface ConnectionOptions {
   clientId?: string
   connectTimeoutMs?: number
   requestTimeoutMs?: number
+  /** TLS (SSL and SASL_SSL): trusted authorities, a client certificate, name checking. */
+  tls?: TlsConnectionOptions
+  /** SASL (SASL_PLAINTEXT and SASL_SSL), run once versions are negotiated. */
+  sasl?: SaslCredentials
 }
 
 interface Pending {
@@ -79,6 +85,7 @@ export class Connection {
     const conn = new Connection(socket, options)
     try {
       await conn.#negotiate()
+      if (options.sasl) await authenticate(conn, options.sasl)
     } catch (err) {
       conn.close()
       throw err
@@ -285,13 +292,17 @@ export class Connection {
 function openSocket(options: ConnectionOptions): Promise<Socket> {
   const where = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.host, port: options.port })
+    const { host, port, tls } = options
+    // TLS checks the broker's name against its certificate, as Kafka clients do by default.
+    const socket = tls
+      ? tlsConnect({ ...tls, host, port, servername: isIP(host) ? undefined : host })
+      : connect({ host, port })
     const timeoutMs = options.connectTimeoutMs ?? 10_000
     const timer = setTimeout(() => {
       socket.destroy()
       reject(new ClientError('SAMSA_ERR_CONNECTION', `cannot connect to ${where}: timed out after ${timeoutMs} ms`))
     }, timeoutMs)
-    socket.once('connect', () => {
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer)
       socket.off('error', onError)
       resolve(socket)
