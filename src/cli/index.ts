@@ -87,6 +87,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/transactions.ts')).registerTransactionsCommand,
   },
   {
+    name: 'acls',
+    description: "ACLs of Kafka's standard authorizer: list, create, delete",
+    load: async () => (await import('./commands/acls.ts')).registerAclsCommand,
+  },
+  {
     name: 'users',
     description: 'SCRAM credentials of users (SASL authentication)',
     load: async () => (await import('./commands/users.ts')).registerUsersCommand,

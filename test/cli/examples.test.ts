@@ -226,7 +226,12 @@ async function workspace(): Promise<{ cwd: string; home: string; remove: () => P
 /** A `samsa broker --memory` on localhost:9092 (HTTP port 8080 when free), where the examples expect one. */
 async function startExampleBroker(cwd: string, home: string): Promise<{ stop(): Promise<void> }> {
   const http = httpPortFree ? ['--http-port', String(HTTP_PORT)] : []
-  const args = [CLI, 'broker', '--memory', '--log-level', 'warn', '--log-format', 'json', ...http]
+  // With an authorizer, for the acls examples; their client (User:ANONYMOUS) may do anything.
+  const acls = [
+    ...['--set', 'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer'],
+    ...['--set', 'super.users=User:ANONYMOUS'],
+  ]
+  const args = [CLI, 'broker', '--memory', '--log-level', 'warn', '--log-format', 'json', ...acls, ...http]
   const child = spawn(process.execPath, args, {
     cwd,
     env: { ...process.env, HOME: home },
