@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -24,6 +25,16 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -37,6 +48,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * consume  BOOTSTRAP TOPIC GROUP COUNT PROTO   read COUNT records in a group (group.protocol PROTO), commit them
  * txn      BOOTSTRAP TOPIC TXID COUNT OUTCOME  COUNT records "OUTCOME-i" in one transaction, then commit or abort
  * telemetry BOOTSTRAP TOPIC CLIENTID HOLDMS    produce, push client metrics (KIP-714) for HOLDMS, print the instance id
+ * acls     BOOTSTRAP PRINCIPAL TOPIC          create ACLs of PRINCIPAL on TOPIC, describe, delete those matching TOPIC,
+ *                                              describe again, and the cluster's authorized operations
  * </pre>
  */
 public final class JavaClient {
@@ -50,6 +63,7 @@ public final class JavaClient {
       case "consume" -> json = consume(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
       case "txn" -> json = transaction(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
       case "telemetry" -> json = telemetry(args[1], args[2], args[3], Long.parseLong(args[4]));
+      case "acls" -> json = acls(args[1], args[2], args[3]);
       default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
     }
     System.out.println(json);
@@ -161,6 +175,45 @@ public final class JavaClient {
       else producer.abortTransaction();
     }
     return "{\"ended\":" + str(outcome) + "}";
+  }
+
+  /**
+   * The ACL APIs through the admin client: an ALLOW WRITE on the literal topic and a DENY READ on
+   * the topic's name as a prefix, every ACL described, those that MATCH the topic deleted, every
+   * ACL described again; each ACL as "TYPE:PATTERN:NAME:PRINCIPAL:HOST:OPERATION:PERMISSION".
+   */
+  private static String acls(String bootstrap, String principal, String topic) throws Exception {
+    try (Admin admin = Admin.create(common(bootstrap))) {
+      AclBinding write = new AclBinding(
+          new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL),
+          new AccessControlEntry(principal, "*", AclOperation.WRITE, AclPermissionType.ALLOW));
+      AclBinding read = new AclBinding(
+          new ResourcePattern(ResourceType.TOPIC, topic, PatternType.PREFIXED),
+          new AccessControlEntry(principal, "*", AclOperation.READ, AclPermissionType.DENY));
+      AclBinding group = new AclBinding(
+          new ResourcePattern(ResourceType.GROUP, topic + "-group", PatternType.LITERAL),
+          new AccessControlEntry(principal, "*", AclOperation.READ, AclPermissionType.ALLOW));
+      admin.createAcls(List.of(write, read, group)).all().get();
+      List<String> created = describeAcls(admin);
+      AclBindingFilter matching = new AclBindingFilter(
+          new ResourcePatternFilter(ResourceType.TOPIC, topic, PatternType.MATCH), AccessControlEntryFilter.ANY);
+      int deleted = admin.deleteAcls(List.of(matching)).all().get().size();
+      List<String> left = describeAcls(admin);
+      Set<AclOperation> ops = admin.describeCluster(new DescribeClusterOptions().includeAuthorizedOperations(true))
+          .authorizedOperations().get();
+      List<String> clusterOps = ops.stream().map(AclOperation::name).sorted().map(JavaClient::str).toList();
+      return "{\"created\":" + created + ",\"deleted\":" + deleted + ",\"left\":" + left + ",\"clusterOperations\":"
+          + clusterOps + "}";
+    }
+  }
+
+  private static List<String> describeAcls(Admin admin) throws Exception {
+    return admin.describeAcls(AclBindingFilter.ANY).values().get().stream()
+        .map(b -> str(b.pattern().resourceType() + ":" + b.pattern().patternType() + ":" + b.pattern().name() + ":"
+            + b.entry().principal() + ":" + b.entry().host() + ":" + b.entry().operation() + ":"
+            + b.entry().permissionType()))
+        .sorted()
+        .toList();
   }
 
   private static String str(String s) {
