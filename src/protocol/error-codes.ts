@@ -133,6 +133,8 @@ export const ErrorCode = {
   INVALID_VOTER_KEY: 125,
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
+  INVALID_REGULAR_EXPRESSION: 128,
+  REBOOTSTRAP_REQUIRED: 129,
 } as const
 
 export type ErrorCodeName = keyof typeof ErrorCode
@@ -278,6 +280,8 @@ const MESSAGES: Record<number, string> = {
   125: "The voter key doesn't match the receiving replica's key.",
   126: 'The voter is already part of the set of voters.',
   127: 'The voter is not part of the set of voters.',
+  128: 'The regular expression is not valid.',
+  129: 'The client must bootstrap again: the broker is not the cluster or node it meant to reach.',
 }
 
 const BY_CODE = new Map<number, ErrorCodeName>(

@@ -120,6 +120,15 @@ test('two members: epochs, incremental revocation, then assignment', async () =>
   )
   assert.equal(g?.members[0]?.assignment.topicPartitions[0]?.topicName, 'kip848-a')
   assert.equal(described.groups[1]?.errorCode, ErrorCode.GROUP_ID_NOT_FOUND)
+  const v1 = await raw.send<ConsumerGroupDescribeResponse>(ApiKey.ConsumerGroupDescribe, 1, {
+    groupIds: ['g1'],
+    includeAuthorizedOperations: false,
+  })
+  assert.deepEqual(
+    v1.groups[0]?.members.map((m) => m.memberType),
+    [1, 1],
+    'v1 (KIP-1099): both joined with the consumer protocol',
+  )
 
   // Errors: fenced epoch, unknown member, bad requests, unsupported assignor.
   assert.equal((await hb({ groupId: 'g1', memberId: aId, memberEpoch: 7 })).errorCode, ErrorCode.FENCED_MEMBER_EPOCH)
@@ -129,7 +138,10 @@ test('two members: epochs, incremental revocation, then assignment', async () =>
     (await join('g1', 'c', ['kip848-a'], { serverAssignor: 'sticky' })).errorCode,
     ErrorCode.UNSUPPORTED_ASSIGNOR,
   )
-  assert.equal((await join('g1', 'c', [], { subscribedTopicNames: null, subscribedTopicRegex: '(' })).errorCode, 128)
+  assert.equal(
+    (await join('g1', 'c', [], { subscribedTopicNames: null, subscribedTopicRegex: '(' })).errorCode,
+    ErrorCode.INVALID_REGULAR_EXPRESSION,
+  )
 
   // A classic member cannot join a KIP-848 group, and a KIP-848 member not a classic one.
   const classic = await raw.send<JoinGroupResponse>(

@@ -133,7 +133,7 @@ describe('server', () => {
     assert.equal(res.errorCode, ErrorCode.UNSUPPORTED_VERSION)
     assert.deepEqual(
       res.apiKeys.find((k) => k.apiKey === ApiKey.ApiVersions),
-      { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 4 },
+      { apiKey: ApiKey.ApiVersions, minVersion: 0, maxVersion: 5 },
     )
     await client.close()
   })

@@ -1,4 +1,4 @@
-// Produce: v0-11
+// Produce: v0-12
 // Validates each partition's batches from their headers alone (length, magic, CRC32C, counts,
 // timestamps, size), walks the records (protocol/records/record-check.ts: a few varints each, no
 // decoding; compressed batches are decompressed, as Kafka does) for Kafka's per-record rules and
@@ -8,7 +8,9 @@
 // they were sent.
 // acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
-// exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message.
+// exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message;
+// v12 is v11 (KIP-890: its implicit adding of partitions to a transaction needs transaction.version
+// 2, which is not finalized here, so clients still send AddPartitionsToTxn).
 // Idempotent and transactional batches (producer id ≥ 0) go through the producer state
 // (coordinator/producer), which checks epoch and sequence and appends in the same ordered step:
 // a retried batch among the producer's last 5 gets its original offset; a transactional batch
@@ -52,7 +54,7 @@ const VALID_ACKS = new Set([0, 1, -1])
 export default defineHandler<ProduceRequest, ProduceResponse>({
   api,
   minVersion: 0,
-  maxVersion: 11,
+  maxVersion: 12,
   async handle(ctx, req) {
     const core = ctx.broker
     if (req.transactionalId !== null && !txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))

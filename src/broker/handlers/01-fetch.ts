@@ -1,10 +1,11 @@
-// Fetch: v0-17
+// Fetch: v0-18
 // Returns stored batches as they are (never split, never decoded, except down-conversion for
 // v0-3 clients), at least one batch for the first partition with data even when it exceeds the
 // byte limits (KIP-74), and long-polls until min_bytes arrive or max_wait_ms passes, woken by
 // appends. Incremental fetch sessions (KIP-227, v7+) are kept in memory.
 // Version notes: v0-3 get legacy message sets (magic 0 for v0-1, magic 1 for v2-3); v4+ add
-// isolation level and the last stable offset; v5+ the log start offset; v13+ name topics by id.
+// isolation level and the last stable offset; v5+ the log start offset; v13+ name topics by id;
+// v18 adds the follower's high watermark (KIP-1166), which consumers leave unset.
 // read_committed (v4+) reads only below the last stable offset and lists the aborted
 // transactions overlapping the returned batches, so clients drop their records: the producer
 // state reads the partition at the request's isolation level (coordinator/producer/isolated-read.ts).
@@ -40,7 +41,7 @@ const READ_COMMITTED = 1
 export default defineHandler<FetchRequest, FetchResponse>({
   api,
   minVersion: 0,
-  maxVersion: 17,
+  maxVersion: 18,
   async handle(ctx, req) {
     const release = await takeLargeResponseTurn(ctx.connection)
     try {

@@ -1,7 +1,8 @@
-// ListOffsets: v0-10
+// ListOffsets: v0-11
 // Offsets by timestamp: -2 earliest (log start), -1 latest (high watermark, or the last stable
 // offset for read_committed), -3 the record with the largest timestamp (v7+), -4 earliest
-// local (v8+, the log start offset: all data is local), -5 earliest tiered (v9+, none: -1),
+// local (v8+, the log start offset: all data is local), -5 earliest tiered (v9+) and -6 earliest
+// pending upload (v11+, KIP-1023): none without tiered storage, -1 as Kafka answers then;
 // otherwise the first offset whose timestamp is at least the one asked.
 // Partitions led by another node answer NOT_LEADER_OR_FOLLOWER.
 // Version notes: v0 answers a list of offsets (old_style_offsets) bounded by max_num_offsets.
@@ -27,12 +28,13 @@ const EARLIEST = -2n
 const MAX_TIMESTAMP = -3n
 const EARLIEST_LOCAL = -4n
 const EARLIEST_TIERED = -5n
+const EARLIEST_PENDING_UPLOAD = -6n
 const READ_COMMITTED = 1
 
 export default defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   api,
   minVersion: 0,
-  maxVersion: 10,
+  maxVersion: 11,
   async handle(ctx, req) {
     const topics = await Promise.all(
       req.topics.map(async (t) => ({
@@ -102,6 +104,7 @@ async function lookup(
     case EARLIEST_LOCAL:
       return { offset: (await storage.offsets(topic, partition)).logStartOffset, timestamp: -1 }
     case EARLIEST_TIERED:
+    case EARLIEST_PENDING_UPLOAD:
       return null
     case MAX_TIMESTAMP:
       return storage.maxTimestamp(topic, partition)

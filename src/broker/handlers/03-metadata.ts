@@ -1,9 +1,11 @@
-// Metadata: v0-12
+// Metadata: v0-13
 // Live brokers, cluster id, controller and every requested topic with its partitions, each led by
 // the node the cluster view places it on (the only one unless startBroker asked for several).
 // Unknown topics are created when auto.create.topics.enable is on and the request allows it (v4+),
 // and answered right away instead of with LEADER_NOT_AVAILABLE.
-// Version notes: v0 asks for all topics with an empty list, v1+ with null; v10+ can name topics by id.
+// Version notes: v0 asks for all topics with an empty list, v1+ with null; v10+ can name topics by
+// id; v13 has a top-level error (KIP-1102's REBOOTSTRAP_REQUIRED), which a broker of one cluster
+// never needs to send here.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -27,7 +29,7 @@ import { invalidTopicName } from '../topics.ts'
 export default defineHandler<MetadataRequest, MetadataResponse>({
   api,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   async handle(ctx, req) {
     const core = ctx.broker
     const v = ctx.apiVersion

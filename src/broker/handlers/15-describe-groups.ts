@@ -1,8 +1,9 @@
-// DescribeGroups: v0-5
+// DescribeGroups: v0-6
 // State, protocol type and members of classic groups. As in Kafka, member metadata, member
 // assignments and the protocol name are only given while the group is Stable. An unknown group,
-// or a KIP-848 consumer group (see ConsumerGroupDescribe), is described as Dead with no members;
-// a group another node coordinates is NOT_COORDINATOR.
+// or a KIP-848 consumer group (see ConsumerGroupDescribe), is described as Dead with no members
+// (from v6 with GROUP_ID_NOT_FOUND and a message, KIP-1043); a group another node coordinates is
+// NOT_COORDINATOR.
 // Version notes: v3+ authorized operations on request; v4+ group.instance.id of members.
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -24,7 +25,7 @@ import { isCoordinator } from '../routing.ts'
 export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   api,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   handle(ctx, req) {
     return createDescribeGroupsResponse({
       groups: req.groups.map((groupId) => {
@@ -32,7 +33,7 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
           return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
         if (!isCoordinator(ctx, groupId)) return createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
         const ops = authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, groupId)
-        return describe(ctx.broker, groupId, ops)
+        return describe(ctx.broker, groupId, ops, ctx.apiVersion)
       }),
     })
   },
@@ -43,11 +44,18 @@ export default defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   },
 })
 
-function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
+function describe(core: BrokerCore, groupId: string, authorizedOperations: number, version: number): DescribedGroup {
   if (groupId === '') return createDescribedGroup({ groupId, errorCode: ErrorCode.INVALID_GROUP_ID })
   const g = core.groups.group(groupId)
   if (g === undefined || g.type !== 'classic') {
-    return createDescribedGroup({ groupId, groupState: 'Dead', authorizedOperations })
+    const notFound =
+      version >= 6
+        ? {
+            errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+            errorMessage: g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a classic group.`,
+          }
+        : {}
+    return createDescribedGroup({ groupId, groupState: 'Dead', authorizedOperations, ...notFound })
   }
   const stable = g.state === 'Stable'
   return createDescribedGroup({

@@ -1,4 +1,4 @@
-// WriteTxnMarkers: v0-1
+// WriteTxnMarkers: v0-2
 // Writes COMMIT or ABORT markers of producers' transactions into the partitions this broker
 // leads, as a transaction coordinator (another broker's, or this one's) or kafka-transactions.sh
 // abort asks; answered per partition once each marker is durable. The marker carries the given
@@ -12,7 +12,8 @@
 // it), INVALID_PRODUCER_EPOCH (the partition saw a newer epoch of the producer),
 // TRANSACTION_COORDINATOR_FENCED (a marker of a newer coordinator epoch came before); for
 // __consumer_offsets, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
-// Version notes: v1 is v0 in the flexible encoding.
+// Version notes: v1 is v0 in the flexible encoding; v2 names each marker's transaction version
+// (KIP-1228), which changes nothing here: samsa's coordinators run transaction version 1.
 
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS } from '../../coordinator/group/offsets-partition.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -32,7 +33,7 @@ import { writeMarkerAsLeader } from '../txn-marker-write.ts'
 export default defineHandler<WriteTxnMarkersRequest, WriteTxnMarkersResponse>({
   api,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   refuse: (ctx) =>
     clusterAuthorized(ctx, AclOperation.CLUSTER_ACTION) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
   async handle(ctx, req) {

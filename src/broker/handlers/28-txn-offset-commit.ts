@@ -1,4 +1,4 @@
-// TxnOffsetCommit: v0-4
+// TxnOffsetCommit: v0-5
 // Offsets a transactional producer commits for a group (sendOffsetsToTransaction), sent to the
 // group's coordinator: kept pending there (durably, in the group's offsets record) until the
 // transaction coordinator says the transaction ended: a commit makes them the group's committed
@@ -9,7 +9,8 @@
 // per partition UNKNOWN_TOPIC_OR_PARTITION and OFFSET_METADATA_TOO_LARGE.
 // Version notes: v2+ leader epoch; v3+ the member's generation, id and instance id (KIP-447),
 // checked against a live classic group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) and PRODUCER_FENCED
-// where v0-2 get INVALID_PRODUCER_EPOCH.
+// where v0-2 get INVALID_PRODUCER_EPOCH; v5 is v4 (KIP-890: a transaction version 2 client's
+// offsets join its transaction implicitly, which needs transaction.version 2, not finalized here).
 
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
@@ -28,7 +29,7 @@ import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   api,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   refuse: (ctx, req) => {
     if (!txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
       return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED

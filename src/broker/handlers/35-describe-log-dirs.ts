@@ -1,11 +1,12 @@
-// DescribeLogDirs: v0-4
+// DescribeLogDirs: v0-5
 // samsa has one log dir: where its storage keeps data (the local engine's directory, made
 // absolute, or the engine's location such as "memory"). It lists the requested partitions that
 // exist (all of them when topics is null) with their stored size; offset lag is 0 and there are
 // no future replicas. Requested partitions that do not exist are left out, as are topics left
 // without partitions.
 // Version notes: v1 same as v0; v2 flexible; v3 top-level error code; v4 total and usable bytes
-// of the file system (statfs on the local engine's directory; -1 when there is none).
+// of the file system (statfs on the local engine's directory; -1 when there is none); v5 whether
+// the log dir is cordoned (KIP-1066), never here.
 
 import { statfs } from 'node:fs/promises'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -25,7 +26,7 @@ import { defineHandler } from '../handler.ts'
 export default defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   api,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   // v0-2 have no top-level error: Kafka answers them with no results.
   refuse: (ctx) => (clusterAuthorized(ctx, AclOperation.DESCRIBE) ? undefined : ErrorCode.CLUSTER_AUTHORIZATION_FAILED),
   async handle(ctx, req) {

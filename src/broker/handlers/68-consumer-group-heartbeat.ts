@@ -5,7 +5,6 @@
 // INVALID_REQUEST for missing or contradictory fields, UNSUPPORTED_ASSIGNOR,
 // INVALID_REGULAR_EXPRESSION; a non-empty classic group with the same id is GROUP_ID_NOT_FOUND.
 // Version notes: v0 the broker generates member ids on join; v1+ the client does (KIP-1082).
-import { compileTopicRegex } from '../../coordinator/group/consumer-group.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -13,6 +12,7 @@ import {
   type ConsumerGroupHeartbeatResponse,
   createConsumerGroupHeartbeatResponse,
 } from '../../protocol/generated/consumer-group-heartbeat.ts'
+import { wholeMatchRegex } from '../../util/whole-match-regex.ts'
 import { AclOperation } from '../acls/acl-model.ts'
 import { groupAuthorized, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
@@ -76,7 +76,7 @@ function validate(core: BrokerCore, req: ConsumerGroupHeartbeatRequest, v: numbe
   if (req.serverAssignor !== null && !core.groups.assignors().includes(req.serverAssignor)) {
     return [ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported.`]
   }
-  if (req.subscribedTopicRegex && compileTopicRegex(req.subscribedTopicRegex) === undefined) {
+  if (req.subscribedTopicRegex && wholeMatchRegex(req.subscribedTopicRegex) === undefined) {
     return [
       INVALID_REGULAR_EXPRESSION,
       `SubscribedTopicRegex ${req.subscribedTopicRegex} is not a valid regular expression.`,

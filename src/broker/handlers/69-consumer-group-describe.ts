@@ -1,7 +1,9 @@
-// ConsumerGroupDescribe: v0
+// ConsumerGroupDescribe: v0-1
 // KIP-848 consumer groups: epochs, assignor, and per member its subscription, current
 // assignment and target assignment (topics by id and name). An unknown group, or a classic
 // group, is GROUP_ID_NOT_FOUND; a group another node coordinates NOT_COORDINATOR.
+// Version notes: v1 member type (KIP-1099): every member here is a consumer-protocol member,
+// since classic members do not join consumer groups in samsa.
 import type { TopicAssignment } from '../../coordinator/group/assignors.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -21,10 +23,13 @@ import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { isCoordinator } from '../routing.ts'
 
+/** KIP-1099's member type of a member that joined with ConsumerGroupHeartbeat. */
+const CONSUMER_MEMBER = 1
+
 export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
   api,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   handle(ctx, req) {
     return createConsumerGroupDescribeResponse({
       groups: req.groupIds.map((groupId) => {
@@ -74,6 +79,7 @@ function describe(core: BrokerCore, groupId: string, authorizedOperations: numbe
         subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: { topicPartitions: named(m.assigned) },
         targetAssignment: { topicPartitions: named(g.target.get(m.memberId)) },
+        memberType: CONSUMER_MEMBER,
       }),
     ),
   })

@@ -6,9 +6,11 @@
  * key per subscription) so that they survive restarts; over shared storage each broker reads them
  * again when asked, at most once a second, so that a change made through one reaches the others.
  */
+
 import type { ConfigDefinition } from '../../config/topic-configs.ts'
 import { validateConfigValue } from '../../config/topic-configs.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
+import { wholeMatchRegex } from '../../util/whole-match-regex.ts'
 
 /** Kafka's ClientMetricsConfigs: the three configs of a subscription. */
 export const CLIENT_METRICS_CONFIGS: readonly ConfigDefinition[] = [
@@ -100,11 +102,8 @@ function parseSelector(text: string): [MatchSelector, RegExp] | undefined {
   if (parts.length !== 2 || parts[1]?.trim() === '') return undefined
   const key = (parts[0] as string).trim() as MatchSelector
   if (!MATCH_SELECTORS.includes(key)) return undefined
-  try {
-    return [key, new RegExp(`^(?:${(parts[1] as string).trim()})$`)]
-  } catch {
-    return undefined
-  }
+  const regex = wholeMatchRegex((parts[1] as string).trim())
+  return regex && [key, regex]
 }
 
 /** The subscription of a valid set of configs, defaults filled in. */

@@ -13,9 +13,11 @@
  *   epoch -2 keeps its assignment until its session times out, and a new member with the same
  *   instance id takes it over.
  */
+
 import { randomBytes } from 'node:crypto'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
+import { wholeMatchRegex } from '../../util/whole-match-regex.ts'
 import type { Clock } from '../clock.ts'
 import { SERVER_ASSIGNORS, type TopicAssignment } from './assignors.ts'
 import { GroupTimers } from './timers.ts'
@@ -117,15 +119,6 @@ function addTo(a: TopicAssignment, t: string, p: number): void {
   const ps = a.get(t)
   if (ps) ps.push(p)
   else a.set(t, [p])
-}
-
-/** A subscription regex as Kafka applies it: it must match the whole topic name. */
-export function compileTopicRegex(source: string): RegExp | undefined {
-  try {
-    return new RegExp(`^(?:${source})$`, 'u')
-  } catch {
-    return undefined
-  }
 }
 
 export class ConsumerGroup {
@@ -334,7 +327,7 @@ export class ConsumerGroup {
   // ---- subscriptions and target assignment
 
   #topicRegex(source: string): RegExp | undefined {
-    if (!this.#regexes.has(source)) this.#regexes.set(source, compileTopicRegex(source))
+    if (!this.#regexes.has(source)) this.#regexes.set(source, wholeMatchRegex(source))
     return this.#regexes.get(source)
   }
 
