@@ -4,11 +4,12 @@
  * Kafka's ConfigAdminManager and the KRaft controller's ConfigurationControlManager: the same
  * checks in the same order, the same error codes and messages in their spirit.
  * Resources: TOPIC (overrides stored with the topic), BROKER (dynamic broker configs, this node
- * or the cluster defaults), CLIENT_METRICS (telemetry subscriptions, KIP-714) and, incrementally
- * only, BROKER_LOGGER (the root log level).
+ * or the cluster defaults), CLIENT_METRICS (telemetry subscriptions, KIP-714), GROUP (share group
+ * configs, KIP-932) and, incrementally only, BROKER_LOGGER (the root log level).
  */
 import { BROKER_CONFIG_BY_NAME } from '../config/broker-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIG_BY_NAME, validateConfigValue } from '../config/topic-configs.ts'
+import { GROUP_CONFIG_BY_NAME, groupConfigProblem } from '../coordinator/share/share-configs.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { AclOperation } from './acls/acl-model.ts'
 import { clusterAuthorized, groupAuthorized, topicAuthorized } from './authorize.ts'
@@ -151,6 +152,8 @@ async function alterResource(
       return alterBroker(core, r, mode, validateOnly)
     case ConfigResourceType.CLIENT_METRICS:
       return alterClientMetrics(core, r, mode, validateOnly)
+    case ConfigResourceType.GROUP:
+      return alterGroup(core, r, mode, validateOnly)
     case ConfigResourceType.BROKER_LOGGER:
       if (mode === 'incremental') return alterLogger(core, r, validateOnly)
   }
@@ -233,6 +236,31 @@ async function alterClientMetrics(
   if (validateOnly) return
   await core.clientMetrics.set(name, next)
   core.log.info({ subscription: name, configs: next }, 'client metrics subscription changed')
+}
+
+/** A group's configs (share.*), checked as Kafka's GroupConfig.validate; none left removes them. */
+async function alterGroup(
+  core: BrokerCore,
+  r: ConfigResourceChange,
+  mode: AlterMode,
+  validateOnly: boolean,
+): Promise<void> {
+  const groupId = r.resourceName
+  if (groupId === '') reject(ErrorCode.INVALID_REQUEST, 'Group name must not be empty')
+  await core.groupConfigs.load()
+  const next = applyChanges(mode === 'replace' ? {} : { ...core.groupConfigs.get(groupId) }, r.changes, (key, op) => {
+    const def = GROUP_CONFIG_BY_NAME.get(key)
+    if (!def) reject(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${key}`)
+    reject(ErrorCode.INVALID_CONFIG, `Can't ${op} to key ${key} because its type is not LIST.`)
+    return def as ConfigDefinition
+  })
+  for (const [name, value] of Object.entries(next)) {
+    const problem = groupConfigProblem(name, value, (n) => core.prop(n))
+    if (problem) reject(ErrorCode.INVALID_CONFIG, problem)
+  }
+  if (validateOnly) return
+  await core.groupConfigs.set(groupId, next)
+  core.log.info({ groupId, configs: next }, 'group configs changed')
 }
 
 const LOG_LEVELS = ['FATAL', 'ERROR', 'WARN', 'INFO', 'DEBUG', 'TRACE']

@@ -5,6 +5,7 @@ import {
   TOPIC_CONFIGS,
   validateConfigValue,
 } from '../config/topic-configs.ts'
+import { GROUP_CONFIGS } from '../coordinator/share/share-configs.ts'
 import type { BrokerCore } from './broker-core.ts'
 import { CLIENT_METRICS_CONFIGS } from './telemetry/subscriptions.ts'
 
@@ -18,6 +19,7 @@ export const ConfigSource = {
   DEFAULT_CONFIG: 5,
   DYNAMIC_BROKER_LOGGER_CONFIG: 6,
   CLIENT_METRICS_CONFIG: 7,
+  GROUP_CONFIG: 8,
 } as const
 
 export interface ConfigSynonym {
@@ -182,6 +184,25 @@ export function describeClientMetricsConfigs(core: BrokerCore, name: string): De
     const synonyms: ConfigSynonym[] = [{ name: def.name, value: def.default, source: ConfigSource.DEFAULT_CONFIG }]
     const own = set[def.name]
     if (own !== undefined) synonyms.unshift({ name: def.name, value: own, source: ConfigSource.CLIENT_METRICS_CONFIG })
+    return firstSynonymWins(def, synonyms)
+  })
+}
+
+/**
+ * A group's configs, set or at their defaults (the broker's group.share.* configs where one
+ * stands behind them), as Kafka reports a GROUP resource; an unknown group has only defaults.
+ */
+export function describeGroupConfigs(core: BrokerCore, groupId: string): DescribedConfig[] {
+  const set = core.groupConfigs.get(groupId)
+  return GROUP_CONFIGS.map((def) => {
+    const synonyms = def.brokerSynonym ? brokerLayers(core, def.brokerSynonym) : []
+    synonyms.push({
+      name: def.brokerSynonym ?? def.name,
+      value: brokerDefault(core, def),
+      source: ConfigSource.DEFAULT_CONFIG,
+    })
+    const own = set[def.name]
+    if (own !== undefined) synonyms.unshift({ name: def.name, value: own, source: ConfigSource.GROUP_CONFIG })
     return firstSynonymWins(def, synonyms)
   })
 }

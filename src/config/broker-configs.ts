@@ -297,6 +297,16 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     'Records of one share partition that may be in flight (acquired or waiting behind an acquired one).',
   ),
   ...shareGroupConfig('group.share.max.share.sessions', '2000', 'Share sessions a broker keeps (ShareFetch).'),
+  ...shareGroupConfig(
+    'group.share.min.record.lock.duration.ms',
+    '15000',
+    'Smallest share.record.lock.duration.ms a share group may set.',
+  ),
+  ...shareGroupConfig(
+    'group.share.max.record.lock.duration.ms',
+    '60000',
+    'Largest share.record.lock.duration.ms a share group may set.',
+  ),
   {
     name: 'offsets.retention.check.interval.ms',
     type: 'LONG',

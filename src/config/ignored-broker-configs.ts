@@ -112,10 +112,8 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
     names: [
       'group.share.assignors',
       'group.share.max.heartbeat.interval.ms',
-      'group.share.max.record.lock.duration.ms',
       'group.share.max.session.timeout.ms',
       'group.share.min.heartbeat.interval.ms',
-      'group.share.min.record.lock.duration.ms',
       'group.share.min.session.timeout.ms',
       'share.coordinator.append.linger.ms',
       'share.coordinator.load.buffer.size',

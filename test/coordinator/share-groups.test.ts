@@ -13,6 +13,14 @@ import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { Cluster } from '../../src/client/cluster.ts'
 import { Producer } from '../../src/client/producer.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import {
+  createDescribeConfigsRequest,
+  type DescribeConfigsResponse,
+} from '../../src/protocol/generated/describe-configs.ts'
+import {
+  createIncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResponse,
+} from '../../src/protocol/generated/incremental-alter-configs.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import {
   createShareAcknowledgeRequest,
@@ -388,4 +396,66 @@ test('a restart loses no acknowledgement and redelivers only what was not acknow
   } finally {
     await close()
   }
+})
+
+const GROUP_RESOURCE = 32
+const GROUP_CONFIG_SOURCE = 8
+
+test('group configs: share.* set, checked and described on the GROUP resource; earliest and by_duration resets', async (t) => {
+  const { broker, raw, produce } = await setup(t, { 'group.share.record.lock.duration.ms': '20000' })
+  const alter = async (groupId: string, configs: Record<string, string | null>) => {
+    const res = await raw.send<IncrementalAlterConfigsResponse>(
+      ApiKey.IncrementalAlterConfigs,
+      1,
+      createIncrementalAlterConfigsRequest({
+        resources: [
+          {
+            resourceType: GROUP_RESOURCE,
+            resourceName: groupId,
+            configs: Object.entries(configs).map(([name, value]) => ({
+              name,
+              configOperation: value === null ? 1 : 0,
+              value,
+            })),
+          },
+        ],
+      }),
+    )
+    return res.responses[0]
+  }
+  assert.equal((await alter('cfg', { 'share.record.lock.duration.ms': '5000' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('cfg', { 'share.delivery.count.limit': '11' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('cfg', { 'share.auto.offset.reset': 'sometimes' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('cfg', { 'share.isolation.level': 'read_committed' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('cfg', { 'no.such.config': '1' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('', { 'share.delivery.count.limit': '3' }))?.errorCode, ErrorCode.INVALID_REQUEST)
+  const ok = await alter('cfg', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '3' })
+  assert.equal(ok?.errorCode, ErrorCode.NONE)
+
+  const described = await raw.send<DescribeConfigsResponse>(
+    ApiKey.DescribeConfigs,
+    4,
+    createDescribeConfigsRequest({
+      resources: [{ resourceType: GROUP_RESOURCE, resourceName: 'cfg', configurationKeys: null }],
+      includeSynonyms: true,
+    }),
+  )
+  const configs = new Map(described.results[0]?.configs.map((c) => [c.name, c]))
+  assert.equal(configs.get('share.auto.offset.reset')?.value, 'earliest')
+  assert.equal(configs.get('share.auto.offset.reset')?.configSource, GROUP_CONFIG_SOURCE)
+  assert.equal(configs.get('share.delivery.count.limit')?.value, '3')
+  const lock = configs.get('share.record.lock.duration.ms')
+  assert.equal(lock?.value, '20000', 'the broker default stands behind the group config')
+  assert.equal(lock?.synonyms[0]?.name, 'group.share.record.lock.duration.ms')
+
+  const id = await topic(broker, 'share-cfg', 1)
+  await produce('share-cfg', ['old-0', 'old-1'])
+  const early = new ShareMember(raw, 'cfg', 'm', id)
+  const got = await early.fetch()
+  assert.deepEqual(got.values, ['old-0', 'old-1'], 'earliest: from the log start')
+  assert.equal(got.res.acquisitionLockTimeoutMs, 20000)
+
+  assert.equal((await alter('cfg-hour', { 'share.auto.offset.reset': 'by_duration:PT1H' }))?.errorCode, 0)
+  const recent = new ShareMember(raw, 'cfg-hour', 'm', id)
+  assert.deepEqual((await recent.fetch()).values, ['old-0', 'old-1'], 'by_duration: records of the last hour')
 })

@@ -1,17 +1,18 @@
 /**
  * Apache Kafka's Java client (kafka-clients, from Maven Central) as a real client of the tests:
- * test/java holds a small program that plays one scenario per JVM and prints what it saw as JSON.
+ * test/java holds small programs (JavaClient, ShareConsumerClient) that play one scenario per JVM
+ * and print what they saw as JSON.
  * It is built with Maven on first use (.ci/run builds it beforehand); tests that need it are
  * skipped with JAVA_CLIENT_MISSING where java or Maven is missing or the build fails.
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** test/java of the source tree (the tests run from dist/test). */
 const PROJECT = fileURLToPath(new URL('../../../test/java/', import.meta.url))
-const SOURCE = join(PROJECT, 'src/main/java/samsa/JavaClient.java')
+const SOURCES = join(PROJECT, 'src/main/java/samsa')
 const JAR = join(PROJECT, 'target/java-client-1.jar')
 const DEPENDENCIES = join(PROJECT, 'target/dependency')
 
@@ -20,10 +21,15 @@ export const JAVA_CLIENT_MISSING =
 
 const has = (command: string, arg: string): boolean => spawnSync(command, [arg], { stdio: 'ignore' }).status === 0
 
-/** Builds the program unless its jar is newer than its source; false where it cannot be built. */
+/** When the newest of the programs' source files changed. */
+function sourcesChanged(): number {
+  return Math.max(...readdirSync(SOURCES).map((f) => statSync(join(SOURCES, f)).mtimeMs))
+}
+
+/** Builds the programs unless their jar is newer than every source; false where they cannot be built. */
 function build(): boolean {
   if (!has('java', '-version')) return false
-  const built = existsSync(JAR) && existsSync(DEPENDENCIES) && statSync(JAR).mtimeMs >= statSync(SOURCE).mtimeMs
+  const built = existsSync(JAR) && existsSync(DEPENDENCIES) && statSync(JAR).mtimeMs >= sourcesChanged()
   if (built) return true
   if (!has('mvn', '-v')) return false
   const mvn = spawnSync(
@@ -37,13 +43,22 @@ function build(): boolean {
 /** True once the Java client is built and runnable. */
 export const hasJavaClient = build()
 
+/** The command line running one of the programs (a class of package samsa). */
+export function javaCommand(mainClass: string, args: string[]): string[] {
+  return ['-cp', [JAR, join(DEPENDENCIES, '*')].join(':'), `samsa.${mainClass}`, ...args]
+}
+
 /** Runs one scenario of samsa.JavaClient and returns the JSON it printed. */
 export function javaClient<T>(args: string[], timeoutMs = 60_000): Promise<T> {
-  const classpath = [JAR, join(DEPENDENCIES, '*')].join(':')
+  return javaProgram('JavaClient', args, timeoutMs)
+}
+
+/** Runs one scenario of a program of test/java (samsa.<mainClass>) and returns the JSON it printed last. */
+export function javaProgram<T>(mainClass: string, args: string[], timeoutMs = 60_000): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(
       'java',
-      ['-cp', classpath, 'samsa.JavaClient', ...args],
+      javaCommand(mainClass, args),
       { timeout: timeoutMs, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         if (err) {

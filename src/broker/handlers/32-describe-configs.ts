@@ -32,6 +32,7 @@ import {
   type DescribedConfig,
   describeBrokerConfigs,
   describeClientMetricsConfigs,
+  describeGroupConfigs,
   describeTopicConfigs,
 } from '../config-describe.ts'
 import { defineHandler } from '../handler.ts'
@@ -63,6 +64,7 @@ export default defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
     if (req.resources.some((r) => r.resourceType === ConfigResourceType.CLIENT_METRICS)) {
       await ctx.broker.clientMetrics.refresh()
     }
+    if (req.resources.some((r) => r.resourceType === ConfigResourceType.GROUP)) await ctx.broker.groupConfigs.load()
     const options = { synonyms: req.includeSynonyms, documentation: req.includeDocumentation }
     const results = req.resources.map((r) => {
       const refused = configRefusal(ctx, AclOperation.DESCRIBE_CONFIGS, r.resourceType, r.resourceName)
@@ -111,6 +113,11 @@ function describe(core: BrokerCore, r: DescribeConfigsResource, options: Options
     case ConfigResourceType.CLIENT_METRICS: {
       if (name === '') return failed(r, ErrorCode.INVALID_REQUEST, 'Client metrics subscription name must not be empty')
       entries = describeClientMetricsConfigs(core, name).map((c) => entry(c, options))
+      break
+    }
+    case ConfigResourceType.GROUP: {
+      if (name === '') return failed(r, ErrorCode.INVALID_REQUEST, 'Group name must not be empty')
+      entries = describeGroupConfigs(core, name).map((c) => entry(c, options))
       break
     }
     default:

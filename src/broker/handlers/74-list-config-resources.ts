@@ -1,8 +1,8 @@
 // ListConfigResources: v0-1 (v0 was ListClientMetricsResources, KIP-714; v1 lists any type, KIP-1142)
 // The config resources that exist: v0 the client-metrics subscriptions only; v1 those of the
 // types asked for, every supported type when none is: TOPIC (every topic), BROKER and
-// BROKER_LOGGER (every live broker), CLIENT_METRICS (every subscription), GROUP (none: samsa has
-// no group configs). A type the version does not support answers UNSUPPORTED_VERSION.
+// BROKER_LOGGER (every live broker), CLIENT_METRICS (every subscription), GROUP (every group with
+// group configs set). A type the version does not support answers UNSUPPORTED_VERSION.
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -57,6 +57,8 @@ function namesOf(core: BrokerCore, type: number): string[] {
       return core.cluster.liveNodes.map((n) => String(n.nodeId))
     case ConfigResourceType.CLIENT_METRICS:
       return core.clientMetrics.names()
+    case ConfigResourceType.GROUP:
+      return core.groupConfigs.groupIds()
     default:
       return []
   }

@@ -1,20 +1,85 @@
 /**
- * A share group's settings (KIP-932): the group configs `share.*` (set on the GROUP config
- * resource) over the broker's `group.share.*` defaults, as Kafka resolves them.
+ * Share groups' group configs (the GROUP config resource, KIP-932) over the broker's
+ * `group.share.*` defaults, checked and resolved as Kafka's GroupConfig does: the record lock
+ * duration within group.share.min/max.record.lock.duration.ms, the delivery count limit within
+ * 2-10, the start offset reset `latest`, `earliest` or `by_duration:<ISO-8601 duration>`.
+ * Only read_uncommitted is served for share.isolation.level.
  */
+import { type ConfigDefinition, validateConfigValue } from '../../config/topic-configs.ts'
 
-/** The group configs of share groups with Kafka's defaults (or the broker config they default to). */
-export const SHARE_GROUP_CONFIGS: readonly { name: string; brokerDefault?: string; default?: string }[] = [
-  { name: 'share.auto.offset.reset', default: 'latest' },
-  { name: 'share.delivery.count.limit', brokerDefault: 'group.share.delivery.count.limit' },
-  { name: 'share.record.lock.duration.ms', brokerDefault: 'group.share.record.lock.duration.ms' },
-  { name: 'share.isolation.level', default: 'read_uncommitted' },
-  { name: 'share.session.timeout.ms', brokerDefault: 'group.share.session.timeout.ms' },
-  { name: 'share.heartbeat.interval.ms', brokerDefault: 'group.share.heartbeat.interval.ms' },
+/** Kafka's bounds of share.delivery.count.limit. */
+const MIN_DELIVERY_COUNT_LIMIT = 2
+const MAX_DELIVERY_COUNT_LIMIT = 10
+
+/** The group configs samsa applies, with their defaults or the broker configs they default to. */
+export const GROUP_CONFIGS: readonly ConfigDefinition[] = [
+  {
+    name: 'share.auto.offset.reset',
+    type: 'STRING',
+    default: 'latest',
+    validator: (name, value) =>
+      value === 'latest' || value === 'earliest' || byDurationMs(value) !== undefined
+        ? undefined
+        : `${name} must be latest, earliest or by_duration:<ISO-8601 duration>, got "${value}"`,
+    doc: 'Where a share group starts reading a partition it has not read yet: latest, earliest, or by_duration:PnDTnHnMn.nS (the first record at most that old).',
+  },
+  {
+    name: 'share.delivery.count.limit',
+    type: 'INT',
+    default: '5',
+    brokerSynonym: 'group.share.delivery.count.limit',
+    validator: (name, value) =>
+      Number(value) < MIN_DELIVERY_COUNT_LIMIT || Number(value) > MAX_DELIVERY_COUNT_LIMIT
+        ? `${name} must be between ${MIN_DELIVERY_COUNT_LIMIT} and ${MAX_DELIVERY_COUNT_LIMIT}`
+        : undefined,
+    doc: 'Deliveries of a record to the share group before it is archived.',
+  },
+  {
+    name: 'share.record.lock.duration.ms',
+    type: 'INT',
+    default: '30000',
+    brokerSynonym: 'group.share.record.lock.duration.ms',
+    doc: 'How long a share group member holds the records it acquired before they are available again.',
+  },
+  {
+    name: 'share.isolation.level',
+    type: 'STRING',
+    default: 'read_uncommitted',
+    validValues: ['read_uncommitted'],
+    doc: 'Which records the share group reads; samsa serves read_uncommitted only.',
+  },
 ]
 
+export const GROUP_CONFIG_BY_NAME: ReadonlyMap<string, ConfigDefinition> = new Map(
+  GROUP_CONFIGS.map((c) => [c.name, c]),
+)
+
+/** Why a group config value is refused (Kafka answers INVALID_CONFIG), or undefined. */
+export function groupConfigProblem(name: string, value: string, prop: (name: string) => string): string | undefined {
+  const def = GROUP_CONFIG_BY_NAME.get(name)
+  if (def === undefined) return `Unknown group config name: ${name}`
+  if (def.validValues && !def.validValues.includes(value)) return `Invalid value ${value} for configuration ${name}`
+  const why = validateConfigValue(def, value)
+  if (why) return why
+  if (name === 'share.record.lock.duration.ms') {
+    const min = Number(prop('group.share.min.record.lock.duration.ms'))
+    const max = Number(prop('group.share.max.record.lock.duration.ms'))
+    if (Number(value) < min) return `${name} must be greater than or equal to group.share.min.record.lock.duration.ms`
+    if (Number(value) > max) return `${name} must be less than or equal to group.share.max.record.lock.duration.ms`
+  }
+  return undefined
+}
+
+/** Milliseconds of a `by_duration:` reset (Java's Duration.parse of days, hours, minutes, seconds), else undefined. */
+export function byDurationMs(value: string): number | undefined {
+  const m = /^by_duration:P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(value)
+  if (m === null || value.endsWith('P') || value.endsWith('T')) return undefined
+  const [, d, h, min, s] = m
+  return ((Number(d ?? 0) * 24 + Number(h ?? 0)) * 60 + Number(min ?? 0)) * 60_000 + Math.round(Number(s ?? 0) * 1000)
+}
+
 export interface ShareSettings {
-  /** Where a share partition starts when the group first reads it: 'earliest' or 'latest'. */
+  /** Where a share partition starts when the group first reads it: latest, earliest or by_duration:… */
   autoOffsetReset: string
   deliveryCountLimit: number
   recordLockDurationMs: number
@@ -28,8 +93,8 @@ export function shareSettings(
   prop: (name: string) => string,
 ): ShareSettings {
   const value = (name: string): string => {
-    const def = SHARE_GROUP_CONFIGS.find((c) => c.name === name)
-    return overrides[name] ?? (def?.brokerDefault ? prop(def.brokerDefault) : (def?.default ?? ''))
+    const def = GROUP_CONFIG_BY_NAME.get(name) as ConfigDefinition
+    return overrides[name] ?? (def.brokerSynonym ? prop(def.brokerSynonym) : def.default)
   }
   return {
     autoOffsetReset: value('share.auto.offset.reset'),

@@ -20,7 +20,7 @@ import type { KeyValueStore, Storage } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import { type Clock, systemClock } from '../clock.ts'
 import { GroupTimers } from '../group/timers.ts'
-import type { ShareSettings } from './share-configs.ts'
+import { byDurationMs, type ShareSettings } from './share-configs.ts'
 import {
   type AckBatch,
   type AcquiredRange,
@@ -34,7 +34,7 @@ export const SHARE_STATE_NAMESPACE = 'share-state'
 
 export interface SharePartitionsDeps {
   kv: KeyValueStore
-  storage: Pick<Storage, 'read' | 'offsets'>
+  storage: Pick<Storage, 'read' | 'offsets' | 'offsetForTimestamp'>
   /** A group's resolved settings (share.* group configs over the broker's defaults). */
   settings(groupId: string): ShareSettings
   /** Records became available in a partition: wakes share fetches waiting on it. */
@@ -114,12 +114,21 @@ export class SharePartitions {
       return make(SharePartition.fromState(state), stored.version)
     }
     // First use: the start offset is fixed now and made durable, so a restart does not move it.
-    const offsets = await this.#deps.storage.offsets(key.topic, key.partition)
-    const earliest = this.#deps.settings(key.groupId).autoOffsetReset === 'earliest'
-    const held = make(new SharePartition(earliest ? offsets.logStartOffset : offsets.highWatermark), stored.version)
+    const held = make(new SharePartition(await this.#initialOffset(key)), stored.version)
     if (!(await this.#persist(held)))
       throw new Error(`share partition ${storeKey(key)} was initialized by another broker`)
     return held
+  }
+
+  /** Where a group starts reading a partition it never read: share.auto.offset.reset. */
+  async #initialOffset(key: SharePartitionKey): Promise<number> {
+    const offsets = await this.#deps.storage.offsets(key.topic, key.partition)
+    const reset = this.#deps.settings(key.groupId).autoOffsetReset
+    if (reset === 'earliest') return offsets.logStartOffset
+    const ms = byDurationMs(reset)
+    if (ms === undefined) return offsets.highWatermark
+    const found = await this.#deps.storage.offsetForTimestamp(key.topic, key.partition, this.#clock.now() - ms)
+    return found?.offset ?? offsets.highWatermark
   }
 
   /** Writes a partition's state after its earlier writes; false if the write was refused or failed. */

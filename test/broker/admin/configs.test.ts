@@ -359,8 +359,8 @@ describe('DescribeConfigs, AlterConfigs, IncrementalAlterConfigs', () => {
           32,
           'group',
           [{ name: 'x', configOperation: SET, value: '1' }],
-          ErrorCode.INVALID_REQUEST,
-          'Unknown resource type 32',
+          ErrorCode.INVALID_CONFIG,
+          'Unknown group config name: x',
         ],
       ]
     for (const [type, name, configs, code, message] of cases) {
