@@ -3,6 +3,8 @@
  * whether the connection's principal, from its address, may perform an operation on a resource.
  * Without an authorizer configured every check passes at the cost of one property read.
  */
+
+import type { Connection } from '../server/connection.ts'
 import { type AclOperation, CLUSTER_NAME, ResourceType } from './acls/acl-model.ts'
 import type { Requester } from './acls/authorizer.ts'
 import type { RequestContext } from './context.ts'
@@ -10,10 +12,19 @@ import type { RequestContext } from './context.ts'
 type Operation = (typeof AclOperation)[keyof typeof AclOperation]
 type Resource = (typeof ResourceType)[keyof typeof ResourceType]
 
+/** Each connection's requester, made again when its principal changes (re-authentication). */
+const requesters = new WeakMap<Connection, Requester>()
+
 /** Who sent the request: the connection's principal and its address (an IPv4 client on a dual-stack socket as a.b.c.d). */
 export function requester(ctx: RequestContext): Requester {
-  const address = ctx.connection.socket.remoteAddress ?? ''
-  return { principal: ctx.connection.principal, host: address.startsWith('::ffff:') ? address.slice(7) : address }
+  const conn = ctx.connection
+  let who = requesters.get(conn)
+  if (who === undefined || who.principal !== conn.principal) {
+    const address = conn.socket.remoteAddress ?? ''
+    who = { principal: conn.principal, host: address.startsWith('::ffff:') ? address.slice(7) : address }
+    requesters.set(conn, who)
+  }
+  return who
 }
 
 /** Whether the request's principal may perform `operation` on the named resource. */
