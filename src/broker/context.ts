@@ -14,4 +14,10 @@ export interface RequestContext {
   clientId: string | null
   connection: Connection
   log: Log
+  /**
+   * Lets the connection reuse the request's bytes for a later request once this one is answered.
+   * Call it only when nothing will refer to any part of the request after the answer (undefined
+   * where something else sees the request, such as samsa/testing's interception).
+   */
+  recycleFrame?: () => void
 }

@@ -106,6 +106,7 @@ export function createDispatcher(
       clientId: header.clientId,
       connection,
       log,
+      recycleFrame: hook === undefined ? () => connection.recycle(frame) : undefined,
     }
     const respond = (response: unknown): DispatchResult => {
       if (response === CLOSE_CONNECTION) return 'close'

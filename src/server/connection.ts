@@ -47,10 +47,21 @@ export interface RequestTiming {
 /** Unsent response bytes above which a connection stops reading requests (a slow client). */
 export const MAX_UNSENT_BYTES = 4 * 1024 * 1024
 
+/** Request buffers a connection keeps for reuse, at most: about as many as a pipelining client keeps in flight. */
+const MAX_SPARE_BYTES = 16 * 1024 * 1024
+/** Reusable request buffers are allocated in steps of this size, so that one fits the next frames of about its size. */
+const FRAME_STEP = 256 * 1024
+/** Smaller frames that span chunks are not worth keeping buffers for. */
+const MIN_REUSED_FRAME = 64 * 1024
+
 interface Slot {
   done: boolean
   result: Buffer[] | null
   timing?: RequestTiming
+  /** The frame, when its bytes were gathered from several chunks into a buffer the connection may reuse. */
+  gathered?: Buffer
+  /** The dispatcher said nothing refers to the frame once it is answered (recycle()). */
+  recycle?: boolean
 }
 
 let nextConnectionId = 1
@@ -72,6 +83,11 @@ export class Connection {
   readonly #log: Log
   #pending: Buffer[] = []
   #pendingBytes = 0
+  /** Buffers of answered requests, free for the next frames that span chunks. */
+  #spare: Buffer[] = []
+  #spareBytes = 0
+  /** The buffer #take gathered the last frame into, if it did. */
+  #gathered: Buffer | undefined
   /** Responses owed, oldest first. */
   #slots: Slot[] = []
   #closed = false
@@ -211,7 +227,7 @@ export class Connection {
       this.#pending.shift()
       return first
     }
-    const out = Buffer.allocUnsafe(n)
+    const out = this.#gatherInto(n)
     let copied = 0
     while (copied < n) {
       const c = this.#pending[0] as Buffer
@@ -224,8 +240,37 @@ export class Connection {
     return out
   }
 
+  /**
+   * A buffer for a frame of n bytes that spans chunks: a spare one if one is large enough, so that
+   * a client sending large requests does not make the broker allocate (and collect) one per request.
+   */
+  #gatherInto(n: number): Buffer {
+    if (n < MIN_REUSED_FRAME) return Buffer.allocUnsafe(n)
+    const i = this.#spare.findIndex((b) => b.length >= n)
+    let whole: Buffer
+    if (i < 0) {
+      whole = Buffer.allocUnsafeSlow(Math.ceil(n / FRAME_STEP) * FRAME_STEP)
+    } else {
+      whole = this.#spare.splice(i, 1)[0] as Buffer
+      this.#spareBytes -= whole.length
+    }
+    this.#gathered = whole.subarray(0, n)
+    return this.#gathered
+  }
+
+  /**
+   * Lets the connection reuse the bytes of a frame it dispatched once the request is answered.
+   * The dispatcher calls it only when nothing refers to any part of the frame after that.
+   */
+  recycle(frame: Buffer): void {
+    for (const slot of this.#slots) if (slot.gathered === frame) slot.recycle = true
+  }
+
   #handleFrame(frame: Buffer): void {
+    const gathered = this.#gathered
+    this.#gathered = undefined
     const slot: Slot = { done: false, result: null, timing: this.#limits.observer?.request(frame, this.#readAt) }
+    if (gathered === frame) slot.gathered = frame
     this.#slots.push(slot)
     if (this.#slots.length >= this.#limits.maxInFlight) this.socket.pause()
     let result: DispatchResult | Promise<DispatchResult>
@@ -254,7 +299,16 @@ export class Connection {
     slot.done = true
     slot.result = result
     slot.timing?.answered()
+    if (slot.recycle && slot.gathered !== undefined) this.#keepSpare(slot.gathered)
     this.#flush()
+  }
+
+  /** Keeps the buffer a recycled frame was gathered into (#gatherInto allocates each outside Node's shared pool). */
+  #keepSpare(frame: Buffer): void {
+    const whole = Buffer.from(frame.buffer)
+    if (this.#spareBytes + whole.length > MAX_SPARE_BYTES) return
+    this.#spare.push(whole)
+    this.#spareBytes += whole.length
   }
 
   #flush(): void {

@@ -171,6 +171,11 @@ export interface StorageCapabilities {
   compaction: boolean
   /** The local directory holding the data, whose file system DescribeLogDirs measures; else undefined. */
   logDir: string | undefined
+  /**
+   * append() may keep a reference to the appended bytes after it settles (kept in memory, or
+   * queued for a later commit); otherwise the broker may reuse the request buffer they came in.
+   */
+  keepsAppendedBytes: boolean
 }
 
 /**

@@ -35,6 +35,7 @@ describe('postgres engine', { skip }, () => {
       segments: false,
       compaction: true,
       logDir: undefined,
+      keepsAppendedBytes: true,
     })
   })
 

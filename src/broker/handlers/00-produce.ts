@@ -60,6 +60,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
     if (req.transactionalId !== null && !txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
       return req.acks === 0 ? null : everyPartition(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     const pending: Promise<void>[] = []
+    const running: RunningAppends = { count: 0 }
     const responses = req.topicData.map((topic) => ({
       name: topic.name,
       topicId: topic.topicId,
@@ -69,7 +70,7 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
         else if (!topicAuthorized(ctx, AclOperation.WRITE, topic.name))
           res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
         else {
-          const appended = produceToPartition(ctx, topic.name, p, req, res)
+          const appended = produceToPartition(ctx, running, topic.name, p, req, res)
           if (appended) pending.push(appended)
         }
         return res
@@ -81,6 +82,9 @@ export default defineHandler<ProduceRequest, ProduceResponse>({
       return null
     }
     await Promise.all(pending)
+    // The request's bytes are free once storage is done with them; an answer given early (leadership
+    // lost meanwhile) leaves them to an append still running, and to the garbage collector after it.
+    if (running.count === 0 && !core.storage.capabilities.keepsAppendedBytes) ctx.recycleFrame?.()
     const leaders = responses.flatMap((t) =>
       t.partitionResponses.filter((p) => p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER).map((p) => p.currentLeader),
     )
@@ -156,9 +160,24 @@ function fail(res: PartitionProduceResponse, errorCode: number, message: string 
   return undefined
 }
 
+/** How many of a request's appends storage has not finished (their bytes may still be read). */
+interface RunningAppends {
+  count: number
+}
+
+function track<T>(running: RunningAppends, append: Promise<T>): Promise<T> {
+  running.count++
+  const done = (): void => {
+    running.count--
+  }
+  append.then(done, done)
+  return append
+}
+
 /** Validates and starts the append of one partition's data; returns the append in flight, if any. */
 function produceToPartition(
   ctx: RequestContext,
+  running: RunningAppends,
   topic: string,
   p: PartitionProduceData,
   req: ProduceRequest,
@@ -213,7 +232,7 @@ function produceToPartition(
       return fail(res, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional records need a transactional id')
     }
     const appendStateful = (): Promise<void> => {
-      const append = core.producers.append(topic, p.index, data, first, acks === -1)
+      const append = track(running, core.producers.append(topic, p.index, data, first, acks === -1))
       return core.leadership.whileLeading(topic, p.index, append).then(
         (r) => {
           if (r.errorCode !== ErrorCode.NONE) return refusedByProducerState(ctx, topic, p.index, res, r)
@@ -236,7 +255,10 @@ function produceToPartition(
     return appendStateful()
   }
   const leaderEpoch = core.leadership.appendEpoch(topic, p.index)
-  const append = core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch })
+  const append = track(
+    running,
+    core.storage.append(topic, p.index, { data, batches }, { durable: acks === -1, leaderEpoch }),
+  )
   return core.leadership.whileLeading(topic, p.index, append).then(
     (result) => {
       res.baseOffset = BigInt(result.baseOffset)

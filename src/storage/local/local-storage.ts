@@ -119,6 +119,7 @@ export class LocalStorage implements Storage {
       segments: true,
       compaction: true,
       logDir: resolve(options.dataDir),
+      keepsAppendedBytes: false,
     }
     this.#lock = lock
     this.#meta = meta

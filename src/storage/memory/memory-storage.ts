@@ -61,6 +61,7 @@ export class MemoryStorage implements Storage {
     segments: false,
     compaction: false,
     logDir: undefined,
+    keepsAppendedBytes: true,
   }
   #topics = new Map<string, MemoryTopic>()
   readonly #listeners: Listeners<Parameters<AppendListener>>

@@ -153,6 +153,7 @@ export class PostgresStorage implements Storage {
     segments: false,
     compaction: true,
     logDir: undefined,
+    keepsAppendedBytes: true,
   }
   /** Names this engine in its notifications, so that it skips its own. */
   readonly #origin = randomUUID()
