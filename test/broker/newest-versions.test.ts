@@ -5,7 +5,8 @@
  * DeleteGroups v3 a message with an error, ListTransactions v2 filters by a transactional id
  * pattern (KIP-1152), ListOffsets v11 answers -6 (earliest pending upload, KIP-1023) as a broker
  * without tiered storage does, Metadata v13 has a top-level error code and DescribeLogDirs v5 a
- * cordoned flag. The Java client (kafka-clients 4.4) uses these versions in test/e2e/java-client.
+ * cordoned flag. Produce v13, OffsetCommit and OffsetFetch v10 name topics by id (an unknown id is
+ * UNKNOWN_TOPIC_ID). The Java client (kafka-clients 4.4) uses these versions in test/e2e/java-client.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -27,16 +28,36 @@ import {
   type ListTransactionsResponse,
 } from '../../src/protocol/generated/list-transactions.ts'
 import { createMetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
+import {
+  createOffsetCommitRequest,
+  createOffsetCommitRequestPartition,
+  createOffsetCommitRequestTopic,
+  type OffsetCommitResponse,
+} from '../../src/protocol/generated/offset-commit.ts'
+import {
+  createOffsetFetchRequest,
+  createOffsetFetchRequestGroup,
+  createOffsetFetchRequestTopics,
+  type OffsetFetchResponse,
+} from '../../src/protocol/generated/offset-fetch.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
+import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 describe('the newest versions of existing APIs', () => {
   let broker: Broker
   let raw: RawClient
+  let topicId: string
+  const UNKNOWN_ID = '7f000000-0000-4000-8000-000000000001'
   before(async () => {
     broker = await startBroker()
     raw = await RawClient.connect(broker.port)
-    await broker.core.topics.create('newest', 1, {})
+    topicId = (await broker.core.topics.create('newest', 1, {}))?.topicId as string
   })
   after(async () => {
     await raw.close()
@@ -122,5 +143,97 @@ describe('the newest versions of existing APIs', () => {
     assert.equal(res.errorCode, ErrorCode.NONE)
     assert.equal(res.results[0]?.isCordoned, false)
     assert.ok(res.results[0]?.topics.some((t) => t.name === 'newest'))
+  })
+
+  test('Produce v13 writes to a topic named by id; an unknown id is UNKNOWN_TOPIC_ID', async () => {
+    const produce = (id: string) =>
+      raw.send<ProduceResponse>(
+        ApiKey.Produce,
+        13,
+        createProduceRequest({
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [
+            createTopicProduceData({
+              topicId: id,
+              partitionData: [
+                {
+                  index: 0,
+                  records: encodeBatchSync({
+                    records: [{ value: Buffer.from('by-id'), timestamp: BigInt(Date.now()) }],
+                  }),
+                },
+              ],
+            }),
+          ],
+        }),
+      )
+    const before = (await broker.core.storage.offsets('newest', 0)).highWatermark
+    const ok = await produce(topicId)
+    assert.equal(ok.responses[0]?.topicId, topicId)
+    assert.equal(ok.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.NONE)
+    assert.equal(ok.responses[0]?.partitionResponses[0]?.baseOffset, BigInt(before))
+    assert.equal((await broker.core.storage.offsets('newest', 0)).highWatermark, before + 1)
+    const unknown = await produce(UNKNOWN_ID)
+    assert.equal(unknown.responses[0]?.topicId, UNKNOWN_ID)
+    assert.equal(unknown.responses[0]?.partitionResponses[0]?.errorCode, ErrorCode.UNKNOWN_TOPIC_ID)
+  })
+
+  test('OffsetCommit and OffsetFetch v10 name topics by id; an unknown id is UNKNOWN_TOPIC_ID', async () => {
+    const groupId = 'by-id-group'
+    const partition = (committedMetadata: string | null) => [
+      createOffsetCommitRequestPartition({ partitionIndex: 0, committedOffset: 1n, committedMetadata }),
+    ]
+    const committed = await raw.send<OffsetCommitResponse>(
+      ApiKey.OffsetCommit,
+      10,
+      createOffsetCommitRequest({
+        groupId,
+        generationIdOrMemberEpoch: -1,
+        memberId: '',
+        topics: [
+          createOffsetCommitRequestTopic({ topicId, partitions: partition('m') }),
+          createOffsetCommitRequestTopic({ topicId: UNKNOWN_ID, partitions: partition(null) }),
+        ],
+      }),
+    )
+    assert.deepEqual(
+      committed.topics.map((t) => [t.topicId, t.partitions[0]?.errorCode]),
+      [
+        [topicId, ErrorCode.NONE],
+        [UNKNOWN_ID, ErrorCode.UNKNOWN_TOPIC_ID],
+      ],
+    )
+    const fetch = (topics: { topicId: string; partitionIndexes: number[] }[] | null) =>
+      raw.send<OffsetFetchResponse>(
+        ApiKey.OffsetFetch,
+        10,
+        createOffsetFetchRequest({
+          groups: [
+            createOffsetFetchRequestGroup({
+              groupId,
+              topics: topics === null ? null : topics.map((t) => createOffsetFetchRequestTopics(t)),
+            }),
+          ],
+        }),
+      )
+    const asked = (
+      await fetch([
+        { topicId, partitionIndexes: [0] },
+        { topicId: UNKNOWN_ID, partitionIndexes: [0] },
+      ])
+    ).groups[0]
+    assert.deepEqual(
+      asked?.topics.map((t) => [t.topicId, t.partitions[0]?.committedOffset, t.partitions[0]?.errorCode]),
+      [
+        [topicId, 1n, ErrorCode.NONE],
+        [UNKNOWN_ID, -1n, ErrorCode.UNKNOWN_TOPIC_ID],
+      ],
+    )
+    const all = (await fetch(null)).groups[0]
+    assert.deepEqual(
+      all?.topics.map((t) => [t.topicId, t.partitions[0]?.committedOffset]),
+      [[topicId, 1n]],
+    )
   })
 })

@@ -1,4 +1,4 @@
-// Produce: v0-12
+// Produce: v0-13
 // Validates each partition's batches from their headers alone (length, magic, CRC32C, counts,
 // timestamps, size), walks the records (protocol/records/record-check.ts: a few varints each, no
 // decoding; compressed batches are decompressed, as Kafka does) for Kafka's per-record rules and
@@ -10,7 +10,8 @@
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
 // exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message;
 // v12 is v11 (KIP-890: its implicit adding of partitions to a transaction needs transaction.version
-// 2, which is not finalized here, so clients still send AddPartitionsToTxn).
+// 2, which is not finalized here, so clients still send AddPartitionsToTxn); v13 names topics by
+// id (KIP-516).
 // Idempotent and transactional batches (producer id ≥ 0) go through the producer state
 // (coordinator/producer), which checks epoch and sequence and appends in the same ordered step:
 // a retried batch among the producer's last 5 gets its original offset; a transactional batch
@@ -54,28 +55,33 @@ const VALID_ACKS = new Set([0, 1, -1])
 export default defineHandler<ProduceRequest, ProduceResponse>({
   api,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   async handle(ctx, req) {
     const core = ctx.broker
     if (req.transactionalId !== null && !txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
       return req.acks === 0 ? null : everyPartition(req, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
     const pending: Promise<void>[] = []
     const running: RunningAppends = { count: 0 }
-    const responses = req.topicData.map((topic) => ({
-      name: topic.name,
-      topicId: topic.topicId,
-      partitionResponses: topic.partitionData.map((p) => {
-        const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
-        if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
-        else if (!topicAuthorized(ctx, AclOperation.WRITE, topic.name))
-          res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
-        else {
-          const appended = produceToPartition(ctx, running, topic.name, p, req, res)
-          if (appended) pending.push(appended)
-        }
-        return res
-      }),
-    }))
+    const byId = ctx.apiVersion >= 13
+    const responses = req.topicData.map((topic) => {
+      // v13+ names topics by id only: an id no topic has is UNKNOWN_TOPIC_ID.
+      const name = byId ? (core.topics.getById(topic.topicId)?.name ?? '') : topic.name
+      return {
+        name: topic.name,
+        topicId: topic.topicId,
+        partitionResponses: topic.partitionData.map((p) => {
+          const res = createPartitionProduceResponse({ index: p.index, baseOffset: -1n, logAppendTimeMs: -1n })
+          if (!VALID_ACKS.has(req.acks)) res.errorCode = ErrorCode.INVALID_REQUIRED_ACKS
+          else if (byId && name === '') res.errorCode = ErrorCode.UNKNOWN_TOPIC_ID
+          else if (!topicAuthorized(ctx, AclOperation.WRITE, name)) res.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+          else {
+            const appended = produceToPartition(ctx, running, name, p, req, res)
+            if (appended) pending.push(appended)
+          }
+          return res
+        }),
+      }
+    })
     if (req.acks === 0) {
       // No response is owed, but a failed append must still be seen by someone.
       Promise.all(pending).catch((err) => ctx.log.error({ err }, 'acks=0 append failed'))

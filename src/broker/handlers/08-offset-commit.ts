@@ -1,4 +1,4 @@
-// OffsetCommit: v0-9
+// OffsetCommit: v0-10
 // Commits offsets for a group; they are durable (storage key-value store) before the response.
 // Group checks come first and apply to every partition: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
 // FENCED_INSTANCE_ID, REBALANCE_IN_PROGRESS (classic), STALE/FENCED_MEMBER_EPOCH (KIP-848).
@@ -7,7 +7,7 @@
 // UNKNOWN_TOPIC_OR_PARTITION, OFFSET_METADATA_TOO_LARGE (offset.metadata.max.bytes).
 // Version notes: v1 per-partition commit timestamp; v2-4 retention_time_ms (an explicit expiry);
 // v6+ leader epoch; v7+ group.instance.id; v9+ GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION
-// for a missing group, and the member epoch of KIP-848 groups.
+// for a missing group, and the member epoch of KIP-848 groups; v10+ topics by id (UNKNOWN_TOPIC_ID).
 
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -25,7 +25,7 @@ import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api,
   minVersion: 0,
-  maxVersion: 9,
+  maxVersion: 10,
   refuse: (ctx, req) =>
     groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.groupId,
@@ -35,7 +35,7 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
     const now = core.now()
     const retention = v >= 2 && v <= 4 && req.retentionTimeMs !== -1n ? Number(req.retentionTimeMs) : undefined
     const offsets: OffsetToCommit[] = []
-    const errors = checkCommitPartitions(ctx, req.topics, (topic, p) => {
+    const errors = checkCommitPartitions(ctx, req.topics, v >= 10, (topic, p) => {
       const commitTimestamp = v === 1 && p.commitTimestamp !== -1n ? Number(p.commitTimestamp) : now
       offsets.push({
         topic,

@@ -1,4 +1,4 @@
-// TxnOffsetCommit: v0-5
+// TxnOffsetCommit: v0-6
 // Offsets a transactional producer commits for a group (sendOffsetsToTransaction), sent to the
 // group's coordinator: kept pending there (durably, in the group's offsets record) until the
 // transaction coordinator says the transaction ended: a commit makes them the group's committed
@@ -10,7 +10,8 @@
 // Version notes: v2+ leader epoch; v3+ the member's generation, id and instance id (KIP-447),
 // checked against a live classic group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) and PRODUCER_FENCED
 // where v0-2 get INVALID_PRODUCER_EPOCH; v5 is v4 (KIP-890: a transaction version 2 client's
-// offsets join its transaction implicitly, which needs transaction.version 2, not finalized here).
+// offsets join its transaction implicitly, which needs transaction.version 2, not finalized here);
+// v6+ topics by id (KIP-1319, UNKNOWN_TOPIC_ID).
 
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
@@ -29,7 +30,7 @@ import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   api,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   refuse: (ctx, req) => {
     if (!txnAuthorized(ctx, AclOperation.WRITE, req.transactionalId))
       return ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
@@ -41,7 +42,7 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     const v = ctx.apiVersion
     const now = core.now()
     const offsets: Omit<OffsetToCommit, 'expireTimestamp'>[] = []
-    const errors = checkCommitPartitions(ctx, req.topics, (topic, p) => {
+    const errors = checkCommitPartitions(ctx, req.topics, v >= 6, (topic, p) => {
       offsets.push({
         topic,
         partition: p.partitionIndex,
