@@ -134,5 +134,8 @@ describe('the Java client', { skip: hasJavaClient ? false : JAVA_CLIENT_MISSING 
     assert.deepEqual(java.records.map((r) => r[2]).sort(), committed)
     const kjs = await readWithKafkajs(topic, 10)
     assert.deepEqual(kjs.map((r) => r[2]).sort(), committed)
+    // sendOffsetsToTransaction (TxnOffsetCommit, topics by id from v6): the offsets became the group's at commit.
+    const [offsets] = await admin.fetchOffsets({ groupId: `${id}-group`, topics: [topic] })
+    assert.equal(offsets?.partitions.find((p) => p.partition === 0)?.offset, '10')
   })
 })

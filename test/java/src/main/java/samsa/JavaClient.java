@@ -16,6 +16,7 @@ import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -171,8 +172,12 @@ public final class JavaClient {
       producer.initTransactions();
       producer.beginTransaction();
       for (int i = 0; i < count; i++) producer.send(new ProducerRecord<>(topic, "k" + (i % 8), outcome + "-" + i));
-      if (outcome.equals("commit")) producer.commitTransaction();
-      else producer.abortTransaction();
+      if (!outcome.equals("abort")) {
+        // The offsets of a consume-transform-produce loop, committed with the transaction.
+        producer.sendOffsetsToTransaction(
+            Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(count)), new ConsumerGroupMetadata(id + "-group"));
+        producer.commitTransaction();
+      } else producer.abortTransaction();
     }
     return "{\"ended\":" + str(outcome) + "}";
   }
