@@ -22,6 +22,7 @@ export const USERS = [
   'heidi',
   'ivan',
   'judy',
+  'kim',
   'mallory',
 ]
 

@@ -14,7 +14,13 @@ import {
   type CreateAclsResponse,
   createCreateAclsRequest,
 } from '../../src/protocol/generated/create-acls.ts'
+import {
+  type CreatePartitionsResponse,
+  createCreatePartitionsRequest,
+} from '../../src/protocol/generated/create-partitions.ts'
 import { type CreateTopicsResponse, createCreateTopicsRequest } from '../../src/protocol/generated/create-topics.ts'
+import { createDeleteRecordsRequest, type DeleteRecordsResponse } from '../../src/protocol/generated/delete-records.ts'
+import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../src/protocol/generated/delete-topics.ts'
 import {
   createDescribeClusterRequest,
   type DescribeClusterResponse,
@@ -27,17 +33,30 @@ import {
   createDescribeGroupsRequest,
   type DescribeGroupsResponse,
 } from '../../src/protocol/generated/describe-groups.ts'
+import {
+  createDescribeLogDirsRequest,
+  type DescribeLogDirsResponse,
+} from '../../src/protocol/generated/describe-log-dirs.ts'
+import {
+  createDescribeUserScramCredentialsRequest,
+  type DescribeUserScramCredentialsResponse,
+} from '../../src/protocol/generated/describe-user-scram-credentials.ts'
 import { createFetchPartition, createFetchRequest, type FetchResponse } from '../../src/protocol/generated/fetch.ts'
 import {
   createFindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../../src/protocol/generated/find-coordinator.ts'
+import {
+  createIncrementalAlterConfigsRequest,
+  type IncrementalAlterConfigsResponse,
+} from '../../src/protocol/generated/incremental-alter-configs.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import {
   createInitProducerIdRequest,
   type InitProducerIdResponse,
 } from '../../src/protocol/generated/init-producer-id.ts'
 import { createListGroupsRequest, type ListGroupsResponse } from '../../src/protocol/generated/list-groups.ts'
+import { createListOffsetsRequest, type ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.ts'
 import { createMetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
 import { createOffsetFetchRequest, type OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.ts'
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.ts'
@@ -343,6 +362,112 @@ describe('ACL matrix', () => {
     assert.deepEqual(await describeConfigs(), [ErrorCode.NONE, ErrorCode.NONE])
     // ALTER implies DESCRIBE, ALTER_CONFIGS implies DESCRIBE_CONFIGS.
     assert.equal(await cluster(), (1 << Op.ALTER) | (1 << Op.DESCRIBE) | (1 << 10) | (1 << 11))
+  })
+
+  test('topic administration: each API refused without its operation, allowed with it', async () => {
+    const kim = await as('kim')
+    const topic = 'kim-topic'
+    assert.equal(await createTopic(admin, topic), ErrorCode.NONE)
+    const listOffsets = async (): Promise<number | undefined> =>
+      (
+        await kim.send<ListOffsetsResponse>(
+          ApiKey.ListOffsets,
+          7,
+          createListOffsetsRequest({
+            topics: [
+              {
+                name: topic,
+                partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 }],
+              },
+            ],
+          }),
+        )
+      ).topics[0]?.partitions[0]?.errorCode
+    const alterConfigs = async (): Promise<number | undefined> =>
+      (
+        await kim.send<IncrementalAlterConfigsResponse>(
+          ApiKey.IncrementalAlterConfigs,
+          1,
+          createIncrementalAlterConfigsRequest({
+            resources: [
+              {
+                resourceType: 2,
+                resourceName: topic,
+                configs: [{ name: 'retention.ms', configOperation: 0, value: '60000' }],
+              },
+            ],
+          }),
+        )
+      ).responses[0]?.errorCode
+    const createPartitions = async (): Promise<number | undefined> =>
+      (
+        await kim.send<CreatePartitionsResponse>(
+          ApiKey.CreatePartitions,
+          3,
+          createCreatePartitionsRequest({ topics: [{ name: topic, count: 2, assignments: null }], timeoutMs: 5000 }),
+        )
+      ).results[0]?.errorCode
+    const deleteRecords = async (): Promise<number | undefined> =>
+      (
+        await kim.send<DeleteRecordsResponse>(
+          ApiKey.DeleteRecords,
+          2,
+          createDeleteRecordsRequest({
+            topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 0n }] }],
+            timeoutMs: 5000,
+          }),
+        )
+      ).topics[0]?.partitions[0]?.errorCode
+    const deleteTopic = async (): Promise<number | undefined> =>
+      (
+        await kim.send<DeleteTopicsResponse>(
+          ApiKey.DeleteTopics,
+          6,
+          createDeleteTopicsRequest({
+            topics: [{ name: topic, topicId: '00000000-0000-0000-0000-000000000000' }],
+            timeoutMs: 5000,
+          }),
+        )
+      ).responses[0]?.errorCode
+    const steps: [() => Promise<number | undefined>, number][] = [
+      [listOffsets, Op.DESCRIBE],
+      [alterConfigs, 11],
+      [createPartitions, Op.ALTER],
+      [deleteRecords, Op.DELETE],
+    ]
+    assert.equal(await deleteTopic(), ErrorCode.TOPIC_AUTHORIZATION_FAILED)
+    for (const [step, operation] of steps) {
+      assert.equal(await step(), ErrorCode.TOPIC_AUTHORIZATION_FAILED, step.name)
+      await grant({ resourceName: topic, principal: 'User:kim', operation })
+      assert.equal(await step(), ErrorCode.NONE, step.name)
+    }
+    // DELETE, granted for DeleteRecords, lets DeleteTopics go too.
+    assert.equal(await deleteTopic(), ErrorCode.NONE)
+  })
+
+  test('cluster administration: log dirs and SCRAM users need DESCRIBE or ALTER on the cluster', async () => {
+    const kim = await as('kim')
+    const logDirs = async (): Promise<number> =>
+      (
+        await kim.send<DescribeLogDirsResponse>(
+          ApiKey.DescribeLogDirs,
+          4,
+          createDescribeLogDirsRequest({ topics: null }),
+        )
+      ).errorCode
+    const scramUsers = async (): Promise<number> =>
+      (
+        await kim.send<DescribeUserScramCredentialsResponse>(
+          ApiKey.DescribeUserScramCredentials,
+          0,
+          createDescribeUserScramCredentialsRequest({ users: null }),
+        )
+      ).errorCode
+    assert.equal(await logDirs(), ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+    assert.equal(await scramUsers(), ErrorCode.CLUSTER_AUTHORIZATION_FAILED)
+    await grant({ resourceType: CLUSTER, resourceName: 'kafka-cluster', principal: 'User:kim', operation: Op.DESCRIBE })
+    assert.equal(await logDirs(), ErrorCode.NONE)
+    assert.equal(await scramUsers(), ErrorCode.NONE)
   })
 
   test('kafkajs: produce refused without WRITE, then produce and consume once granted', async (t) => {
