@@ -23,6 +23,7 @@ export const USERS = [
   'ivan',
   'judy',
   'kim',
+  'liam',
   'mallory',
 ]
 

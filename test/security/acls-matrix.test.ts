@@ -19,6 +19,7 @@ import {
   createCreatePartitionsRequest,
 } from '../../src/protocol/generated/create-partitions.ts'
 import { type CreateTopicsResponse, createCreateTopicsRequest } from '../../src/protocol/generated/create-topics.ts'
+import { createDeleteAclsRequest, type DeleteAclsResponse } from '../../src/protocol/generated/delete-acls.ts'
 import { createDeleteRecordsRequest, type DeleteRecordsResponse } from '../../src/protocol/generated/delete-records.ts'
 import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../src/protocol/generated/delete-topics.ts'
 import {
@@ -247,6 +248,83 @@ describe('ACL matrix', () => {
     assert.equal(await fetch('orders'), ErrorCode.NONE)
     // A DENY of READ does not deny DESCRIBE, which the prefixed READ implies.
     assert.equal((await metadata(erin, ['orders-eu'])).topics[0]?.errorCode, ErrorCode.NONE)
+  })
+
+  test('a fetch session authorizes its partitions at every fetch: a revoked READ stops an incremental fetch', async () => {
+    const liam = await as('liam')
+    await grant({ resourceName: 'payments', principal: 'User:liam', operation: Op.READ })
+    const full = await liam.send<FetchResponse>(
+      ApiKey.Fetch,
+      12,
+      createFetchRequest({
+        sessionId: 0,
+        sessionEpoch: 0,
+        topics: [
+          {
+            topic: 'payments',
+            topicId: '00000000-0000-0000-0000-000000000000',
+            partitions: [createFetchPartition({ partition: 0, partitionMaxBytes: 1024 })],
+          },
+        ],
+      }),
+    )
+    assert.equal(full.responses[0]?.partitions[0]?.errorCode, ErrorCode.NONE)
+    assert.notEqual(full.sessionId, 0)
+    const r = await admin.send<DeleteAclsResponse>(
+      ApiKey.DeleteAcls,
+      3,
+      createDeleteAclsRequest({
+        filters: [
+          {
+            resourceTypeFilter: TOPIC,
+            resourceNameFilter: 'payments',
+            patternTypeFilter: LITERAL,
+            principalFilter: 'User:liam',
+            hostFilter: null,
+            operation: 1,
+            permissionType: 1,
+          },
+        ],
+      }),
+    )
+    assert.equal(r.filterResults[0]?.matchingAcls.length, 1)
+    // The incremental fetch names no partition: the session's are fetched, and refused now.
+    const incremental = await liam.send<FetchResponse>(
+      ApiKey.Fetch,
+      12,
+      createFetchRequest({ sessionId: full.sessionId, sessionEpoch: 1 }),
+    )
+    assert.deepEqual(
+      incremental.responses.map((t) => [t.topic, t.partitions.map((p) => p.errorCode)]),
+      [['payments', [ErrorCode.TOPIC_AUTHORIZATION_FAILED]]],
+    )
+  })
+
+  test('CreateTopics v5+ withholds the configs without DESCRIBE_CONFIGS', async () => {
+    const liam = await as('liam')
+    await grant({ resourceName: 'liam-', resourcePatternType: PREFIXED, principal: 'User:liam', operation: Op.CREATE })
+    const create = async (name: string): Promise<[number, number, number] | undefined> => {
+      const res = await liam.send<CreateTopicsResponse>(
+        ApiKey.CreateTopics,
+        7,
+        createCreateTopicsRequest({
+          topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 5000,
+        }),
+      )
+      const t = res.topics[0]
+      return t && [t.errorCode, t.topicConfigErrorCode, t.configs?.length ?? 0]
+    }
+    assert.deepEqual(await create('liam-one'), [ErrorCode.NONE, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 0])
+    await grant({
+      resourceName: 'liam-',
+      resourcePatternType: PREFIXED,
+      principal: 'User:liam',
+      operation: Op.DESCRIBE_CONFIGS,
+    })
+    const [errorCode, configError, configs] = (await create('liam-two')) ?? []
+    assert.deepEqual([errorCode, configError], [ErrorCode.NONE, ErrorCode.NONE])
+    assert.ok((configs ?? 0) > 10)
   })
 
   test('an ACL for another host does not apply; one for the client address does', async () => {

@@ -146,6 +146,17 @@ interface Round {
   errors: number
 }
 
+/**
+ * A partition's error at this fetch: its topic's resolution, READ on the topic (checked at every
+ * fetch, also for a session's partitions the request does not name, since ACLs change), then
+ * whether this broker may serve it.
+ */
+function partitionError(ctx: RequestContext, w: Wanted, readCommitted: boolean): number {
+  if (w.errorCode !== ErrorCode.NONE && w.errorCode !== ErrorCode.TOPIC_AUTHORIZATION_FAILED) return w.errorCode
+  if (!topicAuthorized(ctx, AclOperation.READ, w.topic)) return ErrorCode.TOPIC_AUTHORIZATION_FAILED
+  return readError(ctx, w.topic, w.partition, readCommitted)
+}
+
 async function readPartitions(
   ctx: RequestContext,
   wanted: Wanted[],
@@ -169,7 +180,7 @@ async function readPartitions(
     })
     results.push(res)
     const readCommitted = v >= 4 && isolation === READ_COMMITTED
-    const errorCode = w.errorCode === ErrorCode.NONE ? readError(ctx, w.topic, w.partition, readCommitted) : w.errorCode
+    const errorCode = partitionError(ctx, w, readCommitted)
     if (errorCode !== ErrorCode.NONE) {
       res.errorCode = errorCode
       if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) res.currentLeader = currentLeader(core, w.topic, w.partition)

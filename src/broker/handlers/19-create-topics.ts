@@ -42,7 +42,8 @@ export default defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
         if (!mayCreateAll && !topicAuthorized(ctx, AclOperation.CREATE, t.name)) {
           return result(t, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.')
         }
-        return createTopic(ctx.broker, t, req.validateOnly, ctx.apiVersion)
+        const showConfigs = topicAuthorized(ctx, AclOperation.DESCRIBE_CONFIGS, t.name)
+        return createTopic(ctx.broker, t, req.validateOnly, ctx.apiVersion, showConfigs)
       }),
     )
     return createCreateTopicsResponse({ topics })
@@ -61,6 +62,8 @@ async function createTopic(
   t: CreatableTopic,
   validateOnly: boolean,
   v: number,
+  /** DESCRIBE_CONFIGS on the topic: without it v5+ answer TOPIC_AUTHORIZATION_FAILED for the configs (Kafka). */
+  showConfigs: boolean,
 ): Promise<CreatableTopicResult> {
   const badName = invalidTopicName(t.name)
   if (badName) return result(t, ErrorCode.INVALID_TOPIC_EXCEPTION, badName)
@@ -119,7 +122,8 @@ async function createTopic(
   }
   const res = createCreatableTopicResult({ name: t.name, numPartitions: partitions, replicationFactor: replication })
   if (topicId && v >= 7) res.topicId = topicId
-  if (v >= 5) {
+  if (v >= 5 && !showConfigs) res.topicConfigErrorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED
+  else if (v >= 5) {
     res.configs = describeTopicConfigs(core, configs).map((c) => ({
       name: c.name,
       value: c.value,
