@@ -117,7 +117,12 @@ export class BrokerCore {
     // A group or transactional id is this process's while the view puts its coordinator here.
     const coordinates = (key: string): boolean => this.cluster.isLocal(this.cluster.coordinatorOf(key))
     const groupDeps = { kv: options.storage.kv, topics: this.topics, now: this.now, clock, log: this.log }
-    this.groups = new GroupCoordinator({ ...groupDeps, prop: (n) => this.prop(n), coordinates })
+    this.groups = new GroupCoordinator({
+      ...groupDeps,
+      prop: (n) => this.prop(n),
+      coordinates,
+      dropShareState: (groupId) => this.shares.deleteGroupState(groupId),
+    })
     this.groupConfigs = new GroupConfigStore(options.storage.kv)
     this.shares = new SharePartitions({
       kv: options.storage.kv,

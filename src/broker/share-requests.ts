@@ -1,14 +1,16 @@
 /**
- * What ShareFetch and ShareAcknowledge have in common (KIP-932): resolving the partitions they
- * name by topic id, checking and applying acknowledgement batches, and ending share sessions
- * (the final epoch, or the connection that used the session closing) by releasing the records
- * their member still holds.
+ * What the share group APIs have in common (KIP-932): resolving the partitions ShareFetch and
+ * ShareAcknowledge name by topic id, checking and applying acknowledgement batches, ending share
+ * sessions (the final epoch, or the connection that used the session closing) by releasing the
+ * records their member still holds, and the group checks of the offset-changing admin APIs.
  */
 import { type AckBatch, AckType } from '../coordinator/share/share-partition.ts'
 import type { SharePartitionKey } from '../coordinator/share/share-partitions.ts'
 import type { ShareSession } from '../coordinator/share/share-sessions.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import type { Connection } from '../server/connection.ts'
+import { AclOperation } from './acls/acl-model.ts'
+import { topicAuthorized } from './authorize.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import { partitionError } from './routing.ts'
@@ -18,7 +20,7 @@ export interface ResolvedPartition {
   topicId: string
   partition: number
   key: SharePartitionKey | undefined
-  /** UNKNOWN_TOPIC_ID, UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, or NONE. */
+  /** UNKNOWN_TOPIC_ID, TOPIC_AUTHORIZATION_FAILED, UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, or NONE. */
   errorCode: number
 }
 
@@ -31,6 +33,9 @@ export function resolveSharePartition(
 ): ResolvedPartition {
   const meta = ctx.broker.topics.getById(topicId)
   if (meta === undefined) return { topicId, partition, key: undefined, errorCode: ErrorCode.UNKNOWN_TOPIC_ID }
+  if (!topicAuthorized(ctx, AclOperation.READ, meta.name)) {
+    return { topicId, partition, key: undefined, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
+  }
   const errorCode = partitionError(ctx, meta.name, partition)
   const key = { groupId, topicId, topic: meta.name, partition }
   return { topicId, partition, key: errorCode === ErrorCode.NONE ? key : undefined, errorCode }
@@ -97,4 +102,16 @@ export function watchShareConnection(core: BrokerCore, connection: Connection): 
       )
     }
   })
+}
+
+/**
+ * Alter/DeleteShareGroupOffsets on a group: GROUP_ID_NOT_FOUND unless it is a share group held
+ * here, NON_EMPTY_GROUP while it has members (its offsets change only while nobody reads), else NONE.
+ */
+export function emptyShareGroupError(core: BrokerCore, groupId: string): [number, string | null] {
+  const group = core.groups.group(groupId)
+  if (group?.type !== 'share')
+    return [ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a share group or does not exist.`]
+  if (!group.isEmpty()) return [ErrorCode.NON_EMPTY_GROUP, `Share group ${groupId} is not empty.`]
+  return [ErrorCode.NONE, null]
 }

@@ -72,6 +72,14 @@ async function produce(broker: Broker, topic: string, values: string[]): Promise
   }
 }
 
+/** A group's share-partition start offset as the broker holds it. */
+async function startOffsetOf(
+  broker: Broker,
+  key: { groupId: string; topicId: string; partition: number },
+): Promise<number | undefined> {
+  return (await broker.core.shares.summary(key))?.startOffset
+}
+
 const bootstrap = (broker: Broker): string => `127.0.0.1:${broker.port}`
 const values = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
 const members = (broker: Broker, groupId: string): number => broker.core.groups.group(groupId)?.members.size ?? 0
@@ -166,7 +174,7 @@ describe('KafkaShareConsumer', { skip: hasJavaClient ? false : JAVA_CLIENT_MISSI
     ])
     assert.deepEqual(acked.accepted.map((r) => r.value).sort(), ['good-0', 'good-1', 'good-2'])
     assert.deepEqual(acked.rejected.map((r) => r.value).sort(), ['bad-0', 'bad-1'])
-    const start = (groupId: string) => broker.core.shares.startOffset({ groupId, topicId, partition: 0 })
+    const start = (groupId: string) => startOffsetOf(broker, { groupId, topicId, partition: 0 })
     assert.equal(await start('java-ack'), 5, 'every record is done: rejected ones are archived')
 
     await groupConfigs(broker, 'java-limit', {

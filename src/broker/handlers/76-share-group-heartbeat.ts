@@ -13,17 +13,27 @@ import {
   type ShareGroupHeartbeatRequest,
   type ShareGroupHeartbeatResponse,
 } from '../../protocol/generated/share-group-heartbeat.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized, topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse>({
   api,
   minVersion: 1,
   maxVersion: 1,
+  refuse: (ctx, req) =>
+    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const invalid = validate(req)
     if (invalid) {
       return createShareGroupHeartbeatResponse({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: invalid })
+    }
+    if (req.subscribedTopicNames?.some((t) => !topicAuthorized(ctx, AclOperation.DESCRIBE, t))) {
+      return createShareGroupHeartbeatResponse({
+        errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+        errorMessage: 'The group has subscribed to topics that are not authorized.',
+      })
     }
     const r = await ctx.broker.groups.shareGroupHeartbeat(req.groupId, {
       memberId: req.memberId,

@@ -24,6 +24,8 @@ import {
   type ShareFetchResponse,
 } from '../../protocol/generated/share-fetch.ts'
 import { takeLargeResponseTurn } from '../../server/large-responses.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { currentLeader, nodeEndpoints } from '../routing.ts'
@@ -53,6 +55,8 @@ export default defineHandler<ShareFetchRequest, ShareFetchResponse>({
   api,
   minVersion: 1,
   maxVersion: 2,
+  refuse: (ctx, req) =>
+    groupAuthorized(ctx, AclOperation.READ, req.groupId ?? '') ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   async handle(ctx, req) {
     const release = await takeLargeResponseTurn(ctx.connection)
     try {

@@ -15,6 +15,8 @@ import {
   type ShareAcknowledgeRequest,
   type ShareAcknowledgeResponse,
 } from '../../protocol/generated/share-acknowledge.ts'
+import { AclOperation } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { currentLeader, nodeEndpoints } from '../routing.ts'
 import {
@@ -29,6 +31,8 @@ export default defineHandler<ShareAcknowledgeRequest, ShareAcknowledgeResponse>(
   api,
   minVersion: 1,
   maxVersion: 2,
+  refuse: (ctx, req) =>
+    groupAuthorized(ctx, AclOperation.READ, req.groupId ?? '') ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   async handle(ctx, req) {
     const core = ctx.broker
     const fail = (errorCode: number, errorMessage: string | null = null): ShareAcknowledgeResponse =>

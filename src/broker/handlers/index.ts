@@ -48,8 +48,12 @@ import pushTelemetry from './72-push-telemetry.ts'
 import listConfigResources from './74-list-config-resources.ts'
 import describeTopicPartitions from './75-describe-topic-partitions.ts'
 import shareGroupHeartbeat from './76-share-group-heartbeat.ts'
+import shareGroupDescribe from './77-share-group-describe.ts'
 import shareFetch from './78-share-fetch.ts'
 import shareAcknowledge from './79-share-acknowledge.ts'
+import describeShareGroupOffsets from './90-describe-share-group-offsets.ts'
+import alterShareGroupOffsets from './91-alter-share-group-offsets.ts'
+import deleteShareGroupOffsets from './92-delete-share-group-offsets.ts'
 
 /** The group coordinator's APIs. */
 const GROUP_HANDLERS: readonly AnyHandler[] = [
@@ -58,7 +62,10 @@ const GROUP_HANDLERS: readonly AnyHandler[] = [
 ]
 
 /** Share groups (KIP-932): membership at the group coordinator, records at the partition leaders. */
-const SHARE_HANDLERS: readonly AnyHandler[] = [shareGroupHeartbeat, shareFetch, shareAcknowledge]
+const SHARE_HANDLERS: readonly AnyHandler[] = [
+  ...[shareGroupHeartbeat, shareGroupDescribe, shareFetch, shareAcknowledge],
+  ...[describeShareGroupOffsets, alterShareGroupOffsets, deleteShareGroupOffsets],
+]
 
 /** The transaction coordinator's and producer state's APIs. */
 const TXN_HANDLERS: readonly AnyHandler[] = [

@@ -71,6 +71,8 @@ export interface GroupCoordinatorDeps {
   log: Log
   /** Whether this broker coordinates a group id now (default: every group). */
   coordinates?: CoordinatesPredicate
+  /** A share group was deleted: its share-partition state goes too (DeleteGroups). */
+  dropShareState?(groupId: string): Promise<void>
 }
 
 export interface CommitRequest {
@@ -655,8 +657,9 @@ export class GroupCoordinator {
     const now = this.#deps.now()
     const retentionMs = Number(this.#deps.prop('offsets.retention.minutes')) * 60_000
     for (const group of [...this.#groups.values()]) {
-      // A group lost meanwhile is its new coordinator's to expire.
-      if (this.#closed || !this.#keys.coordinates(group.groupId)) continue
+      // A group lost meanwhile is its new coordinator's to expire. An empty share group has no
+      // offsets here but keeps its share-partition state: it stays until deleted.
+      if (this.#closed || !this.#keys.coordinates(group.groupId) || group.type === 'share') continue
       const expired: { topic: string; partition: number }[] = []
       const protocolType = group.type === 'classic' ? group.protocolType : group.type
       const empty = group.isEmpty()
@@ -735,6 +738,7 @@ export class GroupCoordinator {
     if (!(await this.#write(groupId, writer, null))) return ErrorCode.NOT_COORDINATOR
     if (this.#records.get(groupId) === writer && !this.#groups.has(groupId)) this.#records.delete(groupId)
     this.#keys.forget(groupId)
+    if (group.type === 'share') await this.#deps.dropShareState?.(groupId)
     return ErrorCode.NONE
   }
 

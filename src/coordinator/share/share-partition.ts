@@ -225,7 +225,7 @@ export class SharePartition {
     this.stateEpoch++
   }
 
-  /** Counts of in-flight records by state, for describing the partition. */
+  /** Counts of in-flight records by state (DescribeShareGroupOffsets' lag). */
   counts(): Record<RecordState, number> {
     const out = { available: 0, acquired: 0, acknowledged: 0, archived: 0 }
     for (const r of this.#records.values()) out[r.state]++

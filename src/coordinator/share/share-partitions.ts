@@ -254,12 +254,46 @@ export class SharePartitions {
     )
   }
 
-  /** The state of a group's partitions held or stored (DescribeShareGroupOffsets, ShareGroupDescribe). */
-  async startOffset(key: Omit<SharePartitionKey, 'topic'>): Promise<number | undefined> {
+  /**
+   * Where a group stands in a partition (DescribeShareGroupOffsets): its start offset and how many
+   * records past it are done (acknowledged or archived), from memory or storage; undefined when
+   * the group never read the partition.
+   */
+  async summary(key: Omit<SharePartitionKey, 'topic'>): Promise<{ startOffset: number; done: number } | undefined> {
     const held = await this.#held.get(storeKey(key))?.catch(() => undefined)
-    if (held !== undefined && !held.dropped) return held.sp.startOffset
+    if (held !== undefined && !held.dropped) {
+      const c = held.sp.counts()
+      return { startOffset: held.sp.startOffset, done: c.acknowledged + c.archived }
+    }
     const stored = await this.#deps.kv.get(SHARE_STATE_NAMESPACE, storeKey(key))
-    return stored === undefined ? undefined : (JSON.parse(stored.toString()) as SharePartitionState).startOffset
+    if (stored === undefined) return undefined
+    const state = JSON.parse(stored.toString()) as SharePartitionState
+    const done = state.batches.filter((b) => b[2] !== 0).reduce((n, b) => n + b[1] - b[0] + 1, 0)
+    return { startOffset: state.startOffset, done }
+  }
+
+  /** The partitions a group has state for (read at least once), by topic id. */
+  async groupPartitions(groupId: string): Promise<{ topicId: string; partition: number }[]> {
+    const out: { topicId: string; partition: number }[] = []
+    for (const k of (await this.#deps.kv.list(SHARE_STATE_NAMESPACE)).keys()) {
+      const [topicId, partition, ...rest] = k.split(':')
+      if (rest.join(':') === groupId) out.push({ topicId: topicId as string, partition: Number(partition) })
+    }
+    return out
+  }
+
+  /**
+   * Moves a group's start offset in a partition (AlterShareGroupOffsets, on an empty group):
+   * every in-flight record is forgotten and the state epoch goes up. False if the write failed.
+   */
+  async reset(key: SharePartitionKey, offset: number): Promise<boolean> {
+    const h = await this.#get(key)
+    if (h.dropped) return false
+    h.timers.clearAll()
+    h.sp.reset(offset)
+    const written = await this.#persist(h)
+    this.#deps.notify(key.topic, key.partition)
+    return written
   }
 
   /**
