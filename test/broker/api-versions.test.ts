@@ -37,6 +37,21 @@ describe('ApiVersions', () => {
     }
   })
 
+  test('v3+ report share.version 1 finalized; v3 leaves out features supported from version 0', async () => {
+    const client = await RawClient.connect(broker.port)
+    try {
+      const v4 = await client.send<ApiVersionsResponse>(ApiKey.ApiVersions, 4, createApiVersionsRequest())
+      assert.deepEqual(v4.supportedFeatures, [{ name: 'share.version', minVersion: 0, maxVersion: 1 }])
+      assert.deepEqual(v4.finalizedFeatures, [{ name: 'share.version', maxVersionLevel: 1, minVersionLevel: 1 }])
+      assert.ok(v4.finalizedFeaturesEpoch >= 0n)
+      const v3 = await client.send<ApiVersionsResponse>(ApiKey.ApiVersions, 3, createApiVersionsRequest())
+      assert.deepEqual(v3.supportedFeatures, [])
+      assert.deepEqual(v3.finalizedFeatures, v4.finalizedFeatures)
+    } finally {
+      await client.close()
+    }
+  })
+
   test('every handler serves versions its codecs know, none of them unstable', () => {
     for (const h of HANDLERS) {
       const info = API_INFO.find((a) => a.apiKey === h.api.apiKey)

@@ -2,7 +2,8 @@
 // Lists exactly the APIs and versions this broker's handlers serve. A request in a version we
 // do not know never reaches this handler: the dispatcher answers it in v0 with
 // UNSUPPORTED_VERSION so the client can retry with a version from the list. The client software
-// name and version (v3+) are kept for client telemetry's match selectors (KIP-714). From v5 a
+// name and version (v3+) are kept for client telemetry's match selectors (KIP-714). v3+ report
+// the feature flags (features.ts): share.version 1, share groups being served. From v5 a
 // client names the cluster and node it means to reach (KIP-1242): another one answers
 // REBOOTSTRAP_REQUIRED, so a client whose addresses now lead elsewhere bootstraps again.
 
@@ -13,6 +14,7 @@ import {
   api,
   createApiVersionsResponse,
 } from '../../protocol/generated/api-versions.ts'
+import { featureFields } from '../features.ts'
 import { defineHandler } from '../handler.ts'
 import { rememberClientSoftware } from '../telemetry/client-attributes.ts'
 
@@ -26,6 +28,6 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
     if (named && (req.clusterId !== ctx.broker.clusterId || req.nodeId !== ctx.nodeId)) {
       return createApiVersionsResponse({ errorCode: ErrorCode.REBOOTSTRAP_REQUIRED })
     }
-    return createApiVersionsResponse({ apiKeys: ctx.broker.apiVersions })
+    return createApiVersionsResponse({ apiKeys: ctx.broker.apiVersions, ...featureFields(ctx.apiVersion) })
   },
 })
