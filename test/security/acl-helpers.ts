@@ -24,6 +24,7 @@ export const USERS = [
   'judy',
   'kim',
   'liam',
+  'mia',
   'mallory',
 ]
 

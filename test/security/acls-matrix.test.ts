@@ -58,6 +58,10 @@ import {
 } from '../../src/protocol/generated/init-producer-id.ts'
 import { createListGroupsRequest, type ListGroupsResponse } from '../../src/protocol/generated/list-groups.ts'
 import { createListOffsetsRequest, type ListOffsetsResponse } from '../../src/protocol/generated/list-offsets.ts'
+import {
+  createListTransactionsRequest,
+  type ListTransactionsResponse,
+} from '../../src/protocol/generated/list-transactions.ts'
 import { createMetadataRequest, type MetadataResponse } from '../../src/protocol/generated/metadata.ts'
 import { createOffsetFetchRequest, type OffsetFetchResponse } from '../../src/protocol/generated/offset-fetch.ts'
 import type { SaslAuthenticateResponse } from '../../src/protocol/generated/sasl-authenticate.ts'
@@ -587,6 +591,49 @@ describe('ACL matrix', () => {
       reader.run({ eachMessage: async ({ message }) => resolve(String(message.value)) }).catch(reject)
     })
     assert.equal(seen, 'judy-1')
+  })
+
+  test('kafkajs transactions: WRITE on the transactional id and the topic, READ on the group for offsets', async (t) => {
+    // An idempotent kafkajs producer needs retries; authorization errors are not retried.
+    const kafka = kafkajsClient(address, { sasl: sasl('mia'), retry: { retries: 2 } })
+    const txProducer = () => kafka.producer({ transactionalId: 'tx-mia', idempotent: true, maxInFlightRequests: 1 })
+    // kafkajs asks for an idempotent producer id at connect: WRITE on some topic allows that.
+    await grant({ resourceName: 'orders', principal: 'User:mia', operation: Op.WRITE })
+    const refused = txProducer()
+    await refused.connect()
+    t.after(() => refused.disconnect())
+    await assert.rejects(
+      refused.transaction(),
+      // FindCoordinator refuses the transactional id; kafkajs reports it as its own error.
+      (err: Error) =>
+        carriesKafkaError(err, 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED') ||
+        err.name === 'KafkaJSGroupCoordinatorNotFound',
+    )
+    await grant({ resourceType: TXN, resourceName: 'tx-mia', principal: 'User:mia', operation: Op.WRITE })
+    const producer = txProducer()
+    await producer.connect()
+    t.after(() => producer.disconnect())
+    const txn = await producer.transaction()
+    await txn.send({ topic: 'orders', messages: [{ value: 'in a transaction' }] })
+    // Offsets into the transaction need READ on the group (AddOffsetsToTxn).
+    await assert.rejects(
+      txn.sendOffsets({
+        consumerGroupId: 'g-mia',
+        topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: '1' }] }],
+      }),
+      (err) => carriesKafkaError(err, 'GROUP_AUTHORIZATION_FAILED'),
+    )
+    await txn.commit()
+    const committed = await as('admin')
+    const res = await committed.send<ListTransactionsResponse>(
+      ApiKey.ListTransactions,
+      1,
+      createListTransactionsRequest({ stateFilters: [], producerIdFilters: [] }),
+    )
+    assert.deepEqual(
+      res.transactionStates.filter((s) => s.transactionalId === 'tx-mia').map((s) => s.transactionState),
+      ['CompleteCommit'],
+    )
   })
 
   test('@platformatic/kafka: produce refused without WRITE, allowed once granted', async (t) => {
