@@ -2,13 +2,14 @@
  * Share groups (KIP-932) over the wire with raw requests: ShareGroupHeartbeat membership and the
  * simple assignor, ShareFetch sessions, acquisition by one member at a time, acknowledgements
  * (ACCEPT, RELEASE, REJECT, RENEW), lock expiry, the delivery count limit, share state that
- * survives a restart of a broker on the local engine, and the share.* group configs.
+ * survives a restart of a broker on the local and postgres engines, and the share.* group configs.
  */
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import { test } from 'node:test'
+import type { BrokerOptions } from '../../src/broker/broker.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
 import {
   createDescribeConfigsRequest,
@@ -20,6 +21,7 @@ import {
 } from '../../src/protocol/generated/incremental-alter-configs.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { createShareFetchRequest, type ShareFetchResponse } from '../../src/protocol/generated/share-fetch.ts'
+import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 import {
   ACCEPT,
@@ -221,12 +223,14 @@ test('closing a share session releases what its member holds', async (t) => {
   }
 })
 
-test('a restart loses no acknowledgement and redelivers only what was not acknowledged', async (t) => {
-  const dataDir = await mkdtemp(joinPath(tmpdir(), 'samsa-share-'))
-  t.after(() => rm(dataDir, { recursive: true, force: true }))
+/**
+ * Acknowledges some records, restarts the broker on the same storage, and checks that only the
+ * others come back (as second deliveries).
+ */
+async function restartKeepsAcknowledgements(options: { storage: BrokerOptions['storage']; dataDir?: string }) {
   let id = ''
   {
-    const { broker, raw, produce, close } = await setup(undefined, {}, { dataDir })
+    const { broker, raw, produce, close } = await setup(undefined, {}, options)
     try {
       id = await topic(broker, 'share-restart', 1)
       const a = new ShareMember(raw, 'restart', 'a', id)
@@ -241,8 +245,7 @@ test('a restart loses no acknowledgement and redelivers only what was not acknow
       await close()
     }
   }
-  // Closed before the data directory goes (t.after runs in the order of registration).
-  const { raw, close } = await setup(undefined, {}, { dataDir })
+  const { raw, close } = await setup(undefined, {}, options)
   try {
     const b = new ShareMember(raw, 'restart', 'b', id)
     const got = await b.fetch()
@@ -254,6 +257,17 @@ test('a restart loses no acknowledgement and redelivers only what was not acknow
   } finally {
     await close()
   }
+}
+
+test('a restart on the local engine loses no acknowledgement and redelivers only the rest', async (t) => {
+  const dataDir = await mkdtemp(joinPath(tmpdir(), 'samsa-share-'))
+  t.after(() => rm(dataDir, { recursive: true, force: true }))
+  await restartKeepsAcknowledgements({ storage: 'local', dataDir })
+})
+
+test('a restart on the postgres engine loses no acknowledgement and redelivers only the rest', async (t) => {
+  if (!(await hasPostgres())) return t.skip(POSTGRES_MISSING)
+  await restartKeepsAcknowledgements({ storage: (await freshDatabase()) as `postgres://${string}` })
 })
 
 const GROUP_RESOURCE = 32

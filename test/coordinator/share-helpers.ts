@@ -1,5 +1,5 @@
 /** Raw-protocol helpers of the share group tests: a broker with a producer, heartbeats, and one member's share session. */
-import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { type Broker, type BrokerOptions, startBroker } from '../../src/broker/broker.ts'
 import { Cluster } from '../../src/client/cluster.ts'
 import { Producer } from '../../src/client/producer.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
@@ -20,6 +20,7 @@ import {
   type ShareGroupHeartbeatResponse,
 } from '../../src/protocol/generated/share-group-heartbeat.ts'
 import { decodeBatchesSync, recordOffset } from '../../src/protocol/records/batch.ts'
+import { waitUntil } from '../../src/testing/wait.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 export const ACCEPT = 1
@@ -39,12 +40,9 @@ export interface Setup {
 export async function setup(
   t: { after(fn: () => Promise<void>): void } | undefined,
   config: Record<string, string> = {},
-  options: { dataDir?: string } = {},
+  options: { storage?: BrokerOptions['storage']; dataDir?: string } = {},
 ): Promise<Setup> {
-  const broker = await startBroker({
-    config,
-    ...(options.dataDir ? { storage: 'local', dataDir: options.dataDir } : {}),
-  })
+  const broker = await startBroker({ config, ...options })
   const raw = await RawClient.connect(broker.port)
   const cluster = new Cluster({ bootstrap: `127.0.0.1:${broker.port}` })
   const producer = new Producer(cluster)
@@ -167,7 +165,12 @@ export const ack = (first: number, last: number, type: number): AcknowledgementB
   acknowledgeTypes: [type],
 })
 
+/** Creates a topic and waits until the broker leads its partitions (claimed asynchronously over postgres). */
 export async function topic(broker: Broker, name: string, partitions: number): Promise<string> {
   const t = await broker.core.topics.create(name, partitions, {})
+  const all = Array.from({ length: partitions }, (_, p) => p)
+  await waitUntil(`leadership of ${name}`, () => all.every((p) => broker.core.leadership.leads(name, p)), {
+    timeoutMs: 30_000,
+  })
   return t?.topicId as string
 }
