@@ -17,6 +17,7 @@ import { ClusterView } from './cluster.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
 import { PeerConnections } from './peer-connections.ts'
+import { ClientQuotas } from './quotas/client-quotas.ts'
 import { ClientTelemetry } from './telemetry/client-telemetry.ts'
 import { SubscriptionStore } from './telemetry/subscriptions.ts'
 import { TopicRegistry } from './topics.ts'
@@ -75,6 +76,8 @@ export class BrokerCore {
   readonly telemetry: ClientTelemetry
   /** ACLs and the decisions made from them (authorizer.class.name); loaded by startBroker. */
   readonly acls: Authorizer
+  /** Client quotas and the byte rates measured against them; loaded by startBroker. */
+  readonly quotas: ClientQuotas
   readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -160,6 +163,13 @@ export class BrokerCore {
       kv: options.storage.kv,
       props: this.#props,
       shared: options.storage.capabilities.shared,
+      log: this.log,
+    })
+    this.quotas = new ClientQuotas({
+      kv: options.storage.kv,
+      shared: options.storage.capabilities.shared,
+      windowCount: this.numberProp('quota.window.num'),
+      windowMs: this.numberProp('quota.window.size.seconds') * 1000,
       log: this.log,
     })
     this.telemetry = new ClientTelemetry({

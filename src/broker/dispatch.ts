@@ -11,6 +11,7 @@ import type { Log } from '../util/logger.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
+import { throttleByteRate } from './quotas/throttle.ts'
 import { isCoordinator } from './routing.ts'
 
 /** One decoded request as a dispatch hook sees it. */
@@ -110,6 +111,7 @@ export function createDispatcher(
     }
     const respond = (response: unknown): DispatchResult => {
       if (response === CLOSE_CONNECTION) return 'close'
+      if (core.quotas.enforcing) throttleByteRate(ctx, apiKey, frame.length, response)
       observe?.(apiKey, request, response)
       return encode(handler, header, response, log)
     }

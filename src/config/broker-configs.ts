@@ -173,6 +173,20 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     doc: 'Most incremental fetch sessions kept; the least recently used one is evicted beyond it.',
   },
   {
+    name: 'quota.window.num',
+    type: 'INT',
+    default: '11',
+    min: 1,
+    doc: 'Windows a client byte rate is measured over, against its producer_byte_rate or consumer_byte_rate quota.',
+  },
+  {
+    name: 'quota.window.size.seconds',
+    type: 'INT',
+    default: '1',
+    min: 1,
+    doc: 'Length of each window a client byte rate is measured over.',
+  },
+  {
     name: 'queued.max.requests',
     type: 'INT',
     default: '500',

@@ -214,10 +214,9 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
     prefixes: ['listener.name.'],
   },
   {
-    reason: 'client quotas are not enforced',
+    reason:
+      'only byte-rate client quotas are enforced: no request-time, controller mutation or connection creation rates, nor custom quota callbacks',
     names: [
-      'quota.window.num',
-      'quota.window.size.seconds',
       'client.quota.callback.class',
       'controller.quota.window.num',
       'controller.quota.window.size.seconds',

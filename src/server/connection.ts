@@ -95,6 +95,8 @@ export class Connection {
   #draining = false
   /** When the latest bytes came in (only measured with an observer). */
   #readAt = 0
+  /** Set while a quota's throttle keeps the connection from reading requests (KIP-219). */
+  #unmute: NodeJS.Timeout | undefined
 
   constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Log) {
     this.socket = socket
@@ -157,6 +159,7 @@ export class Connection {
   }
 
   #onClose(): void {
+    clearTimeout(this.#unmute)
     this.#limits.observer?.closed(this.#slots.length)
     this.#closed = true
     this.#slots = []
@@ -339,9 +342,27 @@ export class Connection {
     this.#maybeResume()
   }
 
-  /** Too many requests unanswered, or too many response bytes unsent: read and dispatch no more. */
+  /**
+   * Reads no requests for `ms` (a quota's throttle time, KIP-219: the client is told in the
+   * response and holds back itself; one that does not waits here). Answers owed still go out.
+   */
+  mute(ms: number): void {
+    if (this.#closed || ms <= 0) return
+    clearTimeout(this.#unmute)
+    this.#unmute = setTimeout(() => {
+      this.#unmute = undefined
+      this.#maybeResume()
+    }, ms)
+    this.socket.pause()
+  }
+
+  /** Too many requests unanswered, too many response bytes unsent, or throttled: read and dispatch no more. */
   #overLimits(): boolean {
-    return this.#slots.length >= this.#limits.maxInFlight || this.socket.writableLength >= MAX_UNSENT_BYTES
+    return (
+      this.#slots.length >= this.#limits.maxInFlight ||
+      this.socket.writableLength >= MAX_UNSENT_BYTES ||
+      this.#unmute !== undefined
+    )
   }
 
   #maybeResume(): void {

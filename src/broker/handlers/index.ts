@@ -35,6 +35,8 @@ import createPartitions from './37-create-partitions.ts'
 import deleteGroups from './42-delete-groups.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
 import offsetDelete from './47-offset-delete.ts'
+import describeClientQuotas from './48-describe-client-quotas.ts'
+import alterClientQuotas from './49-alter-client-quotas.ts'
 import describeUserScramCredentials from './50-describe-user-scram-credentials.ts'
 import alterUserScramCredentials from './51-alter-user-scram-credentials.ts'
 import describeCluster from './60-describe-cluster.ts'
@@ -82,6 +84,9 @@ const SASL_HANDLERS: readonly AnyHandler[] = [
 /** The standard authorizer's ACLs (acls/authorizer.ts). */
 const ACL_HANDLERS: readonly AnyHandler[] = [describeAcls, createAcls, deleteAcls]
 
+/** Client quotas (quotas/client-quotas.ts). */
+const QUOTA_HANDLERS: readonly AnyHandler[] = [describeClientQuotas, alterClientQuotas]
+
 /** Every API this broker serves; ApiVersions advertises exactly this list. */
 export const HANDLERS: readonly AnyHandler[] = [
   produce,
@@ -108,4 +113,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   ...TXN_HANDLERS,
   ...SASL_HANDLERS,
   ...ACL_HANDLERS,
+  ...QUOTA_HANDLERS,
 ]

@@ -1,0 +1,203 @@
+/**
+ * Client quotas (DescribeClientQuotas, AlterClientQuotas) kept through the storage engine's
+ * key-value store, and the byte-rate quotas enforced as Kafka's ClientQuotaManager does: each
+ * request's bytes go into the rate of the quota entity that applies to the client, measured over
+ * quota.window.num windows of quota.window.size.seconds; a client above its quota gets a throttle
+ * time in the response and its connection reads nothing for that long (KIP-219).
+ *
+ * The quota that applies to a (user, client id) is the most specific one configured, in Kafka's
+ * order: user and client id, user and default client, user, default user and client id, default
+ * user and default client, default user, client id, default client. Clients that share the entry
+ * share its rate.
+ */
+import type { KeyValueStore } from '../../storage/types.ts'
+import type { Log } from '../../util/logger.ts'
+import { CLIENT_ID, entityFromKey, entityKey, type QuotaEntity, USER } from './quota-entities.ts'
+
+const NAMESPACE = 'client-quotas'
+/** Not an entity key: its version rises with every change, for other brokers to poll. */
+const CHANGE_MARKER = '#changes'
+const POLL_MS = 1000
+
+export type ByteRateKey = 'producer_byte_rate' | 'consumer_byte_rate'
+
+/** Bytes of one window. */
+interface Sample {
+  start: number
+  bytes: number
+}
+
+/** A rate over the last `count` windows of `windowMs`, as Kafka's Rate with SampledStat computes it. */
+class SampledRate {
+  readonly #samples: Sample[] = []
+  readonly #count: number
+  readonly #windowMs: number
+
+  constructor(count: number, windowMs: number) {
+    this.#count = count
+    this.#windowMs = windowMs
+  }
+
+  record(bytes: number, now: number): void {
+    const last = this.#samples.at(-1)
+    if (last !== undefined && now - last.start < this.#windowMs) last.bytes += bytes
+    else {
+      this.#samples.push({ start: now, bytes })
+      if (this.#samples.length > this.#count) this.#samples.shift()
+    }
+  }
+
+  /** The span the rate is measured over: at least count-1 whole windows, as Kafka counts it. */
+  windowMs(now: number): number {
+    const oldest = this.#samples[0]?.start ?? now
+    const elapsed = now - oldest
+    const full = Math.floor(elapsed / this.#windowMs)
+    const minFull = this.#count - 1
+    return full < minFull ? elapsed + (minFull - full) * this.#windowMs : elapsed
+  }
+
+  /** Bytes per second now. */
+  rate(now: number): number {
+    while (this.#samples.length > 0 && now - (this.#samples[0] as Sample).start >= this.#count * this.#windowMs) {
+      this.#samples.shift()
+    }
+    const total = this.#samples.reduce((n, s) => n + s.bytes, 0)
+    return total / (this.windowMs(now) / 1000)
+  }
+}
+
+export interface ClientQuotasOptions {
+  kv: KeyValueStore
+  /** Other brokers write the same store (a cluster over PostgreSQL): poll for their changes. */
+  shared: boolean
+  windowCount: number
+  windowMs: number
+  log: Log
+}
+
+export class ClientQuotas {
+  readonly #kv: KeyValueStore
+  readonly #options: ClientQuotasOptions
+  /** Entity key → its quota values. */
+  #quotas = new Map<string, Map<string, number>>()
+  #version = -1
+  #timer: NodeJS.Timeout | undefined
+  /** Which entry applies to a user and client id, per quota key (cleared on any change). */
+  #resolved = new Map<string, string | undefined>()
+  /** Rates per quota key and entity key. */
+  #rates = new Map<string, SampledRate>()
+  /** True when any byte-rate quota exists: requests skip every quota step otherwise. */
+  enforcing = false
+
+  constructor(options: ClientQuotasOptions) {
+    this.#kv = options.kv
+    this.#options = options
+  }
+
+  async load(): Promise<void> {
+    await this.#reload()
+    if (!this.#options.shared) return
+    this.#timer = setInterval(() => {
+      this.#poll().catch((err: unknown) => this.#options.log.warn({ err }, 'reading changed client quotas failed'))
+    }, POLL_MS)
+    this.#timer.unref()
+  }
+
+  close(): void {
+    clearInterval(this.#timer)
+  }
+
+  /** Every entity with quotas, and its values. */
+  entries(): { entity: QuotaEntity; values: ReadonlyMap<string, number> }[] {
+    return [...this.#quotas].map(([key, values]) => ({ entity: entityFromKey(key), values }))
+  }
+
+  /** The values of one entity (empty when it has none). */
+  valuesOf(entity: QuotaEntity): ReadonlyMap<string, number> {
+    return this.#quotas.get(entityKey(entity)) ?? new Map()
+  }
+
+  /** Sets (number) and removes (null) quota values of entities, in one atomic step. */
+  async alter(changes: { entity: QuotaEntity; values: Map<string, number | null> }[]): Promise<void> {
+    const entries = new Map<string, Buffer | null>()
+    for (const { entity, values } of changes) {
+      const key = entityKey(entity)
+      const next = new Map(this.#quotas.get(key))
+      for (const [k, v] of values) {
+        if (v === null) next.delete(k)
+        else next.set(k, v)
+      }
+      entries.set(key, next.size === 0 ? null : Buffer.from(JSON.stringify(Object.fromEntries(next))))
+    }
+    entries.set(CHANGE_MARKER, Buffer.from(String(Date.now())))
+    await this.#kv.put(NAMESPACE, entries)
+    await this.#reload()
+  }
+
+  /**
+   * Records `bytes` against the byte-rate quota that applies to the client and answers how long
+   * it must be throttled (0 when it is within its quota, or none applies).
+   */
+  record(key: ByteRateKey, user: string, clientId: string, bytes: number, now: number): number {
+    const entry = this.#applicable(key, user, clientId)
+    if (entry === undefined) return 0
+    const quota = this.#quotas.get(entry)?.get(key) as number
+    const rateKey = `${key} ${entry}`
+    let rate = this.#rates.get(rateKey)
+    if (rate === undefined) {
+      rate = new SampledRate(this.#options.windowCount, this.#options.windowMs)
+      this.#rates.set(rateKey, rate)
+    }
+    rate.record(bytes, now)
+    const observed = rate.rate(now)
+    if (observed <= quota) return 0
+    const throttle = ((observed - quota) / quota) * rate.windowMs(now)
+    return Math.min(Math.round(throttle), this.#options.windowCount * this.#options.windowMs)
+  }
+
+  /** The entity key whose `key` quota applies to a user and client id, in Kafka's precedence. */
+  #applicable(key: ByteRateKey, user: string, clientId: string): string | undefined {
+    const cacheKey = `${key}\u0000${user}\u0000${clientId}`
+    if (this.#resolved.has(cacheKey)) return this.#resolved.get(cacheKey)
+    const candidates: [string | null | undefined, string | null | undefined][] = [
+      [user, clientId],
+      [user, null],
+      [user, undefined],
+      [null, clientId],
+      [null, null],
+      [null, undefined],
+      [undefined, clientId],
+      [undefined, null],
+    ]
+    let found: string | undefined
+    for (const [u, c] of candidates) {
+      const entity = new Map<string, string | null>()
+      if (u !== undefined) entity.set(USER, u)
+      if (c !== undefined) entity.set(CLIENT_ID, c)
+      const candidate = entityKey(entity)
+      if (this.#quotas.get(candidate)?.has(key)) {
+        found = candidate
+        break
+      }
+    }
+    this.#resolved.set(cacheKey, found)
+    return found
+  }
+
+  async #poll(): Promise<void> {
+    if ((await this.#kv.getVersioned(NAMESPACE, CHANGE_MARKER)).version !== this.#version) await this.#reload()
+  }
+
+  async #reload(): Promise<void> {
+    const version = (await this.#kv.getVersioned(NAMESPACE, CHANGE_MARKER)).version
+    const quotas = new Map<string, Map<string, number>>()
+    for (const [key, value] of await this.#kv.list(NAMESPACE)) {
+      if (key === CHANGE_MARKER) continue
+      quotas.set(key, new Map(Object.entries(JSON.parse(value.toString('utf8')) as Record<string, number>)))
+    }
+    this.#quotas = quotas
+    this.#version = version
+    this.#resolved = new Map()
+    this.enforcing = [...quotas.values()].some((v) => v.has('producer_byte_rate') || v.has('consumer_byte_rate'))
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Client quotas: AlterClientQuotas and DescribeClientQuotas through @platformatic/kafka's admin
+ * (and the Java admin client in test/e2e/java-client), with Kafka's validation; and the byte
+ * rates enforced: a kafkajs producer over its producer_byte_rate is held to within 10% of it over
+ * 10 s while a producer without a quota goes on unslowed, and a fetch over consumer_byte_rate
+ * answers a throttle time and mutes its connection for it (KIP-219).
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Producer } from 'kafkajs'
+import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import {
+  type AlterClientQuotasResponse,
+  createAlterClientQuotasRequest,
+} from '../../src/protocol/generated/alter-client-quotas.ts'
+import {
+  createDescribeClientQuotasRequest,
+  type DescribeClientQuotasResponse,
+} from '../../src/protocol/generated/describe-client-quotas.ts'
+import {
+  createFetchPartition,
+  createFetchRequest,
+  createFetchTopic,
+  type FetchResponse,
+} from '../../src/protocol/generated/fetch.ts'
+import { ApiKey } from '../../src/protocol/generated/index.ts'
+import { kafkajsClient, platformatic } from '../helpers/clients.ts'
+import { RawClient } from '../helpers/raw-client.ts'
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+
+const QUOTA = 200_000
+const VALUE = Buffer.alloc(10_000, 'q')
+
+describe('client quotas', () => {
+  let broker: Broker
+  let raw: RawClient
+  before(async () => {
+    broker = await startBroker({ config: { 'quota.window.num': '2', 'quota.window.size.seconds': '1' } })
+    raw = await RawClient.connect(broker.port)
+  })
+  after(async () => {
+    await raw.close()
+    await broker.close()
+  })
+
+  const alter = (entries: Parameters<typeof createAlterClientQuotasRequest>[0]) =>
+    raw.send<AlterClientQuotasResponse>(ApiKey.AlterClientQuotas, 1, createAlterClientQuotasRequest(entries))
+
+  test('@platformatic/kafka alters and describes quotas: exact, default and any matches, strict filters', async (t) => {
+    const { Admin } = await platformatic()
+    const admin = new Admin({ clientId: 'quota-admin', bootstrapBrokers: [broker.bootstrap] })
+    t.after(() => admin.close())
+    const answers = await admin.alterClientQuotas({
+      entries: [
+        {
+          entities: [{ entityType: 'user', entityName: 'alice' }],
+          ops: [{ key: 'producer_byte_rate', value: 1024, remove: false }],
+        },
+        {
+          entities: [
+            { entityType: 'user', entityName: 'alice' },
+            { entityType: 'client-id', entityName: 'app' },
+          ],
+          ops: [{ key: 'consumer_byte_rate', value: 2048, remove: false }],
+        },
+        {
+          entities: [{ entityType: 'user', entityName: null }],
+          ops: [{ key: 'request_percentage', value: 50, remove: false }],
+        },
+      ],
+    })
+    assert.deepEqual(
+      answers.map((a) => a.errorCode),
+      [0, 0, 0],
+    )
+    const describeUser = (matchType: 0 | 1 | 2, match?: string, strict = false) =>
+      admin.describeClientQuotas({
+        components: [
+          matchType === 0
+            ? { entityType: 'user', matchType, match: match as string }
+            : { entityType: 'user', matchType },
+        ],
+        strict,
+      })
+    const shape = (entries: Awaited<ReturnType<typeof describeUser>>) =>
+      entries
+        .map(
+          (e) =>
+            `${e.entity.map((x) => `${x.entityType}=${x.entityName}`).join(',')} ${e.values.map((v) => `${v.key}=${v.value}`).join(',')}`,
+        )
+        .sort()
+    assert.deepEqual(shape(await describeUser(0, 'alice')), [
+      'user=alice producer_byte_rate=1024',
+      'user=alice,client-id=app consumer_byte_rate=2048',
+    ])
+    assert.deepEqual(shape(await describeUser(0, 'alice', true)), ['user=alice producer_byte_rate=1024'])
+    assert.deepEqual(shape(await describeUser(1)), ['user=null request_percentage=50'])
+    assert.equal((await describeUser(2)).length, 3, 'any user, the default included')
+
+    // Removing the last value removes the entity.
+    await admin.alterClientQuotas({
+      entries: [
+        { entities: [{ entityType: 'user', entityName: null }], ops: [{ key: 'request_percentage', remove: true }] },
+      ],
+    })
+    assert.deepEqual(shape(await describeUser(1)), [])
+  })
+
+  test("invalid entities, keys and values are refused per entry with Kafka's INVALID_REQUEST; valid ones in the same request apply", async () => {
+    const res = await alter({
+      entries: [
+        { entity: [], ops: [] },
+        { entity: [{ entityType: 'group', entityName: 'g' }], ops: [] },
+        {
+          entity: [
+            { entityType: 'ip', entityName: '10.0.0.1' },
+            { entityType: 'user', entityName: 'bob' },
+          ],
+          ops: [],
+        },
+        { entity: [{ entityType: 'ip', entityName: 'not-an-ip' }], ops: [] },
+        {
+          entity: [{ entityType: 'user', entityName: 'bob' }],
+          ops: [{ key: 'no_such_rate', value: 1, remove: false }],
+        },
+        {
+          entity: [{ entityType: 'user', entityName: 'bob' }],
+          ops: [{ key: 'producer_byte_rate', value: 0, remove: false }],
+        },
+        {
+          entity: [{ entityType: 'user', entityName: 'bob' }],
+          ops: [{ key: 'producer_byte_rate', value: 1.5, remove: false }],
+        },
+        {
+          entity: [{ entityType: 'ip', entityName: '10.0.0.1' }],
+          ops: [{ key: 'producer_byte_rate', value: 5, remove: false }],
+        },
+        {
+          entity: [{ entityType: 'ip', entityName: '10.0.0.1' }],
+          ops: [{ key: 'connection_creation_rate', value: 5, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    })
+    assert.deepEqual(
+      res.entries.map((e) => e.errorCode),
+      [...Array(8).fill(ErrorCode.INVALID_REQUEST), ErrorCode.NONE],
+    )
+    assert.match(res.entries[4]?.errorMessage ?? '', /Invalid configuration key no_such_rate/)
+    assert.match(res.entries[5]?.errorMessage ?? '', /must be greater than 0/)
+    assert.match(res.entries[6]?.errorMessage ?? '', /fractional/)
+    const described = await raw.send<DescribeClientQuotasResponse>(
+      ApiKey.DescribeClientQuotas,
+      1,
+      createDescribeClientQuotasRequest({
+        components: [{ entityType: 'ip', matchType: 2, match: null }],
+        strict: false,
+      }),
+    )
+    assert.deepEqual(
+      described.entries?.map((e) => e.entity.map((x) => x.entityName)),
+      [['10.0.0.1']],
+    )
+    const unknownType = await raw.send<DescribeClientQuotasResponse>(
+      ApiKey.DescribeClientQuotas,
+      1,
+      createDescribeClientQuotasRequest({ components: [{ entityType: 'group', matchType: 2, match: null }] }),
+    )
+    assert.equal(unknownType.errorCode, ErrorCode.UNSUPPORTED_VERSION)
+    const mixed = await raw.send<DescribeClientQuotasResponse>(
+      ApiKey.DescribeClientQuotas,
+      1,
+      createDescribeClientQuotasRequest({
+        components: [
+          { entityType: 'ip', matchType: 2, match: null },
+          { entityType: 'user', matchType: 2, match: null },
+        ],
+      }),
+    )
+    assert.equal(mixed.errorCode, ErrorCode.INVALID_REQUEST)
+  })
+
+  test('a producer over producer_byte_rate is held to it (within 10% over 10 s); a client without a quota is not slowed', async () => {
+    const set = await alter({
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: 'throttled' }],
+          ops: [{ key: 'producer_byte_rate', value: QUOTA, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    })
+    assert.equal(set.entries[0]?.errorCode, ErrorCode.NONE)
+    await broker.core.topics.create('quota-topic', 1, {})
+    /**
+     * Produces 20 KB requests as fast as acknowledged, until stopped or `limit` bytes are sent;
+     * counts the bytes acknowledged at each moment.
+     */
+    const run = (clientId: string, limit = Number.POSITIVE_INFINITY) => {
+      const producer: Producer = kafkajsClient(broker.bootstrap, { clientId }).producer()
+      const acked: [number, number][] = []
+      let stop = false
+      const done = (async () => {
+        await producer.connect()
+        let total = 0
+        acked.push([Date.now(), 0])
+        while (!stop && total < limit) {
+          await producer.send({ topic: 'quota-topic', acks: 1, messages: [{ value: VALUE }, { value: VALUE }] })
+          total += 2 * VALUE.length
+          acked.push([Date.now(), total])
+        }
+        await producer.disconnect()
+      })()
+      return {
+        acked,
+        done,
+        async stop() {
+          stop = true
+          await done
+        },
+      }
+    }
+    const throttled = run('throttled')
+    // 4 MB, enough to show its rate beside the throttled one, without filling the broker's memory.
+    const free = run('free', 4_000_000)
+    try {
+      // The first windows let a burst through, as Kafka's do; measure once the rate holds.
+      await new Promise((resolve) => setTimeout(resolve, 3000))
+      const start = Date.now()
+      const at = (series: [number, number][], time: number) => series.filter(([t]) => t <= time).at(-1)?.[1] ?? 0
+      const t0 = at(throttled.acked, start)
+      await new Promise((resolve) => setTimeout(resolve, 10_000))
+      const end = Date.now()
+      const throttledRate = (at(throttled.acked, end) - t0) / ((end - start) / 1000)
+      await free.done
+      const [first, last] = [free.acked[0] as [number, number], free.acked.at(-1) as [number, number]]
+      const freeRate = (last[1] - first[1]) / ((last[0] - first[0]) / 1000)
+      console.log(
+        `# producer_byte_rate ${QUOTA} B/s: throttled ${Math.round(throttledRate)} B/s, unthrottled ${Math.round(freeRate)} B/s`,
+      )
+      assert.ok(
+        Math.abs(throttledRate - QUOTA) <= QUOTA * 0.1,
+        `throttled producer at ${Math.round(throttledRate)} B/s, quota ${QUOTA} B/s`,
+      )
+      assert.ok(freeRate > 3 * QUOTA, `the producer without a quota ran at ${Math.round(freeRate)} B/s`)
+    } finally {
+      await Promise.all([throttled.stop(), free.stop()])
+    }
+  })
+
+  test('a fetch over consumer_byte_rate answers a throttle time and its connection waits it out', async () => {
+    await alter({
+      entries: [
+        {
+          entity: [{ entityType: 'client-id', entityName: null }],
+          ops: [{ key: 'consumer_byte_rate', value: 100_000, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    })
+    await broker.core.topics.create('quota-fetch', 1, {})
+    const writer = kafkajsClient(broker.bootstrap, { clientId: 'writer' }).producer()
+    await writer.connect()
+    for (let i = 0; i < 6; i++) {
+      await writer.send({
+        topic: 'quota-fetch',
+        acks: 1,
+        messages: Array.from({ length: 10 }, () => ({ value: VALUE })),
+      })
+    }
+    await writer.disconnect()
+    const reader = await RawClient.connect(broker.port)
+    try {
+      const fetch = () =>
+        reader.send<FetchResponse>(
+          ApiKey.Fetch,
+          12,
+          createFetchRequest({
+            maxWaitMs: 0,
+            maxBytes: 4 << 20,
+            topics: [
+              createFetchTopic({
+                topic: 'quota-fetch',
+                partitions: [createFetchPartition({ partition: 0, fetchOffset: 0n, partitionMaxBytes: 4 << 20 })],
+              }),
+            ],
+          }),
+        )
+      const first = await fetch()
+      const bytes = first.responses[0]?.partitions[0]?.records?.length ?? 0
+      assert.ok(bytes >= 600_000, `read ${bytes} bytes`)
+      assert.ok(first.throttleTimeMs > 0, 'the response says how long to hold back')
+      const sent = Date.now()
+      await fetch()
+      assert.ok(Date.now() - sent >= first.throttleTimeMs * 0.9, 'the next request waited for the throttle time')
+    } finally {
+      await reader.close()
+    }
+  })
+})
