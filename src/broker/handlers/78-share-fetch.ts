@@ -13,7 +13,7 @@
 // nothing, KIP-1222). batch_size is a hint samsa does not need: acquisition follows the stored
 // batches. v0 (early access, Kafka 4.0) is not served.
 import type { AcquiredRange } from '../../coordinator/share/share-partition.ts'
-import type { ShareSession } from '../../coordinator/share/share-sessions.ts'
+import { FINAL_SHARE_EPOCH, INITIAL_SHARE_EPOCH, ShareSession } from '../../coordinator/share/share-sessions.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -80,7 +80,7 @@ async function answer(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
   const memberId = req.memberId
   const hasAcks = req.topics.some((t) => t.partitions.some((p) => p.acknowledgementBatches.length > 0))
   let session: ShareSession | number
-  if (req.shareSessionEpoch === 0) {
+  if (req.shareSessionEpoch === INITIAL_SHARE_EPOCH) {
     if (hasAcks)
       return fail(ErrorCode.INVALID_REQUEST, 'Acknowledgements are not allowed when opening a share session.')
     session = core.shareSessions.open(groupId, memberId, ctx.connection)
@@ -91,7 +91,7 @@ async function answer(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
   watchShareConnection(core, ctx.connection)
   const served = new Map<string, Served>()
   const entry = (p: ResolvedPartition, listed: boolean): Served => {
-    const k = `${p.topicId}:${p.partition}`
+    const k = ShareSession.partitionKey(p.topicId, p.partition)
     let s = served.get(k)
     if (s === undefined) {
       s = { p, listed, acknowledgeErrorCode: ErrorCode.NONE, records: [], ranges: [] }
@@ -117,12 +117,14 @@ async function answer(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
       }),
     ),
   )
-  if (req.shareSessionEpoch === -1) {
+  if (req.shareSessionEpoch === FINAL_SHARE_EPOCH) {
     await endShareSession(core, session)
     return respond(ctx, req, [...served.values()])
   }
-  for (const f of req.forgottenTopicsData) for (const p of f.partitions) session.partitions.delete(`${f.topicId}:${p}`)
-  for (const s of served.values()) if (s.p.key) session.partitions.set(`${s.p.topicId}:${s.p.partition}`, s.p.key)
+  for (const f of req.forgottenTopicsData)
+    for (const p of f.partitions) session.partitions.delete(ShareSession.partitionKey(f.topicId, p))
+  for (const s of served.values())
+    if (s.p.key) session.partitions.set(ShareSession.partitionKey(s.p.topicId, s.p.partition), s.p.key)
   if (!renew) await acquire(ctx, req, session, served, entry)
   return respond(ctx, req, [...served.values()])
 }
@@ -181,7 +183,7 @@ function respond(ctx: RequestContext, req: ShareFetchRequest, served: Served[]):
   const byTopic = new Map<string, PartitionData[]>()
   const leaders = []
   for (const s of served) {
-    if (!s.listed && s.ranges.length === 0 && req.shareSessionEpoch !== 0) continue
+    if (!s.listed && s.ranges.length === 0 && req.shareSessionEpoch !== INITIAL_SHARE_EPOCH) continue
     const { p } = s
     const notLeader = p.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
     const leader = notLeader ? leaderOf(ctx, p) : { leaderId: -1, leaderEpoch: -1 }

@@ -7,6 +7,7 @@
 // for malformed batches. Runs in the member's share session: epoch 0 is
 // INVALID_SHARE_SESSION_EPOCH (a session is opened by ShareFetch), -1 acknowledges and closes it.
 // Version notes: v2 adds is_renew_ack and acquisition_lock_timeout_ms. v0 (early access) is not served.
+import { FINAL_SHARE_EPOCH, INITIAL_SHARE_EPOCH } from '../../coordinator/share/share-sessions.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
@@ -40,7 +41,7 @@ export default defineHandler<ShareAcknowledgeRequest, ShareAcknowledgeResponse>(
     if (req.groupId === null || req.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID)
     const memberId = req.memberId
     if (memberId === null || memberId === '') return fail(ErrorCode.INVALID_REQUEST, 'Member id is empty.')
-    if (req.shareSessionEpoch === 0) return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
+    if (req.shareSessionEpoch === INITIAL_SHARE_EPOCH) return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
     const session = core.shareSessions.use(req.groupId, memberId, req.shareSessionEpoch, ctx.connection)
     if (typeof session === 'number') return fail(session)
     watchShareConnection(core, ctx.connection)
@@ -66,7 +67,7 @@ export default defineHandler<ShareAcknowledgeRequest, ShareAcknowledgeResponse>(
         ),
       })),
     )
-    if (req.shareSessionEpoch === -1) await endShareSession(core, session)
+    if (req.shareSessionEpoch === FINAL_SHARE_EPOCH) await endShareSession(core, session)
     return createShareAcknowledgeResponse({
       acquisitionLockTimeoutMs: core.shareSettings(groupId).recordLockDurationMs,
       responses,

@@ -11,6 +11,7 @@ import type { SharePartitionKey } from './share-partitions.ts'
 /** Kafka's SHARE_SESSION_LIMIT_REACHED (group.share.max.share.sessions sessions exist). */
 export const SHARE_SESSION_LIMIT_REACHED = 133
 
+/** The session epoch of a ShareFetch that opens a session, and of a request that closes it. */
 export const INITIAL_SHARE_EPOCH = 0
 export const FINAL_SHARE_EPOCH = -1
 
@@ -88,9 +89,5 @@ export class ShareSessions {
       out.push(s)
     }
     return out
-  }
-
-  get size(): number {
-    return this.#sessions.size
   }
 }
