@@ -1,7 +1,7 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, metrics, latency, embedded, cli, testing, records, transactions, groups, durability,
+ * Sections: baselines, produce, fetch, metrics, authorization, latency, embedded, cli, testing, records, transactions, groups, durability,
  * postgres, cluster, kafka-perf (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  * --rounds=N repeats the kafka-perf section's runs N times (default 1) and prints medians and ranges.
@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { benchAuthorization } from './authorization.ts'
 import { type MachineResult, machineBaseline, tcpFetchBaseline, tcpProduceBaseline } from './baselines.ts'
 import { brokerExecArgv, killAllServers } from './children.ts'
 import { benchCliStart, type CliStartResult } from './cli-start.ts'
@@ -49,6 +50,7 @@ const SECTIONS = [
   'produce',
   'fetch',
   'metrics',
+  'authorization',
   'latency',
   'embedded',
   'cli',
@@ -338,6 +340,13 @@ async function main(): Promise<void> {
     )
     await benchMetrics()
     await benchStorageMetrics()
+  }
+  if (sections.has('authorization')) {
+    heading(
+      'Authorization overhead',
+      "bench/authorization.ts: small produce requests with and without Kafka's standard authorizer, and one check alone.",
+    )
+    await benchAuthorization()
   }
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())
