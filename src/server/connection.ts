@@ -49,6 +49,9 @@ export const MAX_UNSENT_BYTES = 4 * 1024 * 1024
 
 /** Request buffers a connection keeps for reuse, at most: about as many as a pipelining client keeps in flight. */
 const MAX_SPARE_BYTES = 16 * 1024 * 1024
+/** And all connections of the process together, so that many idle connections hold little. */
+const MAX_SPARE_BYTES_ALL = 64 * 1024 * 1024
+let spareBytesAll = 0
 /** Reusable request buffers are allocated in steps of this size, so that one fits the next frames of about its size. */
 const FRAME_STEP = 256 * 1024
 /** Smaller frames that span chunks are not worth keeping buffers for. */
@@ -163,6 +166,9 @@ export class Connection {
     this.#limits.observer?.closed(this.#slots.length)
     this.#closed = true
     this.#slots = []
+    spareBytesAll -= this.#spareBytes
+    this.#spare = []
+    this.#spareBytes = 0
     for (const w of this.#idleWaiters.splice(0)) w()
   }
 
@@ -256,6 +262,7 @@ export class Connection {
     } else {
       whole = this.#spare.splice(i, 1)[0] as Buffer
       this.#spareBytes -= whole.length
+      spareBytesAll -= whole.length
     }
     this.#gathered = whole.subarray(0, n)
     return this.#gathered
@@ -309,9 +316,11 @@ export class Connection {
   /** Keeps the buffer a recycled frame was gathered into (#gatherInto allocates each outside Node's shared pool). */
   #keepSpare(frame: Buffer): void {
     const whole = Buffer.from(frame.buffer)
-    if (this.#spareBytes + whole.length > MAX_SPARE_BYTES) return
+    if (this.#closed || this.#spareBytes + whole.length > MAX_SPARE_BYTES) return
+    if (spareBytesAll + whole.length > MAX_SPARE_BYTES_ALL) return
     this.#spare.push(whole)
     this.#spareBytes += whole.length
+    spareBytesAll += whole.length
   }
 
   #flush(): void {
