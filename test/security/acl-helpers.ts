@@ -25,6 +25,7 @@ export const USERS = [
   'kim',
   'liam',
   'mia',
+  'nora',
   'mallory',
 ]
 

@@ -653,6 +653,48 @@ describe('ACL matrix', () => {
     const sent = await producer.send({ messages: [{ topic: 'payments', partition: 0, value: 'm' }] })
     assert.equal(sent.offsets?.[0]?.topic, 'payments')
   })
+
+  test('@platformatic/kafka: consume refused without READ on the topic and the group, allowed once granted', async (t) => {
+    const pk = await platformatic()
+    const seed = new pk.Producer({
+      clientId: 'pk-acl-seed',
+      bootstrapBrokers: [address],
+      sasl: { mechanism: 'PLAIN', username: 'admin', password: 'admin-secret' },
+      serializers: pk.stringSerializers,
+    })
+    t.after(() => seed.close())
+    await seed.send({ messages: [{ topic: 'secret', partition: 0, value: 'for nora' }] })
+    const consumer = (groupId: string) =>
+      new pk.Consumer({
+        clientId: 'pk-acl-consumer',
+        bootstrapBrokers: [address],
+        groupId,
+        sasl: { mechanism: 'PLAIN', username: 'nora', password: 'nora-secret' },
+        deserializers: pk.stringDeserializers,
+        maxWaitTime: 100,
+        retries: 0,
+      })
+    const refused = consumer('g-nora')
+    t.after(() => refused.close(true))
+    await assert.rejects(
+      refused.consume({ topics: ['secret'], mode: 'earliest' }),
+      (err) =>
+        carriesKafkaError(err, 'TOPIC_AUTHORIZATION_FAILED') || carriesKafkaError(err, 'GROUP_AUTHORIZATION_FAILED'),
+    )
+    await grant(
+      { resourceName: 'secret', principal: 'User:nora', operation: Op.READ },
+      { resourceType: GROUP, resourceName: 'g-nora', principal: 'User:nora', operation: Op.READ },
+    )
+    const allowed = consumer('g-nora')
+    t.after(() => allowed.close(true))
+    const stream = await allowed.consume({ topics: ['secret'], mode: 'earliest' })
+    t.after(() => stream.close())
+    const first = await new Promise<string>((resolve, reject) => {
+      stream.once('data', (m: { value: unknown }) => resolve(String(m.value)))
+      stream.once('error', reject)
+    })
+    assert.equal(first, 'for nora')
+  })
 })
 
 describe('allow.everyone.if.no.acl.found', () => {
