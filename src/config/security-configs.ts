@@ -1,7 +1,8 @@
 /**
- * The TLS and SASL broker configs samsa applies, under Kafka's names and with Kafka's defaults.
- * Each may also be set for one listener as `listener.name.<listener>.<config>` (the SASL JAAS
- * config as `listener.name.<listener>.<mechanism>.sasl.jaas.config`), as in Kafka.
+ * The TLS, SASL and authorizer broker configs samsa applies, under Kafka's names and with Kafka's
+ * defaults. Each TLS and SASL config may also be set for one listener as
+ * `listener.name.<listener>.<config>` (the SASL JAAS config as
+ * `listener.name.<listener>.<mechanism>.sasl.jaas.config`), as in Kafka.
  */
 import type { ConfigDefinition } from './topic-configs.ts'
 
