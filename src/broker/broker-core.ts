@@ -20,6 +20,7 @@ import { PeerConnections } from './peer-connections.ts'
 import { ClientQuotas } from './quotas/client-quotas.ts'
 import { ClientTelemetry } from './telemetry/client-telemetry.ts'
 import { SubscriptionStore } from './telemetry/subscriptions.ts'
+import { DelegationTokens } from './tokens/delegation-tokens.ts'
 import { TopicRegistry } from './topics.ts'
 import { TxnMarkerChannel } from './txn-markers.ts'
 import { TxnVerification } from './txn-verification.ts'
@@ -76,6 +77,8 @@ export class BrokerCore {
   readonly telemetry: ClientTelemetry
   /** ACLs and the decisions made from them (authorizer.class.name); loaded by startBroker. */
   readonly acls: Authorizer
+  /** Delegation tokens (KIP-48), on when delegation.token.secret.key is set. */
+  readonly tokens: DelegationTokens
   /** Client quotas and the byte rates measured against them; loaded by startBroker. */
   readonly quotas: ClientQuotas
   readonly log: Log
@@ -164,6 +167,13 @@ export class BrokerCore {
       props: this.#props,
       shared: options.storage.capabilities.shared,
       log: this.log,
+    })
+    this.tokens = new DelegationTokens({
+      kv: options.storage.kv,
+      secret: this.prop('delegation.token.secret.key'),
+      expiryMs: this.numberProp('delegation.token.expiry.time.ms'),
+      maxLifetimeMs: this.numberProp('delegation.token.max.lifetime.ms'),
+      now: () => Date.now(),
     })
     this.quotas = new ClientQuotas({
       kv: options.storage.kv,

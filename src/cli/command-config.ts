@@ -103,7 +103,12 @@ function saslCredentials(props: Props): SaslCredentials {
       `${mechanism} needs sasl.jaas.config with username and password, e.g. org.apache.kafka.common.security.${mechanism === 'PLAIN' ? 'plain.PlainLoginModule' : 'scram.ScramLoginModule'} required username="alice" password="secret";`,
     )
   }
-  return { mechanism: mechanism as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512', username, password }
+  return {
+    mechanism: mechanism as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512',
+    username,
+    password,
+    tokenAuth: jaas.get('tokenauth') === 'true',
+  }
 }
 
 /** Where an OAUTHBEARER token comes from; it is fetched once per run. */

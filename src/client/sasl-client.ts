@@ -15,7 +15,13 @@ import { createSaslHandshakeRequest, type SaslHandshakeResponse } from '../proto
 import { KafkaError } from './errors.ts'
 
 export type SaslCredentials =
-  | { mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; username: string; password: string }
+  | {
+      mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+      username: string
+      password: string
+      /** SCRAM with a delegation token: the token id as user name, its HMAC in base64 as password. */
+      tokenAuth?: boolean
+    }
   /** The token is asked for at each authentication (a provider may cache or refresh it). */
   | { mechanism: 'OAUTHBEARER'; token: () => Promise<string> }
 
@@ -65,7 +71,7 @@ export async function authenticate(conn: SaslTransport, sasl: SaslCredentials): 
       )
     }
   } else {
-    await scram(sasl.mechanism, sasl.username, sasl.password, step)
+    await scram(sasl.mechanism, sasl.username, sasl.password, sasl.tokenAuth === true, step)
   }
 }
 
@@ -94,11 +100,13 @@ async function scram(
   mechanism: ScramMechanismName,
   username: string,
   password: string,
+  tokenAuth: boolean,
   step: (message: Buffer) => Promise<Buffer>,
 ): Promise<void> {
   const alg = scramHash(mechanism)
   const clientNonce = randomBytes(24).toString('base64url')
-  const firstBare = `n=${saslName(username)},r=${clientNonce}`
+  // Kafka's tokenauth extension follows the nonce.
+  const firstBare = `n=${saslName(username)},r=${clientNonce}${tokenAuth ? ',tokenauth=true' : ''}`
   const serverFirst = (await step(Buffer.from(`n,,${firstBare}`))).toString('utf8')
   const attrs = new Map(serverFirst.split(',').map((p) => [p.slice(0, 1), p.slice(2)] as const))
   const nonce = attrs.get('r') ?? ''

@@ -152,13 +152,10 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI, delegation tokens, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)",
+      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply); expired delegation tokens are dropped when read, not by a periodic check",
     names: [
       'principal.builder.class',
       'security.providers',
-      'delegation.token.secret.key',
-      'delegation.token.expiry.time.ms',
-      'delegation.token.max.lifetime.ms',
       'delegation.token.expiry.check.interval.ms',
       'ssl.allow.dn.changes',
       'ssl.allow.san.changes',

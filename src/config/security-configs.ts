@@ -143,6 +143,26 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'How long keys fetched from an https JWKS are used before they are fetched again (sooner when a token names an unknown key).',
   },
   {
+    name: 'delegation.token.secret.key',
+    type: 'PASSWORD',
+    default: '',
+    doc: 'Secret that signs delegation tokens (their HMAC); the same on every broker of a cluster. Empty: delegation tokens are off (DELEGATION_TOKEN_AUTH_DISABLED).',
+  },
+  {
+    name: 'delegation.token.expiry.time.ms',
+    type: 'LONG',
+    default: '86400000',
+    min: 1,
+    doc: 'How long a delegation token lasts when created or renewed without a period of its own.',
+  },
+  {
+    name: 'delegation.token.max.lifetime.ms',
+    type: 'LONG',
+    default: '604800000',
+    min: 1,
+    doc: 'Longest a delegation token can live, renewals included.',
+  },
+  {
     name: 'connections.max.reauth.ms',
     type: 'LONG',
     default: '0',

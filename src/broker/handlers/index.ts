@@ -32,6 +32,10 @@ import alterConfigs from './33-alter-configs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
 import saslAuthenticate from './36-sasl-authenticate.ts'
 import createPartitions from './37-create-partitions.ts'
+import createDelegationToken from './38-create-delegation-token.ts'
+import renewDelegationToken from './39-renew-delegation-token.ts'
+import expireDelegationToken from './40-expire-delegation-token.ts'
+import describeDelegationToken from './41-describe-delegation-token.ts'
 import deleteGroups from './42-delete-groups.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
 import offsetDelete from './47-offset-delete.ts'
@@ -75,10 +79,11 @@ const TXN_HANDLERS: readonly AnyHandler[] = [
   ...[describeProducers, describeTransactions, listTransactions],
 ]
 
-/** Authentication on SASL listeners (sasl/authenticator.ts) and the SCRAM users it checks. */
+/** Authentication on SASL listeners (sasl/authenticator.ts), the SCRAM users it checks and delegation tokens. */
 const SASL_HANDLERS: readonly AnyHandler[] = [
   ...[saslHandshake, saslAuthenticate],
   ...[describeUserScramCredentials, alterUserScramCredentials],
+  ...[createDelegationToken, renewDelegationToken, expireDelegationToken, describeDelegationToken],
 ]
 
 /** The standard authorizer's ACLs (acls/authorizer.ts). */

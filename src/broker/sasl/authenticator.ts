@@ -64,6 +64,10 @@ export class SaslSession {
   #lifetimeMs = 0
   /** The user of the session being renewed, during a re-authentication. */
   #renewing: string | undefined
+  /** The exchange in progress authenticates with a delegation token. */
+  #byToken = false
+  /** Authenticated with a delegation token: such a session may not create or renew tokens (KIP-48). */
+  tokenAuthenticated = false
 
   constructor(listener: SaslListener, core: BrokerCore, connection: Connection) {
     this.#listener = listener
@@ -173,6 +177,7 @@ export class SaslSession {
         }
         this.#renewing = undefined
         this.#startSession(expiresAtMs)
+        this.tokenAuthenticated = this.#byToken
         this.state = 'authenticated'
         this.#connection.principal = principal
         this.#core.log.debug(
@@ -241,8 +246,14 @@ export class SaslSession {
   #newExchange(mechanism: string): SaslExchange {
     if (mechanism === 'PLAIN') return plainExchange(this.#listener.plainUsers)
     if ((SCRAM_MECHANISMS as readonly string[]).includes(mechanism)) {
+      const scram = mechanism as ScramMechanism
       const store = new ScramStore(this.#core.storage.kv)
-      return scramExchange(mechanism as ScramMechanism, (user) => store.get(user, mechanism as ScramMechanism))
+      return scramExchange(scram, async (user, tokenAuth) => {
+        this.#byToken = tokenAuth
+        if (tokenAuth) return this.#core.tokens.scramIdentity(user, scram)
+        const credential = await store.get(user, scram)
+        return credential && { credential }
+      })
     }
     if (mechanism === 'OAUTHBEARER' && this.#listener.oauthBearer) {
       return oauthBearerExchange(this.#listener.oauthBearer.validate)
@@ -259,7 +270,7 @@ export function saslGate(inner: Dispatcher, listener: SaslListener, core: Broker
   if (listener.oauthBearer?.mode === 'unsecured') {
     core.log.warn(
       { listener: listener.name },
-      'OAUTHBEARER accepts unsecured tokens (Kafka\'s test mode): set sasl.oauthbearer.jwks.endpoint.url to accept only signed ones',
+      "OAUTHBEARER accepts unsecured tokens (Kafka's test mode): set sasl.oauthbearer.jwks.endpoint.url to accept only signed ones",
     )
   }
   return (frame, connection) => {

@@ -5,7 +5,7 @@
  * a made-up salt and fails at the proof like a wrong password, so the exchange does not tell
  * which users exist.
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { type SaslExchange, SaslFailure } from './exchange.ts'
 
 export type ScramMechanism = 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
@@ -69,17 +69,34 @@ function attributes(message: string): [string, string][] {
 /** A per-process secret that makes the salts of unknown users stable but unguessable. */
 const FAKE_SALT_KEY = randomBytes(32)
 
+/** Who a SCRAM user name stands for: its credential, and for a delegation token its owner and expiry. */
+export interface ScramIdentity {
+  credential: ScramCredential
+  /** The principal's name when it is not the user name (a delegation token's owner). */
+  user?: string
+  /** When the credential expires (a delegation token's expiry). */
+  expiresAtMs?: number
+}
+
+/** Hi(password, salt, i) of RFC 5802. */
+export function saltedPassword(mechanism: ScramMechanism, password: string, salt: Buffer, iterations: number): Buffer {
+  const alg = hashOf(mechanism)
+  return pbkdf2Sync(password, salt, iterations, alg === 'sha256' ? 32 : 64, alg)
+}
+
 /**
- * One SCRAM exchange. `lookup` finds a user's credential (undefined: no such user).
+ * One SCRAM exchange. `lookup` finds who a user name stands for (undefined: no such user); with
+ * `tokenAuth` (Kafka's tokenauth=true extension) the name is a delegation token's id.
  */
 export function scramExchange(
   mechanism: ScramMechanism,
-  lookup: (user: string) => Promise<ScramCredential | undefined>,
+  lookup: (user: string, tokenAuth: boolean) => Promise<ScramIdentity | undefined>,
 ): SaslExchange {
   const alg = hashOf(mechanism)
   let step: 'first' | 'final' | 'done' = 'first'
   let user = ''
   let credential: ScramCredential | undefined
+  let identity: ScramIdentity | undefined
   let gs2Header = ''
   let clientFirstBare = ''
   let serverFirst = ''
@@ -101,12 +118,11 @@ export function scramExchange(
     if (m[2] !== undefined && decodeSaslName(m[2].slice(2)) !== name) {
       throw failure(mechanism, 'authorization id differs from the user name')
     }
-    // Kafka's tokenauth extension asks for a delegation token: there are none here.
-    if (attrs.slice(2).some(([k, v]) => k === '' && v.startsWith('tokenauth='))) {
-      throw failure(mechanism, 'delegation token authentication asked')
-    }
+    // Kafka's tokenauth extension: the user name is a delegation token's id.
+    const tokenAuth = attrs.slice(2).some(([k, v]) => k === '' && v === 'tokenauth=true')
     user = name
-    credential = await lookup(user)
+    identity = await lookup(user, tokenAuth)
+    credential = identity?.credential
     const salt = credential?.salt ?? hmac(alg, FAKE_SALT_KEY, `${mechanism}\u0000${user}`).subarray(0, 16)
     const iterations = credential?.iterations ?? MIN_ITERATIONS
     nonce = clientNonce + randomBytes(18).toString('base64')
@@ -147,7 +163,7 @@ export function scramExchange(
       }
       if (step === 'final') {
         step = 'done'
-        return { challenge: final(message), user }
+        return { challenge: final(message), user: identity?.user ?? user, expiresAtMs: identity?.expiresAtMs }
       }
       throw failure(mechanism, 'message after the exchange ended')
     },

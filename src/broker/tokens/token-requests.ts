@@ -1,0 +1,37 @@
+/**
+ * What the four delegation-token APIs share: Kafka's refusal of the whole request
+ * (DELEGATION_TOKEN_AUTH_DISABLED without a secret key; DELEGATION_TOKEN_REQUEST_NOT_ALLOWED on a
+ * connection that is unauthenticated, PLAINTEXT or TLS without a client certificate, or
+ * authenticated with a delegation token itself), and who may renew or expire a token.
+ */
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import type { RequestContext } from '../context.ts'
+import { saslSessionOf } from '../sasl/authenticator.ts'
+import type { DelegationToken } from './delegation-tokens.ts'
+
+const ANONYMOUS = 'User:ANONYMOUS'
+
+/** The error that refuses a token request outright, or undefined. */
+export function tokenRequestRefusal(ctx: RequestContext): number | undefined {
+  if (!ctx.broker.tokens.enabled) return ErrorCode.DELEGATION_TOKEN_AUTH_DISABLED
+  const sasl = saslSessionOf(ctx.connection)
+  if (sasl?.tokenAuthenticated || ctx.connection.principal === ANONYMOUS) {
+    return ErrorCode.DELEGATION_TOKEN_REQUEST_NOT_ALLOWED
+  }
+  return undefined
+}
+
+/** The token's owner and its renewers may renew and expire it. */
+export function mayRenew(ctx: RequestContext, token: DelegationToken): boolean {
+  const principal = ctx.connection.principal
+  return token.owner === principal || token.renewers.includes(principal)
+}
+
+/** A principal as the token APIs carry it (type and name) in Kafka's `Type:name` form. */
+export const principalOf = (type: string, name: string): string => `${type}:${name}`
+
+/** The type and name of a `Type:name` principal. */
+export function splitPrincipal(principal: string): { principalType: string; principalName: string } {
+  const at = principal.indexOf(':')
+  return { principalType: principal.slice(0, at), principalName: principal.slice(at + 1) }
+}
