@@ -118,6 +118,31 @@ describe('KafkaShareConsumer', { skip: hasJavaClient ? false : JAVA_CLIENT_MISSI
     })
   }
 
+  test('three brokers, three partitions: each consumer keeps a share session per broker', async (t) => {
+    const broker = await startBroker({ brokers: 3, config: BROKER_CONFIG })
+    t.after(() => broker.close())
+    await broker.core.topics.create('java-share-brokers', 3, {})
+    await groupConfigs(broker, 'java-brokers', { 'share.auto.offset.reset': 'earliest' })
+    const cluster = new Cluster({ bootstrap: bootstrap(broker) })
+    const producer = new Producer(cluster)
+    const sent = values('b', 90)
+    try {
+      for (const [i, value] of sent.entries())
+        await producer.send({ topic: 'java-share-brokers', partition: i % 3, value })
+    } finally {
+      await producer.close()
+      await cluster.close()
+    }
+    const { consumers } = await javaProgram<{ consumers: Received[][] }>(
+      'ShareConsumerClient',
+      ['split', bootstrap(broker), 'java-share-brokers', 'java-brokers', '2', String(sent.length), '90000'],
+      120_000,
+    )
+    const all = consumers.flat()
+    assert.equal(all.length, sent.length, 'no record twice')
+    assert.deepEqual(all.map((r) => r.value).sort(), [...sent].sort())
+  })
+
   test('records a stuck consumer holds go to another once their lock expires', async (t) => {
     const broker = await startBroker({ config: BROKER_CONFIG })
     t.after(() => broker.close())

@@ -83,9 +83,9 @@ async function answer(ctx: RequestContext, req: ShareFetchRequest): Promise<Shar
   if (req.shareSessionEpoch === INITIAL_SHARE_EPOCH) {
     if (hasAcks)
       return fail(ErrorCode.INVALID_REQUEST, 'Acknowledgements are not allowed when opening a share session.')
-    session = core.shareSessions.open(groupId, memberId, ctx.connection)
+    session = core.shareSessions.open(ctx.nodeId, groupId, memberId, ctx.connection)
   } else {
-    session = core.shareSessions.use(groupId, memberId, req.shareSessionEpoch, ctx.connection)
+    session = core.shareSessions.use(ctx.nodeId, groupId, memberId, req.shareSessionEpoch, ctx.connection)
   }
   if (typeof session === 'number') return fail(session)
   watchShareConnection(core, ctx.connection)

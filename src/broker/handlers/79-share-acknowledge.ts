@@ -42,7 +42,7 @@ export default defineHandler<ShareAcknowledgeRequest, ShareAcknowledgeResponse>(
     const memberId = req.memberId
     if (memberId === null || memberId === '') return fail(ErrorCode.INVALID_REQUEST, 'Member id is empty.')
     if (req.shareSessionEpoch === INITIAL_SHARE_EPOCH) return fail(ErrorCode.INVALID_SHARE_SESSION_EPOCH)
-    const session = core.shareSessions.use(req.groupId, memberId, req.shareSessionEpoch, ctx.connection)
+    const session = core.shareSessions.use(ctx.nodeId, req.groupId, memberId, req.shareSessionEpoch, ctx.connection)
     if (typeof session === 'number') return fail(session)
     watchShareConnection(core, ctx.connection)
     const groupId = req.groupId

@@ -1,5 +1,6 @@
 /**
- * Share sessions (KIP-932, Kafka's ShareSessionCache): one per group member and broker, opened
+ * Share sessions (KIP-932, Kafka's ShareSessionCache): one per group member and broker (node id:
+ * the brokers of one process keep their sessions apart, as separate brokers would), opened
  * by a ShareFetch with epoch 0, which names the partitions to fetch; every later ShareFetch or
  * ShareAcknowledge carries the next epoch and changes the partition set incrementally; epoch -1
  * closes it, and the records its member still holds are released. A session belongs to the
@@ -48,13 +49,13 @@ export class ShareSessions {
     this.#maxSessions = maxSessions
   }
 
-  static #key(groupId: string, memberId: string): string {
-    return JSON.stringify([groupId, memberId])
+  static #key(nodeId: number, groupId: string, memberId: string): string {
+    return JSON.stringify([nodeId, groupId, memberId])
   }
 
   /** Opens a session (epoch 0), replacing the member's earlier one; or SHARE_SESSION_LIMIT_REACHED. */
-  open(groupId: string, memberId: string, owner: object): ShareSession | number {
-    const key = ShareSessions.#key(groupId, memberId)
+  open(nodeId: number, groupId: string, memberId: string, owner: object): ShareSession | number {
+    const key = ShareSessions.#key(nodeId, groupId, memberId)
     if (!this.#sessions.has(key) && this.#sessions.size >= this.#maxSessions()) return SHARE_SESSION_LIMIT_REACHED
     const session = new ShareSession(groupId, memberId, owner)
     this.#sessions.set(key, session)
@@ -66,8 +67,8 @@ export class ShareSessions {
    * SHARE_SESSION_NOT_FOUND or INVALID_SHARE_SESSION_EPOCH otherwise. A positive epoch moves the
    * session on; the final one removes it (the caller releases what its member holds).
    */
-  use(groupId: string, memberId: string, epoch: number, owner: object): ShareSession | number {
-    const key = ShareSessions.#key(groupId, memberId)
+  use(nodeId: number, groupId: string, memberId: string, epoch: number, owner: object): ShareSession | number {
+    const key = ShareSessions.#key(nodeId, groupId, memberId)
     const session = this.#sessions.get(key)
     if (session === undefined) return ErrorCode.SHARE_SESSION_NOT_FOUND
     if (epoch === FINAL_SHARE_EPOCH) {
