@@ -21,6 +21,22 @@ export function tokenRequestRefusal(ctx: RequestContext): number | undefined {
   return undefined
 }
 
+/**
+ * Renews or expires the token with this HMAC (`change` answers its new expiry):
+ * DELEGATION_TOKEN_NOT_FOUND for no live token, DELEGATION_TOKEN_OWNER_MISMATCH for a requester
+ * who is neither its owner nor a renewer.
+ */
+export async function changeToken(
+  ctx: RequestContext,
+  hmac: Buffer,
+  change: (token: DelegationToken) => Promise<number>,
+): Promise<{ errorCode: number; expiryTimestampMs: bigint }> {
+  const token = await ctx.broker.tokens.byHmac(hmac)
+  if (token === undefined) return { errorCode: ErrorCode.DELEGATION_TOKEN_NOT_FOUND, expiryTimestampMs: -1n }
+  if (!mayRenew(ctx, token)) return { errorCode: ErrorCode.DELEGATION_TOKEN_OWNER_MISMATCH, expiryTimestampMs: -1n }
+  return { errorCode: ErrorCode.NONE, expiryTimestampMs: BigInt(await change(token)) }
+}
+
 /** The token's owner and its renewers may renew and expire it. */
 export function mayRenew(ctx: RequestContext, token: DelegationToken): boolean {
   const principal = ctx.connection.principal
