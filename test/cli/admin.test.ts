@@ -2,9 +2,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
+import { HANDLERS } from '../../src/broker/handlers/index.ts'
 import { Admin } from '../../src/client/admin.ts'
 import { EARLIEST, listOffsets } from '../../src/client/offsets.ts'
 import { Producer } from '../../src/client/producer.ts'
+import { CLIENT_VERSIONS } from '../../src/client/versions.ts'
+import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { cli } from './helpers.ts'
 
 let broker: Broker
@@ -132,7 +135,10 @@ describe('samsa cli', { concurrency: true }, () => {
     assert.equal(text.code, 0, text.stderr)
     assert.match(text.stdout, /^Cluster id: \S+\nController: 1\n/)
     assert.match(text.stdout, new RegExp(`1\\*\\s+${broker.host.replace(/\./g, '\\.')}\\s+${broker.port}`))
-    assert.match(text.stdout, /\n\s+0\s+Produce\s+0\s+11\s+11\n/)
+    // MAX is what the broker serves, USED what the command's client speaks (the highest both know).
+    const served = HANDLERS.find((h) => h.api.apiKey === ApiKey.Produce)?.maxVersion
+    const used = CLIENT_VERSIONS.get(ApiKey.Produce)?.max
+    assert.match(text.stdout, new RegExp(`\\n\\s+0\\s+Produce\\s+0\\s+${served}\\s+${used}\\n`))
     const json = await samsa(['cluster', 'info', '--json'])
     const info = JSON.parse(json.stdout) as {
       clusterId: string
