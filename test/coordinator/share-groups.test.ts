@@ -118,8 +118,10 @@ test('acknowledgements: ACCEPT completes, RELEASE redelivers, REJECT archives; e
   assert.deepEqual([...got.deliveries.values()], [1, 1, 1, 1])
   assert.equal(got.res.acquisitionLockTimeoutMs, 30000, 'Kafka default share.record.lock.duration.ms')
 
-  const foreign = await b.acknowledge([ack(0, 0, ACCEPT)])
+  const foreign = await b.acknowledge([ack(0, 0, ACCEPT)], { version: 1 })
   assert.equal(foreign.errorCode, ErrorCode.INVALID_RECORD_STATE, 'b does not hold record 0')
+  const renewV1 = await a.acknowledge([ack(3, 3, RENEW)], { version: 1 })
+  assert.equal(renewV1.errorCode, ErrorCode.INVALID_REQUEST, 'v1 has no RENEW')
   const malformed = await a.acknowledge([{ firstOffset: 2n, lastOffset: 1n, acknowledgeTypes: [ACCEPT] }])
   assert.equal(malformed.errorCode, ErrorCode.INVALID_REQUEST)
   const mixed = await a.acknowledge([{ firstOffset: 0n, lastOffset: 2n, acknowledgeTypes: [ACCEPT, RELEASE, REJECT] }])

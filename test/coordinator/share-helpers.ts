@@ -131,11 +131,11 @@ export class ShareMember {
     return { res, offsets, values, deliveries: acquired }
   }
 
-  async acknowledge(acks: AcknowledgementBatch[], init: { epoch?: number; renew?: boolean } = {}) {
+  async acknowledge(acks: AcknowledgementBatch[], init: { epoch?: number; renew?: boolean; version?: number } = {}) {
     const epoch = init.epoch ?? this.epoch
     const res = await this.raw.send<ShareAcknowledgeResponse>(
       ApiKey.ShareAcknowledge,
-      2,
+      init.version ?? 2,
       createShareAcknowledgeRequest({
         groupId: this.groupId,
         memberId: this.memberId,
