@@ -208,6 +208,7 @@ export class BrokerCore {
       if (kind !== 'deleted') return this.groups.onTopicsChanged()
       this.fetchSessions.forgetTopic(name)
       await this.groups.onTopicDeleted(name)
+      await this.shares.forgetTopic(name)
       await this.producers.forgetTopic(name)
     })
   }

@@ -1,7 +1,7 @@
 /**
  * Share groups (KIP-932) in the admin APIs, over the wire with raw requests: ShareGroupDescribe,
  * ListGroups and DescribeGroups with the group type, DescribeShareGroupOffsets (start offset,
- * v1 lag), AlterShareGroupOffsets and DeleteShareGroupOffsets on empty groups only, DeleteGroups.
+ * v1 lag), AlterShareGroupOffsets and DeleteShareGroupOffsets on empty groups only, DeleteGroups; share state of a deleted topic goes.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
@@ -132,4 +132,11 @@ test('share groups in the admin APIs: described, listed with their type, offsets
   assert.equal(await deleteGroup('adm'), ErrorCode.NONE)
   assert.equal(await deleteGroup('adm'), ErrorCode.GROUP_ID_NOT_FOUND)
   assert.deepEqual(await broker.core.shares.groupPartitions('adm'), [], 'the group state went with the group')
+
+  // A deleted topic's share state goes with it.
+  const gone = await topic(broker, 'share-gone', 1)
+  await new ShareMember(raw, 'gone', 'm', gone).fetch()
+  assert.deepEqual(await broker.core.shares.groupPartitions('gone'), [{ topicId: gone, partition: 0 }])
+  await broker.core.topics.delete('share-gone')
+  assert.deepEqual(await broker.core.shares.groupPartitions('gone'), [])
 })

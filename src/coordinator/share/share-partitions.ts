@@ -316,6 +316,23 @@ export class SharePartitions {
     if (gone.size > 0) await this.#deps.kv.put(SHARE_STATE_NAMESPACE, gone)
   }
 
+  /**
+   * A topic was deleted: the share partitions held for it leave memory (their locks stop) and
+   * their stored state goes. State of the topic stored by groups never read here stays, under the
+   * deleted topic's id, which no topic will have again.
+   */
+  async forgetTopic(topic: string): Promise<void> {
+    const gone = new Map<string, null>()
+    for (const [k, pending] of [...this.#held]) {
+      const h = await pending.catch(() => undefined)
+      if (h === undefined || h.key.topic !== topic) continue
+      this.#drop(h)
+      this.#held.delete(k)
+      gone.set(k, null)
+    }
+    if (gone.size > 0) await this.#deps.kv.put(SHARE_STATE_NAMESPACE, gone)
+  }
+
   /** Stops every lock timer and waits for the writes under way. */
   async close(): Promise<void> {
     this.#closed = true
