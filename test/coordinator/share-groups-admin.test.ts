@@ -1,7 +1,8 @@
 /**
  * Share groups (KIP-932) in the admin APIs, over the wire with raw requests: ShareGroupDescribe,
  * ListGroups and DescribeGroups with the group type, DescribeShareGroupOffsets (start offset,
- * v1 lag), AlterShareGroupOffsets and DeleteShareGroupOffsets on empty groups only, DeleteGroups; share state of a deleted topic goes.
+ * v1 lag), AlterShareGroupOffsets and DeleteShareGroupOffsets on empty groups only, DeleteGroups;
+ * the share state of a deleted topic goes with it.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
