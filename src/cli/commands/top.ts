@@ -155,7 +155,7 @@ const perSec = (v: number): string => (v === 0 ? '0' : v < 10 ? v.toFixed(1) : S
 /** The frame as text: a header line, then the topic, API, group and storage tables. */
 export function formatFrame(f: TopFrame): string {
   const lines = [
-    `samsa top: ${f.url}, every ${f.intervalSeconds} s; ${f.connections} connections, ${f.requestsInFlight} requests in flight`,
+    `samsa top: ${f.url}, every ${Number(f.intervalSeconds.toFixed(1))} s; ${f.connections} connections, ${f.requestsInFlight} requests in flight`,
     '',
     formatTable(
       ['TOPIC', 'IN/S', 'OUT/S', 'RECORDS-IN/S', 'RECORDS-OUT/S', 'IN', 'OUT'],
