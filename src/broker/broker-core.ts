@@ -127,6 +127,7 @@ export class BrokerCore {
       ...groupDeps,
       prop: (n) => this.prop(n),
       coordinates,
+      groupConfigs: (groupId) => this.groupConfigs.get(groupId),
       dropShareState: (groupId) => this.shares.deleteGroupState(groupId),
     })
     this.groupConfigs = new GroupConfigStore(options.storage.kv)

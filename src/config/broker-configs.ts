@@ -312,6 +312,26 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
   ),
   ...shareGroupConfig('group.share.max.share.sessions', '2000', 'Share sessions a broker keeps (ShareFetch).'),
   ...shareGroupConfig(
+    'group.share.min.session.timeout.ms',
+    '45000',
+    'Smallest share.session.timeout.ms a share group may set.',
+  ),
+  ...shareGroupConfig(
+    'group.share.max.session.timeout.ms',
+    '60000',
+    'Largest share.session.timeout.ms a share group may set.',
+  ),
+  ...shareGroupConfig(
+    'group.share.min.heartbeat.interval.ms',
+    '5000',
+    'Smallest share.heartbeat.interval.ms a share group may set.',
+  ),
+  ...shareGroupConfig(
+    'group.share.max.heartbeat.interval.ms',
+    '15000',
+    'Largest share.heartbeat.interval.ms a share group may set.',
+  ),
+  ...shareGroupConfig(
     'group.share.min.record.lock.duration.ms',
     '15000',
     'Smallest share.record.lock.duration.ms a share group may set.',

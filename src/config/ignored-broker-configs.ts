@@ -108,13 +108,9 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      'streams groups (KIP-1071) are not implemented; share groups (KIP-932) have no share coordinator of their own or bounds on member-chosen values',
+      'streams groups (KIP-1071) are not implemented; share groups (KIP-932) have no share coordinator of their own and one assignor',
     names: [
       'group.share.assignors',
-      'group.share.max.heartbeat.interval.ms',
-      'group.share.max.session.timeout.ms',
-      'group.share.min.heartbeat.interval.ms',
-      'group.share.min.session.timeout.ms',
       'share.coordinator.append.linger.ms',
       'share.coordinator.load.buffer.size',
       'share.coordinator.snapshot.update.records.per.snapshot',

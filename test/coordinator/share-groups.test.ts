@@ -303,8 +303,17 @@ test('group configs: share.* set, checked and described on the GROUP resource; e
   assert.equal((await alter('cfg', { 'share.isolation.level': 'read_committed' }))?.errorCode, ErrorCode.INVALID_CONFIG)
   assert.equal((await alter('cfg', { 'no.such.config': '1' }))?.errorCode, ErrorCode.INVALID_CONFIG)
   assert.equal((await alter('', { 'share.delivery.count.limit': '3' }))?.errorCode, ErrorCode.INVALID_REQUEST)
-  const ok = await alter('cfg', { 'share.auto.offset.reset': 'earliest', 'share.delivery.count.limit': '3' })
-  assert.equal(ok?.errorCode, ErrorCode.NONE)
+  assert.equal((await alter('cfg', { 'share.session.timeout.ms': '1000' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  assert.equal((await alter('cfg', { 'share.heartbeat.interval.ms': '20000' }))?.errorCode, ErrorCode.INVALID_CONFIG)
+  const ok = await alter('cfg', {
+    'share.auto.offset.reset': 'earliest',
+    'share.delivery.count.limit': '3',
+    'share.heartbeat.interval.ms': '6000',
+  })
+  assert.equal(ok?.errorCode, ErrorCode.NONE, ok?.errorMessage ?? '')
+  const joined = await join(raw, 'cfg', 'member-cfg', ['share-cfg'])
+  assert.equal(joined.heartbeatIntervalMs, 6000, 'share.heartbeat.interval.ms of the group')
+  await heartbeat(raw, { groupId: 'cfg', memberId: 'member-cfg', memberEpoch: -1 })
 
   const described = await raw.send<DescribeConfigsResponse>(
     ApiKey.DescribeConfigs,

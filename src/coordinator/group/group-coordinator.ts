@@ -71,6 +71,8 @@ export interface GroupCoordinatorDeps {
   log: Log
   /** Whether this broker coordinates a group id now (default: every group). */
   coordinates?: CoordinatesPredicate
+  /** A group's config overrides (the GROUP config resource), by Kafka name. */
+  groupConfigs?(groupId: string): Readonly<Record<string, string>>
   /** A share group was deleted: its share-partition state goes too (DeleteGroups). */
   dropShareState?(groupId: string): Promise<void>
 }
@@ -153,8 +155,10 @@ export class GroupCoordinator {
       now: deps.now,
       clock: deps.clock,
       topics: deps.topics,
-      sessionTimeoutMs: () => num('group.share.session.timeout.ms'),
-      heartbeatIntervalMs: () => num('group.share.heartbeat.interval.ms'),
+      sessionTimeoutMs: (groupId) =>
+        Number(deps.groupConfigs?.(groupId)['share.session.timeout.ms'] ?? num('group.share.session.timeout.ms')),
+      heartbeatIntervalMs: (groupId) =>
+        Number(deps.groupConfigs?.(groupId)['share.heartbeat.interval.ms'] ?? num('group.share.heartbeat.interval.ms')),
       maxSize: () => num('group.share.max.size'),
       persist: (g) => this.#persist(g),
     }

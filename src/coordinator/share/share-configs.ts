@@ -1,8 +1,9 @@
 /**
  * Share groups' group configs (the GROUP config resource, KIP-932) over the broker's
  * `group.share.*` defaults, checked and resolved as Kafka's GroupConfig does: the record lock
- * duration within group.share.min/max.record.lock.duration.ms, the delivery count limit within
- * 2-10, the start offset reset `latest`, `earliest` or `by_duration:<ISO-8601 duration>`.
+ * duration, session timeout and heartbeat interval within the broker's group.share.min/max.*
+ * bounds, the delivery count limit within 2-10, the start offset reset `latest`, `earliest` or
+ * `by_duration:<ISO-8601 duration>`.
  * Only read_uncommitted is served for share.isolation.level.
  */
 import { type ConfigDefinition, validateConfigValue } from '../../config/topic-configs.ts'
@@ -42,6 +43,20 @@ export const GROUP_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'How long a share group member holds the records it acquired before they are available again.',
   },
   {
+    name: 'share.session.timeout.ms',
+    type: 'INT',
+    default: '45000',
+    brokerSynonym: 'group.share.session.timeout.ms',
+    doc: 'How long a share group member may go without a heartbeat before it is removed.',
+  },
+  {
+    name: 'share.heartbeat.interval.ms',
+    type: 'INT',
+    default: '5000',
+    brokerSynonym: 'group.share.heartbeat.interval.ms',
+    doc: 'How often the share group members are told to heartbeat.',
+  },
+  {
     name: 'share.isolation.level',
     type: 'STRING',
     default: 'read_uncommitted',
@@ -61,11 +76,12 @@ export function groupConfigProblem(name: string, value: string, prop: (name: str
   if (def.validValues && !def.validValues.includes(value)) return `Invalid value ${value} for configuration ${name}`
   const why = validateConfigValue(def, value)
   if (why) return why
-  if (name === 'share.record.lock.duration.ms') {
-    const min = Number(prop('group.share.min.record.lock.duration.ms'))
-    const max = Number(prop('group.share.max.record.lock.duration.ms'))
-    if (Number(value) < min) return `${name} must be greater than or equal to group.share.min.record.lock.duration.ms`
-    if (Number(value) > max) return `${name} must be less than or equal to group.share.max.record.lock.duration.ms`
+  // share.x.ms lies within the broker's group.share.min.x.ms and group.share.max.x.ms.
+  const bounded = /^share\.(record\.lock\.duration|session\.timeout|heartbeat\.interval)\.ms$/.exec(name)?.[1]
+  if (bounded !== undefined) {
+    const [min, max] = [`group.share.min.${bounded}.ms`, `group.share.max.${bounded}.ms`]
+    if (Number(value) < Number(prop(min))) return `${name} must be greater than or equal to ${min}`
+    if (Number(value) > Number(prop(max))) return `${name} must be less than or equal to ${max}`
   }
   return undefined
 }

@@ -5,7 +5,7 @@
  * simple assignor recomputes the target at once. Unlike consumer groups there is nothing to
  * revoke (several members may read one partition), so a member moves straight to the new
  * assignment and epoch on its next heartbeat. A member that stops heartbeating is removed after
- * group.share.session.timeout.ms. Which records a member reads is the share partitions' business
+ * share.session.timeout.ms. Which records a member reads is the share partitions' business
  * (share-partition.ts), not the group's.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -25,8 +25,9 @@ export interface ShareGroupHost {
   now(): number
   clock?: Clock
   topics: { get(name: string): TopicMetadata | undefined; list(): TopicMetadata[] }
-  sessionTimeoutMs(): number
-  heartbeatIntervalMs(): number
+  /** share.session.timeout.ms and share.heartbeat.interval.ms of a group (group configs over the broker's). */
+  sessionTimeoutMs(groupId: string): number
+  heartbeatIntervalMs(groupId: string): number
   maxSize(): number
   /** Writes the group's durable record; false when the write was refused. */
   persist(group: ShareGroup): Promise<boolean>
@@ -152,7 +153,7 @@ export class ShareGroup {
       errorMessage: null,
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
-      heartbeatIntervalMs: this.#host.heartbeatIntervalMs(),
+      heartbeatIntervalMs: this.#host.heartbeatIntervalMs(this.groupId),
       assignment:
         req.memberEpoch === 0 || changed || isNew
           ? [...member.assigned].map(([topicId, partitions]) => ({ topicId, partitions }))
@@ -186,7 +187,7 @@ export class ShareGroup {
   }
 
   #startSession(member: ShareMember): void {
-    this.#timers.set(`session:${member.memberId}`, this.#host.sessionTimeoutMs(), () => {
+    this.#timers.set(`session:${member.memberId}`, this.#host.sessionTimeoutMs(this.groupId), () => {
       this.removeMember(member)
       void this.#host.persist(this)
     })
