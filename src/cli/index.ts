@@ -92,6 +92,11 @@ const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/acls.ts')).registerAclsCommand,
   },
   {
+    name: 'quotas',
+    description: 'client quotas: byte rates per user, client id or IP',
+    load: async () => (await import('./commands/quotas.ts')).registerQuotasCommand,
+  },
+  {
     name: 'users',
     description: 'SCRAM credentials of users (SASL authentication)',
     load: async () => (await import('./commands/users.ts')).registerUsersCommand,
