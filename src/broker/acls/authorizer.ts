@@ -103,12 +103,21 @@ export class Authorizer {
     if (!this.enabled) return true
     // Nested maps, not a joined key: a hit allocates nothing (this runs per partition of every produce and fetch).
     let byHost = this.#cache.get(who.principal)
-    if (byHost === undefined) this.#cache.set(who.principal, (byHost = new Map()))
+    if (byHost === undefined) {
+      byHost = new Map()
+      this.#cache.set(who.principal, byHost)
+    }
     let byAction = byHost.get(who.host)
-    if (byAction === undefined) byHost.set(who.host, (byAction = new Map()))
+    if (byAction === undefined) {
+      byAction = new Map()
+      byHost.set(who.host, byAction)
+    }
     const action = resourceType * 64 + operation
     let byName = byAction.get(action)
-    if (byName === undefined) byAction.set(action, (byName = new Map()))
+    if (byName === undefined) {
+      byName = new Map()
+      byAction.set(action, byName)
+    }
     let allowed = byName.get(name)
     if (allowed === undefined) {
       allowed = this.#decide(who, operation, resourceType, name)
