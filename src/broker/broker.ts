@@ -405,6 +405,7 @@ function limits(core: BrokerCore): Omit<ListenerOptions, 'hosts' | 'port'> {
     maxInFlight: core.numberProp('queued.max.requests'),
     maxConnections: core.numberProp('max.connections'),
     maxConnectionsPerIp: core.numberProp('max.connections.per.ip'),
+    connectionThrottle: (ip) => core.quotas.connectionThrottle(ip, Date.now()),
     idleMs: core.numberProp('connections.max.idle.ms'),
   }
 }

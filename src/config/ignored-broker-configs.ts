@@ -208,7 +208,7 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      'only byte-rate client quotas are enforced: no request-time, controller mutation or connection creation rates, nor custom quota callbacks',
+      'only byte-rate and connection creation quotas are enforced: no request-time or controller mutation rates, broker-wide connection creation rate, nor custom quota callbacks',
     names: [
       'client.quota.callback.class',
       'controller.quota.window.num',

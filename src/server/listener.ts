@@ -16,6 +16,11 @@ export interface ListenerOptions extends ConnectionLimits {
   maxConnections: number
   /** max.connections.per.ip: connections beyond this from one address are closed on arrival. */
   maxConnectionsPerIp?: number
+  /**
+   * An address's connection creation rate quota (KIP-612): the milliseconds a new connection from
+   * it is held and then closed unserved, or 0 to serve it.
+   */
+  connectionThrottle?: (ip: string) => number
   /** SSL and SASL_SSL listeners: clients shake hands with these certificates first. */
   tls?: TlsConfig
 }
@@ -111,6 +116,15 @@ export class Listener {
       if (fromIp >= (this.#options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY)) {
         this.#log.warn({ remote: socket.remoteAddress }, 'connection refused: max.connections.per.ip reached')
         socket.destroy()
+        return
+      }
+      const throttleMs = this.#options.connectionThrottle?.(ip) ?? 0
+      if (throttleMs > 0) {
+        // As Kafka does: the connection is not served, and closed once the throttle time is over.
+        this.#log.debug({ remote: socket.remoteAddress, throttleMs }, 'connection throttled: connection_creation_rate')
+        socket.pause()
+        socket.on('error', () => {})
+        setTimeout(() => socket.destroy(), throttleMs).unref()
         return
       }
       this.#perIp.set(ip, fromIp + 1)

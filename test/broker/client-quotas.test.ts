@@ -3,7 +3,8 @@
  * (and the Java admin client in test/e2e/java-client), with Kafka's validation; and the byte
  * rates enforced: a kafkajs producer over its producer_byte_rate is held to within 10% of it over
  * 10 s while a producer without a quota goes on unslowed, and a fetch over consumer_byte_rate
- * answers a throttle time and mutes its connection for it (KIP-219).
+ * answers a throttle time and mutes its connection for it (KIP-219); connections from an address
+ * over its connection_creation_rate are held and closed unserved (KIP-612).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -14,6 +15,7 @@ import {
   type AlterClientQuotasResponse,
   createAlterClientQuotasRequest,
 } from '../../src/protocol/generated/alter-client-quotas.ts'
+import { createApiVersionsRequest } from '../../src/protocol/generated/api-versions.ts'
 import {
   createDescribeClientQuotasRequest,
   type DescribeClientQuotasResponse,
@@ -25,6 +27,7 @@ import {
   type FetchResponse,
 } from '../../src/protocol/generated/fetch.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
+import { waitUntil } from '../../src/testing/wait.ts'
 import { kafkajsClient, platformatic } from '../helpers/clients.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
@@ -298,5 +301,47 @@ describe('client quotas', () => {
     } finally {
       await reader.close()
     }
+  })
+
+  // Last: it throttles new connections from this machine while its quota is set.
+  test('connections from an address over its connection_creation_rate are closed unserved, then served again', async () => {
+    const set = await alter({
+      entries: [
+        {
+          entity: [{ entityType: 'ip', entityName: '127.0.0.1' }],
+          ops: [{ key: 'connection_creation_rate', value: 2, remove: false }],
+        },
+      ],
+      validateOnly: false,
+    })
+    assert.equal(set.entries[0]?.errorCode, ErrorCode.NONE)
+    /** Whether a new connection gets an ApiVersions answer. */
+    const served = async (): Promise<boolean> => {
+      const client = await RawClient.connect(broker.port, '127.0.0.1')
+      try {
+        await client.send(ApiKey.ApiVersions, 3, createApiVersionsRequest())
+        return true
+      } catch {
+        return false
+      } finally {
+        await client.close()
+      }
+    }
+    // Ten at once: within one window, two fit the rate.
+    const results = await Promise.all(Array.from({ length: 10 }, served))
+    const accepted = results.filter(Boolean).length
+    assert.ok(accepted >= 1 && accepted <= 3, `${accepted} of 10 simultaneous connections served at 2 per second`)
+    // Once the rate's windows have passed, the address is served again.
+    await waitUntil('a new connection is served', served, { timeoutMs: 10_000 })
+    const removed = await alter({
+      entries: [
+        {
+          entity: [{ entityType: 'ip', entityName: '127.0.0.1' }],
+          ops: [{ key: 'connection_creation_rate', value: 0, remove: true }],
+        },
+      ],
+      validateOnly: false,
+    })
+    assert.equal(removed.entries[0]?.errorCode, ErrorCode.NONE)
   })
 })

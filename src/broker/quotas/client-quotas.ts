@@ -3,7 +3,8 @@
  * key-value store, and the byte-rate quotas enforced as Kafka's ClientQuotaManager does: each
  * request's bytes go into the rate of the quota entity that applies to the client, measured over
  * quota.window.num windows of quota.window.size.seconds; a client above its quota gets a throttle
- * time in the response and its connection reads nothing for that long (KIP-219).
+ * time in the response and its connection reads nothing for that long (KIP-219). An address over
+ * its connection_creation_rate has its new connections held and closed unserved (KIP-612).
  *
  * The quota that applies to a (user, client id) is the most specific one configured, in Kafka's
  * order: user and client id, user and default client, user, default user and client id, default
@@ -12,7 +13,7 @@
  */
 import type { KeyValueStore } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
-import { CLIENT_ID, entityFromKey, entityKey, type QuotaEntity, USER } from './quota-entities.ts'
+import { CLIENT_ID, entityFromKey, entityKey, IP, type QuotaEntity, USER } from './quota-entities.ts'
 
 const NAMESPACE = 'client-quotas'
 /** Not an entity key: its version rises with every change, for other brokers to poll. */
@@ -20,6 +21,7 @@ const CHANGE_MARKER = '#changes'
 const POLL_MS = 1000
 
 export type ByteRateKey = 'producer_byte_rate' | 'consumer_byte_rate'
+const CONNECTION_RATE = 'connection_creation_rate'
 
 /** Bytes of one window. */
 interface Sample {
@@ -142,17 +144,41 @@ export class ClientQuotas {
     const entry = this.#applicable(key, user, clientId)
     if (entry === undefined) return 0
     const quota = this.#quotas.get(entry)?.get(key) as number
-    const rateKey = `${key} ${entry}`
-    let rate = this.#rates.get(rateKey)
-    if (rate === undefined) {
-      rate = new SampledRate(this.#options.windowCount, this.#options.windowMs)
-      this.#rates.set(rateKey, rate)
-    }
+    const rate = this.#rateOf(`${key} ${entry}`)
     rate.record(bytes, now)
     const observed = rate.rate(now)
     if (observed <= quota) return 0
     const throttle = ((observed - quota) / quota) * rate.windowMs(now)
     return Math.min(Math.round(throttle), this.#options.windowCount * this.#options.windowMs)
+  }
+
+  /**
+   * Records a new connection from `ip` against its connection_creation_rate (the address's own,
+   * else the default IP's) and answers how long to hold it before closing it unserved: 0 when it
+   * is within the rate, which then counts it. At most one window, as Kafka bounds it.
+   */
+  connectionThrottle(ip: string, now: number): number {
+    const entry = [entityKey(new Map([[IP, ip]])), entityKey(new Map([[IP, null]]))].find((k) =>
+      this.#quotas.get(k)?.has(CONNECTION_RATE),
+    )
+    if (entry === undefined) return 0
+    const quota = this.#quotas.get(entry)?.get(CONNECTION_RATE) as number
+    const rate = this.#rateOf(`${CONNECTION_RATE} ${entry} ${ip}`)
+    rate.record(1, now)
+    const observed = rate.rate(now)
+    if (observed <= quota) return 0
+    // Not accepted: it does not count.
+    rate.record(-1, now)
+    return Math.min(Math.round(((observed - quota) / quota) * rate.windowMs(now)), this.#options.windowMs)
+  }
+
+  #rateOf(key: string): SampledRate {
+    let rate = this.#rates.get(key)
+    if (rate === undefined) {
+      rate = new SampledRate(this.#options.windowCount, this.#options.windowMs)
+      this.#rates.set(key, rate)
+    }
+    return rate
   }
 
   /** The entity key whose `key` quota applies to a user and client id, in Kafka's precedence. */
