@@ -3,18 +3,20 @@
  * PostgreSQL sees the same ones: one key per ACL (its binding), and a change marker that every
  * write bumps in the same atomic put, which the other brokers poll to know when to read again.
  */
+import { CHANGE_MARKER, ChangeMarker } from '../../storage/change-marker.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
 import { type AclBinding, aclFromKey, aclKey } from './acl-model.ts'
 
 const NAMESPACE = 'acls'
-/** Not an ACL key (those are JSON arrays): its version rises with every change. */
-const CHANGE_MARKER = '#changes'
 
 export class AclStore {
   readonly #kv: KeyValueStore
+  /** Bumped with every write (an ACL key is a JSON array, never the marker's key). */
+  readonly changes: ChangeMarker
 
   constructor(kv: KeyValueStore) {
     this.#kv = kv
+    this.changes = new ChangeMarker(kv, NAMESPACE)
   }
 
   async list(): Promise<AclBinding[]> {
@@ -22,17 +24,12 @@ export class AclStore {
     return [...entries.keys()].filter((k) => k !== CHANGE_MARKER).map(aclFromKey)
   }
 
-  /** A number that differs after any change made through any broker. */
-  async changeVersion(): Promise<number> {
-    return (await this.#kv.getVersioned(NAMESPACE, CHANGE_MARKER)).version
-  }
-
   /** Adds and removes ACLs in one atomic step. */
   async write(add: readonly AclBinding[], remove: readonly AclBinding[]): Promise<void> {
     const entries = new Map<string, Buffer | null>()
     for (const acl of remove) entries.set(aclKey(acl), null)
     for (const acl of add) entries.set(aclKey(acl), Buffer.alloc(0))
-    entries.set(CHANGE_MARKER, Buffer.from(String(Date.now())))
+    entries.set(...this.changes.bump())
     await this.#kv.put(NAMESPACE, entries)
   }
 }

@@ -37,7 +37,6 @@ export interface AuthorizerOptions {
   log: Log
 }
 
-const POLL_MS = 1000
 /** Names kept per requester and action before that cache starts again (a bound, not a tuning). */
 const MAX_CACHED = 10_000
 
@@ -52,10 +51,8 @@ export class Authorizer {
   #acls: AclBinding[] = []
   /** ACLs by resource type. */
   #byType = new Map<number, AclBinding[]>()
-  #version = 0
   /** Decisions by principal, host, resource type and operation, and resource name. */
   #cache = new Map<string, Map<string, Map<number, Map<string, boolean>>>>()
-  #timer: NodeJS.Timeout | undefined
 
   constructor(options: AuthorizerOptions) {
     const className = options.props['authorizer.class.name'] ?? ''
@@ -77,14 +74,11 @@ export class Authorizer {
     if (!this.enabled) return
     await this.#reload()
     if (!this.#shared) return
-    this.#timer = setInterval(() => {
-      this.#poll().catch((err: unknown) => this.#log.warn({ err }, 'reading changed ACLs failed'))
-    }, POLL_MS)
-    this.#timer.unref()
+    this.#store.changes.watch(() => this.#reload(), this.#log, 'ACLs')
   }
 
   close(): void {
-    clearInterval(this.#timer)
+    this.#store.changes.stop()
   }
 
   /** Every ACL. */
@@ -176,20 +170,14 @@ export class Authorizer {
     )
   }
 
-  async #poll(): Promise<void> {
-    if ((await this.#store.changeVersion()) !== this.#version) await this.#reload()
-  }
-
   async #reload(): Promise<void> {
-    const version = await this.#store.changeVersion()
-    const acls = await this.#store.list()
+    const acls = await this.#store.changes.read(() => this.#store.list())
     // Deterministic order for DescribeAcls.
     acls.sort((a, b) => (aclKey(a) < aclKey(b) ? -1 : 1))
     const byType = new Map<number, AclBinding[]>()
     for (const acl of acls) byType.set(acl.resourceType, [...(byType.get(acl.resourceType) ?? []), acl])
     this.#acls = acls
     this.#byType = byType
-    this.#version = version
     this.#cache = new Map()
   }
 }

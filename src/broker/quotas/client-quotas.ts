@@ -11,14 +11,12 @@
  * user and default client, default user, client id, default client. Clients that share the entry
  * share its rate.
  */
+import { CHANGE_MARKER, ChangeMarker } from '../../storage/change-marker.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import { CLIENT_ID, entityFromKey, entityKey, IP, type QuotaEntity, USER } from './quota-entities.ts'
 
 const NAMESPACE = 'client-quotas'
-/** Not an entity key: its version rises with every change, for other brokers to poll. */
-const CHANGE_MARKER = '#changes'
-const POLL_MS = 1000
 
 export type ByteRateKey = 'producer_byte_rate' | 'consumer_byte_rate'
 const CONNECTION_RATE = 'connection_creation_rate'
@@ -82,8 +80,8 @@ export class ClientQuotas {
   readonly #options: ClientQuotasOptions
   /** Entity key → its quota values. */
   #quotas = new Map<string, Map<string, number>>()
-  #version = -1
-  #timer: NodeJS.Timeout | undefined
+  /** Bumped with every write (an entity key is never the marker's key). */
+  readonly #changes: ChangeMarker
   /** Which entry applies to a user and client id, per quota key (cleared on any change). */
   #resolved = new Map<string, string | undefined>()
   /** Rates per quota key and entity key. */
@@ -94,19 +92,17 @@ export class ClientQuotas {
   constructor(options: ClientQuotasOptions) {
     this.#kv = options.kv
     this.#options = options
+    this.#changes = new ChangeMarker(options.kv, NAMESPACE)
   }
 
   async load(): Promise<void> {
     await this.#reload()
     if (!this.#options.shared) return
-    this.#timer = setInterval(() => {
-      this.#poll().catch((err: unknown) => this.#options.log.warn({ err }, 'reading changed client quotas failed'))
-    }, POLL_MS)
-    this.#timer.unref()
+    this.#changes.watch(() => this.#reload(), this.#options.log, 'client quotas')
   }
 
   close(): void {
-    clearInterval(this.#timer)
+    this.#changes.stop()
   }
 
   /** Every entity with quotas, and its values. */
@@ -131,7 +127,7 @@ export class ClientQuotas {
       }
       entries.set(key, next.size === 0 ? null : Buffer.from(JSON.stringify(Object.fromEntries(next))))
     }
-    entries.set(CHANGE_MARKER, Buffer.from(String(Date.now())))
+    entries.set(...this.#changes.bump())
     await this.#kv.put(NAMESPACE, entries)
     await this.#reload()
   }
@@ -210,19 +206,14 @@ export class ClientQuotas {
     return found
   }
 
-  async #poll(): Promise<void> {
-    if ((await this.#kv.getVersioned(NAMESPACE, CHANGE_MARKER)).version !== this.#version) await this.#reload()
-  }
-
   async #reload(): Promise<void> {
-    const version = (await this.#kv.getVersioned(NAMESPACE, CHANGE_MARKER)).version
+    const stored = await this.#changes.read(() => this.#kv.list(NAMESPACE))
     const quotas = new Map<string, Map<string, number>>()
-    for (const [key, value] of await this.#kv.list(NAMESPACE)) {
+    for (const [key, value] of stored) {
       if (key === CHANGE_MARKER) continue
       quotas.set(key, new Map(Object.entries(JSON.parse(value.toString('utf8')) as Record<string, number>)))
     }
     this.#quotas = quotas
-    this.#version = version
     this.#resolved = new Map()
     this.enforcing = [...quotas.values()].some((v) => v.has('producer_byte_rate') || v.has('consumer_byte_rate'))
   }
