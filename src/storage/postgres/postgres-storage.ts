@@ -165,6 +165,9 @@ export class PostgresStorage implements Storage {
   readonly #topics = new Map<string, TopicState>()
   /** The same topics by topic id, as partition notices name them. */
   readonly #topicsById = new Map<string, TopicState>()
+  /** Reads of the topics started so far; each topic keeps the number of the read it was last taken from. */
+  #reads = 0
+  readonly #readOf = new Map<string, number>()
   /** Partition notices that came before their topic or partition was read, by `topicId/partition`. */
   readonly #early = new Map<string, PartitionNoticeEntry>()
   readonly #appendListeners: Listeners<Parameters<AppendListener>>
@@ -718,7 +721,11 @@ export class PostgresStorage implements Storage {
    * rows and take the notices that came before them. A topic gone, or recreated under a new id,
    * leaves its old partitions deleted.
    */
-  #applyTopic(meta: TopicMetadata | undefined, name: string, rows: PartitionRow[]): void {
+  #applyTopic(meta: TopicMetadata | undefined, name: string, rows: PartitionRow[], read: number): void {
+    // A read that began before the one this topic was last taken from is older news: a resync
+    // started before a create would otherwise undo it (and mark the new partitions deleted).
+    if ((this.#readOf.get(name) ?? 0) > read) return
+    this.#readOf.set(name, read)
     const known = this.#topics.get(name)
     if (known !== undefined && (meta === undefined || known.meta.topicId !== meta.topicId)) {
       for (const state of known.partitions) state.deleted = true
@@ -756,6 +763,7 @@ export class PostgresStorage implements Storage {
 
   /** Re-reads one topic. */
   async #refreshTopic(name: string): Promise<void> {
+    const read = ++this.#reads
     const { rows } = await idempotentQuery<TopicRow & PartitionRow>(this.#pool, {
       text: `SELECT t.name, t.topic_id::text, t.partition_count, t.configs,
               p.partition, p.log_start_offset, p.high_watermark, p.leader_epoch, p.commit_fence
@@ -767,12 +775,14 @@ export class PostgresStorage implements Storage {
       first === undefined ? undefined : metaOf(first),
       name,
       rows.filter((r) => r.partition !== null),
+      read,
     )
   }
 
   /** Re-reads every topic (open, a new LISTEN connection, a poll); tells listeners what changed. */
   async #resync(): Promise<void> {
     if (this.#closed) return
+    const read = ++this.#reads
     const topics = await idempotentQuery<TopicRow>(this.#pool, {
       text: 'SELECT name, topic_id::text, partition_count, configs FROM topics',
     })
@@ -791,7 +801,7 @@ export class PostgresStorage implements Storage {
       const before = this.#topics.get(name)?.meta
       const after = stored.get(name)
       // Every partition takes its row, changed topic or not: notices may have been missed.
-      this.#applyTopic(after, name, after === undefined ? [] : (byTopic.get(after.topicId) ?? []))
+      this.#applyTopic(after, name, after === undefined ? [] : (byTopic.get(after.topicId) ?? []), read)
       if (before === undefined || after === undefined || JSON.stringify(before) !== JSON.stringify(after)) {
         changed.push(name)
       }
