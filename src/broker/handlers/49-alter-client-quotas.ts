@@ -15,7 +15,7 @@ import {
 import { AclOperation } from '../acls/acl-model.ts'
 import { clusterAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
-import { entityProblem, type QuotaEntity, valueProblem } from '../quotas/quota-entities.ts'
+import { entityProblem, keyProblem, type QuotaEntity, valueProblem } from '../quotas/quota-entities.ts'
 
 export default defineHandler<AlterClientQuotasRequest, AlterClientQuotasResponse>({
   api,
@@ -32,7 +32,7 @@ export default defineHandler<AlterClientQuotasRequest, AlterClientQuotasResponse
       const entity: QuotaEntity = new Map(e.entity.map((x) => [x.entityType, x.entityName]))
       const values = new Map<string, number | null>()
       for (const op of e.ops) {
-        const wrong = op.remove ? valueProblem(entity, op.key, 1) : valueProblem(entity, op.key, op.value)
+        const wrong = op.remove ? keyProblem(entity, op.key) : valueProblem(entity, op.key, op.value)
         if (wrong) return answer(ErrorCode.INVALID_REQUEST, wrong)
         values.set(op.key, op.remove ? null : op.value)
       }

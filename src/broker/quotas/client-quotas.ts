@@ -56,6 +56,15 @@ class SampledRate {
     return full < minFull ? elapsed + (minFull - full) * this.#windowMs : elapsed
   }
 
+  /**
+   * How long a client over `quota` must wait for its rate to come back to it, as Kafka's
+   * QuotaUtils.throttleTime computes it over the precise window; 0 when it is within the quota.
+   */
+  throttleMs(quota: number, now: number): number {
+    const observed = this.rate(now)
+    return observed <= quota ? 0 : Math.round(((observed - quota) / quota) * this.windowMs(now))
+  }
+
   /** Bytes per second now. */
   rate(now: number): number {
     while (this.#samples.length > 0 && now - (this.#samples[0] as Sample).start >= this.#count * this.#windowMs) {
@@ -142,10 +151,7 @@ export class ClientQuotas {
     const quota = this.#quotas.get(entry)?.get(key) as number
     const rate = this.#rateOf(`${key} ${entry}`)
     rate.record(bytes, now)
-    const observed = rate.rate(now)
-    if (observed <= quota) return 0
-    const throttle = ((observed - quota) / quota) * rate.windowMs(now)
-    return Math.min(Math.round(throttle), this.#options.windowCount * this.#options.windowMs)
+    return Math.min(rate.throttleMs(quota, now), this.#options.windowCount * this.#options.windowMs)
   }
 
   /**
@@ -161,11 +167,11 @@ export class ClientQuotas {
     const quota = this.#quotas.get(entry)?.get(CONNECTION_RATE) as number
     const rate = this.#rateOf(`${CONNECTION_RATE} ${entry} ${ip}`)
     rate.record(1, now)
-    const observed = rate.rate(now)
-    if (observed <= quota) return 0
+    const throttle = rate.throttleMs(quota, now)
+    if (throttle === 0) return 0
     // Not accepted: it does not count.
     rate.record(-1, now)
-    return Math.min(Math.round(((observed - quota) / quota) * rate.windowMs(now)), this.#options.windowMs)
+    return Math.min(throttle, this.#options.windowMs)
   }
 
   #rateOf(key: string): SampledRate {

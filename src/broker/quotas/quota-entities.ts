@@ -42,11 +42,15 @@ export function entityProblem(
   return undefined
 }
 
+/** Why a key is not one of the entity's quotas (a removal names only the key), or undefined. */
+export function keyProblem(entity: QuotaEntity, key: string): string | undefined {
+  return (entity.has(IP) ? IP_KEYS : CLIENT_KEYS).has(key) ? undefined : `Invalid configuration key ${key}`
+}
+
 /** Why a key and value do not fit an entity (Kafka's message), or undefined when they do. */
 export function valueProblem(entity: QuotaEntity, key: string, value: number): string | undefined {
-  const keys = entity.has(IP) ? IP_KEYS : CLIENT_KEYS
-  const spec = keys.get(key)
-  if (spec === undefined) return `Invalid configuration key ${key}`
+  const spec = (entity.has(IP) ? IP_KEYS : CLIENT_KEYS).get(key)
+  if (spec === undefined) return keyProblem(entity, key)
   if (!(value > 0)) return `Quota ${key} must be greater than 0`
   if (spec.whole && !Number.isInteger(value)) return `${key} cannot be a fractional value.`
   return undefined
