@@ -52,6 +52,17 @@ const RAW_CONNECTIONS = 4
 const WARMUP_MS = 500
 const DURATION_MS = 2500
 const TARGET_RATIO = 0.7
+/**
+ * The 16 KiB cases: [producers, requests in flight on each]. One in flight shows how commit
+ * latency bounds a producer that waits for each acknowledgement; five is what Kafka's clients keep
+ * by default (max.in.flight.requests.per.connection), as real producers under load do.
+ */
+const PRODUCE_CASES: readonly (readonly [number, number])[] = [
+  [8, 1],
+  [64, 1],
+  [8, 5],
+  [64, 5],
+]
 const TOPIC_ID = '5a3d1c0e-0000-4000-8000-000000000001'
 
 const ms = (n: number): string => fmt(n, n < 10 ? 2 : 1)
@@ -547,7 +558,7 @@ interface ProduceMeasured extends Measured {
   recordsPerSec: number
 }
 
-/** `producers` connections with one request in flight each, producer i → partition i % PARTITIONS, acks=-1. */
+/** `producers` connections with `inFlight` requests in flight each, producer i → partition i % PARTITIONS, acks=-1. */
 async function produceCase(
   postgres: BenchPostgres,
   admin: pg.Client,
@@ -556,6 +567,7 @@ async function produceCase(
   producers: number,
   batch: Buffer,
   records: number,
+  inFlight = 1,
   onAck?: (partition: number, endOffset: number) => void,
 ): Promise<ProduceMeasured> {
   const frames = Array.from({ length: PARTITIONS }, (_, p) => produceFrame(topic, p, -1, batch))
@@ -565,7 +577,7 @@ async function produceCase(
   try {
     const r = await runLoad({
       conns,
-      inFlight: 1,
+      inFlight,
       warmupMs: WARMUP_MS,
       durationMs: DURATION_MS,
       next: (i): LoadRequest & { partition: number } => ({
@@ -584,7 +596,7 @@ async function produceCase(
       onWindow: meter.onWindow,
     })
     return {
-      label: `produce, ${producers} producers, ${sizeLabel(batch.length)} batches`,
+      label: `produce, ${producers} producers${inFlight > 1 ? ` × ${inFlight} in flight` : ''}, ${sizeLabel(batch.length)} batches`,
       mbPerSec: r.bytes / MB / r.seconds,
       rowsPerSec: r.requests / r.seconds,
       recordsPerSec: r.records / r.seconds,
@@ -640,7 +652,7 @@ async function listenedCase(
   try {
     // The broker's engine hears the hello within a moment; give it one.
     await new Promise((resolve) => setTimeout(resolve, 200))
-    const run = await produceCase(postgres, admin, broker, topic, 8, batch, records, (p, end) =>
+    const run = await produceCase(postgres, admin, broker, topic, 8, batch, records, 1, (p, end) =>
       pending[p]?.push({ end, at: now() }),
     )
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -818,8 +830,8 @@ export async function benchPostgres(): Promise<void> {
       { name: 'pg-16k-heard', partitions: PARTITIONS },
     ])
     const produced: { run: ProduceMeasured; size: number }[] = []
-    for (const producers of [8, 64]) {
-      const run = await produceCase(postgres, admin, broker, 'pg-16k', producers, small, SMALL_RECORDS)
+    for (const [producers, inFlight] of PRODUCE_CASES) {
+      const run = await produceCase(postgres, admin, broker, 'pg-16k', producers, small, SMALL_RECORDS, inFlight)
       produced.push({ run, size: small.length })
     }
     const largeRun = await produceCase(postgres, admin, broker, 'pg-1m', 8, large, RECORDS_PER_BATCH)
@@ -855,7 +867,7 @@ export async function benchPostgres(): Promise<void> {
         "one, as each of the engine's committers) each committing statement after statement (autocommit, durable); multi-row " +
         'INSERT with binary bytea parameters or binary COPY of the very batches the broker gets. Produce: v8, ' +
         `acks=-1, ${RECORD_SIZE} B records, to a broker child process on --storage postgres://, ${PARTITIONS} ` +
-        `partitions, each producer one connection with 1 request in flight. Each ${WARMUP_MS} ms warm-up then ` +
+        `partitions, each producer one connection with 1 request in flight, or 5 (the Kafka clients' default). Each ${WARMUP_MS} ms warm-up then ` +
         `${DURATION_MS} ms measured. MB = 10^6 bytes of record batches; latency of one statement or Produce ` +
         'request; CPU in % of one core (PostgreSQL: all its processes; client: this process — the load generator, ' +
         'or the pg client of the raw runs); commits: transaction ids the server assigned.',
