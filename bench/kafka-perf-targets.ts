@@ -1,22 +1,15 @@
 /**
  * The brokers the kafka-perf section drives, each a process of its own on a free port:
  * samsa as `npm start` runs it (the CLI's broker command, local engine, a fresh data directory),
- * librdkafka's in-memory mock cluster, and Apache Kafka's broker (one KRaft node that is broker
- * and controller, Kafka's defaults apart from what one node needs).
+ * librdkafka's in-memory mock cluster, and Apache Kafka's broker (test/helpers/apache-kafka.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { createWriteStream } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../src/util/free-port.ts'
+import { type KafkaDist, startKafka as startApacheKafka } from '../test/helpers/apache-kafka.ts'
 import { brokerExecArgv, trackChild } from './children.ts'
-import type { KafkaDist } from './kafka-perf-tools.ts'
-import { sleep, tempDir } from './util.ts'
+import { tempDir } from './util.ts'
 
 const SAMSA_CLI = fileURLToPath(new URL('../src/cli/index.js', import.meta.url))
 const START_TIMEOUT_MS = 120_000
@@ -123,98 +116,8 @@ export async function startMock(binary: string, topics: string[]): Promise<Targe
   }
 }
 
-/** Kafka's own JVM flags (kafka-server-start.sh's heap, kafka-run-class.sh's performance options). */
-const KAFKA_JVM = [
-  '-Xmx1G',
-  '-Xms1G',
-  '-server',
-  '-XX:+UseG1GC',
-  '-XX:MaxGCPauseMillis=20',
-  '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent',
-  '-XX:MaxInlineLevel=15',
-  '-Djava.awt.headless=true',
-]
-
-/** Until something accepts TCP connections on the port. */
-async function waitForListener(port: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Kafka exited (${child.exitCode}) before it listened`)
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1')
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (up) return
-    if (Date.now() > deadline) throw new Error(`Kafka did not listen on ${port} within ${START_TIMEOUT_MS} ms`)
-    await sleep(200)
-  }
-}
-
-/**
- * One Kafka node, broker and controller (KRaft): storage formatted with a new cluster id, then
- * kafka.Kafka. Apart from the listeners, the settings are those of Kafka's own single-node
- * config/server.properties: internal topics with one replica.
- */
+/** One Kafka node (KRaft broker and controller) as test/helpers/apache-kafka.ts starts it, with Kafka's default heap. */
 export async function startKafka(dist: KafkaDist): Promise<Target> {
-  const dir = await tempDir('kafka-perf-kafka')
-  const [port, controllerPort] = [await freePort(), await freePort()]
-  const properties = join(dir.path, 'server.properties')
-  await writeFile(
-    properties,
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-      'controller.listener.names=CONTROLLER',
-      'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-      `log.dirs=${join(dir.path, 'data')}`,
-      'offsets.topic.replication.factor=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      '',
-    ].join('\n'),
-  )
-  const java = (main: string, args: string[]): ChildProcess => {
-    const log = createWriteStream(join(dir.path, 'kafka.log'), { flags: 'a' })
-    const child = track(
-      spawn(dist.java, [...KAFKA_JVM, '-cp', dist.classpath, main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
-    )
-    child.stdout?.pipe(log)
-    child.stderr?.pipe(log)
-    return child
-  }
-  const logTail = async (): Promise<string> =>
-    (await readFile(join(dir.path, 'kafka.log'), 'utf8').catch(() => '')).slice(-2000)
-  let broker: ChildProcess | undefined
-  try {
-    const clusterId = randomBytes(16).toString('base64url')
-    const format = java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties])
-    const [code] = (await once(format, 'exit')) as [number | null]
-    if (code !== 0) throw new Error(`formatting Kafka's storage failed (${code}):\n${await logTail()}`)
-    const started = java('kafka.Kafka', [properties])
-    broker = started
-    await waitForListener(port, started)
-    return {
-      bootstrap: `127.0.0.1:${port}`,
-      pid: started.pid as number,
-      async stop() {
-        await stopChild(started, 'SIGTERM')
-        await dir.cleanup()
-      },
-    }
-  } catch (err) {
-    if (broker !== undefined) await stopChild(broker, 'SIGKILL')
-    const tail = await logTail()
-    await dir.cleanup()
-    throw err instanceof Error && !err.message.includes('\n') ? new Error(`${err.message}\n${tail}`) : err
-  }
+  const kafka = await startApacheKafka(dist, { heap: '1G', onSpawn: trackChild })
+  return { bootstrap: kafka.bootstrap, pid: kafka.pid, stop: () => kafka.stop() }
 }

@@ -7,41 +7,19 @@
  *   @confluentinc/kafka-javascript built under its deps/librdkafka. That npm package ships
  *   librdkafka without its examples, so the example's source is taken from the rdkafka-sys crate
  *   (which carries librdkafka's whole source tree), fetched with cargo.
- * - Apache Kafka's broker: org.apache.kafka:kafka_2.13 and its runtime dependencies from Maven
- *   Central (bench/kafka-perf/pom.xml, mvn dependency:copy-dependencies), run with java ≥ 17.
+ * Apache Kafka's broker comes from test/helpers/apache-kafka.ts, which the differential tests share.
  * Each returns what it has, or why not, so that the section skips a column instead of failing.
  */
-import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { homedir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-
-export type Found<T> = { ok: true; value: T } | { ok: false; reason: string }
+import { cacheDir, type Found, reason, runCommand as run } from '../test/helpers/apache-kafka.ts'
 
 /** The crate whose librdkafka source tree holds examples/rdkafka_performance.c. */
 const RDKAFKA_SYS = '4.10.0'
-/** Kafka's version: pom.xml names the same one. */
-export const KAFKA_VERSION = '4.4.0'
 const SOURCES = fileURLToPath(new URL('../../bench/kafka-perf/', import.meta.url))
-
-export function cacheDir(): string {
-  return process.env.SAMSA_BENCH_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'samsa-bench')
-}
-
-/** Runs a command to completion; rejects with the end of its output when it fails. */
-function run(cmd: string, args: string[], cwd?: string, timeoutMs = 600_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${`${stdout}${stderr}`.slice(-2000)}`))
-      else resolve(`${stdout}${stderr}`)
-    })
-  })
-}
-
-const reason = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
 export interface RdkafkaTools {
   /** The rdkafka_performance binary. */
@@ -127,48 +105,6 @@ export async function rdkafkaTools(): Promise<Found<RdkafkaTools>> {
     await rm(mock, { force: true })
     await compile(lib, join(SOURCES, 'mock-cluster.c'), mock)
     return { ok: true, value: { perf, mock, version: lib.version } }
-  } catch (err) {
-    return { ok: false, reason: reason(err) }
-  }
-}
-
-export interface KafkaDist {
-  java: string
-  /** The classpath: every jar of the broker. */
-  classpath: string
-}
-
-/** The major version `java -version` reports, e.g. 17. */
-async function javaMajor(java: string): Promise<number> {
-  const out = await run(java, ['-version'], undefined, 60_000)
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(out)
-  const major = Number(m?.[1])
-  return major === 1 ? Number(m?.[2]) : major
-}
-
-/** Kafka's broker jars (fetched once with Maven) and a java that runs them (Kafka 4 needs 17+). */
-export async function kafkaDist(): Promise<Found<KafkaDist>> {
-  try {
-    const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java'
-    const major = await javaMajor(java)
-    if (!(major >= 17)) throw new Error(`${java} is Java ${major}; Kafka ${KAFKA_VERSION}'s broker needs 17 or newer`)
-    const dir = join(cacheDir(), `kafka-${KAFKA_VERSION}`)
-    const libs = join(dir, 'libs')
-    const done = join(dir, 'complete')
-    if (!existsSync(done)) {
-      await rm(libs, { recursive: true, force: true })
-      await run('mvn', [
-        '-B',
-        '-q',
-        '-f',
-        join(SOURCES, 'pom.xml'),
-        'dependency:copy-dependencies',
-        `-DoutputDirectory=${libs}`,
-        '-DincludeScope=runtime',
-      ])
-      await writeFile(done, '')
-    }
-    return { ok: true, value: { java, classpath: join(libs, '*') } }
   } catch (err) {
     return { ok: false, reason: reason(err) }
   }

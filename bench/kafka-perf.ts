@@ -19,10 +19,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { KAFKA_VERSION, kafkaDist } from '../test/helpers/apache-kafka.ts'
 import { machineBaseline } from './baselines.ts'
 import { trackChild } from './children.ts'
 import { startKafka, startMock, startSamsa, type Target } from './kafka-perf-targets.ts'
-import { KAFKA_VERSION, kafkaDist, type RdkafkaTools, rdkafkaTools } from './kafka-perf-tools.ts'
+import { type RdkafkaTools, rdkafkaTools } from './kafka-perf-tools.ts'
 import { fmt, median, percentile, processCpuMs, processRss, sorted, table, tempDir } from './util.ts'
 
 const MESSAGES = 2_000_000
