@@ -15,7 +15,7 @@ import { startServer } from './children.ts'
 import { openConns, runLoad } from './load-generator.ts'
 import { createTopics } from './produce.ts'
 import { checkProduceResponse, makeBatch, produceFrame } from './requests.ts'
-import { CpuMeter, fmt, table } from './util.ts'
+import { CpuMeter, fmt, median, table } from './util.ts'
 
 const ROUNDS = 5
 const PARTITIONS = 6
@@ -28,12 +28,19 @@ const AUTHORIZER_CONFIG = {
   'allow.everyone.if.no.acl.found': 'true',
 }
 
-/** Requests per second and broker CPU µs per request, for one broker. */
-async function produceRate(withAuthorizer: boolean): Promise<{ perSec: number; cpuUs: number }> {
-  const config = { 'num.partitions': String(PARTITIONS), ...(withAuthorizer ? AUTHORIZER_CONFIG : {}) }
+/**
+ * Requests per second and broker CPU µs per request of small produce requests, for one broker
+ * with these properties; `prepare` readies it first (given its port).
+ */
+export async function smallProduceRate(
+  brokerConfig: Record<string, string>,
+  prepare?: (port: number) => Promise<void>,
+): Promise<{ perSec: number; cpuUs: number }> {
+  const config = { 'num.partitions': String(PARTITIONS), ...brokerConfig }
   const server = await startServer({ kind: 'broker', storage: 'memory', config })
   try {
     await createTopics(server.port, [{ name: 'authz', partitions: PARTITIONS }])
+    await prepare?.(server.port)
     const batch = makeBatch(10, 100)
     const frames = Array.from({ length: PARTITIONS }, (_, p) => produceFrame('authz', p, 1, batch))
     const conns = await openConns(server.port, CONNECTIONS)
@@ -94,18 +101,13 @@ async function checkNs(enabled: boolean): Promise<number> {
   return ns
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
-}
-
 /** Runs the comparison and prints it. */
 export async function benchAuthorization(): Promise<void> {
   const off: { perSec: number; cpuUs: number }[] = []
   const on: { perSec: number; cpuUs: number }[] = []
   for (let i = 0; i < ROUNDS; i++) {
     for (const measured of i % 2 === 0 ? [false, true] : [true, false]) {
-      ;(measured ? on : off).push(await produceRate(measured))
+      ;(measured ? on : off).push(await smallProduceRate(measured ? AUTHORIZER_CONFIG : {}))
     }
   }
   const rate = (runs: typeof off): number => median(runs.map((r) => r.perSec))

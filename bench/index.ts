@@ -1,7 +1,7 @@
 /**
  * samsa's benchmark: `npm run bench [-- section...] [--profile]`, or
  * `node dist/bench/index.js [section...] [--profile]`.
- * Sections: baselines, produce, fetch, metrics, authorization, latency, embedded, cli, testing, records, transactions, groups, durability,
+ * Sections: baselines, produce, fetch, metrics, authorization, quotas, latency, embedded, cli, testing, records, transactions, groups, durability,
  * postgres, cluster, kafka-perf (default: all, in that order).
  * --profile runs the broker processes with --cpu-prof and prints where the profiles went.
  * --rounds=N repeats the kafka-perf section's runs N times (default 1) and prints medians and ranges.
@@ -39,6 +39,7 @@ import {
   type Throughput,
   WARMUP_MS,
 } from './produce.ts'
+import { benchQuotas } from './quotas.ts'
 import { benchRecords } from './records.ts'
 import { benchStorageMetrics } from './storage-metrics.ts'
 import { benchTesting, TESTING_STARTS, type TestingResult } from './testing.ts'
@@ -51,6 +52,7 @@ const SECTIONS = [
   'fetch',
   'metrics',
   'authorization',
+  'quotas',
   'latency',
   'embedded',
   'cli',
@@ -347,6 +349,13 @@ async function main(): Promise<void> {
       "bench/authorization.ts: small produce requests with and without Kafka's standard authorizer, and one check alone.",
     )
     await benchAuthorization()
+  }
+  if (sections.has('quotas')) {
+    heading(
+      'Client quota overhead',
+      'bench/quotas.ts: small produce requests without quotas, with a request_percentage (each request timed), and with a byte rate too.',
+    )
+    await benchQuotas()
   }
   if (sections.has('latency')) printLatency(await benchLatency())
   if (sections.has('embedded')) printEmbedded(await benchEmbedded())

@@ -11,7 +11,7 @@ import type { Log } from '../util/logger.ts'
 import type { BrokerCore } from './broker-core.ts'
 import type { RequestContext } from './context.ts'
 import type { AnyHandler } from './handler.ts'
-import { throttleByteRate } from './quotas/throttle.ts'
+import { chargeEncoding, throttleRequest } from './quotas/throttle.ts'
 import { isCoordinator } from './routing.ts'
 
 /** One decoded request as a dispatch hook sees it. */
@@ -66,6 +66,8 @@ export function createDispatcher(
   const log = core.log
 
   return (frame: Buffer, connection: Connection): DispatchResult | Promise<DispatchResult> => {
+    // Requests are timed for request_percentage quotas only while one exists.
+    const timedFrom = core.quotas.enforcingTime ? performance.now() : -1
     const r = new Reader(frame)
     let header: RequestHeader
     try {
@@ -109,11 +111,17 @@ export function createDispatcher(
       log,
       recycleFrame: hook === undefined ? () => connection.recycle(frame) : undefined,
     }
+    /** The loop's time on the request up to the handler's answer (its waits and continuations excluded). */
+    let loopMs = -1
     const respond = (response: unknown): DispatchResult => {
       if (response === CLOSE_CONNECTION) return 'close'
-      if (core.quotas.enforcing) throttleByteRate(ctx, apiKey, frame.length, response)
+      if (core.quotas.enforcingBytes || loopMs >= 0) throttleRequest(ctx, apiKey, frame.length, response, loopMs)
       observe?.(apiKey, request, response)
-      return encode(handler, header, response, log)
+      if (loopMs < 0) return encode(handler, header, response, log)
+      const encodingFrom = performance.now()
+      const encoded = encode(handler, header, response, log)
+      chargeEncoding(ctx, apiKey, performance.now() - encodingFrom)
+      return encoded
     }
     const fail = (err: unknown): DispatchResult => {
       log.error({ err, apiKey, apiVersion, correlationId: header.correlationId }, 'request failed')
@@ -126,6 +134,7 @@ export function createDispatcher(
     } catch (err) {
       return fail(err)
     }
+    if (timedFrom >= 0) loopMs = performance.now() - timedFrom
     if (result instanceof Promise) return result.then(respond, fail)
     return respond(result)
   }

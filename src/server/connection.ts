@@ -100,6 +100,8 @@ export class Connection {
   #readAt = 0
   /** Set while a quota's throttle keeps the connection from reading requests (KIP-219). */
   #unmute: NodeJS.Timeout | undefined
+  /** When the current mute ends (Date.now() time). */
+  #mutedUntil = 0
 
   constructor(socket: Socket, dispatch: Dispatcher, limits: ConnectionLimits, log: Log) {
     this.socket = socket
@@ -357,7 +359,11 @@ export class Connection {
    */
   mute(ms: number): void {
     if (this.#closed || ms <= 0) return
+    // Pipelined requests answered while muted must not cut a longer throttle short.
+    const until = Date.now() + ms
+    if (this.#unmute !== undefined && until <= this.#mutedUntil) return
     clearTimeout(this.#unmute)
+    this.#mutedUntil = until
     this.#unmute = setTimeout(() => {
       this.#unmute = undefined
       this.#maybeResume()

@@ -22,20 +22,22 @@ export class RawClient {
   #buffer: Buffer = Buffer.alloc(0)
   #correlationId = 0
   #closed = false
+  readonly #clientId: string
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, clientId: string) {
     this.#socket = socket
+    this.#clientId = clientId
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('close', () => this.#failAll(new Error('connection closed')))
     socket.on('error', (err) => this.#failAll(err))
   }
 
-  /** Opens a connection to the broker. */
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** Opens a connection to the broker; its requests name `clientId` in their headers. */
+  static connect(port: number, host = '127.0.0.1', clientId = 'raw-client'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const socket = connect({ port, host }, () => {
         socket.off('error', reject)
-        resolve(new RawClient(socket))
+        resolve(new RawClient(socket, clientId))
       })
       socket.once('error', reject)
     })
@@ -69,7 +71,7 @@ export class RawClient {
 
   #write(api: ApiDescriptor, version: number, request: unknown, headerVersion: number): number {
     const correlationId = ++this.#correlationId
-    this.#socket.write(encodeFrame(api, version, request, correlationId, headerVersion))
+    this.#socket.write(encodeFrame(api, version, request, correlationId, headerVersion, this.#clientId))
     return correlationId
   }
 
@@ -114,10 +116,11 @@ export function encodeFrame(
   request: unknown,
   correlationId: number,
   headerVersion = version,
+  clientId = 'raw-client',
 ): Buffer {
   const w = new Writer()
   w.writeInt32(0)
-  encodeRequestHeader(w, { apiKey: api.apiKey, apiVersion: headerVersion, correlationId, clientId: 'raw-client' })
+  encodeRequestHeader(w, { apiKey: api.apiKey, apiVersion: headerVersion, correlationId, clientId })
   api.encodeRequest(w, version, request as never)
   const frame = w.toBuffer()
   frame.writeInt32BE(frame.length - 4, 0)

@@ -1,10 +1,11 @@
 /**
  * Client quotas (DescribeClientQuotas, AlterClientQuotas) kept through the storage engine's
- * key-value store, and the byte-rate quotas enforced as Kafka's ClientQuotaManager does: each
- * request's bytes go into the rate of the quota entity that applies to the client, measured over
- * quota.window.num windows of quota.window.size.seconds; a client above its quota gets a throttle
- * time in the response and its connection reads nothing for that long (KIP-219). An address over
- * its connection_creation_rate has its new connections held and closed unserved (KIP-612).
+ * key-value store, and enforced as Kafka's ClientQuotaManager does: each request's bytes (byte
+ * rates) or event-loop time (request_percentage, KIP-124) go into the rate of the quota entity
+ * that applies to the client, measured over quota.window.num windows of
+ * quota.window.size.seconds; a client above its quota gets a throttle time in the response and its
+ * connection reads nothing for that long (KIP-219). An address over its connection_creation_rate
+ * has its new connections held and closed unserved (KIP-612).
  *
  * The quota that applies to a (user, client id) is the most specific one configured, in Kafka's
  * order: user and client id, user and default client, user, default user and client id, default
@@ -19,17 +20,22 @@ import { CLIENT_ID, entityFromKey, entityKey, IP, type QuotaEntity, USER } from 
 const NAMESPACE = 'client-quotas'
 
 export type ByteRateKey = 'producer_byte_rate' | 'consumer_byte_rate'
+/** The share of one thread (here: the event loop) a client's requests may take, in percent (KIP-124). */
+export const REQUEST_PERCENTAGE = 'request_percentage'
+type ClientQuotaKey = ByteRateKey | typeof REQUEST_PERCENTAGE
 const CONNECTION_RATE = 'connection_creation_rate'
 
-/** Bytes of one window. */
+/** What one window counted (bytes, connections, or percent-seconds of loop time). */
 interface Sample {
   start: number
-  bytes: number
+  amount: number
 }
 
 /** A rate over the last `count` windows of `windowMs`, as Kafka's Rate with SampledStat computes it. */
 class SampledRate {
   readonly #samples: Sample[] = []
+  /** The samples' amounts added up (kept as they come and go: a rate is read on every request). */
+  #total = 0
   readonly #count: number
   readonly #windowMs: number
 
@@ -38,12 +44,13 @@ class SampledRate {
     this.#windowMs = windowMs
   }
 
-  record(bytes: number, now: number): void {
+  record(amount: number, now: number): void {
+    this.#total += amount
     const last = this.#samples.at(-1)
-    if (last !== undefined && now - last.start < this.#windowMs) last.bytes += bytes
+    if (last !== undefined && now - last.start < this.#windowMs) last.amount += amount
     else {
-      this.#samples.push({ start: now, bytes })
-      if (this.#samples.length > this.#count) this.#samples.shift()
+      this.#samples.push({ start: now, amount })
+      if (this.#samples.length > this.#count) this.#total -= (this.#samples.shift() as Sample).amount
     }
   }
 
@@ -65,14 +72,19 @@ class SampledRate {
     return observed <= quota ? 0 : Math.round(((observed - quota) / quota) * this.windowMs(now))
   }
 
-  /** Bytes per second now. */
+  /** What was recorded, per second, now. */
   rate(now: number): number {
     while (this.#samples.length > 0 && now - (this.#samples[0] as Sample).start >= this.#count * this.#windowMs) {
-      this.#samples.shift()
+      this.#total -= (this.#samples.shift() as Sample).amount
     }
-    const total = this.#samples.reduce((n, s) => n + s.bytes, 0)
-    return total / (this.windowMs(now) / 1000)
+    return this.#total / (this.windowMs(now) / 1000)
   }
+}
+
+/** The quota of one key that applies to a client, with the rate it shares with the others it applies to. */
+interface AppliedQuota {
+  quota: number
+  rate: SampledRate
 }
 
 export interface ClientQuotasOptions {
@@ -91,12 +103,14 @@ export class ClientQuotas {
   #quotas = new Map<string, Map<string, number>>()
   /** Bumped with every write (an entity key is never the marker's key). */
   readonly #changes: ChangeMarker
-  /** Which entry applies to a user and client id, per quota key (cleared on any change). */
-  #resolved = new Map<string, string | undefined>()
+  /** The quota that applies to a user and client id, per quota key (cleared on any change). */
+  #resolved = new Map<ClientQuotaKey, Map<string, Map<string, AppliedQuota | null>>>()
   /** Rates per quota key and entity key. */
   #rates = new Map<string, SampledRate>()
-  /** True when any byte-rate quota exists: requests skip every quota step otherwise. */
-  enforcing = false
+  /** True when any byte-rate quota exists: Produce and Fetch skip the byte-rate step otherwise. */
+  enforcingBytes = false
+  /** True when any request_percentage quota exists: requests are timed only then. */
+  enforcingTime = false
 
   constructor(options: ClientQuotasOptions) {
     this.#kv = options.kv
@@ -146,12 +160,48 @@ export class ClientQuotas {
    * it must be throttled (0 when it is within its quota, or none applies).
    */
   record(key: ByteRateKey, user: string, clientId: string, bytes: number, now: number): number {
-    const entry = this.#applicable(key, user, clientId)
-    if (entry === undefined) return 0
-    const quota = this.#quotas.get(entry)?.get(key) as number
-    const rate = this.#rateOf(`${key} ${entry}`)
-    rate.record(bytes, now)
-    return Math.min(rate.throttleMs(quota, now), this.#options.windowCount * this.#options.windowMs)
+    return this.#record(key, user, clientId, bytes, now, this.#options.windowCount * this.#options.windowMs)
+  }
+
+  /**
+   * Records `ms` of the event loop's time spent on a client's request against its
+   * request_percentage and answers how long it must be throttled: 0 within its quota (or none
+   * applies), else at most one window, as Kafka bounds request-time throttles.
+   */
+  recordTime(user: string, clientId: string, ms: number, now: number): number {
+    // Percent of a second per second: a rate of 1 is 1% of the loop.
+    return this.#record(REQUEST_PERCENTAGE, user, clientId, ms / 10, now, this.#options.windowMs)
+  }
+
+  #record(key: ClientQuotaKey, user: string, clientId: string, value: number, now: number, maxMs: number): number {
+    const applied = this.#applied(key, user, clientId)
+    if (applied === null) return 0
+    applied.rate.record(value, now)
+    return Math.min(applied.rate.throttleMs(applied.quota, now), maxMs)
+  }
+
+  /** The `key` quota that applies to a user and client id (null: none), looked up once per change of the quotas. */
+  #applied(key: ClientQuotaKey, user: string, clientId: string): AppliedQuota | null {
+    let byUser = this.#resolved.get(key)
+    if (byUser === undefined) {
+      byUser = new Map()
+      this.#resolved.set(key, byUser)
+    }
+    let byClient = byUser.get(user)
+    if (byClient === undefined) {
+      byClient = new Map()
+      byUser.set(user, byClient)
+    }
+    let applied = byClient.get(clientId)
+    if (applied === undefined) {
+      const entry = this.#applicable(key, user, clientId)
+      applied =
+        entry === undefined
+          ? null
+          : { quota: this.#quotas.get(entry)?.get(key) as number, rate: this.#rateOf(`${key} ${entry}`) }
+      byClient.set(clientId, applied)
+    }
+    return applied
   }
 
   /**
@@ -184,9 +234,7 @@ export class ClientQuotas {
   }
 
   /** The entity key whose `key` quota applies to a user and client id, in Kafka's precedence. */
-  #applicable(key: ByteRateKey, user: string, clientId: string): string | undefined {
-    const cacheKey = `${key}\u0000${user}\u0000${clientId}`
-    if (this.#resolved.has(cacheKey)) return this.#resolved.get(cacheKey)
+  #applicable(key: ClientQuotaKey, user: string, clientId: string): string | undefined {
     const candidates: [string | null | undefined, string | null | undefined][] = [
       [user, clientId],
       [user, null],
@@ -197,19 +245,14 @@ export class ClientQuotas {
       [undefined, clientId],
       [undefined, null],
     ]
-    let found: string | undefined
     for (const [u, c] of candidates) {
       const entity = new Map<string, string | null>()
       if (u !== undefined) entity.set(USER, u)
       if (c !== undefined) entity.set(CLIENT_ID, c)
       const candidate = entityKey(entity)
-      if (this.#quotas.get(candidate)?.has(key)) {
-        found = candidate
-        break
-      }
+      if (this.#quotas.get(candidate)?.has(key)) return candidate
     }
-    this.#resolved.set(cacheKey, found)
-    return found
+    return undefined
   }
 
   async #reload(): Promise<void> {
@@ -221,6 +264,8 @@ export class ClientQuotas {
     }
     this.#quotas = quotas
     this.#resolved = new Map()
-    this.enforcing = [...quotas.values()].some((v) => v.has('producer_byte_rate') || v.has('consumer_byte_rate'))
+    const values = [...quotas.values()]
+    this.enforcingBytes = values.some((v) => v.has('producer_byte_rate') || v.has('consumer_byte_rate'))
+    this.enforcingTime = values.some((v) => v.has(REQUEST_PERCENTAGE))
   }
 }
