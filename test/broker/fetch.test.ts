@@ -141,15 +141,28 @@ describe('Fetch', () => {
           [7, 0n],
         ]),
       )
-      const parts = res.responses[0]?.partitions.map((p) => [p.partitionIndex, p.errorCode, p.records?.length])
+      const parts = res.responses[0]?.partitions.map((p) => [
+        p.partitionIndex,
+        p.errorCode,
+        p.records?.length,
+        [p.highWatermark, p.lastStableOffset, p.logStartOffset],
+      ])
+      // Offsets are -1 (unknown) on errors, as Kafka answers (test/differential compares them).
       assert.deepEqual(
         parts,
         [
-          [0, ErrorCode.OFFSET_OUT_OF_RANGE, 0],
-          [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0],
+          [0, ErrorCode.OFFSET_OUT_OF_RANGE, 0, [-1n, -1n, -1n]],
+          [7, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 0, [-1n, -1n, -1n]],
         ],
         `Fetch v${version}: errors with empty (not null) record sets`,
       )
+      if (version >= 4) {
+        assert.deepEqual(
+          res.responses[0]?.partitions[1]?.abortedTransactions,
+          [],
+          'no aborted transactions on an error',
+        )
+      }
     }
   })
 

@@ -182,7 +182,11 @@ async function readPartitions(
     const readCommitted = v >= 4 && isolation === READ_COMMITTED
     const errorCode = partitionError(ctx, w, readCommitted)
     if (errorCode !== ErrorCode.NONE) {
+      // As Kafka: a partition refused before any read has no offsets to tell (-1) and an empty
+      // aborted-transactions list.
       res.errorCode = errorCode
+      res.highWatermark = -1n
+      if (v >= 4) res.abortedTransactions = []
       if (errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER) res.currentLeader = currentLeader(core, w.topic, w.partition)
       errors++
       continue
@@ -204,13 +208,15 @@ async function readPartitions(
       readCommitted,
     })
     res.errorCode = read.errorCode
-    res.highWatermark = BigInt(read.offsets.highWatermark)
-    res.lastStableOffset = BigInt(read.lastStableOffset)
-    res.logStartOffset = BigInt(read.offsets.logStartOffset)
     if (read.errorCode !== ErrorCode.NONE) {
+      // As Kafka: a failed read (an offset out of range) tells no offsets; clients ask ListOffsets.
+      res.highWatermark = -1n
       errors++
       continue
     }
+    res.highWatermark = BigInt(read.offsets.highWatermark)
+    res.lastStableOffset = BigInt(read.lastStableOffset)
+    res.logStartOffset = BigInt(read.offsets.logStartOffset)
     if (read.abortedTransactions !== null) {
       res.abortedTransactions = read.abortedTransactions.map((a) => ({
         producerId: BigInt(a.producerId),
