@@ -14,6 +14,7 @@ import type { Log } from '../util/logger.ts'
 import { Authorizer } from './acls/authorizer.ts'
 import { AppendWaiters } from './append-waiters.ts'
 import { ClusterView } from './cluster.ts'
+import { FeatureStore } from './feature-store.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
 import { PeerConnections } from './peer-connections.ts'
@@ -81,6 +82,8 @@ export class BrokerCore {
   readonly tokens: DelegationTokens
   /** Client quotas and the byte rates measured against them; loaded by startBroker. */
   readonly quotas: ClientQuotas
+  /** The finalized feature levels (UpdateFeatures, ApiVersions); loaded by startBroker. */
+  readonly features: FeatureStore
   readonly log: Log
   readonly now: () => number
   /** What ApiVersions advertises: exactly the registered handlers. */
@@ -149,6 +152,11 @@ export class BrokerCore {
       leads: (topic, partition) => this.leadership.leads(topic, partition),
     })
     this.peers = new PeerConnections(this)
+    this.features = new FeatureStore({
+      kv: options.storage.kv,
+      shared: options.storage.capabilities.shared,
+      log: this.log,
+    })
     this.txnVerification = new TxnVerification(this)
     this.txns = new TxnCoordinator({
       ...txnDeps,
@@ -158,6 +166,7 @@ export class BrokerCore {
       hasPartition: (topic, partition) => this.topics.hasPartition(topic, partition),
       coordinates,
       othersCoordinate: options.storage.capabilities.shared,
+      transactionVersion: () => this.features.level('transaction.version'),
     })
     this.clientMetrics = new SubscriptionStore(options.storage.kv, {
       shared: options.storage.capabilities.shared,

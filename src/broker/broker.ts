@@ -232,6 +232,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       if (badSubscriptions.length > 0)
         log.warn({ subscriptions: badSubscriptions }, 'ignoring invalid stored client metrics subscriptions')
       await core.acls.load()
+      await core.features.load()
       await core.quotas.load()
       await core.topics.load()
       await core.groups.load()
@@ -245,6 +246,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     close: async () => {
       const c = core as BrokerCore
       c.acls.close()
+      c.features.close()
       c.quotas.close()
       await c.txns.close()
       await c.producers.close()

@@ -1,7 +1,8 @@
 /**
  * A namespace of the key-value store whose writers bump a change marker in the same atomic put,
  * so that readers over shared storage (the other brokers of a cluster) poll one key to know when
- * to read the namespace again: the ACLs and client quotas use it.
+ * to read the namespace again: the ACLs and client quotas use it. Data kept in one key, written
+ * with compare-and-set, may be its own marker (the finalized features).
  */
 import type { Log } from '../util/logger.ts'
 import type { KeyValueStore } from './types.ts'
@@ -13,23 +14,26 @@ const POLL_MS = 1000
 export class ChangeMarker {
   readonly #kv: KeyValueStore
   readonly #namespace: string
+  readonly #key: string
   /** The marker's version when the namespace was last read. */
   #seen = -1
   #timer: NodeJS.Timeout | undefined
 
-  constructor(kv: KeyValueStore, namespace: string) {
+  /** `key`: the marker's key, CHANGE_MARKER unless the data's own key is watched. */
+  constructor(kv: KeyValueStore, namespace: string, key = CHANGE_MARKER) {
     this.#kv = kv
     this.#namespace = namespace
+    this.#key = key
   }
 
   /** The entry a write puts beside its changes. */
   bump(): [string, Buffer] {
-    return [CHANGE_MARKER, Buffer.from(String(Date.now()))]
+    return [this.#key, Buffer.from(String(Date.now()))]
   }
 
   /** Reads the namespace through `read`, remembering which change it has seen. */
   async read<T>(read: () => Promise<T>): Promise<T> {
-    const version = (await this.#kv.getVersioned(this.#namespace, CHANGE_MARKER)).version
+    const version = (await this.#kv.getVersioned(this.#namespace, this.#key)).version
     const value = await read()
     this.#seen = version
     return value
@@ -50,6 +54,6 @@ export class ChangeMarker {
   }
 
   async #changed(): Promise<boolean> {
-    return (await this.#kv.getVersioned(this.#namespace, CHANGE_MARKER)).version !== this.#seen
+    return (await this.#kv.getVersioned(this.#namespace, this.#key)).version !== this.#seen
   }
 }

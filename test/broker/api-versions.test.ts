@@ -37,13 +37,24 @@ describe('ApiVersions', () => {
     }
   })
 
-  test('v3+ report share.version 1 finalized; v3 leaves out features supported from version 0', async () => {
+  test('v3+ report transaction.version 2, group.version 1 and share.version 1 finalized; v3 leaves out features supported from version 0', async () => {
     const client = await RawClient.connect(broker.port)
     try {
       const v4 = await client.send<ApiVersionsResponse>(ApiKey.ApiVersions, 4, createApiVersionsRequest())
-      assert.deepEqual(v4.supportedFeatures, [{ name: 'share.version', minVersion: 0, maxVersion: 1 }])
-      assert.deepEqual(v4.finalizedFeatures, [{ name: 'share.version', maxVersionLevel: 1, minVersionLevel: 1 }])
-      assert.ok(v4.finalizedFeaturesEpoch >= 0n)
+      const supported = new Map(v4.supportedFeatures.map((f) => [f.name, [f.minVersion, f.maxVersion]]))
+      assert.deepEqual(supported.get('transaction.version'), [0, 2])
+      assert.deepEqual(supported.get('group.version'), [0, 1])
+      assert.deepEqual(supported.get('share.version'), [0, 1])
+      const finalized = new Map(v4.finalizedFeatures.map((f) => [f.name, [f.minVersionLevel, f.maxVersionLevel]]))
+      assert.deepEqual(finalized.get('transaction.version'), [2, 2])
+      assert.deepEqual(finalized.get('group.version'), [1, 1])
+      assert.deepEqual(finalized.get('share.version'), [1, 1])
+      assert.deepEqual(
+        [...finalized.keys()].filter((name) => !supported.has(name)),
+        [],
+        'only supported features are finalized',
+      )
+      assert.ok(v4.finalizedFeaturesEpoch >= 1n)
       const v3 = await client.send<ApiVersionsResponse>(ApiKey.ApiVersions, 3, createApiVersionsRequest())
       assert.deepEqual(v3.supportedFeatures, [])
       assert.deepEqual(v3.finalizedFeatures, v4.finalizedFeatures)

@@ -95,7 +95,7 @@ describe('coordinator handoff over PostgreSQL', { skip }, () => {
     const batch = transactionalBatch(producerId, producerEpoch)
     assert.equal((await p.a.producers.append('t', 0, batch.data, batch.info, true)).errorCode, 0)
     p.a.failMarkers = true
-    assert.equal((await p.a.txns.endTxn('tx', producerId, producerEpoch, false, false)).errorCode, 0)
+    assert.equal((await p.a.txns.endTxn('tx', producerId, producerEpoch, false, 0)).errorCode, 0)
     assert.equal((await storedTxn(one.kv, 'tx')).state, 'PrepareAbort')
 
     // The other broker leads the partitions now, and coordinates the transaction.

@@ -49,7 +49,7 @@ test('a transaction left prepared is completed by the next coordinator: markers,
   // The commit is decided (PrepareCommit is stored) but the markers cannot be written: the
   // coordinator answers the producer and would try again later; it dies before it does.
   p.a.failMarkers = true
-  assert.equal((await p.a.txns.endTxn('tx', producerId, producerEpoch, true, false)).errorCode, 0)
+  assert.equal((await p.a.txns.endTxn('tx', producerId, producerEpoch, true, 0)).errorCode, 0)
   assert.equal((await storedTxn(p.storage.kv, 'tx')).state, 'PrepareCommit')
   assert.deepEqual(await markersOf(p.storage, 0), [])
 
@@ -65,12 +65,9 @@ test('a transaction left prepared is completed by the next coordinator: markers,
   assert.equal(p.b.txns.get('tx')?.state, 'CompleteCommit')
   // The old coordinator holds nothing and answers NOT_COORDINATOR.
   assert.equal(p.a.txns.get('tx'), undefined)
-  assert.equal(
-    (await p.a.txns.endTxn('tx', producerId, producerEpoch, true, false)).errorCode,
-    ErrorCode.NOT_COORDINATOR,
-  )
+  assert.equal((await p.a.txns.endTxn('tx', producerId, producerEpoch, true, 0)).errorCode, ErrorCode.NOT_COORDINATOR)
   // A retried EndTxn reaches the new coordinator and is answered as done.
-  assert.equal((await p.b.txns.endTxn('tx', producerId, producerEpoch, true, false)).errorCode, 0)
+  assert.equal((await p.b.txns.endTxn('tx', producerId, producerEpoch, true, 0)).errorCode, 0)
 })
 
 test('an open transaction keeps its timeout from its start across coordinators and is aborted when it passes', async (t) => {
@@ -94,10 +91,7 @@ test('an open transaction keeps its timeout from its start across coordinators a
   assert.deepEqual(await storedTxn(p.storage.kv, 'tx'), { state: 'CompleteAbort', epoch: producerEpoch + 1 })
   assert.deepEqual(await markersOf(p.storage, 0), ['abort'])
   // The producer that left it open is fenced.
-  assert.equal(
-    (await p.b.txns.endTxn('tx', producerId, producerEpoch, true, false)).errorCode,
-    ErrorCode.PRODUCER_FENCED,
-  )
+  assert.equal((await p.b.txns.endTxn('tx', producerId, producerEpoch, true, 0)).errorCode, ErrorCode.PRODUCER_FENCED)
 })
 
 test('a stale transaction coordinator cannot overwrite what the current one wrote', async (t) => {

@@ -9,9 +9,9 @@
 // acks=0 gets no response; acks=-1 waits for the data to be durable (fsync, group commit).
 // Version notes: v0-2 carry legacy message sets, up-converted to one v2 batch; v3+ must carry
 // exactly one v2 batch per partition; zstd needs v7+; v8+ report record errors and a message;
-// v12 is v11 (KIP-890: its implicit adding of partitions to a transaction needs transaction.version
-// 2, which is not finalized here, so clients still send AddPartitionsToTxn); v13 names topics by
-// id (KIP-516).
+// v12+ is transaction version 2 (KIP-890 part 2): a transactional batch adds its partition to
+// the producer's transaction at the coordinator before it is written (txn-verification.ts), where
+// older versions are verified to be in it; v13 names topics by id (KIP-516).
 // Idempotent and transactional batches (producer id ≥ 0) go through the producer state
 // (coordinator/producer), which checks epoch and sequence and appends in the same ordered step:
 // a retried batch among the producer's last 5 gets its original offset; a transactional batch
@@ -49,6 +49,7 @@ import { topicAuthorized, txnAuthorized } from '../authorize.ts'
 import type { RequestContext } from '../context.ts'
 import { defineHandler } from '../handler.ts'
 import { currentLeader, nodeEndpoints, partitionError } from '../routing.ts'
+import type { Verdict } from '../txn-verification.ts'
 
 const VALID_ACKS = new Set([0, 1, -1])
 
@@ -253,12 +254,17 @@ function produceToPartition(
       )
     }
     const txnId = req.transactionalId
-    if (first.isTransactional && core.txnVerification.needed(txnId, topic, p.index, first.producerId)) {
-      return core.txnVerification
-        .verify(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
-        .then((v) => (v.errorCode === ErrorCode.NONE ? appendStateful() : fail(res, v.errorCode, v.message ?? null)))
+    const { txnVerification } = core
+    let asked: Promise<Verdict> | undefined
+    if (first.isTransactional && version >= 12 && txnVerification.addNeeded(txnId, topic, p.index, first.producerId)) {
+      asked = txnVerification.add(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
+    } else if (first.isTransactional && txnVerification.needed(txnId, topic, p.index, first.producerId)) {
+      asked = txnVerification.verify(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
     }
-    return appendStateful()
+    if (asked === undefined) return appendStateful()
+    return asked.then((v) =>
+      v.errorCode === ErrorCode.NONE ? appendStateful() : fail(res, v.errorCode, v.message ?? null),
+    )
   }
   const leaderEpoch = core.leadership.appendEpoch(topic, p.index)
   const append = track(

@@ -3,7 +3,9 @@
 // do not know never reaches this handler: the dispatcher answers it in v0 with
 // UNSUPPORTED_VERSION so the client can retry with a version from the list. The client software
 // name and version (v3+) are kept for client telemetry's match selectors (KIP-714). v3+ report
-// the feature flags (features.ts): share.version 1, share groups being served. From v5 a
+// the feature flags (features.ts) at their finalized levels and epoch (feature-store.ts, which
+// UpdateFeatures changes): transaction.version 2 (KIP-890 part 2), group.version 1 (KIP-848),
+// share.version 1, share groups being served. From v5 a
 // client names the cluster and node it means to reach (KIP-1242): another one answers
 // REBOOTSTRAP_REQUIRED, so a client whose addresses now lead elsewhere bootstraps again.
 
@@ -28,6 +30,7 @@ export default defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
     if (named && (req.clusterId !== ctx.broker.clusterId || req.nodeId !== ctx.nodeId)) {
       return createApiVersionsResponse({ errorCode: ErrorCode.REBOOTSTRAP_REQUIRED })
     }
-    return createApiVersionsResponse({ apiKeys: ctx.broker.apiVersions, ...featureFields(ctx.apiVersion) })
+    const features = featureFields(ctx.apiVersion, ctx.broker.features)
+    return createApiVersionsResponse({ apiKeys: ctx.broker.apiVersions, ...features })
   },
 })

@@ -6,7 +6,8 @@
 // CONCURRENT_TRANSACTIONS (a commit or abort is being completed).
 // Version notes: v0-3 carry one transaction from a client; v4+ a batch of transactions (the
 // broker-to-broker form of KIP-890, with verify_only asking whether partitions were added:
-// INVALID_TXN_STATE when not) and a top-level error; v2+ answer PRODUCER_FENCED where older
+// INVALID_TXN_STATE when not; without it, a leader adding the partition a Produce v12+ batch
+// writes to, and the transaction then runs at transaction version 2) and a top-level error; v2+ answer PRODUCER_FENCED where older
 // versions get INVALID_PRODUCER_EPOCH (KIP-588). A v0-3 request for a transactional id another
 // node coordinates is NOT_COORDINATOR; v4+ batches, sent by brokers, are not routed.
 // Authorization (Kafka's): v4+ need CLUSTER_ACTION on the cluster; each transaction WRITE on its
@@ -102,7 +103,10 @@ export default defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnRespon
         transactionalId: t.transactionalId,
         topicResults: byTopic(
           await addAuthorized(ctx, t.transactionalId, flatten(t.topics), (partitions) =>
-            txns.addPartitions(t.transactionalId, Number(t.producerId), t.producerEpoch, partitions, t.verifyOnly),
+            txns.addPartitions(t.transactionalId, Number(t.producerId), t.producerEpoch, partitions, {
+              verifyOnly: t.verifyOnly,
+              clientTxnVersion: 2,
+            }),
           ),
           v,
         ),

@@ -6,8 +6,10 @@
 // A retried end of a completed transaction answers NONE; the opposite outcome INVALID_TXN_STATE;
 // an end while another is being completed CONCURRENT_TRANSACTIONS.
 // Version notes: v2+ answer PRODUCER_FENCED where older versions get INVALID_PRODUCER_EPOCH;
-// v5 (KIP-890 part 2) bumps the epoch with every end and returns the new producer id and epoch;
-// an abort of an Empty transaction is accepted there.
+// v5 is transaction version 2 (KIP-890 part 2): every end bumps the epoch, the markers carry the
+// bumped one, and the response returns the producer id and epoch to continue with (a new producer
+// id at epoch 0 once the epoch is exhausted); a retry with the epoch before the bump is answered
+// with them again; an abort with nothing open is accepted (a bump alone); see txn-coordinator.ts.
 
 import { fencedError } from '../../coordinator/txn/fenced-error.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -26,13 +28,14 @@ export default defineHandler<EndTxnRequest, EndTxnResponse>({
       : ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.transactionalId,
   async handle(ctx, req) {
-    const bump = ctx.apiVersion >= 5
+    // Kafka's transactionVersionForEndTxn: the request's version says what the client speaks.
+    const clientTxnVersion = ctx.apiVersion >= 5 ? 2 : 0
     const r = await ctx.broker.txns.endTxn(
       req.transactionalId,
       Number(req.producerId),
       req.producerEpoch,
       req.committed,
-      bump,
+      clientTxnVersion,
     )
     return createEndTxnResponse({
       errorCode: fencedError(r.errorCode, ctx.apiVersion, 2),

@@ -5,12 +5,13 @@
 // offsets, an abort drops them. Meanwhile OffsetFetch with require_stable answers
 // UNSTABLE_OFFSET_COMMIT for them. The transaction is checked with its coordinator's state.
 // Errors for every partition: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (older epoch),
-// INVALID_TXN_STATE (no open transaction, or the group was not added with AddOffsetsToTxn);
+// INVALID_TXN_STATE (no open transaction, or, before v5, the group was not added with AddOffsetsToTxn);
 // per partition UNKNOWN_TOPIC_OR_PARTITION and OFFSET_METADATA_TOO_LARGE.
 // Version notes: v2+ leader epoch; v3+ the member's generation, id and instance id (KIP-447),
 // checked against a live classic group (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION) and PRODUCER_FENCED
-// where v0-2 get INVALID_PRODUCER_EPOCH; v5 is v4 (KIP-890: a transaction version 2 client's
-// offsets join its transaction implicitly, which needs transaction.version 2, not finalized here);
+// where v0-2 get INVALID_PRODUCER_EPOCH; v5+ is transaction version 2 (KIP-890 part 2): the group
+// joins the producer's transaction at its coordinator first, instead of AddOffsetsToTxn
+// (txn-verification.ts; COORDINATOR_NOT_AVAILABLE when that coordinator cannot be asked);
 // v6+ topics by id (KIP-1319, UNKNOWN_TOPIC_ID).
 
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
@@ -56,6 +57,9 @@ export default defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
     if (code === ErrorCode.NONE && v >= 3)
       code = core.groups.checkTxnMember(req.groupId, req.memberId, req.generationIdOrMemberEpoch)
     const producerId = Number(req.producerId)
+    if (code === ErrorCode.NONE && v >= 5) {
+      code = await core.txnVerification.addGroup(req.transactionalId, producerId, req.producerEpoch, req.groupId)
+    }
     if (code === ErrorCode.NONE) {
       code = await core.txns.checkOffsetCommit(req.transactionalId, req.groupId, producerId, req.producerEpoch)
     }

@@ -43,6 +43,7 @@ import describeClientQuotas from './48-describe-client-quotas.ts'
 import alterClientQuotas from './49-alter-client-quotas.ts'
 import describeUserScramCredentials from './50-describe-user-scram-credentials.ts'
 import alterUserScramCredentials from './51-alter-user-scram-credentials.ts'
+import updateFeatures from './57-update-features.ts'
 import describeCluster from './60-describe-cluster.ts'
 import describeProducers from './61-describe-producers.ts'
 import describeTransactions from './65-describe-transactions.ts'
@@ -109,6 +110,7 @@ export const HANDLERS: readonly AnyHandler[] = [
   createPartitions,
   incrementalAlterConfigs,
   describeCluster,
+  updateFeatures,
   describeTopicPartitions,
   listConfigResources,
   getTelemetrySubscriptions,

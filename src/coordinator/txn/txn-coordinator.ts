@@ -20,6 +20,15 @@
  *
  * Operations on one transactional id run one at a time. Fencing errors are PRODUCER_FENCED;
  * handlers turn them into INVALID_PRODUCER_EPOCH for versions older than KIP-588.
+ *
+ * Transaction version 2 (KIP-890 part 2), as Kafka decides it per request from the client's
+ * versions (EndTxn v5+, partitions and groups added implicitly by Produce v12+ and TxnOffsetCommit
+ * v5+), not from the finalized level: every end bumps the epoch when it is prepared, the markers
+ * carry the bumped epoch, and the producer gets it back; an end that exhausts the epoch prepares a
+ * new producer id, which replaces the old one once the markers are written. A retried end (the
+ * epoch before the bump, or the last epoch of the previous producer id) is answered with the
+ * current pair. An abort with nothing open is a bump alone. The coordinator's own aborts run at
+ * the finalized level.
  */
 
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -27,7 +36,15 @@ import type { KeyValueStore } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import { CoordinatedKeys, type CoordinatesPredicate } from '../coordinated-keys.ts'
 import type { ProducerIdManager } from '../producer/producer-ids.ts'
-import { decodeTxn, encodeTxn, MAX_EPOCH, type TxnMetadata, TxnState, type TxnStateName } from './txn-metadata.ts'
+import {
+  decodeTxn,
+  encodeTxn,
+  FENCE_EPOCH,
+  MAX_EPOCH,
+  type TxnMetadata,
+  TxnState,
+  type TxnStateName,
+} from './txn-metadata.ts'
 
 const NAMESPACE = 'txn-state'
 /**
@@ -71,6 +88,11 @@ export interface TxnCoordinatorDeps {
    * does not hold may be theirs, so verify() lets its batches through (see there).
    */
   othersCoordinate?: boolean
+  /**
+   * The cluster's finalized transaction.version: what the coordinator's own aborts (timeouts,
+   * fencing a producer's previous instance) run as, no client having asked for one (default 0).
+   */
+  transactionVersion?: () => number
 }
 
 /** A write of a transactional id's state was refused: this coordinator no longer holds it. */
@@ -291,6 +313,8 @@ export class TxnCoordinator {
           lastProducerId: -1,
           producerEpoch: -1,
           lastProducerEpoch: -1,
+          nextProducerId: -1,
+          clientTxnVersion: 0,
           timeoutMs,
           state: TxnState.EMPTY,
           partitions: new Map(),
@@ -318,8 +342,10 @@ export class TxnCoordinator {
       }
       if (txn.state === TxnState.ONGOING) {
         // A new instance of the producer: fence the old one and abort what it left open.
-        await this.#bump(txn)
-        if (!(await this.#endTransaction(txn, false))) return fail(ErrorCode.CONCURRENT_TRANSACTIONS)
+        this.#fence(txn)
+        if (!(await this.#endTransaction(txn, false, this.#serverTxnVersion(), true))) {
+          return fail(ErrorCode.CONCURRENT_TRANSACTIONS)
+        }
       }
       await this.#bump(txn)
       txn.timeoutMs = timeoutMs
@@ -339,6 +365,18 @@ export class TxnCoordinator {
     txn.producerEpoch++
   }
 
+  /**
+   * Fences the producer before the coordinator aborts its transaction: the next epoch of the same
+   * producer id, at most FENCE_EPOCH (the markers must name the producer id that wrote the data).
+   */
+  #fence(txn: TxnMetadata): void {
+    if (txn.producerEpoch < FENCE_EPOCH) this.#bumpEpoch(txn)
+  }
+
+  #serverTxnVersion(): number {
+    return this.#deps.transactionVersion?.() ?? 0
+  }
+
   // ---- AddPartitionsToTxn / AddOffsetsToTxn
 
   /** Common checks of AddPartitions, AddOffsets, EndTxn: NONE or the error for the request. */
@@ -348,14 +386,19 @@ export class TxnCoordinator {
     return ErrorCode.NONE
   }
 
-  /** AddPartitionsToTxn: adds partitions (or, with verifyOnly, checks they were added). */
+  /**
+   * AddPartitionsToTxn: adds partitions (or, with verifyOnly, checks they were added);
+   * `clientTxnVersion` is recorded with the transaction (2 for brokers' adds, Kafka's
+   * transactionVersionForAddPartitionsToTxn).
+   */
   async addPartitions(
     transactionalId: string,
     producerId: number,
     epoch: number,
     partitions: { topic: string; partition: number }[],
-    verifyOnly = false,
+    options: { verifyOnly?: boolean; clientTxnVersion?: number } = {},
   ): Promise<PartitionResult[]> {
+    const verifyOnly = options.verifyOnly ?? false
     const unknown = partitions.filter((p) => !this.#deps.hasPartition(p.topic, p.partition))
     if (unknown.length > 0) {
       return partitions.map((p) => ({
@@ -384,6 +427,7 @@ export class TxnCoordinator {
         return all(ErrorCode.NONE)
       }
       this.#begin(txn)
+      txn.clientTxnVersion = options.clientTxnVersion ?? 0
       for (const p of partitions) {
         let set = txn.partitions.get(p.topic)
         if (set === undefined) {
@@ -406,8 +450,17 @@ export class TxnCoordinator {
     txn.groups = new Set()
   }
 
-  /** AddOffsetsToTxn: the group's offsets will be committed with the transaction. */
-  addOffsets(transactionalId: string, producerId: number, epoch: number, groupId: string): Promise<number> {
+  /**
+   * AddOffsetsToTxn (or TxnOffsetCommit v5+ adding the group implicitly, `clientTxnVersion` 2):
+   * the group's offsets will be committed with the transaction.
+   */
+  addOffsets(
+    transactionalId: string,
+    producerId: number,
+    epoch: number,
+    groupId: string,
+    clientTxnVersion = 0,
+  ): Promise<number> {
     return this.#run(transactionalId, code, async () => {
       const txn = this.#txns.get(transactionalId)
       const err = this.#checkProducer(txn, producerId, epoch)
@@ -417,6 +470,7 @@ export class TxnCoordinator {
       }
       if (txn.state === TxnState.ONGOING && txn.groups.has(groupId)) return ErrorCode.NONE
       this.#begin(txn)
+      txn.clientTxnVersion = clientTxnVersion
       txn.groups.add(groupId)
       await this.#persist(txn)
       return ErrorCode.NONE
@@ -449,44 +503,25 @@ export class TxnCoordinator {
   // ---- EndTxn
 
   /**
-   * EndTxn: commits or aborts. `bumpEpoch` (EndTxn v5, KIP-890 part 2) ends with a new epoch
-   * returned to the producer. Retries of a completed end answer NONE.
+   * EndTxn: commits or aborts, with the rules of the client's transaction version (EndTxn v5+ is
+   * 2: see endDecisionV2). Answers with the producer id and epoch the producer continues with.
    */
   endTxn(
     transactionalId: string,
     producerId: number,
     epoch: number,
     commit: boolean,
-    bumpEpoch: boolean,
+    clientTxnVersion: number,
   ): Promise<ProducerIdResult> {
     return this.#run(transactionalId, fail, async () => {
       const txn = this.#txns.get(transactionalId)
       if (txn === undefined) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
-      const wanted = commit ? TxnState.COMPLETE_COMMIT : TxnState.COMPLETE_ABORT
-      if (bumpEpoch && txn.state === wanted && producerId === txn.lastProducerId && epoch === txn.lastProducerEpoch) {
-        return ok(txn) // retry after the bump
-      }
-      const err = this.#checkProducer(txn, producerId, epoch)
-      if (err !== ErrorCode.NONE) return fail(err)
-      switch (txn.state) {
-        case TxnState.ONGOING:
-          break
-        case TxnState.EMPTY:
-          if (!commit && bumpEpoch) break
-          return fail(ErrorCode.INVALID_TXN_STATE)
-        case TxnState.PREPARE_COMMIT:
-        case TxnState.PREPARE_ABORT:
-          return fail(
-            txn.state === (commit ? TxnState.PREPARE_COMMIT : TxnState.PREPARE_ABORT)
-              ? ErrorCode.CONCURRENT_TRANSACTIONS
-              : ErrorCode.INVALID_TXN_STATE,
-          )
-        default:
-          if (txn.state === wanted && !bumpEpoch) return ok(txn)
-          return fail(ErrorCode.INVALID_TXN_STATE)
-      }
-      if (bumpEpoch) await this.#bump(txn)
-      await this.#endTransaction(txn, commit)
+      const v2 = clientTxnVersion >= 2
+      const decision = v2
+        ? endDecisionV2(txn, producerId, epoch, commit)
+        : endDecisionV1(txn, this.#checkProducer(txn, producerId, epoch), commit)
+      if (decision !== 'end') return decision
+      await this.#endTransaction(txn, commit, clientTxnVersion, false)
       return ok(txn)
     })
   }
@@ -509,9 +544,30 @@ export class TxnCoordinator {
   /**
    * Prepare (durable), write markers, apply offsets, complete (durable). Once prepared the
    * outcome is decided: if completing fails it is tried again later (abortTimedOut), and this
-   * resolves false.
+   * resolves false. At transaction version 2 the prepare bumps the epoch (the markers carry it)
+   * and, when that exhausts it, a new producer id waits for the completion; an abort with no
+   * transaction open ends an empty one. `fenced`: the coordinator bumped the epoch already to
+   * abort on its own, which never takes a new producer id (Kafka's epoch fence).
    */
-  async #endTransaction(txn: TxnMetadata, commit: boolean): Promise<boolean> {
+  async #endTransaction(
+    txn: TxnMetadata,
+    commit: boolean,
+    clientTxnVersion: number,
+    fenced: boolean,
+  ): Promise<boolean> {
+    if (clientTxnVersion >= 2) {
+      if (txn.state !== TxnState.ONGOING) {
+        txn.partitions = new Map()
+        txn.groups = new Set()
+        txn.startTimeMs = this.#deps.now()
+      }
+      const exhausted = txn.producerEpoch >= MAX_EPOCH
+      txn.lastProducerId = txn.producerId
+      txn.lastProducerEpoch = txn.producerEpoch
+      if (txn.producerEpoch < FENCE_EPOCH) txn.producerEpoch++
+      txn.nextProducerId = exhausted && !fenced ? await this.#deps.ids.next() : -1
+    }
+    txn.clientTxnVersion = clientTxnVersion
     txn.state = commit ? TxnState.PREPARE_COMMIT : TxnState.PREPARE_ABORT
     await this.#persist(txn)
     try {
@@ -544,6 +600,15 @@ export class TxnCoordinator {
     txn.partitions = new Map()
     txn.groups = new Set()
     txn.startTimeMs = -1
+    if (txn.nextProducerId >= 0) {
+      // The exhausted producer id retires; its last epoch stays the one the client last held.
+      txn.lastProducerId = txn.producerId
+      this.#byProducer.delete(txn.producerId)
+      txn.producerId = txn.nextProducerId
+      txn.producerEpoch = 0
+      txn.nextProducerId = -1
+      this.#byProducer.set(txn.producerId, txn)
+    }
     await this.#persist(txn)
   }
 
@@ -586,8 +651,8 @@ export class TxnCoordinator {
         await held(async () => {
           if (txn.state !== TxnState.ONGOING) return
           this.#deps.log.info({ transactionalId: id, producerId: txn.producerId }, 'aborting a timed out transaction')
-          await this.#bump(txn)
-          await this.#endTransaction(txn, false)
+          this.#fence(txn)
+          await this.#endTransaction(txn, false, this.#serverTxnVersion(), true)
         })
       } else if (txn.state === TxnState.PREPARE_COMMIT || txn.state === TxnState.PREPARE_ABORT) {
         await held(() => this.#complete(txn))
@@ -604,6 +669,68 @@ export class TxnCoordinator {
 
 function isComplete(state: TxnStateName): boolean {
   return state === TxnState.COMPLETE_COMMIT || state === TxnState.COMPLETE_ABORT
+}
+
+function isPrepared(state: TxnStateName): boolean {
+  return state === TxnState.PREPARE_COMMIT || state === TxnState.PREPARE_ABORT
+}
+
+/** What an end does at transaction version 1: 'end' the open transaction, or the answer. */
+function endDecisionV1(txn: TxnMetadata, producerError: number, commit: boolean): ProducerIdResult | 'end' {
+  if (producerError !== ErrorCode.NONE) return fail(producerError)
+  switch (txn.state) {
+    case TxnState.ONGOING:
+      return 'end'
+    case TxnState.PREPARE_COMMIT:
+    case TxnState.PREPARE_ABORT:
+      return fail(
+        txn.state === (commit ? TxnState.PREPARE_COMMIT : TxnState.PREPARE_ABORT)
+          ? ErrorCode.CONCURRENT_TRANSACTIONS
+          : ErrorCode.INVALID_TXN_STATE,
+      )
+    case TxnState.COMPLETE_COMMIT:
+    case TxnState.COMPLETE_ABORT:
+      // A retry of the end that completed it.
+      if (txn.state === (commit ? TxnState.COMPLETE_COMMIT : TxnState.COMPLETE_ABORT)) return ok(txn)
+      return fail(ErrorCode.INVALID_TXN_STATE)
+    default:
+      return fail(ErrorCode.INVALID_TXN_STATE)
+  }
+}
+
+/**
+ * What an end does at transaction version 2, as Kafka's coordinator decides it: the same epoch is
+ * the next end (an abort of nothing open included), the epoch before the bump (or the last epoch
+ * of the producer id an overflow retired) a retry of the end that bumped it, answered with the
+ * current pair once completed and CONCURRENT_TRANSACTIONS while prepared; anything else is fenced.
+ */
+function endDecisionV2(txn: TxnMetadata, producerId: number, epoch: number, commit: boolean): ProducerIdResult | 'end' {
+  const retryOnOverflow =
+    txn.producerId !== producerId && txn.lastProducerId === producerId && epoch === MAX_EPOCH && txn.producerEpoch === 0
+  const retryOnBump = txn.producerId === producerId && txn.producerEpoch === epoch + 1
+  if (txn.producerId !== producerId && !retryOnOverflow) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING)
+  const retry = retryOnBump || retryOnOverflow
+  const current = epoch === txn.producerEpoch
+  const validEpoch = isPrepared(txn.state) ? retryOnBump : isComplete(txn.state) ? retry || current : current
+  if (!validEpoch) return fail(ErrorCode.PRODUCER_FENCED)
+  switch (txn.state) {
+    case TxnState.ONGOING:
+      return 'end'
+    case TxnState.EMPTY:
+      return commit ? fail(ErrorCode.INVALID_TXN_STATE) : 'end'
+    case TxnState.PREPARE_COMMIT:
+      return fail(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE)
+    case TxnState.PREPARE_ABORT:
+      return fail(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS)
+    case TxnState.COMPLETE_COMMIT:
+      if (commit) return retry ? ok(txn) : fail(ErrorCode.INVALID_TXN_STATE)
+      return retry ? fail(ErrorCode.INVALID_TXN_STATE) : 'end'
+    case TxnState.COMPLETE_ABORT:
+      if (commit) return fail(ErrorCode.INVALID_TXN_STATE)
+      return retry ? ok(txn) : 'end'
+    default:
+      return fail(ErrorCode.INVALID_TXN_STATE)
+  }
 }
 
 function ok(txn: TxnMetadata): ProducerIdResult {

@@ -28,6 +28,13 @@ export interface TxnMetadata {
   producerEpoch: number
   /** The epoch before the last bump, -1 if none (a retried InitProducerId / EndTxn matches it). */
   lastProducerEpoch: number
+  /**
+   * While a transaction version 2 end that exhausted the epoch is prepared: the producer id the
+   * producer gets once it completes (markers still carry the old id); else -1.
+   */
+  nextProducerId: number
+  /** The transaction version of the client's last request that changed the state (0 or 2, as Kafka records it). */
+  clientTxnVersion: number
   timeoutMs: number
   state: TxnStateName
   /** Partitions in the transaction, by topic. */
@@ -44,6 +51,9 @@ interface StoredTxn {
   lpid: number
   epoch: number
   lepoch: number
+  /** Absent in records written before transaction version 2. */
+  next?: number
+  tv?: number
   timeout: number
   state: TxnStateName
   parts: [string, number[]][]
@@ -60,6 +70,8 @@ export function encodeTxn(t: TxnMetadata): Buffer {
     lpid: t.lastProducerId,
     epoch: t.producerEpoch,
     lepoch: t.lastProducerEpoch,
+    next: t.nextProducerId,
+    tv: t.clientTxnVersion,
     timeout: t.timeoutMs,
     state: t.state,
     parts: [...t.partitions].map(([topic, ps]) => [topic, [...ps]]),
@@ -79,6 +91,8 @@ export function decodeTxn(transactionalId: string, buf: Buffer): TxnMetadata {
     lastProducerId: s.lpid,
     producerEpoch: s.epoch,
     lastProducerEpoch: s.lepoch,
+    nextProducerId: s.next ?? -1,
+    clientTxnVersion: s.tv ?? 0,
     timeoutMs: s.timeout,
     state: s.state,
     partitions: new Map(s.parts.map(([topic, ps]) => [topic, new Set(ps)])),
@@ -90,3 +104,5 @@ export function decodeTxn(transactionalId: string, buf: Buffer): TxnMetadata {
 
 /** Kafka's largest usable epoch: Short.MAX_VALUE - 1 leaves room for one fencing bump. */
 export const MAX_EPOCH = 32766
+/** The epoch a fencing bump or a transaction version 2 end may reach, never returned to a client. */
+export const FENCE_EPOCH = 32767
