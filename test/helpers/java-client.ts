@@ -5,7 +5,7 @@
  * It is built with Maven on first use (.ci/run builds it beforehand); tests that need it are
  * skipped with JAVA_CLIENT_MISSING where java or Maven is missing or the build fails.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { type ChildProcessWithoutNullStreams, execFile, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,4 +74,45 @@ export function javaProgram<T>(mainClass: string, args: string[], timeoutMs = 60
       },
     )
   })
+}
+
+/** A long-lived program of test/java that prints one JSON line per event, until its standard input closes. */
+export interface JavaProcess<E> {
+  readonly child: ChildProcessWithoutNullStreams
+  /** Every event printed so far, in order. */
+  readonly events: E[]
+  /** The end of what it wrote to standard error (kept for failure messages). */
+  stderr(): string
+  /** Closes its standard input (the program's cue to finish) and resolves once it exited. */
+  stop(): Promise<void>
+}
+
+/** Starts samsa.<mainClass> of test/java; each line it prints is parsed as JSON into `events`. */
+export function startJavaProcess<E>(mainClass: string, args: string[]): JavaProcess<E> {
+  const child = spawn('java', javaCommand(mainClass, args))
+  const events: E[] = []
+  let partial = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop() ?? ''
+    for (const line of lines) if (line.trim() !== '') events.push(JSON.parse(line) as E)
+  })
+  let errors = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    errors = (errors + chunk).slice(-8192)
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return {
+    child,
+    events,
+    stderr: () => errors,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.stdin.end()
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+        await exited
+        clearTimeout(killer)
+      }
+    },
+  }
 }
