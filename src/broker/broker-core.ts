@@ -17,6 +17,8 @@ import { ClusterView } from './cluster.ts'
 import { FeatureStore } from './feature-store.ts'
 import { FetchSessions } from './fetch-sessions.ts'
 import { Leadership } from './leadership.ts'
+import type { Membership } from './membership.ts'
+import { recordController } from './metadata-log.ts'
 import { PeerConnections } from './peer-connections.ts'
 import { ClientQuotas } from './quotas/client-quotas.ts'
 import { ClientTelemetry } from './telemetry/client-telemetry.ts'
@@ -53,6 +55,8 @@ export class BrokerCore {
   readonly topics: TopicRegistry
   /** Which partitions this broker leads and the epoch its appends carry (claims over shared storage). */
   readonly leadership: Leadership
+  /** This broker's registration, in a cluster over shared storage (set when it joins). */
+  membership: Membership | undefined
   readonly waiters: AppendWaiters
   readonly fetchSessions: FetchSessions
   /** Aborted when the broker starts closing: long polls answer at once instead of waiting. */
@@ -121,7 +125,7 @@ export class BrokerCore {
     // Every waiting long poll listens for shutdown; many consumers mean many listeners.
     setMaxListeners(0, this.closing.signal)
     this.fetchSessions = new FetchSessions(this.numberProp('max.incremental.fetch.session.cache.slots'))
-    this.topics = new TopicRegistry(options.storage, () => this.#props)
+    this.topics = new TopicRegistry(options.storage, () => this.#props, this.log)
     options.storage.onAppend((topic, partition) => this.waiters.notify(topic, partition))
     // A group or transactional id is this process's while the view puts its coordinator here.
     const coordinates = (key: string): boolean => this.cluster.isLocal(this.cluster.coordinatorOf(key))
@@ -208,6 +212,12 @@ export class BrokerCore {
     })
     this.cluster.onChange(() => {
       void this.leadership.rebalance()
+      const controller = this.cluster.controllerId
+      if (this.cluster.isLocal(controller)) {
+        recordController(options.storage.kv, controller).catch((err: unknown) =>
+          this.log.warn({ err }, 'could not record the controller of the metadata quorum'),
+        )
+      }
       void this.groups.coordinatorsChanged().catch((err: unknown) => this.log.error({ err }, 'moving groups failed'))
       void this.txns
         .coordinatorsChanged()
@@ -215,6 +225,7 @@ export class BrokerCore {
     })
     this.topics.onChange(async ({ kind, name }) => {
       void this.leadership.rebalance()
+      if (kind === 'replicas') return
       if (kind !== 'deleted') return this.groups.onTopicsChanged()
       this.fetchSessions.forgetTopic(name)
       await this.groups.onTopicDeleted(name)

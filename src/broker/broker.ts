@@ -245,6 +245,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     close: async () => {
       const c = core as BrokerCore
+      c.topics.close()
       c.acls.close()
       c.features.close()
       c.quotas.close()

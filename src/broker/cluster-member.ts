@@ -45,6 +45,7 @@ export async function joinCluster(
     rack: props['broker.rack'] || null,
     sessionTimeoutMs,
     heartbeatIntervalMs,
+    registrationRetentionMs: Number(props['samsa.broker.registration.retention.ms']),
     log,
   })
   let core: BrokerCore | undefined
@@ -55,6 +56,7 @@ export async function joinCluster(
     membership,
     attach(c) {
       core = c
+      c.membership = membership
       const sync = (): void => {
         c.cluster.setRemote(membership.liveRemote())
         c.cluster.setLapsed(membership.lapsedRemote())

@@ -141,6 +141,11 @@ export class ClusterView {
     return this.#nodes.find((n) => n.nodeId === nodeId)
   }
 
+  /** Whether the broker is known, live or fenced: what Kafka calls registered. */
+  isRegistered(nodeId: number): boolean {
+    return this.node(nodeId) !== undefined || this.#lapsed.some((n) => n.nodeId === nodeId)
+  }
+
   /** The nodes clients may connect to: Kafka drops a dead broker from Metadata. */
   get liveNodes(): ClusterNode[] {
     return this.#nodes.filter((n) => !this.#offline.has(n.nodeId))

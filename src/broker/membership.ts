@@ -17,6 +17,12 @@
  * id) whose entry is free, left by a clean shutdown, or left by a crashed broker of this host
  * whose process is gone. A configured id whose entry another instance holds is taken only once
  * that entry stood still for a session timeout.
+ *
+ * A crashed broker's entry stays, counted out (fenced, as KRaft calls it), until the broker comes
+ * back, an UnregisterBroker request removes it, or it stood still for
+ * samsa.broker.registration.retention.ms, when any live broker removes it. Removals are
+ * compare-and-set on the version observed, so an entry that moved meanwhile (its broker is back)
+ * stays.
  */
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
@@ -25,6 +31,7 @@ import { SamsaError } from '../errors.ts'
 import type { KeyValueStore } from '../storage/types.ts'
 import type { Log } from '../util/logger.ts'
 import type { ClusterNode } from './cluster.ts'
+import { appendMetadataRecord } from './metadata-log.ts'
 
 const NAMESPACE = 'brokers'
 /** The first node id handed out when none is configured (Kafka's reserved.broker.max.id + 1). */
@@ -54,6 +61,8 @@ export interface MembershipOptions {
   rack: string | null
   sessionTimeoutMs: number
   heartbeatIntervalMs: number
+  /** How long an entry that stood still is kept before a live broker removes it (undefined: for ever). */
+  registrationRetentionMs?: number
   log: Log
   /** A monotonic clock in milliseconds (default performance.now). */
   now?: () => number
@@ -64,6 +73,9 @@ interface Observation {
   registration: Registration | undefined
   changedAt: number
 }
+
+/** What UnregisterBroker found: no entry, a broker still live (or starting), or an entry it removed. */
+export type UnregisterOutcome = 'unknown' | 'live' | 'removed'
 
 function key(nodeId: number): string {
   return String(nodeId)
@@ -148,6 +160,7 @@ export class Membership {
         if (version !== null) taken = { nodeId: id, version }
       }
     }
+    await appendMetadataRecord(options.kv)
     const membership = new Membership(options, taken.nodeId, self, taken.version)
     await membership.#observe()
     return membership
@@ -220,6 +233,59 @@ export class Membership {
     return found.sort((a, b) => a.nodeId - b.nodeId)
   }
 
+  /**
+   * When this broker last saw another one's entry change (wall-clock ms), or undefined for a
+   * broker it does not know.
+   */
+  heardAt(nodeId: number): number | undefined {
+    const o = this.#observed.get(nodeId)
+    return o === undefined ? undefined : Date.now() - (this.#now() - o.changedAt)
+  }
+
+  /**
+   * Removes another broker's entry (UnregisterBroker) if it lapsed: its lease ran out as this
+   * broker observes it. An entry this broker has not watched stand still for a session timeout
+   * belongs to a broker that may be live, or starting.
+   */
+  async unregister(nodeId: number): Promise<UnregisterOutcome> {
+    if (nodeId === this.nodeId) return 'live'
+    return this.#removeIfStill(nodeId, this.#options.sessionTimeoutMs)
+  }
+
+  /**
+   * Removes the entry if it is the one observed, unchanged for `stillMs` of this broker's clock,
+   * with a compare-and-set on the version read, so a broker that came back meanwhile keeps it.
+   */
+  async #removeIfStill(nodeId: number, stillMs: number): Promise<UnregisterOutcome> {
+    const current = await this.#kv.getVersioned(NAMESPACE, key(nodeId))
+    if (current.value === undefined) return 'unknown'
+    const seen = this.#observed.get(nodeId)
+    if (seen === undefined || seen.raw !== current.value.toString() || this.#now() - seen.changedAt < stillMs) {
+      return 'live'
+    }
+    if ((await this.#kv.putIfVersion(NAMESPACE, key(nodeId), current.version, null)) === null) return 'live'
+    this.#observed.delete(nodeId)
+    await appendMetadataRecord(this.#kv)
+    this.#options.log.info({ nodeId }, `removed the registration of broker ${nodeId}, whose lease had lapsed`)
+    this.#emitIfChanged(true)
+    return 'removed'
+  }
+
+  /** Removes the entries that stood still for registration.retention.ms (crashed brokers that never came back). */
+  async #collectLapsed(): Promise<void> {
+    const retention = this.#options.registrationRetentionMs
+    if (retention === undefined) return
+    const now = this.#now()
+    for (const [nodeId, o] of this.#observed) {
+      if (nodeId === this.nodeId || now - o.changedAt < retention) continue
+      try {
+        await this.#removeIfStill(nodeId, retention)
+      } catch (err) {
+        this.#options.log.warn({ err, nodeId }, 'could not remove a lapsed broker registration; trying again later')
+      }
+    }
+  }
+
   /** The broker listens: publishes its address and starts heartbeating. */
   async listening(host: string, port: number): Promise<void> {
     this.#self = { ...this.#self, host, port }
@@ -236,7 +302,9 @@ export class Membership {
     this.#setSelfLive(false)
     if (this.#lost) return
     try {
-      await this.#kv.putIfVersion(NAMESPACE, key(this.nodeId), this.#version, null)
+      if ((await this.#kv.putIfVersion(NAMESPACE, key(this.nodeId), this.#version, null)) !== null) {
+        await appendMetadataRecord(this.#kv)
+      }
     } catch (err) {
       this.#options.log.warn(
         { err },
@@ -256,6 +324,7 @@ export class Membership {
   async #tick(): Promise<void> {
     await this.#heartbeat()
     await this.#observe()
+    if (this.#selfLive) await this.#collectLapsed()
     this.#schedule()
   }
 
@@ -335,7 +404,13 @@ export class Membership {
       return
     }
     const now = this.#now()
-    for (const nodeId of this.#observed.keys()) if (!entries.has(key(nodeId))) this.#observed.delete(nodeId)
+    // A lapsed entry removed elsewhere changes no live set, but the fenced brokers shown.
+    let removed = false
+    for (const nodeId of this.#observed.keys()) {
+      if (entries.has(key(nodeId))) continue
+      this.#observed.delete(nodeId)
+      removed = true
+    }
     for (const [k, raw] of entries) {
       const nodeId = Number(k)
       const text = raw.toString()
@@ -343,7 +418,7 @@ export class Membership {
       if (known?.raw === text) continue
       this.#observed.set(nodeId, { raw: text, registration: parse(raw), changedAt: now })
     }
-    this.#emitIfChanged()
+    this.#emitIfChanged(removed)
   }
 
   #setSelfLive(live: boolean): void {
@@ -356,9 +431,10 @@ export class Membership {
     this.#emitIfChanged()
   }
 
-  #emitIfChanged(): void {
+  /** Tells the listeners when the live set changed (`always`: the lapsed set changed too). */
+  #emitIfChanged(always = false): void {
     const liveKey = JSON.stringify([this.#selfLive, this.liveRemote()])
-    if (liveKey === this.#liveKey) return
+    if (liveKey === this.#liveKey && !always) return
     this.#liveKey = liveKey
     for (const listener of this.#listeners) listener()
   }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { type LogConfig, resolveLogConfig } from '../config/topic-configs.ts'
+import { CHANGE_MARKER, ChangeMarker } from '../storage/change-marker.ts'
 import type { Storage, TopicMetadata } from '../storage/types.ts'
+import { createLog, type Log } from '../util/logger.ts'
+import { appendMetadataRecord } from './metadata-log.ts'
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]+$/
 const MAX_NAME_LENGTH = 249
@@ -31,7 +34,8 @@ export interface TopicReplicas {
 
 /** What changed about a topic, for the parts of the broker that keep per-topic state. */
 export interface TopicChange {
-  kind: 'created' | 'deleted' | 'partitions'
+  /** `replicas`: a partition reassignment changed replica lists (and so, maybe, leaders). */
+  kind: 'created' | 'deleted' | 'partitions' | 'replicas'
   name: string
 }
 
@@ -56,15 +60,23 @@ export class TopicRegistry {
   /** Creations in progress, so concurrent auto-creations of one topic create it once. */
   readonly #creating = new Map<string, Promise<TopicMetadata>>()
   readonly #listeners: TopicChangeListener[] = []
+  /**
+   * Bumped with each reassignment, which changes no topic row and so sends no topic notice: the
+   * other brokers sharing the store poll it to read the replica lists again.
+   */
+  readonly #replicaChanges: ChangeMarker
+  readonly #log: Log
 
   /** Topics this registry is changing itself: their notifications are its own, already applied. */
   readonly #changing = new Map<string, number>()
   /** Refreshes after notifications, one at a time so they apply in order. */
   #refreshing: Promise<void> = Promise.resolve()
 
-  constructor(storage: Storage, brokerDefaults: () => Record<string, string>) {
+  constructor(storage: Storage, brokerDefaults: () => Record<string, string>, log: Log = createLog('silent')) {
     this.#storage = storage
     this.#brokerDefaults = brokerDefaults
+    this.#log = log
+    this.#replicaChanges = new ChangeMarker(storage.kv, REPLICAS_NAMESPACE)
     storage.onLeaderEpoch((name, partition, epoch) => {
       let epochs = this.#announcedEpochs.get(name)
       if (epochs === undefined) {
@@ -131,12 +143,37 @@ export class TopicRegistry {
   }
 
   async load(): Promise<void> {
-    for (const [name, raw] of await this.#storage.kv.list(REPLICAS_NAMESPACE)) {
-      this.#replicas.set(name, JSON.parse(raw.toString()) as TopicReplicas)
-    }
+    for (const [name, replicas] of await this.#readAllReplicas()) this.#replicas.set(name, replicas)
     for (const t of await this.#storage.listTopics()) {
       this.#index(t)
       await this.#loadLeaderEpochs(t.name, 0, t.partitionCount)
+    }
+    if (this.#storage.capabilities.shared) {
+      this.#replicaChanges.watch(() => this.#reloadAllReplicas(), this.#log, 'replica assignments')
+    }
+  }
+
+  /** Stops watching other brokers' reassignments. */
+  close(): void {
+    this.#replicaChanges.stop()
+  }
+
+  async #readAllReplicas(): Promise<Map<string, TopicReplicas>> {
+    const stored = await this.#replicaChanges.read(() => this.#storage.kv.list(REPLICAS_NAMESPACE))
+    const out = new Map<string, TopicReplicas>()
+    for (const [name, raw] of stored) {
+      if (name !== CHANGE_MARKER) out.set(name, JSON.parse(raw.toString()) as TopicReplicas)
+    }
+    return out
+  }
+
+  /** Another broker reassigned partitions: takes the replica lists that changed and tells the listeners. */
+  async #reloadAllReplicas(): Promise<void> {
+    for (const [name, replicas] of await this.#readAllReplicas()) {
+      const known = this.#replicas.get(name)
+      if (!this.#byName.has(name) || JSON.stringify(known) === JSON.stringify(replicas)) continue
+      this.#replicas.set(name, replicas)
+      await this.#changed({ kind: 'replicas', name })
     }
   }
 
@@ -148,11 +185,13 @@ export class TopicRegistry {
     return this.#replicas.get(name)
   }
 
-  async #setReplicas(name: string, replicas: TopicReplicas | null): Promise<void> {
+  async #setReplicas(name: string, replicas: TopicReplicas | null, announce = false): Promise<void> {
     if (replicas === null) this.#replicas.delete(name)
     else this.#replicas.set(name, replicas)
     const value = replicas === null ? null : Buffer.from(JSON.stringify(replicas))
-    await this.#storage.kv.put(REPLICAS_NAMESPACE, new Map([[name, value]]))
+    const entries = new Map<string, Buffer | null>([[name, value]])
+    if (announce) entries.set(...this.#replicaChanges.bump())
+    await this.#storage.kv.put(REPLICAS_NAMESPACE, entries)
   }
 
   async #reloadReplicas(name: string): Promise<void> {
@@ -274,6 +313,7 @@ export class TopicRegistry {
     })
       .then(async () => {
         this.#index(topic)
+        await appendMetadataRecord(this.#storage.kv)
         await this.#loadLeaderEpochs(name, 0, partitionCount)
         await this.#changed({ kind: 'created', name })
         return topic
@@ -289,6 +329,7 @@ export class TopicRegistry {
     this.#forget(t)
     const deleted = await this.#own(name, () => this.#storage.deleteTopic(name))
     await this.#setReplicas(name, null)
+    await appendMetadataRecord(this.#storage.kv)
     await this.#changed({ kind: 'deleted', name })
     return deleted
   }
@@ -298,6 +339,7 @@ export class TopicRegistry {
     if (t === undefined) return
     await this.#own(name, () => this.#storage.setTopicConfigs(name, configs))
     this.#index({ ...t, configs })
+    await appendMetadataRecord(this.#storage.kv)
   }
 
   /** Grows a topic; `assignments` are the new partitions' replica lists where the request named them. */
@@ -312,6 +354,22 @@ export class TopicRegistry {
     await this.#own(name, () => this.#storage.createPartitions(name, count))
     await this.#loadLeaderEpochs(name, t.partitionCount, count)
     this.#index({ ...t, partitionCount: count })
+    await appendMetadataRecord(this.#storage.kv)
     await this.#changed({ kind: 'partitions', name })
+  }
+
+  /**
+   * A partition reassignment: each partition of `replicas` gets that replica list, kept as
+   * CreateTopics' named lists are (its first replica the preferred leader), the others their own.
+   */
+  async reassign(name: string, replicas: ReadonlyMap<number, number[]>): Promise<void> {
+    const t = this.#byName.get(name)
+    if (t === undefined || replicas.size === 0) return
+    const current = this.#replicas.get(name) ?? { replicationFactor: [...replicas.values()][0]?.length ?? 1 }
+    const assignments = Array.from({ length: t.partitionCount }, (_, p) => current.assignments?.[p] ?? null)
+    for (const [partition, list] of replicas) assignments[partition] = [...list]
+    await this.#setReplicas(name, { ...current, assignments }, true)
+    await appendMetadataRecord(this.#storage.kv)
+    await this.#changed({ kind: 'replicas', name })
   }
 }

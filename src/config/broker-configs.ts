@@ -37,6 +37,13 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     doc: 'In a cluster: how often a broker renews its lease and looks at the others.',
   },
   {
+    name: 'samsa.broker.registration.retention.ms',
+    type: 'LONG',
+    default: '86400000',
+    min: 1,
+    doc: "In a cluster: how long a crashed broker's registration is kept once its lease lapsed (shown as fenced) before a live broker removes it.",
+  },
+  {
     name: 'replica.selector.class',
     type: 'CLASS',
     default: '',

@@ -22,6 +22,7 @@ import { topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 import { partitionLimitExceeded } from '../partition-limit.ts'
+import { replicaListProblem } from '../replica-assignment.ts'
 
 export default defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
   api,
@@ -103,19 +104,10 @@ function invalidAssignments(
     return `Attempted to add ${additional} additional partition(s), but only ${assignments.length} assignment(s) were specified.`
   }
   for (const { brokerIds } of assignments) {
-    if (brokerIds.length === 0) return 'The manual partition assignment includes an empty replica list.'
-    const sorted = [...brokerIds].sort((a, b) => a - b)
-    for (let i = 0; i < sorted.length; i++) {
-      const id = sorted[i] as number
-      if (core.cluster.node(id) === undefined) {
-        return `The manual partition assignment includes broker ${id}, but no such broker is registered.`
-      }
-      if (i > 0 && sorted[i - 1] === id) {
-        return `The manual partition assignment includes the broker ${id} more than once.`
-      }
-    }
-    if (sorted.length !== replicationFactor) {
-      return `The manual partition assignment includes a partition with ${sorted.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`
+    const problem = replicaListProblem(core.cluster, brokerIds)
+    if (problem) return problem
+    if (brokerIds.length !== replicationFactor) {
+      return `The manual partition assignment includes a partition with ${brokerIds.length} replica(s), but this is not consistent with previous partitions, which have ${replicationFactor} replica(s).`
     }
   }
   return undefined

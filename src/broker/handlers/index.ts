@@ -29,6 +29,7 @@ import createAcls from './30-create-acls.ts'
 import deleteAcls from './31-delete-acls.ts'
 import describeConfigs from './32-describe-configs.ts'
 import alterConfigs from './33-alter-configs.ts'
+import alterReplicaLogDirs from './34-alter-replica-log-dirs.ts'
 import describeLogDirs from './35-describe-log-dirs.ts'
 import saslAuthenticate from './36-sasl-authenticate.ts'
 import createPartitions from './37-create-partitions.ts'
@@ -37,15 +38,20 @@ import renewDelegationToken from './39-renew-delegation-token.ts'
 import expireDelegationToken from './40-expire-delegation-token.ts'
 import describeDelegationToken from './41-describe-delegation-token.ts'
 import deleteGroups from './42-delete-groups.ts'
+import electLeaders from './43-elect-leaders.ts'
 import incrementalAlterConfigs from './44-incremental-alter-configs.ts'
+import alterPartitionReassignments from './45-alter-partition-reassignments.ts'
+import listPartitionReassignments from './46-list-partition-reassignments.ts'
 import offsetDelete from './47-offset-delete.ts'
 import describeClientQuotas from './48-describe-client-quotas.ts'
 import alterClientQuotas from './49-alter-client-quotas.ts'
 import describeUserScramCredentials from './50-describe-user-scram-credentials.ts'
 import alterUserScramCredentials from './51-alter-user-scram-credentials.ts'
+import describeQuorum from './55-describe-quorum.ts'
 import updateFeatures from './57-update-features.ts'
 import describeCluster from './60-describe-cluster.ts'
 import describeProducers from './61-describe-producers.ts'
+import unregisterBroker from './64-unregister-broker.ts'
 import describeTransactions from './65-describe-transactions.ts'
 import listTransactions from './66-list-transactions.ts'
 import consumerGroupHeartbeat from './68-consumer-group-heartbeat.ts'
@@ -90,6 +96,15 @@ const SASL_HANDLERS: readonly AnyHandler[] = [
 /** The standard authorizer's ACLs (acls/authorizer.ts). */
 const ACL_HANDLERS: readonly AnyHandler[] = [describeAcls, createAcls, deleteAcls]
 
+/**
+ * Replicas, leaders, log dirs and the metadata quorum, answered for samsa's shape: one shared log,
+ * leaders computed from the replica lists and the live brokers, metadata in the storage engine.
+ */
+const REPLICA_HANDLERS: readonly AnyHandler[] = [
+  ...[electLeaders, alterPartitionReassignments, listPartitionReassignments, alterReplicaLogDirs],
+  ...[describeQuorum, unregisterBroker],
+]
+
 /** Client quotas (quotas/client-quotas.ts). */
 const QUOTA_HANDLERS: readonly AnyHandler[] = [describeClientQuotas, alterClientQuotas]
 
@@ -121,4 +136,5 @@ export const HANDLERS: readonly AnyHandler[] = [
   ...SASL_HANDLERS,
   ...ACL_HANDLERS,
   ...QUOTA_HANDLERS,
+  ...REPLICA_HANDLERS,
 ]
