@@ -12,6 +12,10 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.FeatureUpdate;
+import org.apache.kafka.clients.admin.FinalizedVersionRange;
+import org.apache.kafka.clients.admin.FeatureMetadata;
+import org.apache.kafka.clients.admin.ProducerState;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -26,6 +30,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
@@ -51,6 +56,10 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * telemetry BOOTSTRAP TOPIC CLIENTID HOLDMS    produce, push client metrics (KIP-714) for HOLDMS, print the instance id
  * acls     BOOTSTRAP PRINCIPAL TOPIC          create ACLs of PRINCIPAL on TOPIC, describe, delete those matching TOPIC,
  *                                              describe again, and the cluster's authorized operations
+ * txns     BOOTSTRAP TOPIC TXID GROUP          three transactions (commit with offsets for GROUP, abort, commit), the
+ *                                              producer epoch after each (DescribeTransactions, DescribeProducers), a
+ *                                              zombie fenced by a new instance, what a read_committed consumer reads
+ * features BOOTSTRAP FEATURE LEVEL            UpdateFeatures to LEVEL (a safe downgrade when lower), then DescribeFeatures
  * </pre>
  */
 public final class JavaClient {
@@ -65,6 +74,8 @@ public final class JavaClient {
       case "txn" -> json = transaction(args[1], args[2], args[3], Integer.parseInt(args[4]), args[5]);
       case "telemetry" -> json = telemetry(args[1], args[2], args[3], Long.parseLong(args[4]));
       case "acls" -> json = acls(args[1], args[2], args[3]);
+      case "txns" -> json = transactions(args[1], args[2], args[3], args[4]);
+      case "features" -> json = features(args[1], args[2], Short.parseShort(args[3]));
       default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
     }
     System.out.println(json);
@@ -209,6 +220,114 @@ public final class JavaClient {
       List<String> clusterOps = ops.stream().map(AclOperation::name).sorted().map(JavaClient::str).toList();
       return "{\"created\":" + created + ",\"deleted\":" + deleted + ",\"left\":" + left + ",\"clusterOperations\":"
           + clusterOps + "}";
+    }
+  }
+
+  /**
+   * Transactions as the client runs them with the cluster's finalized transaction.version (2:
+   * partitions and the group join implicitly, every end bumps the epoch): commit 5 records and
+   * offset 5 of partition 0 for GROUP, abort 3, commit 4; the epoch DescribeTransactions reports
+   * after each, the epochs DescribeProducers reports on the topic's partitions at the end; a
+   * second instance fences the first (which was left in a transaction); a read_committed consumer
+   * reads every record.
+   */
+  private static String transactions(String bootstrap, String topic, String id, String group) throws Exception {
+    Properties props = common(bootstrap);
+    props.put("transactional.id", id);
+    List<Short> epochs = new ArrayList<>();
+    String fenced = "none";
+    try (Admin admin = Admin.create(common(bootstrap));
+        KafkaProducer<String, String> producer = producer(props)) {
+      producer.initTransactions();
+      epochs.add(txnEpoch(admin, id));
+      String[][] txns = {{"commit-1", "5"}, {"abort-2", "3"}, {"commit-3", "4"}};
+      for (String[] txn : txns) {
+        producer.beginTransaction();
+        int n = Integer.parseInt(txn[1]);
+        for (int i = 0; i < n; i++) producer.send(new ProducerRecord<>(topic, "k" + i, txn[0] + "-" + i));
+        if (txn[0].equals("commit-1")) {
+          producer.sendOffsetsToTransaction(
+              Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(n)), new ConsumerGroupMetadata(group));
+        }
+        if (txn[0].startsWith("commit")) producer.commitTransaction();
+        else producer.abortTransaction();
+        epochs.add(txnEpoch(admin, id));
+      }
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (int p = 0; p < admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size(); p++) {
+        partitions.add(new TopicPartition(topic, p));
+      }
+      List<Integer> partitionEpochs = new ArrayList<>();
+      for (var e : admin.describeProducers(partitions).all().get().entrySet()) {
+        for (ProducerState s : e.getValue().activeProducers()) partitionEpochs.add(s.producerEpoch());
+      }
+      // The zombie: this instance opens a transaction, a new one with the same id takes over.
+      producer.beginTransaction();
+      producer.send(new ProducerRecord<>(topic, "z", "zombie")).get();
+      try (KafkaProducer<String, String> successor = producer(props)) {
+        successor.initTransactions();
+        try {
+          producer.send(new ProducerRecord<>(topic, "z", "zombie-2")).get();
+          producer.commitTransaction();
+        } catch (Exception e) {
+          Throwable cause = e.getCause() != null && !(e instanceof ProducerFencedException) ? e.getCause() : e;
+          fenced = cause.getClass().getSimpleName();
+        }
+        successor.beginTransaction();
+        successor.send(new ProducerRecord<>(topic, "k", "successor-0"));
+        successor.commitTransaction();
+      }
+      long offset = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+          .get(new TopicPartition(topic, 0)).offset();
+      List<String> read = readCommitted(bootstrap, partitions, 10);
+      return "{\"epochs\":" + epochs + ",\"partitionEpochs\":" + partitionEpochs + ",\"fenced\":" + str(fenced)
+          + ",\"groupOffset\":" + offset + ",\"read\":" + read.stream().sorted().map(JavaClient::str).toList() + "}";
+    }
+  }
+
+  private static short txnEpoch(Admin admin, String id) throws Exception {
+    return (short) admin.describeTransactions(List.of(id)).description(id).get().producerEpoch();
+  }
+
+  /** Every record a read_committed consumer reads from the partitions, until `count` came (or 30 s passed). */
+  private static List<String> readCommitted(String bootstrap, List<TopicPartition> partitions, int count) {
+    Properties props = common(bootstrap);
+    props.put("isolation.level", "read_committed");
+    props.put("auto.offset.reset", "earliest");
+    List<String> values = new ArrayList<>();
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer())) {
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long deadline = System.currentTimeMillis() + 30_000;
+      while (values.size() < count && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) values.add(r.value());
+      }
+      // Anything beyond `count` would show in a last poll.
+      for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) values.add(r.value());
+    }
+    return values;
+  }
+
+  /** UpdateFeatures through the admin client (a safe downgrade when the level is lower), then DescribeFeatures. */
+  private static String features(String bootstrap, String feature, short level) throws Exception {
+    try (Admin admin = Admin.create(common(bootstrap))) {
+      FinalizedVersionRange before = admin.describeFeatures().featureMetadata().get().finalizedFeatures().get(feature);
+      short current = before == null ? 0 : before.maxVersionLevel();
+      FeatureUpdate.UpgradeType type =
+          level < current ? FeatureUpdate.UpgradeType.SAFE_DOWNGRADE : FeatureUpdate.UpgradeType.UPGRADE;
+      String error = "none";
+      try {
+        admin.updateFeatures(Map.of(feature, new FeatureUpdate(level, type)), new org.apache.kafka.clients.admin.UpdateFeaturesOptions())
+            .all().get();
+      } catch (Exception e) {
+        error = e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName();
+      }
+      FeatureMetadata meta = admin.describeFeatures().featureMetadata().get();
+      FinalizedVersionRange after = meta.finalizedFeatures().get(feature);
+      return "{\"error\":" + str(error) + ",\"level\":" + (after == null ? 0 : after.maxVersionLevel())
+          + ",\"epoch\":" + meta.finalizedFeaturesEpoch().orElse(-1L) + ",\"supportedMax\":"
+          + meta.supportedFeatures().get(feature).maxVersion() + "}";
     }
   }
 
