@@ -5,7 +5,8 @@
  * shows none in progress, AlterReplicaLogDirs accepts the one log dir only, DescribeQuorum
  * describes the metadata store with the controller as voter, and UnregisterBroker refuses what it
  * cannot remove. Every version through raw requests, with kafkajs' and @platformatic/kafka's
- * encodings where they have them, and each API refused without its cluster permission.
+ * encodings where they have them and Apache Kafka's Java admin client for all six, and each API
+ * refused without its cluster permission.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -38,6 +39,7 @@ import {
   type UnregisterBrokerResponse,
 } from '../../../src/protocol/generated/unregister-broker.ts'
 import { kafkajsClient } from '../../helpers/clients.ts'
+import { hasJavaClient, JAVA_CLIENT_MISSING, javaProgram } from '../../helpers/java-client.ts'
 import { RawClient } from '../../helpers/raw-client.ts'
 import { AUTHORIZER, PLAIN_JAAS, portOf } from '../../security/acl-helpers.ts'
 import { rejectedCodes, withPltConnection } from './helpers.ts'
@@ -420,5 +422,42 @@ describe('replica and quorum administration needs its cluster permission', () =>
       createUnregisterBrokerRequest({ brokerId: 9 }),
     )
     assert.equal(u.errorCode, denied)
+  })
+})
+
+describe("Apache Kafka's Java admin client", { skip: hasJavaClient ? false : JAVA_CLIENT_MISSING }, () => {
+  let broker: Broker
+  before(async () => {
+    broker = await startBroker({ brokers: 3, host: '127.0.0.1', config: { 'default.replication.factor': '3' } })
+    await broker.core.topics.create('java-replicas', 3, {})
+  })
+  after(async () => {
+    await broker?.close()
+  })
+
+  test('electLeaders, alterPartitionReassignments, listPartitionReassignments, alterReplicaLogDirs, describeMetadataQuorum and unregisterBroker', async () => {
+    const out = await javaProgram<Record<string, unknown>>('ReplicaAdminClient', [
+      broker.bootstrap,
+      'java-replicas',
+      broker.core.storage.location,
+    ])
+    assert.deepEqual(out, {
+      elected: 'ElectionNotNeededException',
+      reassigned: 'none',
+      leader: 3,
+      replicas: [3, 2],
+      cancelled: 'NoReassignmentInProgressException',
+      ongoing: 0,
+      logDirOnBroker1: 'none',
+      logDirOnBroker2: 'LogDirNotFoundException',
+      quorumLeader: 1,
+      quorumEpoch: out.quorumEpoch,
+      highWatermark: out.highWatermark,
+      voters: [1],
+      observers: [2, 3],
+      unregistered: 'BrokerIdNotRegisteredException',
+    })
+    assert.ok(Number(out.quorumEpoch) >= 1)
+    assert.ok(Number(out.highWatermark) >= 2, 'the topic creation and the reassignment were counted')
   })
 })
