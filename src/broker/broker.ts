@@ -234,6 +234,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       await core.acls.load()
       await core.features.load()
       await core.quotas.load()
+      core.tokens.start(core.numberProp('delegation.token.expiry.check.interval.ms'), core.log)
       await core.topics.load()
       await core.groups.load()
       await core.groupConfigs.load()
@@ -249,6 +250,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       c.acls.close()
       c.features.close()
       c.quotas.close()
+      c.tokens.close()
       await c.txns.close()
       await c.producers.close()
     },

@@ -148,11 +148,10 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
   },
   {
     reason:
-      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply); expired delegation tokens are dropped when read, not by a periodic check",
+      "not implemented: authorizers other than Kafka's standard one, SASL GSSAPI, and TLS tuning (protocols, cipher suites, providers: Node.js defaults apply)",
     names: [
       'principal.builder.class',
       'security.providers',
-      'delegation.token.expiry.check.interval.ms',
       'ssl.allow.dn.changes',
       'ssl.allow.san.changes',
       'ssl.cipher.suites',

@@ -163,6 +163,13 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'Longest a delegation token can live, renewals included.',
   },
   {
+    name: 'delegation.token.expiry.check.interval.ms',
+    type: 'LONG',
+    default: '3600000',
+    min: 1,
+    doc: 'How often expired delegation tokens are removed; until then they are described and refused with DELEGATION_TOKEN_EXPIRED.',
+  },
+  {
     name: 'connections.max.reauth.ms',
     type: 'LONG',
     default: '0',

@@ -2,11 +2,16 @@
  * Delegation tokens (KIP-48): created over a SASL connection, used to authenticate with SCRAM and
  * the tokenauth extension (the session's principal is the token's owner), described, renewed and
  * expired; refused on PLAINTEXT connections, on token-authenticated ones and without a secret
- * key; renewal only by the owner and renewers; described with the owner filter. Through Apache Kafka's Java admin and producer
+ * key; renewal only by the owner and renewers; described with the owner filter. An expired token
+ * is kept, described and refused with DELEGATION_TOKEN_EXPIRED (its SCRAM session ends at once)
+ * until the periodic expiry check removes it. Through Apache Kafka's Java admin and producer
  * (test/java TokenClient) and through samsa's client for the refusals no Java call can provoke.
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type Broker, startBroker } from '../../src/broker/broker.ts'
 import { Cluster } from '../../src/client/cluster.ts'
@@ -22,7 +27,9 @@ import {
 import type { DescribeDelegationTokenResponse } from '../../src/protocol/generated/describe-delegation-token.ts'
 import type { ExpireDelegationTokenResponse } from '../../src/protocol/generated/expire-delegation-token.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
+import { createMetadataRequest } from '../../src/protocol/generated/metadata.ts'
 import type { RenewDelegationTokenResponse } from '../../src/protocol/generated/renew-delegation-token.ts'
+import { waitUntil } from '../../src/testing/wait.ts'
 import { hasJavaClient, JAVA_CLIENT_MISSING, javaProgram } from '../helpers/java-client.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
@@ -37,9 +44,12 @@ const principals: string[] = []
 
 const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1))
 
-/** A connection of samsa's client to the SASL listener, authenticated as asked. */
-async function connectAs(credentials: SaslCredentials): Promise<{ conn: Connection; close: () => Promise<void> }> {
-  const cluster = new Cluster({ bootstrap: sasl, sasl: credentials, retries: 0 })
+/** A connection of samsa's client to the SASL listener (the shared broker's by default), authenticated as asked. */
+async function connectAs(
+  credentials: SaslCredentials,
+  bootstrap = sasl,
+): Promise<{ conn: Connection; close: () => Promise<void> }> {
+  const cluster = new Cluster({ bootstrap, sasl: credentials, retries: 0 })
   const conn = await cluster.anyConnection()
   return { conn, close: () => cluster.close() }
 }
@@ -159,6 +169,13 @@ describe('delegation tokens', () => {
     })
     assert.equal(renewed.errorCode, ErrorCode.NONE)
     assert.ok(renewed.expiryTimestampMs <= BigInt(Date.now() + 1500))
+    // A longer period than delegation.token.expiry.time.ms (1 day) is cut to it, as in Kafka.
+    const long = await bob.conn.sendVersion<RenewDelegationTokenResponse>(ApiKey.RenewDelegationToken, 2, {
+      hmac: made.hmac,
+      renewPeriodMs: 30n * 86_400_000n,
+    })
+    assert.equal(long.errorCode, ErrorCode.NONE)
+    assert.ok(long.expiryTimestampMs <= BigInt(Date.now() + 86_400_000), 'renewed for at most a day')
     const alice = await connectAs({ mechanism: 'SCRAM-SHA-256', username: 'alice', password: 'alice-secret' })
     const stranger = await alice.conn.sendVersion<ExpireDelegationTokenResponse>(ApiKey.ExpireDelegationToken, 2, {
       hmac: made.hmac,
@@ -201,6 +218,102 @@ describe('delegation tokens', () => {
       assert.equal(res.errorCode, ErrorCode.DELEGATION_TOKEN_AUTH_DISABLED)
     } finally {
       await raw.close()
+    }
+  })
+
+  test('an expired token is described and refused with DELEGATION_TOKEN_EXPIRED until the expiry check removes it', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'samsa-tokens-'))
+    t.after(() => rm(dir, { recursive: true, force: true }))
+    const config = {
+      listeners: 'SASL_PLAINTEXT://localhost:0',
+      'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': PLAIN_JAAS.replace(';', ' user_dave="dave-secret";'),
+      'delegation.token.secret.key': SECRET_KEY,
+      'delegation.token.expiry.time.ms': '300',
+      'connection.failed.authentication.delay.ms': '20',
+    }
+    const carolLogin = { mechanism: 'PLAIN', username: 'carol', password: 'carol-secret' } as const
+    const daveLogin = { mechanism: 'PLAIN', username: 'dave', password: 'dave-secret' } as const
+    const tokenLogin = (made: CreateDelegationTokenResponse): SaslCredentials => ({
+      mechanism: 'SCRAM-SHA-512',
+      username: made.tokenId,
+      password: made.hmac.toString('base64'),
+      tokenAuth: true,
+    })
+    const describeAll = (conn: Connection) =>
+      conn.sendVersion<DescribeDelegationTokenResponse>(ApiKey.DescribeDelegationToken, 3, { owners: null })
+    const renew = (conn: Connection, hmac: Buffer) =>
+      conn.sendVersion<RenewDelegationTokenResponse>(ApiKey.RenewDelegationToken, 2, { hmac, renewPeriodMs: -1n })
+    const expire = (conn: Connection, hmac: Buffer, expiryTimePeriodMs: bigint) =>
+      conn.sendVersion<ExpireDelegationTokenResponse>(ApiKey.ExpireDelegationToken, 2, { hmac, expiryTimePeriodMs })
+
+    // The first broker checks for expired tokens once an hour (the default): they stay meanwhile.
+    const first = await startBroker({ storage: 'local', dataDir: dir, config })
+    let made: CreateDelegationTokenResponse
+    try {
+      const address = (first.listeners.SASL_PLAINTEXT as string[])[0] as string
+      const carol = await connectAs(carolLogin, address)
+      const dave = await connectAs(daveLogin, address)
+      try {
+        made = await create(carol.conn)
+        const other = await create(carol.conn)
+        assert.equal(made.errorCode, ErrorCode.NONE)
+        await waitUntil('the tokens expired', () => Date.now() > Number(other.expiryTimestampMs) + 10)
+        assert.deepEqual(
+          (await describeAll(carol.conn)).tokens.map((x) => x.tokenId).sort(),
+          [made.tokenId, other.tokenId].sort(),
+          'expired tokens are described until removed',
+        )
+        assert.equal((await renew(carol.conn, made.hmac)).errorCode, ErrorCode.DELEGATION_TOKEN_EXPIRED)
+        // Renewal checks the expiry before the requester; expiry checks the requester first.
+        assert.equal((await renew(dave.conn, made.hmac)).errorCode, ErrorCode.DELEGATION_TOKEN_EXPIRED)
+        assert.equal((await expire(dave.conn, made.hmac, 1000n)).errorCode, ErrorCode.DELEGATION_TOKEN_OWNER_MISMATCH)
+        assert.equal((await expire(carol.conn, made.hmac, 1000n)).errorCode, ErrorCode.DELEGATION_TOKEN_EXPIRED)
+        // Removing an expired token at once works.
+        assert.equal((await expire(carol.conn, other.hmac, -1n)).errorCode, ErrorCode.NONE)
+        assert.deepEqual(
+          (await describeAll(carol.conn)).tokens.map((x) => x.tokenId),
+          [made.tokenId],
+        )
+        // SCRAM with the expired token completes, as in Kafka, but the session has already
+        // ended: its first request closes the connection.
+        const viaToken = await connectAs(tokenLogin(made), address)
+        try {
+          await assert.rejects(
+            viaToken.conn.sendVersion(ApiKey.Metadata, 12, createMetadataRequest({ topics: null })),
+            /connection to .* lost/,
+          )
+        } finally {
+          await viaToken.close()
+        }
+      } finally {
+        await Promise.all([carol.close(), dave.close()])
+      }
+    } finally {
+      await first.close()
+    }
+
+    // The same data with a broker that checks every 100 ms: the token goes.
+    const second = await startBroker({
+      storage: 'local',
+      dataDir: dir,
+      config: { ...config, 'delegation.token.expiry.check.interval.ms': '100' },
+    })
+    try {
+      const address = (second.listeners.SASL_PLAINTEXT as string[])[0] as string
+      const carol = await connectAs(carolLogin, address)
+      try {
+        await waitUntil(
+          'the expiry check removed the token',
+          async () => (await describeAll(carol.conn)).tokens.length === 0,
+        )
+        assert.equal((await renew(carol.conn, made.hmac)).errorCode, ErrorCode.DELEGATION_TOKEN_NOT_FOUND)
+      } finally {
+        await carol.close()
+      }
+      await assert.rejects(connectAs(tokenLogin(made), address), /SASL_AUTHENTICATION_FAILED/)
+    } finally {
+      await second.close()
     }
   })
 })

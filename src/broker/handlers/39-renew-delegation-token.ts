@@ -1,9 +1,9 @@
 // RenewDelegationToken: v0-2
-// Moves a token's expiry to renew_period_ms from now (-1: delegation.token.expiry.time.ms),
-// never past its maximum. DELEGATION_TOKEN_NOT_FOUND for an unknown HMAC or a token whose time
-// has passed (an expired token is gone at once, not kept until a periodic check as in Kafka,
-// which answers DELEGATION_TOKEN_EXPIRED meanwhile), DELEGATION_TOKEN_OWNER_MISMATCH for a
-// requester who is neither its owner nor a renewer. Refused outright as tokenRequestRefusal says.
+// Moves a token's expiry to renew_period_ms from now, at most delegation.token.expiry.time.ms
+// (which 0 or less asks for), never past its maximum. In Kafka's order: DELEGATION_TOKEN_NOT_FOUND
+// for an unknown HMAC, DELEGATION_TOKEN_EXPIRED for a token whose time has passed (kept until the
+// expiry check removes it), DELEGATION_TOKEN_OWNER_MISMATCH for a requester who is neither its
+// owner nor a renewer. Refused outright as tokenRequestRefusal says.
 import {
   api,
   createRenewDelegationTokenResponse,
@@ -11,7 +11,7 @@ import {
   type RenewDelegationTokenResponse,
 } from '../../protocol/generated/renew-delegation-token.ts'
 import { defineHandler } from '../handler.ts'
-import { changeToken, tokenRequestRefusal } from '../tokens/token-requests.ts'
+import { changeToken, renewable, tokenRequestRefusal, unexpired } from '../tokens/token-requests.ts'
 
 export default defineHandler<RenewDelegationTokenRequest, RenewDelegationTokenResponse>({
   api,
@@ -20,7 +20,9 @@ export default defineHandler<RenewDelegationTokenRequest, RenewDelegationTokenRe
   refuse: tokenRequestRefusal,
   async handle(ctx, req) {
     return createRenewDelegationTokenResponse(
-      await changeToken(ctx, req.hmac, (token) => ctx.broker.tokens.renew(token, Number(req.renewPeriodMs))),
+      await changeToken(ctx, req.hmac, [unexpired, renewable], (token) =>
+        ctx.broker.tokens.renew(token, Number(req.renewPeriodMs)),
+      ),
     )
   },
   errorResponse(_ctx, _req, errorCode) {

@@ -1,8 +1,9 @@
 // ExpireDelegationToken: v0-2
 // Sets a token to expire expiry_time_period_ms from now (never past its maximum); a negative
-// period ends it at once. DELEGATION_TOKEN_NOT_FOUND for an unknown HMAC (or a token already
-// expired), DELEGATION_TOKEN_OWNER_MISMATCH for a requester who is neither its owner nor a
-// renewer. Refused outright as tokenRequestRefusal says.
+// period removes it at once. In Kafka's order: DELEGATION_TOKEN_NOT_FOUND for an unknown HMAC,
+// DELEGATION_TOKEN_OWNER_MISMATCH for a requester who is neither its owner nor a renewer, and
+// DELEGATION_TOKEN_EXPIRED for a token whose time has passed (unless removing it). Refused
+// outright as tokenRequestRefusal says.
 import {
   api,
   createExpireDelegationTokenResponse,
@@ -10,7 +11,7 @@ import {
   type ExpireDelegationTokenResponse,
 } from '../../protocol/generated/expire-delegation-token.ts'
 import { defineHandler } from '../handler.ts'
-import { changeToken, tokenRequestRefusal } from '../tokens/token-requests.ts'
+import { changeToken, renewable, tokenRequestRefusal, unexpired } from '../tokens/token-requests.ts'
 
 export default defineHandler<ExpireDelegationTokenRequest, ExpireDelegationTokenResponse>({
   api,
@@ -18,8 +19,11 @@ export default defineHandler<ExpireDelegationTokenRequest, ExpireDelegationToken
   maxVersion: 2,
   refuse: tokenRequestRefusal,
   async handle(ctx, req) {
+    const periodMs = Number(req.expiryTimePeriodMs)
+    // A negative period removes the token at once, expired or not.
+    const checks = periodMs < 0 ? [renewable] : [renewable, unexpired]
     return createExpireDelegationTokenResponse(
-      await changeToken(ctx, req.hmac, (token) => ctx.broker.tokens.expire(token, Number(req.expiryTimePeriodMs))),
+      await changeToken(ctx, req.hmac, checks, (token) => ctx.broker.tokens.expire(token, periodMs)),
     )
   },
   errorResponse(_ctx, _req, errorCode) {

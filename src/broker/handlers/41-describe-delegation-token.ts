@@ -1,8 +1,9 @@
 // DescribeDelegationToken: v0-3
-// The live tokens owned by the principals asked for (all owners when the list is null, none when
-// it is empty) that the requester may see: as their owner or renewer, or with DESCRIBE on the
-// token (DELEGATION_TOKEN resource, by id). Each with its HMAC, times and renewers, and (v3) the
-// principal that asked for it. Refused outright as tokenRequestRefusal says.
+// The tokens owned by the principals asked for (all owners when the list is null, none when it is
+// empty) that the requester may see: as their owner or renewer, or with DESCRIBE on the token
+// (DELEGATION_TOKEN resource, by id); expired ones too until the expiry check removes them, as in
+// Kafka. Each with its HMAC, times and renewers, and (v3) the principal that asked for it. Refused
+// outright as tokenRequestRefusal says.
 import {
   api,
   createDescribeDelegationTokenResponse,

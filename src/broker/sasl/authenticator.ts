@@ -280,7 +280,7 @@ export function saslGate(inner: Dispatcher, listener: SaslListener, core: Broker
       sessions.set(connection, session)
     }
     if (session.state === 'authenticated') {
-      if (session.expiresAt === undefined || Date.now() <= session.expiresAt) return inner(frame, connection)
+      if (session.expiresAt === undefined || Date.now() < session.expiresAt) return inner(frame, connection)
       // An ended session may only start its re-authentication.
       if (frame.length >= 2 && frame.readInt16BE(0) === ApiKey.SaslHandshake) return inner(frame, connection)
       core.log.info(

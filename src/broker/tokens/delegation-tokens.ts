@@ -2,9 +2,11 @@
  * Delegation tokens (KIP-48) as Kafka's DelegationTokenManager keeps them: a token has an id, an
  * HMAC-SHA512 of the id under delegation.token.secret.key, an owner (who authenticates with it),
  * the principal that asked for it, renewers, and issue, expiry and maximum timestamps. Tokens
- * live in the storage engine's key-value store, so every broker of a cluster accepts them; one
- * that has expired is gone. A client authenticates with SCRAM, the token id as user name and the
- * HMAC in base64 as password, and the tokenauth=true extension; it is then its owner.
+ * live in the storage engine's key-value store, so every broker of a cluster accepts them. One
+ * that has expired stays (described, refused renewal with DELEGATION_TOKEN_EXPIRED) until the
+ * check every delegation.token.expiry.check.interval.ms removes it, as Kafka's controller does. A
+ * client authenticates with SCRAM, the token id as user name and the HMAC in base64 as password,
+ * and the tokenauth=true extension; it is then its owner, until the token's expiry.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import {
@@ -14,6 +16,7 @@ import {
   saltedPassword,
 } from '../../server/sasl/scram.ts'
 import type { KeyValueStore } from '../../storage/types.ts'
+import type { Log } from '../../util/logger.ts'
 
 const NAMESPACE = 'delegation-tokens'
 /** SCRAM iterations of the credential made from a token (Kafka's minimum). */
@@ -48,6 +51,7 @@ export interface DelegationTokenOptions {
 
 export class DelegationTokens {
   readonly #options: DelegationTokenOptions
+  #expiryCheck: NodeJS.Timeout | undefined
 
   constructor(options: DelegationTokenOptions) {
     this.#options = options
@@ -82,37 +86,59 @@ export class DelegationTokens {
     return token
   }
 
-  /** Every token that has not expired (expired ones are removed on the way). */
-  async list(): Promise<DelegationToken[]> {
-    const now = this.#options.now()
-    const tokens: DelegationToken[] = []
-    const expired = new Map<string, null>()
-    for (const [tokenId, value] of await this.#options.kv.list(NAMESPACE)) {
-      const stored = JSON.parse(value.toString('utf8')) as StoredToken
-      if (stored.expiryTimestamp < now) expired.set(tokenId, null)
-      else tokens.push({ ...stored, hmac: Buffer.from(stored.hmac, 'base64') })
-    }
-    if (expired.size > 0) await this.#options.kv.put(NAMESPACE, expired)
-    return tokens
+  /** Removes expired tokens every `intervalMs` (delegation.token.expiry.check.interval.ms) while tokens are on. */
+  start(intervalMs: number, log: Log): void {
+    if (!this.enabled) return
+    this.#expiryCheck = setInterval(() => {
+      this.removeExpired().then(
+        (removed) => {
+          for (const t of removed) log.info({ tokenId: t.tokenId, owner: t.owner }, 'delegation token expired')
+        },
+        (err) => log.warn({ err }, 'removing expired delegation tokens failed'),
+      )
+    }, intervalMs)
+    this.#expiryCheck.unref()
   }
 
-  /** The live token with this HMAC, if any. */
+  close(): void {
+    clearInterval(this.#expiryCheck)
+  }
+
+  /** Every token kept, expired ones included until the expiry check removes them. */
+  async list(): Promise<DelegationToken[]> {
+    return [...(await this.#options.kv.list(NAMESPACE)).values()].map(parseToken)
+  }
+
+  /** Whether a token is past its expiry (or its maximum lifetime). */
+  expired(token: DelegationToken): boolean {
+    const now = this.#options.now()
+    return token.expiryTimestamp < now || token.maxTimestamp < now
+  }
+
+  /** Removes the expired tokens; answers them. */
+  async removeExpired(): Promise<DelegationToken[]> {
+    const expired = (await this.list()).filter((t) => this.expired(t))
+    if (expired.length > 0) await this.#options.kv.put(NAMESPACE, new Map(expired.map((t) => [t.tokenId, null])))
+    return expired
+  }
+
+  /** The token with this HMAC, if one is kept. */
   async byHmac(hmac: Buffer): Promise<DelegationToken | undefined> {
     return (await this.list()).find((t) => t.hmac.length === hmac.length && timingSafeEqual(t.hmac, hmac))
   }
 
-  /** The live token with this id, if any. */
+  /** The token with this id, if one is kept. */
   async byId(tokenId: string): Promise<DelegationToken | undefined> {
     const value = await this.#options.kv.get(NAMESPACE, tokenId)
-    if (value === undefined) return undefined
-    const stored = JSON.parse(value.toString('utf8')) as StoredToken
-    if (stored.expiryTimestamp < this.#options.now()) return undefined
-    return { ...stored, hmac: Buffer.from(stored.hmac, 'base64') }
+    return value === undefined ? undefined : parseToken(value)
   }
 
-  /** Moves a token's expiry to `period` from now (the default expiry for -1), never past its maximum. */
+  /**
+   * Moves a token's expiry to `periodMs` from now, as Kafka does: no further than the default
+   * expiry (which a period of 0 or less asks for), never past the token's maximum.
+   */
   async renew(token: DelegationToken, periodMs: number): Promise<number> {
-    const period = periodMs < 0 ? this.#options.expiryMs : periodMs
+    const period = periodMs > 0 ? Math.min(periodMs, this.#options.expiryMs) : this.#options.expiryMs
     token.expiryTimestamp = Math.min(this.#options.now() + period, token.maxTimestamp)
     await this.#save(token)
     return token.expiryTimestamp
@@ -132,7 +158,9 @@ export class DelegationTokens {
 
   /**
    * The SCRAM credential a client proves with the token (password: the HMAC in base64), with the
-   * token's owner and expiry; undefined for an unknown or expired token.
+   * token's owner and expiry; undefined for an unknown token. An expired one that is still kept
+   * authenticates a session that has already ended, so its first request closes the connection,
+   * as in Kafka.
    */
   async scramIdentity(tokenId: string, mechanism: ScramMechanism): Promise<ScramIdentity | undefined> {
     if (!this.enabled) return undefined
@@ -152,4 +180,9 @@ export class DelegationTokens {
     const stored: StoredToken = { ...token, hmac: token.hmac.toString('base64') }
     await this.#options.kv.put(NAMESPACE, new Map([[token.tokenId, Buffer.from(JSON.stringify(stored))]]))
   }
+}
+
+function parseToken(value: Buffer): DelegationToken {
+  const stored = JSON.parse(value.toString('utf8')) as StoredToken
+  return { ...stored, hmac: Buffer.from(stored.hmac, 'base64') }
 }

@@ -21,19 +21,34 @@ export function tokenRequestRefusal(ctx: RequestContext): number | undefined {
   return undefined
 }
 
+/** A condition a token must meet to be changed: the error that refuses it, or undefined. */
+export type TokenCheck = (ctx: RequestContext, token: DelegationToken) => number | undefined
+
+/** The token has not expired (DELEGATION_TOKEN_EXPIRED). */
+export const unexpired: TokenCheck = (ctx, token) =>
+  ctx.broker.tokens.expired(token) ? ErrorCode.DELEGATION_TOKEN_EXPIRED : undefined
+
+/** The requester is the token's owner or one of its renewers (DELEGATION_TOKEN_OWNER_MISMATCH). */
+export const renewable: TokenCheck = (ctx, token) =>
+  mayRenew(ctx, token) ? undefined : ErrorCode.DELEGATION_TOKEN_OWNER_MISMATCH
+
 /**
  * Renews or expires the token with this HMAC (`change` answers its new expiry):
- * DELEGATION_TOKEN_NOT_FOUND for no live token, DELEGATION_TOKEN_OWNER_MISMATCH for a requester
- * who is neither its owner nor a renewer.
+ * DELEGATION_TOKEN_NOT_FOUND for no token kept, else the first refusal of `checks` (in the order
+ * Kafka checks them for the request).
  */
 export async function changeToken(
   ctx: RequestContext,
   hmac: Buffer,
+  checks: readonly TokenCheck[],
   change: (token: DelegationToken) => Promise<number>,
 ): Promise<{ errorCode: number; expiryTimestampMs: bigint }> {
   const token = await ctx.broker.tokens.byHmac(hmac)
   if (token === undefined) return { errorCode: ErrorCode.DELEGATION_TOKEN_NOT_FOUND, expiryTimestampMs: -1n }
-  if (!mayRenew(ctx, token)) return { errorCode: ErrorCode.DELEGATION_TOKEN_OWNER_MISMATCH, expiryTimestampMs: -1n }
+  for (const check of checks) {
+    const errorCode = check(ctx, token)
+    if (errorCode !== undefined) return { errorCode, expiryTimestampMs: -1n }
+  }
   return { errorCode: ErrorCode.NONE, expiryTimestampMs: BigInt(await change(token)) }
 }
 
