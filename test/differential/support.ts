@@ -13,6 +13,10 @@ import {
   createCreateTopicsRequest,
 } from '../../src/protocol/generated/create-topics.ts'
 import {
+  createDescribeGroupsRequest,
+  type DescribeGroupsResponse,
+} from '../../src/protocol/generated/describe-groups.ts'
+import {
   createFindCoordinatorRequest,
   type FindCoordinatorResponse,
 } from '../../src/protocol/generated/find-coordinator.ts'
@@ -128,20 +132,30 @@ export async function createTopic(
 export const COORDINATOR = { group: 0, transaction: 1 } as const
 
 /**
- * Until the target's coordinator for the key is available: Kafka creates its offsets and
- * transaction state topics on first use and answers COORDINATOR_NOT_AVAILABLE meanwhile.
+ * Until the target's coordinator for the key serves: Kafka creates its offsets and transaction
+ * state topics on first use, answers COORDINATOR_NOT_AVAILABLE meanwhile, and then names its
+ * coordinator a while before the coordinator has loaded (NOT_COORDINATOR or
+ * COORDINATOR_LOAD_IN_PROGRESS to group requests). A group's coordinator is asked to describe the
+ * group; a transaction's is tried by the callers' InitProducerId, which they retry as clients do.
  */
 export async function waitForCoordinator(target: Target, key: string, keyType: number): Promise<void> {
   await withRaw(target, (client) =>
     waitUntil(
       `${target.name}: coordinator of ${key}`,
       async () => {
-        const res = await client.send<FindCoordinatorResponse>(
+        const found = await client.send<FindCoordinatorResponse>(
           ApiKey.FindCoordinator,
           4,
           createFindCoordinatorRequest({ keyType, coordinatorKeys: [key] }),
         )
-        return res.coordinators[0]?.errorCode === ErrorCode.NONE
+        if (found.coordinators[0]?.errorCode !== ErrorCode.NONE) return false
+        if (keyType !== COORDINATOR.group) return true
+        const described = await client.send<DescribeGroupsResponse>(
+          ApiKey.DescribeGroups,
+          5,
+          createDescribeGroupsRequest({ groups: [key] }),
+        )
+        return described.groups[0]?.errorCode === ErrorCode.NONE
       },
       { timeoutMs: PATIENCE_MS },
     ),
