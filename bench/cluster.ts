@@ -2,7 +2,10 @@
  * The cluster section: produce throughput (16 KiB batches of 1 KiB records, acks=all, 12
  * partitions, each connection writing to its partition's leader) with 1, 2 and 3 broker processes
  * over one embedded PostgreSQL, next to the raw rate at which that PostgreSQL takes the same
- * batches as rows; then the gap a kafkajs producer sees when one of three brokers is killed.
+ * batches as rows; consume throughput reading that data back from the leaders (one connection
+ * per partition, 2 fetches in flight, ~1 MB per response, cycling over what was produced: the
+ * leaders' in-memory tails hold only the newest 2 MiB of each partition, so most reads query
+ * PostgreSQL); then the gap a kafkajs producer sees when one of three brokers is killed.
  */
 import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
@@ -11,13 +14,16 @@ import { type ServerProcess, startServer } from './children.ts'
 import { type Conn, openConns, runLoad } from './load-generator.ts'
 import { type BenchPostgres, databaseUrl, rawInsertRate, startPostgres } from './postgres.ts'
 import { createTopics } from './produce.ts'
-import { checkProduceResponse, makeBatch, produceFrame } from './requests.ts'
+import { checkProduceResponse, fetchFrame, makeBatch, parseFetchHead, produceFrame } from './requests.ts'
 import { fmt, MB, percentile, table } from './util.ts'
 
 const PARTITIONS = 12
 const PRODUCERS_PER_PARTITION = 4
 const RECORDS = 16
 const RECORD_SIZE = 1024
+/** Batches of RECORDS records one fetch asks for (~1 MB). */
+const BATCHES_PER_FETCH = 64
+const FETCH_IN_FLIGHT = 2
 /** Short leases, so the failover case fits in the benchmark (defaults: 9000 / 2000). */
 const LEASE = { 'broker.session.timeout.ms': '3000', 'broker.heartbeat.interval.ms': '500' }
 
@@ -72,8 +78,8 @@ async function everyLeaderAccepts(topic: string, leaderPorts: number[]): Promise
   return true
 }
 
-/** Produce load with every connection writing to one partition at its leader. */
-async function produceToLeaders(topic: string, leaderPorts: number[]): Promise<Row> {
+/** Produce load with every connection writing to one partition at its leader; also the partitions' end offsets. */
+async function produceToLeaders(topic: string, leaderPorts: number[]): Promise<Row & { endOffsets: number[] }> {
   const batch = makeBatch(RECORDS, RECORD_SIZE)
   const conns: Conn[] = []
   const partitionOf: number[] = []
@@ -84,6 +90,7 @@ async function produceToLeaders(topic: string, leaderPorts: number[]): Promise<R
     }
   }
   const frames = Array.from({ length: PARTITIONS }, (_, p) => produceFrame(topic, p, -1, batch))
+  const endOffsets = frames.map(() => 0)
   try {
     const r = await runLoad({
       conns,
@@ -92,8 +99,58 @@ async function produceToLeaders(topic: string, leaderPorts: number[]): Promise<R
       durationMs: 2500,
       next: (i) => ({ frame: frames[partitionOf[i] as number] as Buffer, bytes: batch.length, records: RECORDS }),
       check(_i, _req, head) {
-        checkProduceResponse(head)
+        const ack = checkProduceResponse(head)
+        endOffsets[ack.partition] = Math.max(endOffsets[ack.partition] as number, ack.baseOffset + RECORDS)
         return undefined
+      },
+    })
+    return {
+      label: '',
+      mbPerSec: r.bytes / MB / r.seconds,
+      p50Ms: percentile(r.latenciesMs, 50),
+      p99Ms: percentile(r.latenciesMs, 99),
+      endOffsets,
+    }
+  } finally {
+    for (const c of conns) c.close()
+  }
+}
+
+/** Fetch load reading every partition back from its leader, from offset 0 to its end and round again. */
+async function consumeFromLeaders(topic: string, leaderPorts: number[], endOffsets: number[]): Promise<Row> {
+  const batchBytes = makeBatch(RECORDS, RECORD_SIZE).length
+  const perFetch = BATCHES_PER_FETCH * RECORDS
+  const steps = endOffsets.map((end, partition) =>
+    Array.from({ length: Math.ceil(end / perFetch) }, (_, i) => {
+      const batches = Math.min(BATCHES_PER_FETCH, Math.ceil((end - i * perFetch) / RECORDS))
+      return {
+        frame: fetchFrame({ topic, partition, offset: i * perFetch, maxBytes: BATCHES_PER_FETCH * batchBytes }),
+        bytes: batches * batchBytes,
+        records: batches * RECORDS,
+      }
+    }),
+  )
+  const conns: Conn[] = []
+  for (let p = 0; p < PARTITIONS; p++) conns.push(...(await openConns(leaderPorts[p] as number, 1, 512)))
+  const cursor = steps.map(() => 0)
+  try {
+    const r = await runLoad({
+      conns,
+      inFlight: FETCH_IN_FLIGHT,
+      warmupMs: 500,
+      durationMs: 2500,
+      next(p) {
+        const list = steps[p] as { frame: Buffer; bytes: number; records: number }[]
+        cursor[p] = (cursor[p] as number) + 1
+        return list[(cursor[p] as number) % list.length] as { frame: Buffer; bytes: number; records: number }
+      },
+      check(_p, _req, head) {
+        const h = parseFetchHead(head)
+        if (h.errorCode !== 0) throw new Error(`fetch error ${h.errorCode}`)
+        // The first batch of each partition is the readiness probe's one record, so fetches do
+        // not start on batch boundaries; what came back is counted.
+        if (h.recordsBytes === 0) throw new Error('a fetch within the produced data returned nothing')
+        return h.recordsBytes
       },
     })
     return {
@@ -145,6 +202,7 @@ export async function benchCluster(): Promise<void> {
   const admin = new pg.Client({ connectionString: postgres.url })
   await admin.connect()
   const rows: string[][] = []
+  const consumed: string[][] = []
   try {
     const raw = await rawInsertRate(postgres, admin, 'cluster_raw')
     rows.push([
@@ -162,12 +220,20 @@ export async function benchCluster(): Promise<void> {
         const r = await produceToLeaders(topic, leaderPorts)
         const label = `produce acks=all, ${count} broker${count > 1 ? 's' : ''}, ${PARTITIONS * PRODUCERS_PER_PARTITION} conn.`
         rows.push([label, fmt(r.mbPerSec), `${fmt(r.mbPerSec / raw.mbPerSec, 2)}x`, fmt(r.p50Ms, 1), fmt(r.p99Ms, 1)])
+        const c = await consumeFromLeaders(topic, leaderPorts, r.endOffsets)
+        consumed.push([
+          `consume, ${count} broker${count > 1 ? 's' : ''}, ${PARTITIONS} conn.`,
+          fmt(c.mbPerSec),
+          '',
+          fmt(c.p50Ms, 1),
+          fmt(c.p99Ms, 1),
+        ])
         if (count === 3) gap = await failoverGap(brokers, topic)
       } finally {
         await Promise.all(brokers.map((b) => b.stop()))
       }
     }
-    console.log(table([['case', 'MB/s', 'of raw', 'p50 ms', 'p99 ms'], ...rows]))
+    console.log(table([['case', 'MB/s', 'of raw', 'p50 ms', 'p99 ms'], ...rows, ...consumed]))
     console.log(
       `kill -9 of one broker of three (lease ${LEASE['broker.session.timeout.ms']} ms): a kafkajs producer went ${fmt(gap, 2)} s without an acknowledgement`,
     )

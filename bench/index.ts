@@ -399,7 +399,7 @@ async function main(): Promise<void> {
     heading(
       'Cluster over PostgreSQL',
       'bench/cluster.ts: produce (acks=all) with 1, 2 and 3 broker processes over one embedded PostgreSQL, next to ' +
-        'its raw insert rate, and the gap a producer sees when a broker is killed.',
+        'its raw insert rate, consume from the leaders, and the gap a producer sees when a broker is killed.',
     )
     await benchCluster()
   }
