@@ -160,7 +160,7 @@ export class Membership {
         if (version !== null) taken = { nodeId: id, version }
       }
     }
-    await appendMetadataRecord(options.kv)
+    await appendMetadataRecord(options.kv, options.log)
     const membership = new Membership(options, taken.nodeId, self, taken.version)
     await membership.#observe()
     return membership
@@ -265,7 +265,7 @@ export class Membership {
     }
     if ((await this.#kv.putIfVersion(NAMESPACE, key(nodeId), current.version, null)) === null) return 'live'
     this.#observed.delete(nodeId)
-    await appendMetadataRecord(this.#kv)
+    await appendMetadataRecord(this.#kv, this.#options.log)
     this.#options.log.info({ nodeId }, `removed the registration of broker ${nodeId}, whose lease had lapsed`)
     this.#emitIfChanged(true)
     return 'removed'
@@ -303,7 +303,7 @@ export class Membership {
     if (this.#lost) return
     try {
       if ((await this.#kv.putIfVersion(NAMESPACE, key(this.nodeId), this.#version, null)) !== null) {
-        await appendMetadataRecord(this.#kv)
+        await appendMetadataRecord(this.#kv, this.#options.log)
       }
     } catch (err) {
       this.#options.log.warn(

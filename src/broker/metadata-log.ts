@@ -9,14 +9,19 @@
  * controller, as a KRaft election raises it.
  */
 import type { KeyValueStore } from '../storage/types.ts'
+import type { Log } from '../util/logger.ts'
 
 const NAMESPACE = 'metadata-log'
 const END_OFFSET = 'end-offset'
 const LEADER = 'leader'
 
-/** Counts one metadata change. */
-export async function appendMetadataRecord(kv: KeyValueStore): Promise<void> {
-  await kv.allocate(NAMESPACE, END_OFFSET, 1)
+/** Counts one metadata change, already made: a failure to count it is logged, never the change's. */
+export async function appendMetadataRecord(kv: KeyValueStore, log: Log): Promise<void> {
+  try {
+    await kv.allocate(NAMESPACE, END_OFFSET, 1)
+  } catch (err) {
+    log.warn({ err }, 'could not count a metadata change for DescribeQuorum')
+  }
 }
 
 /** The number of metadata changes counted so far. */

@@ -313,7 +313,7 @@ export class TopicRegistry {
     })
       .then(async () => {
         this.#index(topic)
-        await appendMetadataRecord(this.#storage.kv)
+        await appendMetadataRecord(this.#storage.kv, this.#log)
         await this.#loadLeaderEpochs(name, 0, partitionCount)
         await this.#changed({ kind: 'created', name })
         return topic
@@ -329,7 +329,7 @@ export class TopicRegistry {
     this.#forget(t)
     const deleted = await this.#own(name, () => this.#storage.deleteTopic(name))
     await this.#setReplicas(name, null)
-    await appendMetadataRecord(this.#storage.kv)
+    await appendMetadataRecord(this.#storage.kv, this.#log)
     await this.#changed({ kind: 'deleted', name })
     return deleted
   }
@@ -339,7 +339,7 @@ export class TopicRegistry {
     if (t === undefined) return
     await this.#own(name, () => this.#storage.setTopicConfigs(name, configs))
     this.#index({ ...t, configs })
-    await appendMetadataRecord(this.#storage.kv)
+    await appendMetadataRecord(this.#storage.kv, this.#log)
   }
 
   /** Grows a topic; `assignments` are the new partitions' replica lists where the request named them. */
@@ -354,7 +354,7 @@ export class TopicRegistry {
     await this.#own(name, () => this.#storage.createPartitions(name, count))
     await this.#loadLeaderEpochs(name, t.partitionCount, count)
     this.#index({ ...t, partitionCount: count })
-    await appendMetadataRecord(this.#storage.kv)
+    await appendMetadataRecord(this.#storage.kv, this.#log)
     await this.#changed({ kind: 'partitions', name })
   }
 
@@ -369,7 +369,7 @@ export class TopicRegistry {
     const assignments = Array.from({ length: t.partitionCount }, (_, p) => current.assignments?.[p] ?? null)
     for (const [partition, list] of replicas) assignments[partition] = [...list]
     await this.#setReplicas(name, { ...current, assignments }, true)
-    await appendMetadataRecord(this.#storage.kv)
+    await appendMetadataRecord(this.#storage.kv, this.#log)
     await this.#changed({ kind: 'replicas', name })
   }
 }

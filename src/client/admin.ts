@@ -4,6 +4,10 @@
  * error codes into KafkaError.
  */
 import {
+  type AlterPartitionReassignmentsResponse,
+  createAlterPartitionReassignmentsRequest,
+} from '../protocol/generated/alter-partition-reassignments.ts'
+import {
   type CreatePartitionsResponse,
   createCreatePartitionsRequest,
   createCreatePartitionsTopic,
@@ -43,6 +47,10 @@ import {
   type IncrementalAlterConfigsResponse,
 } from '../protocol/generated/incremental-alter-configs.ts'
 import { API_DESCRIPTORS, ApiKey } from '../protocol/generated/index.ts'
+import {
+  createUnregisterBrokerRequest,
+  type UnregisterBrokerResponse,
+} from '../protocol/generated/unregister-broker.ts'
 import { type ClientOptions, Cluster, type TopicInfo } from './cluster.ts'
 import type { Connection } from './connection.ts'
 import { ClientError, KafkaError } from './errors.ts'
@@ -200,6 +208,34 @@ export class Admin {
       }),
     )
     for (const r of res.results) firstError(r.errorCode, r.errorMessage, r.name)
+  }
+
+  /**
+   * Gives partitions of a topic new replica lists (kafka-reassign-partitions.sh --execute), the
+   * first replica of each the preferred leader; the first partition refused throws.
+   */
+  async reassignPartitions(topic: string, replicas: ReadonlyMap<number, number[]>): Promise<void> {
+    const conn = await this.#controller()
+    const res = await conn.send<AlterPartitionReassignmentsResponse>(ApiKey.AlterPartitionReassignments, () =>
+      createAlterPartitionReassignmentsRequest({
+        topics: [
+          { name: topic, partitions: [...replicas].map(([partitionIndex, r]) => ({ partitionIndex, replicas: r })) },
+        ],
+      }),
+    )
+    firstError(res.errorCode, res.errorMessage, topic)
+    for (const t of res.responses) {
+      for (const p of t.partitions) firstError(p.errorCode, p.errorMessage, `${t.name}-${p.partitionIndex}`)
+    }
+  }
+
+  /** Removes a broker's registration (kafka-cluster.sh unregister). */
+  async unregisterBroker(brokerId: number): Promise<void> {
+    const conn = await this.cluster.anyConnection()
+    const res = await conn.send<UnregisterBrokerResponse>(ApiKey.UnregisterBroker, () =>
+      createUnregisterBrokerRequest({ brokerId }),
+    )
+    firstError(res.errorCode, res.errorMessage, `broker ${brokerId}`)
   }
 
   /** Configs of a topic or broker; `all` includes defaults (otherwise only overrides). */

@@ -45,6 +45,8 @@ export const CLIENT_VERSIONS: ReadonlyMap<number, VersionRange> = new Map<number
   [ApiKey.OffsetDelete, { min: 0, max: 0 }],
   [ApiKey.DescribeCluster, { min: 0, max: 2 }],
   [ApiKey.DescribeLogDirs, { min: 0, max: 4 }],
+  [ApiKey.AlterPartitionReassignments, { min: 0, max: 1 }],
+  [ApiKey.UnregisterBroker, { min: 0, max: 0 }],
   [ApiKey.WriteTxnMarkers, { min: 0, max: 1 }],
 ])
 

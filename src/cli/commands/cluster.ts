@@ -1,12 +1,21 @@
 /**
  * `samsa cluster info`: cluster id, controller, brokers with their lease (held, or lapsed: still
  * registered but out of the cluster), the partitions they lead and the groups they coordinate, and
- * the API versions they support. `samsa cluster --brokers N` runs a
+ * the API versions they support. `samsa cluster unregister N` removes a crashed broker's
+ * registration (kafka-cluster.sh unregister). `samsa cluster --brokers N` runs a
  * cluster on this machine (cluster-run.ts).
  */
 import type { Command } from 'commander'
 import type { Admin } from '../../client/admin.ts'
-import { type CommonFlags, EXIT_CODES_HELP, printJson, withAdmin, withCommonFlags } from '../common.ts'
+import {
+  type CommonFlags,
+  EXIT_CODES_HELP,
+  info,
+  parseIntArg,
+  printJson,
+  withAdmin,
+  withCommonFlags,
+} from '../common.ts'
 import { printTable } from '../output/table.ts'
 import { type ClusterRunFlags, runCluster } from './cluster-run.ts'
 
@@ -105,6 +114,23 @@ Examples:
             apis.map((a) => [a.apiKey, a.name, a.minVersion, a.maxVersion, a.clientVersion]),
           )
         }
+      })
+    })
+
+  withCommonFlags(
+    cluster
+      .command('unregister')
+      .description("remove a crashed broker's registration (its lease lapsed); live brokers are refused")
+      .argument('<node-id>', 'the broker to remove', parseIntArg),
+  )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  samsa cluster unregister 3 --bootstrap kafka-1.example.com:9092\n${EXIT_CODES_HELP}`,
+    )
+    .action(async (nodeId: number, flags: CommonFlags) => {
+      await withAdmin(flags, async (admin) => {
+        await admin.unregisterBroker(nodeId)
+        info(`unregistered broker ${nodeId}`)
       })
     })
 }

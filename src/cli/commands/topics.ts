@@ -1,4 +1,4 @@
-/** `samsa topics list|create|describe|alter|delete`. */
+/** `samsa topics list|create|describe|alter|reassign|delete`. */
 import type { Command } from 'commander'
 import { ResourceType } from '../../client/admin.ts'
 import type { TopicInfo } from '../../client/cluster.ts'
@@ -38,7 +38,7 @@ interface AlterFlags extends CommonFlags {
 
 /** Registers the topics command group. */
 export function registerTopicsCommand(program: Command): void {
-  const topics = program.command('topics').description('list, create, describe, alter and delete topics')
+  const topics = program.command('topics').description('list, create, describe, alter, reassign and delete topics')
 
   withCommonFlags(topics.command('list').description('list topics with their partition counts'), { json: true })
     .option('--internal', 'include internal topics')
@@ -173,6 +173,25 @@ export function registerTopicsCommand(program: Command): void {
       })
     })
 
+  withCommonFlags(
+    topics
+      .command('reassign')
+      .description('give partitions new replica lists; the first live replica of each leads')
+      .argument('<topic>', 'topic name')
+      .argument('<assignments...>', 'PARTITION=BROKER,BROKER... (the first broker the preferred leader)'),
+  )
+    .addHelpText(
+      'after',
+      `\nExamples:\n  samsa topics reassign orders 0=1 1=1\n  samsa topics reassign orders 0=3,1,2 1=2,3,1 --bootstrap kafka-1.example.com:9092\n${EXIT_CODES_HELP}`,
+    )
+    .action(async (topic: string, assignments: string[], flags: CommonFlags) => {
+      const replicas = parseReplicaLists(assignments)
+      await withAdmin(flags, async (admin) => {
+        await admin.reassignPartitions(topic, replicas)
+        info(`reassigned ${[...replicas].map(([p, r]) => `${topic}-${p} to ${r.join(',')}`).join(', ')}`)
+      })
+    })
+
   withCommonFlags(topics.command('delete').description('delete topics and their data').argument('<topics...>'))
     .option('--if-exists', 'succeed when a topic does not exist')
     .addHelpText(
@@ -195,6 +214,20 @@ export function registerTopicsCommand(program: Command): void {
         }
       })
     })
+}
+
+/** PARTITION=BROKER,BROKER... arguments as replica lists by partition. */
+function parseReplicaLists(assignments: string[]): Map<number, number[]> {
+  const out = new Map<number, number[]>()
+  for (const [partition, brokers] of Object.entries(parseAssignments(assignments, 'assignment'))) {
+    if (!/^\d+$/.test(partition) || !/^\d+(,\d+)*$/.test(brokers)) {
+      throw new UsageError(
+        `invalid assignment "${partition}=${brokers}" (expected PARTITION=BROKER,BROKER..., e.g. 0=3,1,2)`,
+      )
+    }
+    out.set(Number(partition), brokers.split(',').map(Number))
+  }
+  return out
 }
 
 function describeTopic(
