@@ -7,6 +7,7 @@ import {
 } from '../config/broker-configs.ts'
 import type { Clock } from '../coordinator/clock.ts'
 import type { ReadinessChecks } from '../http/health.ts'
+import { BrokerAdmission, perIpOverrides, UNLIMITED } from '../server/connection-admission.ts'
 import { Listener, type ListenerOptions } from '../server/listener.ts'
 import type { StorageFaults } from '../storage/local/faults.ts'
 import { openStorageNamed } from '../storage/open-storage.ts'
@@ -261,7 +262,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       const c = core as BrokerCore
       const observe =
         http && ((apiKey: number, req: unknown, res: unknown) => http.metrics.requests.response(apiKey, req, res))
+      const perIp = await perIpOverrides(props['max.connections.per.ip.overrides'] ?? '')
       for (const [i, node] of c.cluster.localNodes.entries()) {
+        const admission = new BrokerAdmission(connectionLimits(props, ''), {
+          windowCount: c.numberProp('quota.window.num'),
+          windowMs: c.numberProp('quota.window.size.seconds') * 1000,
+        })
         for (const spec of listenerSpecs) {
           const port = spec.port === 0 ? 0 : spec.port + i * listenerSpecs.length
           const handlers = createDispatcher(c, HANDLERS, {
@@ -275,7 +281,19 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
           try {
             const tls = usesTls(spec.protocol) ? tlsConfig(props, spec) : undefined
             listeners.push(
-              await Listener.start({ ...limits(c), hosts: hostsOf(spec), port, observer, tls }, dispatcher, log),
+              await Listener.start(
+                {
+                  ...limits(c),
+                  admission: admission.listener(connectionLimits(props, `listener.name.${spec.name.toLowerCase()}.`)),
+                  maxConnectionsPerIpOverrides: perIp,
+                  hosts: hostsOf(spec),
+                  port,
+                  observer,
+                  tls,
+                },
+                dispatcher,
+                log,
+              ),
             )
           } catch (err) {
             // This service's close is not called when its start fails: close the listeners bound so far.
@@ -403,12 +421,23 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
 }
 
+/** max.connections and max.connection.creation.rate of the broker (prefix '') or of one listener (`listener.name.<name>.`). */
+function connectionLimits(
+  props: Record<string, string>,
+  prefix: string,
+): { maxConnections: number; maxConnectionRate: number } {
+  const value = (name: string): number => {
+    const v = props[prefix + name]
+    return v === undefined || v === '' ? UNLIMITED : Number(v)
+  }
+  return { maxConnections: value('max.connections'), maxConnectionRate: value('max.connection.creation.rate') }
+}
+
 /** The connection limits of every listener, from the broker properties. */
-function limits(core: BrokerCore): Omit<ListenerOptions, 'hosts' | 'port'> {
+function limits(core: BrokerCore): Omit<ListenerOptions, 'hosts' | 'port' | 'admission'> {
   return {
     maxFrameBytes: core.numberProp('socket.request.max.bytes'),
     maxInFlight: core.numberProp('queued.max.requests'),
-    maxConnections: core.numberProp('max.connections'),
     maxConnectionsPerIp: core.numberProp('max.connections.per.ip'),
     connectionThrottle: (ip) => core.quotas.connectionThrottle(ip, Date.now()),
     idleMs: core.numberProp('connections.max.idle.ms'),

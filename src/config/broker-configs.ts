@@ -157,13 +157,32 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     min: 1,
     doc: 'Largest request frame accepted; larger frames close the connection.',
   },
-  { name: 'max.connections', type: 'INT', default: '2147483647', min: 0, doc: 'Maximum number of client connections.' },
+  {
+    name: 'max.connections',
+    type: 'INT',
+    default: '2147483647',
+    min: 0,
+    doc: 'Connections the broker serves at once; more wait until one closes.',
+  },
   {
     name: 'max.connections.per.ip',
     type: 'INT',
     default: '2147483647',
     min: 0,
     doc: 'Maximum number of connections from one IP address; more are closed as they arrive.',
+  },
+  {
+    name: 'max.connections.per.ip.overrides',
+    type: 'STRING',
+    default: '',
+    doc: 'Other limits than max.connections.per.ip for some addresses or host names, as host:count,host:count.',
+  },
+  {
+    name: 'max.connection.creation.rate',
+    type: 'INT',
+    default: '2147483647',
+    min: 0,
+    doc: 'New connections per second the broker accepts (KIP-612); more wait until the rate allows them.',
   },
   {
     name: 'connections.max.idle.ms',

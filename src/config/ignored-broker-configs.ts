@@ -206,14 +206,8 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
     prefixes: ['listener.name.'],
   },
   {
-    reason:
-      'only byte-rate and connection creation quotas are enforced: no request-time or controller mutation rates, broker-wide connection creation rate, nor custom quota callbacks',
-    names: [
-      'client.quota.callback.class',
-      'controller.quota.window.num',
-      'controller.quota.window.size.seconds',
-      'max.connection.creation.rate',
-    ],
+    reason: 'no controller mutation rates nor custom quota callbacks',
+    names: ['client.quota.callback.class', 'controller.quota.window.num', 'controller.quota.window.size.seconds'],
   },
   {
     reason: 'no JMX or metrics reporters',
@@ -286,7 +280,6 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
       'queued.max.request.bytes',
       'max.request.partition.size.limit',
       'fetch.max.bytes',
-      'max.connections.per.ip.overrides',
       'fetch.purgatory.purge.interval.requests',
       'producer.purgatory.purge.interval.requests',
       'delete.records.purgatory.purge.interval.requests',

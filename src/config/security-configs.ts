@@ -207,14 +207,17 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
   },
 ]
 
+/** Connection limits a listener may have of its own (KIP-612), besides the broker's. */
+const LISTENER_LIMITS = ['max.connections', 'max.connection.creation.rate']
+
 /**
  * Whether a `listener.name.<listener>.<config>` name sets, for one listener, a config samsa
- * applies (`<mechanism>.sasl.jaas.config` included).
+ * applies (`<mechanism>.sasl.jaas.config` and the connection limits included).
  */
 export function isAppliedListenerConfig(name: string): boolean {
   const m = /^listener\.name\.[^.]+\.(.+)$/.exec(name)
   if (!m) return false
   // Mechanism-prefixed SASL configs: <mechanism>.sasl.jaas.config, oauthbearer.sasl.oauthbearer.*.
   const suffix = (m[1] as string).replace(/^[a-z0-9-]+\.(?=sasl\.)/, '')
-  return SECURITY_CONFIGS.some((c) => c.name === suffix)
+  return LISTENER_LIMITS.includes(suffix) || SECURITY_CONFIGS.some((c) => c.name === suffix)
 }

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Log } from '../util/logger.ts'
 import { SerialQueue } from '../util/serial-queue.ts'
 import { Connection, type ConnectionLimits, type Dispatcher } from './connection.ts'
+import type { AdmissionOutcome, ListenerAdmission } from './connection-admission.ts'
 import { ANONYMOUS } from './ssl-principal.ts'
 import { TlsAcceptor, type TlsConfig } from './tls.ts'
 
@@ -13,9 +14,12 @@ export interface ListenerOptions extends ConnectionLimits {
    */
   hosts: string[]
   port: number
-  maxConnections: number
+  /** The broker's and this listener's max.connections and max.connection.creation.rate. */
+  admission: ListenerAdmission
   /** max.connections.per.ip: connections beyond this from one address are closed on arrival. */
   maxConnectionsPerIp?: number
+  /** max.connections.per.ip.overrides: other limits for some addresses. */
+  maxConnectionsPerIpOverrides?: ReadonlyMap<string, number>
   /**
    * An address's connection creation rate quota (KIP-612): the milliseconds a new connection from
    * it is held and then closed unserved, or 0 to serve it.
@@ -48,6 +52,7 @@ export class Listener {
     this.#dispatch = dispatch
     this.#log = log
     this.#tls = options.tls && new TlsAcceptor(options.tls, log, (socket, principal) => this.#open(socket, principal))
+    options.admission.serveWith((socket) => this.#serve(socket))
   }
 
   static async start(options: ListenerOptions, dispatch: Dispatcher, log: Log): Promise<Listener> {
@@ -91,6 +96,7 @@ export class Listener {
     return this.#availability.run(async () => {
       const servers = this.#servers.splice(0)
       for (const c of this.#connections) c.reset('broker made unavailable')
+      this.#options.admission.dropWaiting()
       this.#tls?.dropConnections()
       await stopAccepting(servers)
     })
@@ -105,37 +111,7 @@ export class Listener {
 
   async #bind(host: string, port: number): Promise<void> {
     const server = createServer({ noDelay: true })
-    server.on('connection', (socket: Socket) => {
-      if (this.#connections.size >= this.#options.maxConnections) {
-        this.#log.warn({ remote: socket.remoteAddress }, 'connection refused: max.connections reached')
-        socket.destroy()
-        return
-      }
-      const ip = normalizeAddress(socket.remoteAddress)
-      const fromIp = this.#perIp.get(ip) ?? 0
-      if (fromIp >= (this.#options.maxConnectionsPerIp ?? Number.POSITIVE_INFINITY)) {
-        this.#log.warn({ remote: socket.remoteAddress }, 'connection refused: max.connections.per.ip reached')
-        socket.destroy()
-        return
-      }
-      const throttleMs = this.#options.connectionThrottle?.(ip) ?? 0
-      if (throttleMs > 0) {
-        // As Kafka does: the connection is not served, and closed once the throttle time is over.
-        this.#log.debug({ remote: socket.remoteAddress, throttleMs }, 'connection throttled: connection_creation_rate')
-        socket.pause()
-        socket.on('error', () => {})
-        setTimeout(() => socket.destroy(), throttleMs).unref()
-        return
-      }
-      this.#perIp.set(ip, fromIp + 1)
-      socket.on('close', () => {
-        const left = (this.#perIp.get(ip) ?? 1) - 1
-        if (left > 0) this.#perIp.set(ip, left)
-        else this.#perIp.delete(ip)
-      })
-      if (this.#tls) this.#tls.accept(socket)
-      else this.#open(socket, ANONYMOUS)
-    })
+    server.on('connection', (socket: Socket) => this.#options.admission.admit(socket))
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen({ host, port, ipv6Only: false }, () => {
@@ -146,6 +122,39 @@ export class Listener {
     const address = server.address()
     if (typeof address === 'object' && address !== null) this.#port = address.port
     this.#servers.push(server)
+  }
+
+  /**
+   * A socket the broker's and the listener's limits let through, checked for its address as Kafka
+   * checks it: over the address's connection_creation_rate (KIP-612), it is held unserved and
+   * closed after its throttle time; beyond max.connections.per.ip (or its override), closed at once.
+   */
+  #serve(socket: Socket): AdmissionOutcome {
+    const ip = normalizeAddress(socket.remoteAddress)
+    const throttleMs = this.#options.connectionThrottle?.(ip) ?? 0
+    if (throttleMs > 0) {
+      this.#log.debug({ remote: socket.remoteAddress, throttleMs }, 'connection throttled: connection_creation_rate')
+      socket.pause()
+      socket.on('error', () => {})
+      setTimeout(() => socket.destroy(), throttleMs).unref()
+      return 'throttled'
+    }
+    const fromIp = this.#perIp.get(ip) ?? 0
+    const max = this.#options.maxConnectionsPerIpOverrides?.get(ip) ?? this.#options.maxConnectionsPerIp
+    if (fromIp >= (max ?? Number.POSITIVE_INFINITY)) {
+      this.#log.warn({ remote: socket.remoteAddress, max }, 'connection refused: max.connections.per.ip reached')
+      socket.destroy()
+      return 'refused'
+    }
+    this.#perIp.set(ip, fromIp + 1)
+    socket.on('close', () => {
+      const left = (this.#perIp.get(ip) ?? 1) - 1
+      if (left > 0) this.#perIp.set(ip, left)
+      else this.#perIp.delete(ip)
+    })
+    if (this.#tls) this.#tls.accept(socket)
+    else this.#open(socket, ANONYMOUS)
+    return 'open'
   }
 
   /** Serves a client: its TCP socket, or its TLS socket once the handshake let it in. */
@@ -182,6 +191,7 @@ export class Listener {
   /** Stops accepting, lets every connection finish the requests it has read, then closes them. */
   async close(graceMs = 5000): Promise<void> {
     const closed = stopAccepting(this.#servers)
+    this.#options.admission.dropWaiting()
     const idle = Promise.all([...this.#connections].map((c) => c.idle()))
     let timer: NodeJS.Timeout | undefined
     await Promise.race([idle, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))])

@@ -215,18 +215,6 @@ describe('server', () => {
     await client.close()
   })
 
-  test('max.connections refuses connections beyond the limit', async () => {
-    const own = await startBroker({ config: { 'max.connections': '2' } })
-    const a = await rawSocket(own.port)
-    const b = await rawSocket(own.port)
-    const c = await rawSocket(own.port)
-    assert.equal(await closedWithin(c, 1000), 'closed')
-    assert.equal(await closedWithin(a, 100), 'open')
-    a.destroy()
-    b.destroy()
-    await own.close()
-  })
-
   const tool = fileURLToPath(new URL('../../../../shared/tools/api-coverage.py', import.meta.url))
   const python = spawnSync('python3', ['--version']).status === 0
   test('the shared API coverage tool finds no problem', {
