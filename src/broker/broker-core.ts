@@ -21,6 +21,7 @@ import type { Membership } from './membership.ts'
 import { recordController } from './metadata-log.ts'
 import { PeerConnections } from './peer-connections.ts'
 import { ClientQuotas } from './quotas/client-quotas.ts'
+import { createStreamsInternalTopics } from './streams-internal-topics.ts'
 import { ClientTelemetry } from './telemetry/client-telemetry.ts'
 import { SubscriptionStore } from './telemetry/subscriptions.ts'
 import { DelegationTokens } from './tokens/delegation-tokens.ts'
@@ -136,6 +137,7 @@ export class BrokerCore {
       coordinates,
       groupConfigs: (groupId) => this.groupConfigs.get(groupId),
       dropShareState: (groupId) => this.shares.deleteGroupState(groupId),
+      createInternalTopics: (topics) => createStreamsInternalTopics(this, topics),
     })
     this.groupConfigs = new GroupConfigStore(options.storage.kv)
     this.shares = new SharePartitions({

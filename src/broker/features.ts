@@ -1,7 +1,8 @@
 /**
  * The feature flags ApiVersions reports (KIP-584), as a Kafka 4.2 cluster of samsa's abilities
  * would: each feature's supported version range and the level finalized cluster-wide. A feature
- * goes here once what it gates works: share.version 1 turns on share groups (KIP-932).
+ * goes here once what it gates works: share.version 1 turns on share groups (KIP-932),
+ * streams.version 1 streams groups (KIP-1071).
  */
 
 export interface Feature {
@@ -12,7 +13,10 @@ export interface Feature {
   level: number
 }
 
-export const FEATURES: readonly Feature[] = [{ name: 'share.version', minVersion: 0, maxVersion: 1, level: 1 }]
+export const FEATURES: readonly Feature[] = [
+  { name: 'share.version', minVersion: 0, maxVersion: 1, level: 1 },
+  { name: 'streams.version', minVersion: 0, maxVersion: 1, level: 1 },
+]
 
 /**
  * The epoch of the finalized features (Kafka: the metadata offset they were read at). samsa's

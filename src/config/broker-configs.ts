@@ -318,6 +318,40 @@ const BROKER_ONLY: readonly ConfigDefinition[] = [
     default: 'uniform,range',
     doc: 'Server-side assignors of KIP-848 consumer groups; the first is the default.',
   },
+  ...streamsGroupConfig('group.streams.session.timeout.ms', '45000', 1, 'Session timeout of streams group members.'),
+  ...streamsGroupConfig(
+    'group.streams.heartbeat.interval.ms',
+    '5000',
+    1,
+    'Heartbeat interval given to streams group members.',
+  ),
+  ...streamsGroupConfig('group.streams.max.size', '2147483647', 1, 'Maximum number of members of a streams group.'),
+  ...streamsGroupConfig(
+    'group.streams.num.standby.replicas',
+    '0',
+    0,
+    'Standby replicas of each stateful task of a streams group (default of streams.num.standby.replicas).',
+  ),
+  ...streamsGroupConfig(
+    'group.streams.max.standby.replicas',
+    '2',
+    0,
+    'Largest streams.num.standby.replicas of a group.',
+  ),
+  ...streamsGroupConfig('group.streams.min.session.timeout.ms', '45000', 1, 'Smallest streams.session.timeout.ms.'),
+  ...streamsGroupConfig('group.streams.max.session.timeout.ms', '60000', 1, 'Largest streams.session.timeout.ms.'),
+  ...streamsGroupConfig(
+    'group.streams.min.heartbeat.interval.ms',
+    '5000',
+    1,
+    'Smallest streams.heartbeat.interval.ms.',
+  ),
+  ...streamsGroupConfig(
+    'group.streams.max.heartbeat.interval.ms',
+    '15000',
+    1,
+    'Largest streams.heartbeat.interval.ms.',
+  ),
   ...shareGroupConfig('group.share.session.timeout.ms', '45000', 'Session timeout of share group members.'),
   ...shareGroupConfig('group.share.heartbeat.interval.ms', '5000', 'Heartbeat interval given to share group members.'),
   ...shareGroupConfig('group.share.max.size', '200', 'Maximum number of members of a share group.'),
@@ -433,6 +467,10 @@ function synonymDefinitions(): ConfigDefinition[] {
 }
 
 /** A positive INT broker config of share groups (KIP-932). */
+function streamsGroupConfig(name: string, def: string, min: number, doc: string): ConfigDefinition[] {
+  return [{ name, type: 'INT', default: def, min, doc }]
+}
+
 function shareGroupConfig(name: string, def: string, doc: string): ConfigDefinition[] {
   return [{ name, type: 'INT', default: def, min: 1, doc }]
 }

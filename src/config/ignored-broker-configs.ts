@@ -107,8 +107,7 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
     ],
   },
   {
-    reason:
-      'streams groups (KIP-1071) are not implemented; share groups (KIP-932) have no share coordinator of their own and one assignor',
+    reason: 'share groups (KIP-932) have no share coordinator of their own and one assignor',
     names: [
       'group.share.assignors',
       'share.coordinator.append.linger.ms',
@@ -122,15 +121,6 @@ export const IGNORED_BROKER_CONFIGS: readonly IgnoredConfigGroup[] = [
       'share.coordinator.threads',
       'share.coordinator.write.timeout.ms',
       'share.fetch.purgatory.purge.interval.requests',
-      'group.streams.heartbeat.interval.ms',
-      'group.streams.max.heartbeat.interval.ms',
-      'group.streams.max.session.timeout.ms',
-      'group.streams.max.size',
-      'group.streams.max.standby.replicas',
-      'group.streams.min.heartbeat.interval.ms',
-      'group.streams.min.session.timeout.ms',
-      'group.streams.num.standby.replicas',
-      'group.streams.session.timeout.ms',
     ],
   },
   {

@@ -7,6 +7,7 @@ import type { BrokerCore } from '../broker/broker-core.ts'
 import type { ClassicGroup } from '../coordinator/group/classic-group.ts'
 import type { ConsumerGroup, ConsumerMember } from '../coordinator/group/consumer-group.ts'
 import type { ShareGroup, ShareMember } from '../coordinator/share/share-group.ts'
+import type { StreamsGroup } from '../coordinator/streams/streams-group.ts'
 import { ErrorCode } from '../protocol/error-codes.ts'
 import { decodeBatches, recordOffset, recordTimestamp } from '../protocol/records/batch.ts'
 
@@ -137,8 +138,8 @@ export interface MemberInfo {
 /** A consumer group as the coordinator holds it. */
 export interface GroupInfo {
   groupId: string
-  /** 'classic' (JoinGroup/SyncGroup), 'consumer' (KIP-848) or 'share' (KIP-932). */
-  type: 'classic' | 'consumer' | 'share'
+  /** 'classic' (JoinGroup/SyncGroup), 'consumer' (KIP-848), 'share' (KIP-932) or 'streams' (KIP-1071). */
+  type: 'classic' | 'consumer' | 'share' | 'streams'
   state: string
   /** Classic: the protocol type ('consumer' for consumers); KIP-848: 'consumer'. */
   protocolType: string | null
@@ -153,7 +154,27 @@ export interface GroupInfo {
 export function describeGroup(core: BrokerCore, groupId: string): GroupInfo | undefined {
   const g = core.groups.group(groupId)
   if (g === undefined) return undefined
+  if (g.type === 'streams') return streamsInfo(g)
   return g.type === 'classic' ? classicInfo(g) : modernInfo(core, g)
+}
+
+/** A KIP-1071 streams group: each member's assignment is the input partitions of its active tasks. */
+function streamsInfo(g: StreamsGroup): GroupInfo {
+  return {
+    groupId: g.groupId,
+    type: 'streams',
+    state: g.state,
+    protocolType: 'streams',
+    protocol: null,
+    generation: g.groupEpoch,
+    members: [...g.members.values()].map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      groupInstanceId: m.instanceId,
+      assignment: Object.fromEntries(g.inputPartitions([m.assigned.active]).map((t) => [t.topic, t.partitions])),
+    })),
+  }
 }
 
 function classicInfo(g: ClassicGroup): GroupInfo {

@@ -21,9 +21,10 @@ export const JAVA_CLIENT_MISSING =
 
 const has = (command: string, arg: string): boolean => spawnSync(command, [arg], { stdio: 'ignore' }).status === 0
 
-/** When the newest of the programs' source files changed. */
+/** When the newest of the programs' source files (or their pom, which names their dependencies) changed. */
 function sourcesChanged(): number {
-  return Math.max(...readdirSync(SOURCES).map((f) => statSync(join(SOURCES, f)).mtimeMs))
+  const files = [join(PROJECT, 'pom.xml'), ...readdirSync(SOURCES).map((f) => join(SOURCES, f))]
+  return Math.max(...files.map((f) => statSync(f).mtimeMs))
 }
 
 /** Builds the programs unless their jar is newer than every source; false where they cannot be built. */

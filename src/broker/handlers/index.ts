@@ -64,6 +64,8 @@ import shareGroupHeartbeat from './76-share-group-heartbeat.ts'
 import shareGroupDescribe from './77-share-group-describe.ts'
 import shareFetch from './78-share-fetch.ts'
 import shareAcknowledge from './79-share-acknowledge.ts'
+import streamsGroupHeartbeat from './88-streams-group-heartbeat.ts'
+import streamsGroupDescribe from './89-streams-group-describe.ts'
 import describeShareGroupOffsets from './90-describe-share-group-offsets.ts'
 import alterShareGroupOffsets from './91-alter-share-group-offsets.ts'
 import deleteShareGroupOffsets from './92-delete-share-group-offsets.ts'
@@ -72,6 +74,7 @@ import deleteShareGroupOffsets from './92-delete-share-group-offsets.ts'
 const GROUP_HANDLERS: readonly AnyHandler[] = [
   ...[offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups],
   ...[listGroups, deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe],
+  ...[streamsGroupHeartbeat, streamsGroupDescribe],
 ]
 
 /** Share groups (KIP-932): membership at the group coordinator, records at the partition leaders. */

@@ -19,7 +19,14 @@ import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
 import { wholeMatchRegex } from '../../util/whole-match-regex.ts'
 import type { Clock } from '../clock.ts'
+import {
+  addToAssignment as addTo,
+  assignmentEntries as entries,
+  isEmptyAssignment,
+  assignmentSignature as signature,
+} from './assignment-maps.ts'
 import { SERVER_ASSIGNORS, type TopicAssignment } from './assignors.ts'
+import { validateMemberCommit, validateMemberFetch } from './member-epochs.ts'
 import { GroupTimers } from './timers.ts'
 
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead'
@@ -100,25 +107,6 @@ export function newMemberId(): string {
 
 function toList(a: TopicAssignment): TopicPartitions[] {
   return [...a].map(([topicId, partitions]) => ({ topicId, partitions: [...partitions] }))
-}
-
-function signature(a: TopicAssignment): string {
-  return JSON.stringify([...a].sort((x, y) => (x[0] < y[0] ? -1 : 1)))
-}
-
-function isEmptyAssignment(a: TopicAssignment): boolean {
-  for (const ps of a.values()) if (ps.length > 0) return false
-  return true
-}
-
-function* entries(a: TopicAssignment): Generator<[string, number]> {
-  for (const [t, ps] of a) for (const p of ps) yield [t, p]
-}
-
-function addTo(a: TopicAssignment, t: string, p: number): void {
-  const ps = a.get(t)
-  if (ps) ps.push(p)
-  else a.set(t, [p])
 }
 
 export class ConsumerGroup {
@@ -457,20 +445,12 @@ export class ConsumerGroup {
 
   /** OffsetCommit: UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH or FENCED_MEMBER_EPOCH, or NONE. */
   validateCommit(memberId: string, memberEpoch: number): number {
-    if (memberEpoch < 0 && memberId === '' && this.members.size === 0) return ErrorCode.NONE
-    const m = this.members.get(memberId)
-    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
-    if (memberEpoch > m.memberEpoch) return ErrorCode.FENCED_MEMBER_EPOCH
-    if (memberEpoch < m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH
-    return ErrorCode.NONE
+    return validateMemberCommit(this.members, memberId, memberEpoch)
   }
 
   /** OffsetFetch v9+ from a member: UNKNOWN_MEMBER_ID or STALE_MEMBER_EPOCH, or NONE. */
   validateFetch(memberId: string | null, memberEpoch: number): number {
-    if (memberId === null || memberEpoch < 0) return ErrorCode.NONE
-    const m = this.members.get(memberId)
-    if (m === undefined) return ErrorCode.UNKNOWN_MEMBER_ID
-    return memberEpoch === m.memberEpoch ? ErrorCode.NONE : ErrorCode.STALE_MEMBER_EPOCH
+    return validateMemberFetch(this.members, memberId, memberEpoch)
   }
 
   /** Names of the topics the members subscribe to. */

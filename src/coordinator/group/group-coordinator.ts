@@ -33,6 +33,15 @@ import {
   type ShareHeartbeatResult,
   shareHeartbeatError,
 } from '../share/share-group.ts'
+import {
+  StreamsGroup,
+  type StreamsGroupHost,
+  type StreamsGroupRecord,
+  type StreamsHeartbeat,
+  type StreamsHeartbeatResult,
+  streamsHeartbeatError,
+} from '../streams/streams-group.ts'
+import type { InternalTopicToCreate } from '../streams/topology.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
 import {
   ClassicGroup,
@@ -57,7 +66,7 @@ import { offsetsPartitionOf } from './offsets-partition.ts'
 /** The key-value namespace holding group records. */
 export const GROUPS_NAMESPACE = 'groups'
 
-export type Group = ClassicGroup | ConsumerGroup | ShareGroup
+export type Group = ClassicGroup | ConsumerGroup | ShareGroup | StreamsGroup
 
 /** What the coordinator needs from the broker. */
 export interface GroupCoordinatorDeps {
@@ -75,6 +84,8 @@ export interface GroupCoordinatorDeps {
   groupConfigs?(groupId: string): Readonly<Record<string, string>>
   /** A share group was deleted: its share-partition state goes too (DeleteGroups). */
   dropShareState?(groupId: string): Promise<void>
+  /** Creates the internal topics a streams group needs (KIP-1071: the coordinator's broker creates them). */
+  createInternalTopics?(topics: InternalTopicToCreate[]): void
 }
 
 export interface CommitRequest {
@@ -103,7 +114,7 @@ export interface GroupListing {
   groupId: string
   protocolType: string
   groupState: string
-  groupType: 'classic' | 'consumer' | 'share'
+  groupType: 'classic' | 'consumer' | 'share' | 'streams'
 }
 
 export class GroupCoordinator {
@@ -120,6 +131,7 @@ export class GroupCoordinator {
   readonly #classicHost: ClassicGroupHost
   readonly #consumerHost: ConsumerGroupHost
   readonly #shareHost: ShareGroupHost
+  readonly #streamsHost: StreamsGroupHost
 
   constructor(deps: GroupCoordinatorDeps) {
     this.#deps = deps
@@ -160,6 +172,19 @@ export class GroupCoordinator {
       heartbeatIntervalMs: (groupId) =>
         Number(deps.groupConfigs?.(groupId)['share.heartbeat.interval.ms'] ?? num('group.share.heartbeat.interval.ms')),
       maxSize: () => num('group.share.max.size'),
+      persist: (g) => this.#persist(g),
+    }
+    const streamsConfig = (groupId: string, name: string) =>
+      Number(deps.groupConfigs?.(groupId)[name] ?? num(`group.${name}`))
+    this.#streamsHost = {
+      now: deps.now,
+      clock: deps.clock,
+      topics: deps.topics,
+      sessionTimeoutMs: (groupId) => streamsConfig(groupId, 'streams.session.timeout.ms'),
+      heartbeatIntervalMs: (groupId) => streamsConfig(groupId, 'streams.heartbeat.interval.ms'),
+      numStandbyReplicas: (groupId) => streamsConfig(groupId, 'streams.num.standby.replicas'),
+      maxSize: () => num('group.streams.max.size'),
+      createTopics: (topics) => deps.createInternalTopics?.(topics),
       persist: (g) => this.#persist(g),
     }
   }
@@ -230,13 +255,19 @@ export class GroupCoordinator {
       this.#records.set(groupId, { version, tail: Promise.resolve(true), written: value?.toString() })
       this.offsets.install(groupId, offsets)
       if (value !== undefined) {
-        const rec = JSON.parse(value.toString()) as ClassicGroupRecord | ConsumerGroupRecord | ShareGroupRecord
+        const rec = JSON.parse(value.toString()) as
+          | ClassicGroupRecord
+          | ConsumerGroupRecord
+          | ShareGroupRecord
+          | StreamsGroupRecord
         const group =
           rec.type === 'consumer'
             ? ConsumerGroup.fromRecord(groupId, rec, this.#consumerHost)
             : rec.type === 'share'
               ? ShareGroup.fromRecord(groupId, rec, this.#shareHost)
-              : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
+              : rec.type === 'streams'
+                ? StreamsGroup.fromRecord(groupId, rec, this.#streamsHost)
+                : ClassicGroup.fromRecord(groupId, rec, this.#classicHost)
         this.#groups.set(groupId, group)
       } else if (offsets.offsets.size > 0) {
         // Offsets without a group record (committed outside group management): an Empty group.
@@ -375,7 +406,9 @@ export class GroupCoordinator {
 
   #join(groupId: string, req: JoinRequest): JoinResult | Promise<JoinResult> {
     let group = this.#groups.get(groupId)
-    if (group?.type === 'share') return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
+    if (group?.type === 'share' || group?.type === 'streams') {
+      return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
+    }
     if (group?.type === 'consumer') {
       if (!group.isEmpty()) return joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, req.memberId)
       group = undefined
@@ -427,7 +460,11 @@ export class GroupCoordinator {
     const held = this.#keys.check(groupId)
     if (held !== ErrorCode.NONE) return heartbeatError(held)
     let group = this.#groups.get(groupId)
-    if (group?.type === 'share' || (group?.type === 'classic' && (!group.isEmpty() || req.memberEpoch !== 0))) {
+    if (
+      group?.type === 'share' ||
+      group?.type === 'streams' ||
+      (group?.type === 'classic' && (!group.isEmpty() || req.memberEpoch !== 0))
+    ) {
       return notFound(`Group ${groupId} is not a consumer group.`)
     }
     if (group === undefined || group.type === 'classic') {
@@ -460,6 +497,31 @@ export class GroupCoordinator {
     })
   }
 
+  // ---- KIP-1071
+
+  /**
+   * StreamsGroupHeartbeat. A group id of another type is GROUP_ID_NOT_FOUND, as Kafka answers,
+   * except an empty classic group (offsets only), which becomes a streams group keeping them.
+   */
+  streamsGroupHeartbeat(
+    groupId: string,
+    req: StreamsHeartbeat,
+  ): StreamsHeartbeatResult | Promise<StreamsHeartbeatResult> {
+    return this.#whenHeld(groupId, streamsHeartbeatError, () => {
+      let group = this.#groups.get(groupId)
+      if (group !== undefined && group.type !== 'streams' && !(group.type === 'classic' && group.isEmpty())) {
+        return streamsHeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a streams group.`)
+      }
+      if (group === undefined || group.type === 'classic') {
+        if (req.memberEpoch !== 0) {
+          return streamsHeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} not found.`)
+        }
+        group = this.#replace(groupId, new StreamsGroup(groupId, this.#streamsHost))
+      }
+      return group.heartbeat(req)
+    })
+  }
+
   // ---- offsets
 
   /** OffsetCommit: a group-level error, else the offsets are durable when it resolves. */
@@ -477,9 +539,9 @@ export class GroupCoordinator {
     }
     if (group.type === 'share') return ErrorCode.GROUP_ID_NOT_FOUND
     const error =
-      group.type === 'consumer'
-        ? group.validateCommit(req.memberId, req.generationIdOrMemberEpoch)
-        : validateClassicCommit(group, req)
+      group.type === 'classic'
+        ? validateClassicCommit(group, req)
+        : group.validateCommit(req.memberId, req.generationIdOrMemberEpoch)
     if (error !== ErrorCode.NONE) return error
     if (group.type === 'classic') group.touch(req.memberId)
     return this.#commit(group, req.offsets)
@@ -507,7 +569,7 @@ export class GroupCoordinator {
     const group = this.#groups.get(groupId)
     if (group === undefined) return ErrorCode.NONE
     if (group.type === 'share') return ErrorCode.GROUP_ID_NOT_FOUND
-    if (group.type === 'consumer') {
+    if (group.type === 'consumer' || group.type === 'streams') {
       return memberId === '' && generationId < 0 ? ErrorCode.NONE : group.validateCommit(memberId, generationId)
     }
     if (memberId !== '' && !group.members.has(memberId)) return ErrorCode.UNKNOWN_MEMBER_ID
@@ -597,7 +659,7 @@ export class GroupCoordinator {
     if (held !== ErrorCode.NONE) return { errorCode: held, topics: [] }
     const group = this.#groups.get(groupId)
     if (group?.type === 'share') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] }
-    if (group?.type === 'consumer') {
+    if (group?.type === 'consumer' || group?.type === 'streams') {
       const error = group.validateFetch(member.memberId, member.memberEpoch)
       if (error !== ErrorCode.NONE) return { errorCode: error, topics: [] }
     }
@@ -671,7 +733,11 @@ export class GroupCoordinator {
       let base: ((o: CommittedOffset) => number) | undefined
       if (protocolType === null || protocolType === '') base = (o) => o.commitTimestamp
       else if (empty) base = () => group.stateTimestamp
-      else if (protocolType === 'consumer' && (group.type === 'consumer' || group.state === 'Stable')) {
+      else if (
+        (group.type === 'classic' && protocolType === 'consumer' && group.state === 'Stable') ||
+        group.type === 'consumer' ||
+        group.type === 'streams'
+      ) {
         subscribed = group.subscribedTopics()
         base = (o) => o.commitTimestamp
       }

@@ -3,7 +3,9 @@
  * `group.share.*` defaults, checked and resolved as Kafka's GroupConfig does: the record lock
  * duration, session timeout and heartbeat interval within the broker's group.share.min/max.*
  * bounds, the delivery count limit within 2-10, the start offset reset `latest`, `earliest` or
- * `by_duration:<ISO-8601 duration>`.
+ * `by_duration:<ISO-8601 duration>`. Streams groups' (KIP-1071) session timeout and heartbeat
+ * interval likewise within group.streams.min/max.*, their standby replicas up to
+ * group.streams.max.standby.replicas.
  * Only read_uncommitted is served for share.isolation.level.
  */
 import { type ConfigDefinition, validateConfigValue } from '../../config/topic-configs.ts'
@@ -57,6 +59,28 @@ export const GROUP_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'How often the share group members are told to heartbeat.',
   },
   {
+    name: 'streams.session.timeout.ms',
+    type: 'INT',
+    default: '45000',
+    brokerSynonym: 'group.streams.session.timeout.ms',
+    doc: 'How long a streams group member may go without a heartbeat before it is removed.',
+  },
+  {
+    name: 'streams.heartbeat.interval.ms',
+    type: 'INT',
+    default: '5000',
+    brokerSynonym: 'group.streams.heartbeat.interval.ms',
+    doc: 'How often the streams group members are told to heartbeat.',
+  },
+  {
+    name: 'streams.num.standby.replicas',
+    type: 'INT',
+    default: '0',
+    brokerSynonym: 'group.streams.num.standby.replicas',
+    min: 0,
+    doc: 'Standby replicas of each stateful task of a streams group.',
+  },
+  {
     name: 'share.isolation.level',
     type: 'STRING',
     default: 'read_uncommitted',
@@ -76,12 +100,15 @@ export function groupConfigProblem(name: string, value: string, prop: (name: str
   if (def.validValues && !def.validValues.includes(value)) return `Invalid value ${value} for configuration ${name}`
   const why = validateConfigValue(def, value)
   if (why) return why
-  // share.x.ms lies within the broker's group.share.min.x.ms and group.share.max.x.ms.
-  const bounded = /^share\.(record\.lock\.duration|session\.timeout|heartbeat\.interval)\.ms$/.exec(name)?.[1]
-  if (bounded !== undefined) {
-    const [min, max] = [`group.share.min.${bounded}.ms`, `group.share.max.${bounded}.ms`]
+  // share.x.ms and streams.x.ms lie within the broker's group.share|streams.min.x.ms and .max.x.ms.
+  const m = /^(share|streams)\.(record\.lock\.duration|session\.timeout|heartbeat\.interval)\.ms$/.exec(name)
+  if (m !== null) {
+    const [min, max] = [`group.${m[1]}.min.${m[2]}.ms`, `group.${m[1]}.max.${m[2]}.ms`]
     if (Number(value) < Number(prop(min))) return `${name} must be greater than or equal to ${min}`
     if (Number(value) > Number(prop(max))) return `${name} must be less than or equal to ${max}`
+  }
+  if (name === 'streams.num.standby.replicas' && Number(value) > Number(prop('group.streams.max.standby.replicas'))) {
+    return `${name} must be less than or equal to group.streams.max.standby.replicas`
   }
   return undefined
 }

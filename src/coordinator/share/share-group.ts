@@ -11,6 +11,7 @@
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
 import type { Clock } from '../clock.ts'
+import { assignmentSignature as signature } from '../group/assignment-maps.ts'
 import type { TopicAssignment } from '../group/assignors.ts'
 import type { TopicPartitions } from '../group/consumer-group.ts'
 import { GroupTimers } from '../group/timers.ts'
@@ -65,10 +66,6 @@ export interface ShareMember {
 /** A heartbeat refused with an error code. */
 export function shareHeartbeatError(errorCode: number, errorMessage: string | null = null): ShareHeartbeatResult {
   return { errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null }
-}
-
-function signature(a: TopicAssignment): string {
-  return JSON.stringify([...a].sort((x, y) => (x[0] < y[0] ? -1 : 1)))
 }
 
 export class ShareGroup {

@@ -1,0 +1,104 @@
+// StreamsGroupDescribe: v0
+// Streams groups (KIP-1071): state (Empty, NotReady, Assigning, Reconciling, Stable), epochs,
+// the topology as configured against the existing topics (null while it cannot be), and per
+// member its process, endpoint, client tags, task offsets, and current and target tasks (active,
+// standby, warm-up). An unknown group, or a group of another type, is GROUP_ID_NOT_FOUND; a group
+// another node coordinates NOT_COORDINATOR.
+// Version notes: v1 (KIP-1331, topology descriptions) is unstable in Kafka 4.4 and not served.
+
+import { taskList } from '../../coordinator/streams/streams-group.ts'
+import type { TaskRoles } from '../../coordinator/streams/task-assignor.ts'
+import { ErrorCode } from '../../protocol/error-codes.ts'
+import {
+  api,
+  createDescribedGroup,
+  createMember,
+  createStreamsGroupDescribeResponse,
+  type DescribedGroup,
+  type StreamsGroupDescribeRequest,
+  type StreamsGroupDescribeResponse,
+} from '../../protocol/generated/streams-group-describe.ts'
+import { authorizedOperations } from '../acl-operations.ts'
+import { AclOperation, ResourceType } from '../acls/acl-model.ts'
+import { groupAuthorized } from '../authorize.ts'
+import type { BrokerCore } from '../broker-core.ts'
+import { defineHandler } from '../handler.ts'
+import { isCoordinator } from '../routing.ts'
+
+export default defineHandler<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse>({
+  api,
+  minVersion: 0,
+  maxVersion: 0,
+  handle(ctx, req) {
+    return createStreamsGroupDescribeResponse({
+      groups: req.groupIds.map((groupId) => {
+        if (!groupAuthorized(ctx, AclOperation.DESCRIBE, groupId))
+          return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
+        if (!isCoordinator(ctx, groupId)) return createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
+        const ops = authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, groupId)
+        return describe(ctx.broker, groupId, ops)
+      }),
+    })
+  },
+  errorResponse(_ctx, req, errorCode) {
+    return createStreamsGroupDescribeResponse({
+      groups: req.groupIds.map((groupId) => createDescribedGroup({ groupId, errorCode })),
+    })
+  },
+})
+
+const assignment = (r: TaskRoles) => ({
+  activeTasks: taskList(r.active),
+  standbyTasks: taskList(r.standby),
+  warmupTasks: taskList(r.warmup),
+})
+
+function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
+  const g = core.groups.group(groupId)
+  if (g === undefined || g.type !== 'streams') {
+    const errorMessage = g === undefined ? `Group ${groupId} not found.` : `Group ${groupId} is not a streams group.`
+    return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage })
+  }
+  const configured = g.configured?.problem === null ? g.configured.subtopologies : null
+  return createDescribedGroup({
+    groupId,
+    groupState: g.state,
+    groupEpoch: g.groupEpoch,
+    assignmentEpoch: g.assignmentEpoch,
+    authorizedOperations,
+    topology:
+      g.topology === null
+        ? null
+        : {
+            epoch: g.topology.epoch,
+            subtopologies:
+              configured?.map((s) => ({
+                subtopologyId: s.subtopologyId,
+                sourceTopics: s.sourceTopics,
+                repartitionSinkTopics: s.repartitionSinkTopics,
+                stateChangelogTopics: s.stateChangelogTopics,
+                repartitionSourceTopics: s.repartitionSourceTopics,
+              })) ?? null,
+          },
+    members: [...g.members.values()].map((m) =>
+      createMember({
+        memberId: m.memberId,
+        memberEpoch: m.memberEpoch,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        topologyEpoch: m.topologyEpoch,
+        processId: m.processId,
+        userEndpoint: m.userEndpoint,
+        clientTags: m.clientTags,
+        taskOffsets: m.taskOffsets.map((o) => ({ ...o, offset: BigInt(o.offset) })),
+        taskEndOffsets: m.taskEndOffsets.map((o) => ({ ...o, offset: BigInt(o.offset) })),
+        assignment: assignment(m.assigned),
+        targetAssignment: assignment(
+          g.target.get(m.memberId) ?? { active: new Map(), standby: new Map(), warmup: new Map() },
+        ),
+      }),
+    ),
+  })
+}
