@@ -361,11 +361,13 @@ export class TopicRegistry {
   /**
    * A partition reassignment: each partition of `replicas` gets that replica list, kept as
    * CreateTopics' named lists are (its first replica the preferred leader), the others their own.
+   * `replicationFactor` is the one the other partitions are placed with, for a topic created
+   * before samsa kept it.
    */
-  async reassign(name: string, replicas: ReadonlyMap<number, number[]>): Promise<void> {
+  async reassign(name: string, replicas: ReadonlyMap<number, number[]>, replicationFactor: number): Promise<void> {
     const t = this.#byName.get(name)
     if (t === undefined || replicas.size === 0) return
-    const current = this.#replicas.get(name) ?? { replicationFactor: [...replicas.values()][0]?.length ?? 1 }
+    const current = this.#replicas.get(name) ?? { replicationFactor }
     const assignments = Array.from({ length: t.partitionCount }, (_, p) => current.assignments?.[p] ?? null)
     for (const [partition, list] of replicas) assignments[partition] = [...list]
     await this.#setReplicas(name, { ...current, assignments }, true)

@@ -42,7 +42,7 @@ export default defineHandler<AlterPartitionReassignmentsRequest, AlterPartitionR
         return result(p.partitionIndex, ErrorCode.NONE, null)
       })
       if (accepted.size > 0) {
-        await core.topics.reassign(t.name, accepted)
+        await core.topics.reassign(t.name, accepted, core.cluster.placement(t.name, 0).replicas.length)
         core.log.info({ topic: t.name, replicas: Object.fromEntries(accepted) }, 'reassigned partitions')
       }
       responses.push({ name: t.name, partitions })
