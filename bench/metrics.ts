@@ -1,9 +1,10 @@
 /**
  * What the metrics cost the hot path, measured two ways in one run:
- * - the produce (acks=1) and fetch loads of the produce and fetch sections against a
- *   memory-engine broker without an HTTP port (nothing is counted) and one with it (every request
- *   timed and counted, /metrics scraped every second meanwhile), alternating over ROUNDS rounds
- *   so that the machine's drift hits both alike: throughput and broker CPU per MB, medians;
+ * - the produce (acks=1) and fetch loads of the produce and fetch sections against a broker
+ *   without an HTTP port (nothing is counted) and one with it (every request timed and counted,
+ *   /metrics scraped every second meanwhile), on the local engine (the default) and on the memory
+ *   engine, alternating over ROUNDS rounds so that the machine's drift hits both alike:
+ *   throughput and broker CPU per MB, medians;
  * - the request path's metrics code alone (a connection observer and the dispatcher's hook, on a
  *   produce and a fetch of the benchmark's ~1 MB batches), timed in this process, next to the
  *   broker CPU time one such request takes in the runs without metrics.
@@ -30,7 +31,7 @@ import {
   startBenchBroker,
   type Throughput,
 } from './produce.ts'
-import { fmt, table } from './util.ts'
+import { fmt, table, tempDir } from './util.ts'
 
 const ROUNDS = 5
 const DURATION_MS = 3000
@@ -39,14 +40,18 @@ const CALLS = 200_000
 /** The TCP reads one ~1 MB request arrives in (64 KiB each), each told to the observer. */
 const READS_PER_REQUEST = 16
 
+const ENGINES = ['local', 'memory'] as const
+type Engine = (typeof ENGINES)[number]
+
 interface Round {
   produce: Throughput
   fetch: Throughput
 }
 
-/** One round: a fresh broker, produce, read it all back. */
-async function round(metrics: boolean): Promise<Round> {
-  const server = await startBenchBroker('memory', undefined, metrics ? { 'http.listeners': 'http://127.0.0.1:0' } : {})
+/** One round: a fresh broker (in a fresh data directory), produce, read it all back. */
+async function round(engine: Engine, metrics: boolean): Promise<Round> {
+  const dir = engine === 'local' ? await tempDir('metrics') : undefined
+  const server = await startBenchBroker(engine, dir?.path, metrics ? { 'http.listeners': 'http://127.0.0.1:0' } : {})
   let scraping: NodeJS.Timeout | undefined
   try {
     await createTopics(server.port, [{ name: 'bench-metrics', partitions: PARTITIONS }])
@@ -63,6 +68,7 @@ async function round(metrics: boolean): Promise<Round> {
   } finally {
     clearInterval(scraping)
     await server.stop()
+    await dir?.cleanup()
   }
 }
 
@@ -126,32 +132,38 @@ function median(values: number[]): number {
 
 /** Runs the comparison and prints it. */
 export async function benchMetrics(): Promise<void> {
-  const off: Round[] = []
-  const on: Round[] = []
+  const off = new Map<Engine, Round[]>(ENGINES.map((e) => [e, []]))
+  const on = new Map<Engine, Round[]>(ENGINES.map((e) => [e, []]))
   for (let i = 0; i < ROUNDS; i++) {
-    // Alternate which goes first, so that neither always runs on a warmer machine.
-    for (const metrics of i % 2 === 0 ? [false, true] : [true, false]) (metrics ? on : off).push(await round(metrics))
+    for (const engine of ENGINES) {
+      // Alternate which goes first, so that neither always runs on a warmer machine.
+      for (const metrics of i % 2 === 0 ? [false, true] : [true, false]) {
+        ;(metrics ? on : off).get(engine)?.push(await round(engine, metrics))
+      }
+    }
   }
   const hotPath = requestPathNs()
   const rows = [
     ['load', 'MB/s off', 'MB/s on', 'throughput', 'CPU ms/MB off', 'CPU ms/MB on', 'code ns/req', 'of req CPU'],
   ]
-  for (const load of ['produce', 'fetch'] as const) {
-    const mbOff = median(off.map((r) => r[load].mbPerSec))
-    const mbOn = median(on.map((r) => r[load].mbPerSec))
+  for (const [engine, load] of ENGINES.flatMap((e) => (['produce', 'fetch'] as const).map((l) => [e, l] as const))) {
+    const offRounds = off.get(engine) as Round[]
+    const onRounds = on.get(engine) as Round[]
+    const mbOff = median(offRounds.map((r) => r[load].mbPerSec))
+    const mbOn = median(onRounds.map((r) => r[load].mbPerSec))
     // Broker CPU (% of a core over the window) per MB moved, and per request.
     const cpuPerMb = (rounds: Round[]): number => median(rounds.map((r) => (r[load].serverCpu * 10) / r[load].mbPerSec))
     const recordsPerRequest = load === 'produce' ? RECORDS_PER_BATCH : BATCHES_PER_FETCH * RECORDS_PER_BATCH
     const requestCpuNs = median(
-      off.map((r) => (r[load].serverCpu / 100 / (r[load].recordsPerSec / recordsPerRequest)) * 1e9),
+      offRounds.map((r) => (r[load].serverCpu / 100 / (r[load].recordsPerSec / recordsPerRequest)) * 1e9),
     )
     rows.push([
-      load === 'produce' ? 'produce acks=1, memory' : 'fetch, memory',
+      load === 'produce' ? `produce acks=1, ${engine}` : `fetch, ${engine}`,
       fmt(mbOff, 1),
       fmt(mbOn, 1),
       `${fmt(((mbOn - mbOff) / mbOff) * 100, 1)} %`,
-      fmt(cpuPerMb(off), 2),
-      fmt(cpuPerMb(on), 2),
+      fmt(cpuPerMb(offRounds), 2),
+      fmt(cpuPerMb(onRounds), 2),
       fmt(hotPath[load], 0),
       `${fmt((hotPath[load] / requestCpuNs) * 100, 2)} %`,
     ])
