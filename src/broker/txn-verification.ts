@@ -23,7 +23,7 @@
  * INVALID_PRODUCER_EPOCH, a transaction that does not hold the partition INVALID_TXN_STATE.
  */
 import { ErrorCode, errorInfo } from '../protocol/error-codes.ts'
-import type { AddOffsetsToTxnResponse } from '../protocol/generated/add-offsets-to-txn.ts'
+import { type AddOffsetsToTxnResponse, createAddOffsetsToTxnRequest } from '../protocol/generated/add-offsets-to-txn.ts'
 import {
   type AddPartitionsToTxnResponse,
   createAddPartitionsToTxnRequest,
@@ -35,6 +35,8 @@ import type { BrokerCore } from './broker-core.ts'
 const VERIFY_VERSION = 4
 /** The version a leader adds a partition with (transaction version 2 coordinators answer TRANSACTION_ABORTABLE). */
 const ADD_VERSION = 5
+/** The AddOffsetsToTxn version a group's coordinator adds a group with (PRODUCER_FENCED from v2). */
+const ADD_OFFSETS_VERSION = 4
 
 /** Errors of a coordinator that may answer differently once asked again (or once it moved). */
 const RETRIABLE = new Set<number>([
@@ -148,12 +150,11 @@ export class TxnVerification {
       if (coordinator < 0) return ErrorCode.COORDINATOR_NOT_AVAILABLE
       try {
         const conn = await peers.get(coordinator)
-        const res = await conn.send<AddOffsetsToTxnResponse>(ApiKey.AddOffsetsToTxn, () => ({
-          transactionalId,
-          producerId: BigInt(producerId),
-          producerEpoch,
-          groupId,
-        }))
+        const res = await conn.sendVersion<AddOffsetsToTxnResponse>(
+          ApiKey.AddOffsetsToTxn,
+          ADD_OFFSETS_VERSION,
+          createAddOffsetsToTxnRequest({ transactionalId, producerId: BigInt(producerId), producerEpoch, groupId }),
+        )
         errorCode = res.errorCode
       } catch (err) {
         log.debug({ err, coordinator }, 'adding a group to a transaction at its coordinator failed')

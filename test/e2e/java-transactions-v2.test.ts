@@ -13,15 +13,8 @@ import { ApiKey } from '../../src/protocol/generated/index.ts'
 import { createUpdateFeaturesRequest } from '../../src/protocol/generated/update-features.ts'
 import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { hasJavaClient, JAVA_CLIENT_MISSING, javaClient } from '../helpers/java-client.ts'
+import { assertEpochBumps, assertTransactionsOutcome, type JavaTransactions } from '../helpers/java-transactions.ts'
 import { RawClient } from '../helpers/raw-client.ts'
-
-interface Txns {
-  epochs: number[]
-  partitionEpochs: number[]
-  fenced: string
-  groupOffset: number
-  read: string[]
-}
 
 interface Features {
   error: string
@@ -29,12 +22,6 @@ interface Features {
   epoch: number
   supportedMax: number
 }
-
-const COMMITTED = [
-  ...Array.from({ length: 5 }, (_, i) => `commit-1-${i}`),
-  ...Array.from({ length: 4 }, (_, i) => `commit-3-${i}`),
-  'successor-0',
-].sort()
 
 describe('Java client transactions with transaction.version', {
   skip: hasJavaClient ? false : JAVA_CLIENT_MISSING,
@@ -54,11 +41,17 @@ describe('Java client transactions with transaction.version', {
   })
 
   /** Runs the txns scenario on a new topic; returns what the client saw and the requests it sent meanwhile. */
-  async function runTransactions(): Promise<{ seen: Txns; sent: string[] }> {
+  async function runTransactions(): Promise<{ seen: JavaTransactions; sent: string[] }> {
     const topic = uniqueName('java-tv')
     await broker.createTopic({ name: topic, partitions: 3 })
     const from = requests.length
-    const seen = await javaClient<Txns>(['txns', broker.bootstrap, topic, uniqueName('tv-id'), uniqueName('tv-group')])
+    const seen = await javaClient<JavaTransactions>([
+      'txns',
+      broker.bootstrap,
+      topic,
+      uniqueName('tv-id'),
+      uniqueName('tv-group'),
+    ])
     return { seen, sent: requests.slice(from) }
   }
 
@@ -75,17 +68,8 @@ describe('Java client transactions with transaction.version', {
     )
     assert.ok(sent.includes('EndTxn v5'))
     assert.ok(sent.some((s) => /^TxnOffsetCommit v[56]$/.test(s)))
-    const [e0 = -1, ...rest] = seen.epochs
-    assert.deepEqual(rest, [e0 + 1, e0 + 2, e0 + 3], 'each end bumps the epoch')
-    assert.ok(seen.partitionEpochs.length > 0)
-    assert.ok(
-      seen.partitionEpochs.every((e) => e > e0 && e <= e0 + 3),
-      `markers' epochs ${seen.partitionEpochs}`,
-    )
-    assert.equal(Math.max(...seen.partitionEpochs), e0 + 3)
-    assert.ok(['ProducerFencedException', 'InvalidProducerEpochException'].includes(seen.fenced), seen.fenced)
-    assert.equal(seen.groupOffset, 5)
-    assert.deepEqual(seen.read, COMMITTED)
+    assertEpochBumps(seen)
+    assertTransactionsOutcome(seen)
   })
 
   test('UpdateFeatures through the admin client: at 1 the client adds partitions and keeps its epoch', async (t) => {
@@ -116,9 +100,7 @@ describe('Java client transactions with transaction.version', {
     assert.ok(!sent.includes('EndTxn v5'))
     const [e0 = -1, ...rest] = seen.epochs
     assert.deepEqual(rest, [e0, e0, e0], 'no bump at the end of a transaction')
-    assert.ok(['ProducerFencedException', 'InvalidProducerEpochException'].includes(seen.fenced), seen.fenced)
-    assert.equal(seen.groupOffset, 5)
-    assert.deepEqual(seen.read, COMMITTED)
+    assertTransactionsOutcome(seen)
     const refused = await javaClient<Features>(['features', broker.bootstrap, 'transaction.version', '7'])
     assert.deepEqual([refused.error, refused.level, refused.epoch], ['InvalidUpdateVersionException', 1, down.epoch])
   })

@@ -13,7 +13,8 @@
 // TRANSACTION_COORDINATOR_FENCED (a marker of a newer coordinator epoch came before); for
 // __consumer_offsets, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
 // Version notes: v1 is v0 in the flexible encoding; v2 names each marker's transaction version
-// (KIP-1228), which changes nothing here: samsa's coordinators run transaction version 1.
+// (KIP-1228), which is not checked here: a transaction version 2 marker's bumped epoch is
+// accepted as any newer epoch is.
 
 import { OFFSETS_TOPIC, OFFSETS_TOPIC_PARTITIONS } from '../../coordinator/group/offsets-partition.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
