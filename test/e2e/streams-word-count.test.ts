@@ -16,9 +16,25 @@ import { StreamsGroup } from '../../src/coordinator/streams/streams-group.ts'
 import { startBroker } from '../../src/testing/index.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { kafkajsClient } from '../helpers/clients.ts'
-import { hasJavaClient, JAVA_CLIENT_MISSING, type JavaProcess, startJavaProcess } from '../helpers/java-client.ts'
+import {
+  hasJavaClient,
+  JAVA_CLIENT_MISSING,
+  type JavaProcess,
+  javaProgram,
+  startJavaProcess,
+} from '../helpers/java-client.ts'
 
 type StreamsEvent = { event: 'state'; state: string } | { event: 'error'; message: string } | { event: 'closed' }
+
+/** What the Java Admin client's describeStreamsGroups and listStreamsGroupOffsets show. */
+interface AdminView {
+  state: string
+  groupEpoch: number
+  topologyEpoch: number
+  subtopologies: number
+  members: { processId: string; active: string[] }[]
+  offsets: Record<string, number>
+}
 
 const APP = 'wordcount'
 const INPUT = 'wc-input'
@@ -88,6 +104,7 @@ test('Kafka Streams word count over two instances, one killed mid-way, counts ex
 
   const start = (name: string) => {
     const p = startJavaProcess<StreamsEvent>('StreamsWordCount', [
+      'run',
       broker.bootstrap,
       APP,
       INPUT,
@@ -120,6 +137,13 @@ test('Kafka Streams word count over two instances, one killed mid-way, counts ex
     },
     { timeoutMs: 60_000, describe },
   )
+  // The Java Admin client sees the same group (StreamsGroupDescribe, OffsetFetch).
+  const view = await javaProgram<AdminView>('StreamsWordCount', ['describe', broker.bootstrap, APP])
+  assert.equal(view.state, 'Stable')
+  assert.equal(view.subtopologies, 2)
+  assert.equal(new Set(view.members.map((m) => m.processId)).size, 2, 'two processes')
+  const tasks = view.members.flatMap((m) => m.active).sort()
+  assert.deepEqual(tasks, ['0:0', '0:1', '0:2', '0:3', '1:0', '1:1', '1:2', '1:3'], 'every task once')
   a.child.kill('SIGKILL')
   await send(lines.slice(300))
 
@@ -139,4 +163,19 @@ test('Kafka Streams word count over two instances, one killed mid-way, counts ex
     last.set(String(r.key), String(r.value))
   }
   assert.deepEqual(new Map([...last].sort()), new Map([...expected].sort()))
+  // Every line read and committed; then the empty group is deleted through the Admin client.
+  const done = await javaProgram<AdminView & { deleted: boolean }>('StreamsWordCount', [
+    'delete',
+    broker.bootstrap,
+    APP,
+  ])
+  assert.equal(done.state, 'Empty')
+  const committed = Object.entries(done.offsets).filter(([tp]) => tp.startsWith(`${INPUT}-`))
+  assert.equal(
+    committed.reduce((n, [, o]) => n + o, 0),
+    lines.length,
+    'the input committed to its end',
+  )
+  assert.ok(done.deleted)
+  assert.equal(broker.core.groups.group(APP), undefined, 'deleted')
 })

@@ -3,9 +3,19 @@ package samsa;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListStreamsGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.StreamsGroupDescription;
+import org.apache.kafka.clients.admin.StreamsGroupMemberAssignment;
+import org.apache.kafka.clients.admin.StreamsGroupMemberDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -22,13 +32,74 @@ import org.apache.kafka.streams.kstream.Produced;
  * runs until its standard input closes (then closes cleanly) or the test kills the JVM.
  *
  * <pre>
- * bootstrap applicationId inputTopic outputTopic stateDir processingGuarantee
+ * run      bootstrap applicationId inputTopic outputTopic stateDir processingGuarantee
+ * describe bootstrap applicationId      the Admin client's view of the group (StreamsGroupDescribe)
+ *                                       and its committed offsets, as one JSON line
+ * delete   bootstrap applicationId      the same view, then deletes the group (Admin.deleteStreamsGroups)
  * </pre>
  */
 public final class StreamsWordCount {
   private StreamsWordCount() {}
 
   public static void main(String[] args) throws Exception {
+    switch (args[0]) {
+      case "run" -> run(Arrays.copyOfRange(args, 1, args.length));
+      case "describe" -> describe(args[1], args[2]);
+      case "delete" -> delete(args[1], args[2]);
+      default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
+    }
+  }
+
+  private static Admin admin(String bootstrap) {
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+  }
+
+  private static void describe(String bootstrap, String group) throws Exception {
+    try (Admin admin = admin(bootstrap)) {
+      print(view(admin, group) + "}");
+    }
+  }
+
+  private static void delete(String bootstrap, String group) throws Exception {
+    try (Admin admin = admin(bootstrap)) {
+      String before = view(admin, group);
+      admin.deleteStreamsGroups(List.of(group)).all().get();
+      print(before + ",\"deleted\":true}");
+    }
+  }
+
+  /** The group's description and committed offsets as a JSON object without its closing brace. */
+  private static String view(Admin admin, String group) throws Exception {
+    StreamsGroupDescription d = admin.describeStreamsGroups(List.of(group)).describedGroups().get(group).get();
+    StringBuilder out = new StringBuilder("{\"state\":\"" + d.groupState() + "\",\"groupEpoch\":" + d.groupEpoch());
+    out.append(",\"topologyEpoch\":").append(d.topologyEpoch()).append(",\"subtopologies\":").append(d.subtopologies().size());
+    out.append(",\"members\":[");
+    String sep = "";
+    for (StreamsGroupMemberDescription m : d.members()) {
+      out.append(sep).append("{\"processId\":").append(quote(m.processId())).append(",\"active\":[");
+      String inner = "";
+      for (StreamsGroupMemberAssignment.TaskIds t : m.assignment().activeTasks()) {
+        for (int p : t.partitions()) {
+          out.append(inner).append(quote(t.subtopologyId() + ":" + p));
+          inner = ",";
+        }
+      }
+      out.append("]}");
+      sep = ",";
+    }
+    out.append("],\"offsets\":{");
+    Map<TopicPartition, OffsetAndMetadata> offsets =
+        admin.listStreamsGroupOffsets(Map.of(group, new ListStreamsGroupOffsetsSpec())).partitionsToOffsetAndMetadata(group).get();
+    sep = "";
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : offsets.entrySet()) {
+      if (e.getValue() == null) continue;
+      out.append(sep).append(quote(e.getKey().toString())).append(":").append(e.getValue().offset());
+      sep = ",";
+    }
+    return out.append("}").toString();
+  }
+
+  private static void run(String[] args) throws Exception {
     Properties props = new Properties();
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, args[1]);
