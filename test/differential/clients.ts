@@ -150,3 +150,79 @@ export async function readWithKcat(target: Target, topic: string, isolation = 'r
     })
   return ordered(seen)
 }
+
+/** A member of a described group, its id reduced to its form and the bytes of its protocol to text. */
+interface DescribedMember {
+  memberId: string
+  clientId: string
+  clientHost: string
+  metadata: string
+  assignment: string
+}
+
+const memberShape = (id: string): string =>
+  id.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, '<uuid>')
+
+/**
+ * A kafkajs consumer joins a group on the topic; kafkajs's admin and @platformatic/kafka's admin
+ * describe the group while the member has its partitions, and again once it left.
+ */
+export async function describeKafkajsGroup(target: Target, topic: string): Promise<unknown> {
+  const groupId = `kjs-described-${topic}`
+  const kafka = kafkajsClient(target.bootstrap)
+  const admin = kafka.admin()
+  const pk = await platformatic()
+  const pltAdmin = new pk.Admin({ clientId: 'differential', bootstrapBrokers: [target.bootstrap] })
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 })
+  const describe = async () => {
+    const [kjs] = (await admin.describeGroups([groupId])).groups
+    const plt = (await pltAdmin.describeGroups({ groups: [groupId] })).get(groupId)
+    return {
+      kafkajs: kjs && {
+        state: kjs.state,
+        protocolType: kjs.protocolType,
+        protocol: kjs.protocol,
+        members: kjs.members.map(
+          (m): DescribedMember => ({
+            memberId: memberShape(m.memberId),
+            clientId: m.clientId,
+            clientHost: m.clientHost,
+            metadata: m.memberMetadata.toString('base64'),
+            assignment: m.memberAssignment.toString('base64'),
+          }),
+        ),
+      },
+      platformatic: plt && {
+        state: plt.state,
+        protocolType: plt.protocolType,
+        protocol: plt.protocol,
+        members: [...plt.members.values()].map((m) => ({
+          memberId: memberShape(m.id),
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          topics: m.metadata?.topics,
+          assignments: [...(m.assignments ?? new Map()).entries()].map(([t, a]) => [t, a.partitions]),
+        })),
+      },
+    }
+  }
+  try {
+    await admin.connect()
+    let joined = (): void => {}
+    const assigned = new Promise<void>((resolve) => {
+      joined = resolve
+    })
+    consumer.on(consumer.events.GROUP_JOIN, () => joined())
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({ eachMessage: async () => {} })
+    await assigned
+    const stable = await describe()
+    await consumer.disconnect()
+    return { stable, afterLeave: await describe() }
+  } finally {
+    await consumer.disconnect()
+    await admin.disconnect()
+    await pltAdmin.close()
+  }
+}

@@ -17,6 +17,7 @@ import {
   plain,
   type Target,
   waitForCoordinator,
+  waitForLeaders,
   withRaw,
 } from './support.ts'
 
@@ -445,6 +446,48 @@ export async function classicGroupScenario(target: Target): Promise<unknown> {
     }
     out.described = await describe()
     out.listed = await listed()
+    const fetched = await client.send<api.offsetFetch.OffsetFetchResponse>(
+      ApiKey.OffsetFetch,
+      8,
+      api.offsetFetch.createOffsetFetchRequest({
+        groups: [
+          api.offsetFetch.createOffsetFetchRequestGroup({
+            groupId,
+            topics: [api.offsetFetch.createOffsetFetchRequestTopics({ name: OFFSETS_TOPIC, partitionIndexes: [0, 1] })],
+          }),
+          api.offsetFetch.createOffsetFetchRequestGroup({ groupId: 'diff-no-such-group', topics: null }),
+        ],
+      }),
+    )
+    out.offsetFetch = plain(fetched.groups)
+    const deleteGroups = async () =>
+      plain(
+        (
+          await client.send<api.deleteGroups.DeleteGroupsResponse>(
+            ApiKey.DeleteGroups,
+            2,
+            api.deleteGroups.createDeleteGroupsRequest({ groupsNames: [groupId, 'diff-no-such-group'] }),
+          )
+        ).results.map((r) => ({ groupId: r.groupId, errorCode: r.errorCode })),
+      )
+    const deleteOffset = async () => {
+      const res = await client.send<api.offsetDelete.OffsetDeleteResponse>(
+        ApiKey.OffsetDelete,
+        0,
+        api.offsetDelete.createOffsetDeleteRequest({
+          groupId,
+          topics: [
+            api.offsetDelete.createOffsetDeleteRequestTopic({
+              name: OFFSETS_TOPIC,
+              partitions: [api.offsetDelete.createOffsetDeleteRequestPartition({ partitionIndex: 0 })],
+            }),
+          ],
+        }),
+      )
+      return plain({ errorCode: res.errorCode, partitions: res.topics.flatMap((t) => t.partitions) })
+    }
+    out.deleteNonEmptyGroup = await deleteGroups()
+    out.offsetDeleteWhileStable = await deleteOffset()
     const leave = await client.send<api.leaveGroup.LeaveGroupResponse>(
       ApiKey.LeaveGroup,
       3,
@@ -453,7 +496,60 @@ export async function classicGroupScenario(target: Target): Promise<unknown> {
     out.leave = plain({ errorCode: leave.errorCode, members: leave.members.map((m) => m.errorCode) })
     out.describedAfterLeave = await describe()
     out.listedAfterLeave = await listed()
+    out.deleteEmptyGroup = await deleteGroups()
+    out.describedAfterDelete = await describe()
     return out
+  })
+}
+
+/**
+ * Topic administration refused: DeleteTopics of an unknown topic, CreatePartitions to fewer,
+ * as many or too many partitions and of an unknown topic, and Metadata naming an unknown topic
+ * with and without auto-creation (Kafka's auto.create.topics.enable is true by default).
+ */
+export async function topicAdminScenario(target: Target): Promise<unknown> {
+  return withRaw(target, async (client) => {
+    const createPartitions = async (name: string, count: number) => {
+      const res = await client.send<api.createPartitions.CreatePartitionsResponse>(
+        ApiKey.CreatePartitions,
+        2,
+        api.createPartitions.createCreatePartitionsRequest({
+          timeoutMs: 30_000,
+          validateOnly: true,
+          topics: [api.createPartitions.createCreatePartitionsTopic({ name, count, assignments: null })],
+        }),
+      )
+      return res.results.map((r) => errorName(r.errorCode))
+    }
+    const deleted = await client.send<api.deleteTopics.DeleteTopicsResponse>(
+      ApiKey.DeleteTopics,
+      5,
+      api.deleteTopics.createDeleteTopicsRequest({ timeoutMs: 30_000, topicNames: ['diff-no-such-topic'] }),
+    )
+    const metadata = async (name: string, allowAutoTopicCreation: boolean) => {
+      const res = await client.send<api.metadata.MetadataResponse>(
+        ApiKey.Metadata,
+        12,
+        api.metadata.createMetadataRequest({
+          topics: [api.metadata.createMetadataRequestTopic({ name })],
+          allowAutoTopicCreation,
+        }),
+      )
+      return plain(res.topics.map((t) => ({ name: t.name, errorCode: t.errorCode, isInternal: t.isInternal })))
+    }
+    return {
+      deleteUnknownTopic: plain(deleted.responses.map((r) => ({ name: r.name, errorCode: r.errorCode }))),
+      partitionsFewer: await createPartitions(DELETE_TOPIC, 0),
+      partitionsSame: await createPartitions(DELETE_TOPIC, 1),
+      partitionsMore: await createPartitions(DELETE_TOPIC, 3),
+      partitionsUnknownTopic: await createPartitions('diff-no-such-topic', 3),
+      metadataUnknownNoCreate: await metadata('diff-not-created', false),
+      metadataInvalidName: await metadata('bad name!', true),
+      metadataAutoCreate: await metadata('diff-auto-created', true),
+      autoCreated: await waitForLeaders(target, 'diff-auto-created', 1).then(() =>
+        metadata('diff-auto-created', false),
+      ),
+    }
   })
 }
 

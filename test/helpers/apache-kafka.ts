@@ -89,6 +89,11 @@ export async function kafkaDist(): Promise<Found<KafkaDist>> {
 export interface KafkaOptions {
   /** The JVM's heap (-Xmx and -Xms), e.g. '1G' as kafka-server-start.sh sets it. */
   heap?: string
+  /**
+   * JVM flags in place of Kafka's performance options (kafka-run-class.sh's), e.g. for a quicker
+   * start where throughput does not matter.
+   */
+  jvm?: string[]
   /** server.properties entries beside those one node needs. */
   properties?: Record<string, string>
   /** Told of every process started (the benchmark tracks them to kill them on an abnormal exit). */
@@ -105,10 +110,8 @@ export interface ApacheKafka {
   stop(graceMs?: number): Promise<void>
 }
 
-/** Kafka's own JVM flags (kafka-run-class.sh's performance options) around the given heap. */
-const jvmFlags = (heap: string): string[] => [
-  `-Xmx${heap}`,
-  `-Xms${heap}`,
+/** Kafka's own JVM performance options (kafka-run-class.sh's). */
+const KAFKA_JVM = [
   '-server',
   '-XX:+UseG1GC',
   '-XX:MaxGCPauseMillis=20',
@@ -188,7 +191,9 @@ export async function startKafka(dist: KafkaDist, options: KafkaOptions = {}): P
   process.once('exit', killAll)
   const java = (main: string, args: string[]): ChildProcess => {
     const out = createWriteStream(log, { flags: 'a' })
-    const child = spawn(dist.java, [...jvmFlags(options.heap ?? '1G'), '-cp', dist.classpath, main, ...args], {
+    const heap = options.heap ?? '1G'
+    const flags = [`-Xmx${heap}`, `-Xms${heap}`, ...(options.jvm ?? KAFKA_JVM)]
+    const child = spawn(dist.java, [...flags, '-cp', dist.classpath, main, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     children.add(child)
