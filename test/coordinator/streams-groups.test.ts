@@ -51,6 +51,7 @@ import {
 import { startBroker, type TestBroker } from '../../src/testing/index.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { RawClient } from '../helpers/raw-client.ts'
+import { addTopic, harness } from './helpers.ts'
 
 const STREAMS_INVALID_TOPOLOGY = 130
 const STREAMS_INVALID_TOPOLOGY_EPOCH = 131
@@ -154,7 +155,7 @@ function owns(r: StreamsGroupHeartbeatResponse): TaskRoles {
   return { active: map(r.activeTasks), standby: map(r.standbyTasks), warmup: map(r.warmupTasks) }
 }
 
-const statuses = (r: StreamsGroupHeartbeatResponse) => (r.status ?? []).map((s) => s.statusCode)
+const statuses = (r: { status: { statusCode: number }[] | null }) => (r.status ?? []).map((s) => s.statusCode)
 
 async function describeGroup(groupId: string) {
   const res = await raw.send<StreamsGroupDescribeResponse>(
@@ -426,6 +427,58 @@ test("topology epochs: a newer topology replaces the group's, an older member is
   })
   assert.ok(statuses(shutdown).includes(StreamsStatus.SHUTDOWN_APPLICATION))
   for (const m of ['a', 'b']) await beat('epochs', m, -1)
+})
+
+test('a streams group is rebuilt from its record by the next coordinator: members keep their epochs and tasks', async (t) => {
+  const h = await harness()
+  for (const name of ['r-in', 'r-repartition', 'r-changelog']) addTopic(h, name, 2)
+  const base = {
+    memberId: 'm',
+    endpointInformationEpoch: 0,
+    instanceId: null,
+    rackId: null,
+    rebalanceTimeoutMs: -1,
+    topology: null,
+    activeTasks: null,
+    standbyTasks: null,
+    warmupTasks: null,
+    processId: null,
+    userEndpoint: null,
+    clientTags: null,
+    taskOffsets: null,
+    taskEndOffsets: null,
+    shutdownApplication: false,
+    clientId: 'c',
+    clientHost: '/127.0.0.1',
+  }
+  const empty: never[] = []
+  const joined = await h.coordinator.streamsGroupHeartbeat('r', {
+    ...base,
+    memberEpoch: 0,
+    rebalanceTimeoutMs: 1000,
+    processId: 'p',
+    topology: wordCount('r', 'r-in'),
+    activeTasks: empty,
+    standbyTasks: empty,
+    warmupTasks: empty,
+  })
+  assert.deepEqual(flat(joined.activeTasks), ['0:0', '0:1', '1:0', '1:1'])
+  await h.coordinator.close()
+  const next = await h.restart()
+  t.after(() => next.close())
+  const again = await next.streamsGroupHeartbeat('r', {
+    ...base,
+    memberEpoch: joined.memberEpoch,
+    activeTasks: joined.activeTasks,
+    standbyTasks: empty,
+    warmupTasks: empty,
+  })
+  assert.equal(again.errorCode, ErrorCode.NONE)
+  assert.equal(again.memberEpoch, joined.memberEpoch, 'no new epoch: nothing changed')
+  assert.deepEqual(statuses(again), [])
+  const g = next.group('r')
+  assert.equal(g?.type, 'streams')
+  assert.equal(g?.state, 'Stable')
 })
 
 describe('the sticky task assignor', () => {
