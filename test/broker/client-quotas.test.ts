@@ -1,10 +1,11 @@
 /**
  * Client quotas: AlterClientQuotas and DescribeClientQuotas through @platformatic/kafka's admin
  * (and the Java admin client in test/e2e/java-client), with Kafka's validation; and the byte
- * rates enforced: a kafkajs producer over its producer_byte_rate is held to within 10% of it over
- * 10 s while a producer without a quota goes on unslowed, and a fetch over consumer_byte_rate
- * answers a throttle time and mutes its connection for it (KIP-219); connections from an address
- * over its connection_creation_rate are held and closed unserved (KIP-612).
+ * rates enforced: a kafkajs producer over its producer_byte_rate is held to it (at most 10% over)
+ * over 10 s while a producer without a quota goes on unslowed; a fetch returns at most one window
+ * of consumer_byte_rate, and over it answers no records, a throttle time and mutes its connection
+ * for it (KIP-219); connections from an address over its connection_creation_rate are held and
+ * closed unserved (KIP-612).
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -185,7 +186,7 @@ describe('client quotas', () => {
     assert.equal(mixed.errorCode, ErrorCode.INVALID_REQUEST)
   })
 
-  test('a producer over producer_byte_rate is held to it (within 10% over 10 s); a client without a quota is not slowed', async () => {
+  test('a producer over producer_byte_rate is held to it (at most 10% over, 20% under, over 10 s); a client without a quota is not slowed', async () => {
     const set = await alter({
       entries: [
         {
@@ -243,8 +244,9 @@ describe('client quotas', () => {
       console.log(
         `# producer_byte_rate ${QUOTA} B/s: throttled ${Math.round(throttledRate)} B/s, unthrottled ${Math.round(freeRate)} B/s`,
       )
+      // At most 10% over; under, a loaded machine's delays add to the throttle (each send waits for the last).
       assert.ok(
-        Math.abs(throttledRate - QUOTA) <= QUOTA * 0.1,
+        throttledRate <= QUOTA * 1.1 && throttledRate >= QUOTA * 0.8,
         `throttled producer at ${Math.round(throttledRate)} B/s, quota ${QUOTA} B/s`,
       )
       assert.ok(freeRate > 3 * QUOTA, `the producer without a quota ran at ${Math.round(freeRate)} B/s`)
@@ -253,54 +255,97 @@ describe('client quotas', () => {
     }
   })
 
-  test('a fetch over consumer_byte_rate answers a throttle time and its connection waits it out', async () => {
-    await alter({
-      entries: [
-        {
-          entity: [{ entityType: 'client-id', entityName: null }],
-          ops: [{ key: 'consumer_byte_rate', value: 100_000, remove: false }],
-        },
-      ],
-      validateOnly: false,
-    })
-    await broker.core.topics.create('quota-fetch', 1, {})
-    const writer = kafkajsClient(broker.bootstrap, { clientId: 'writer' }).producer()
+  test('a fetch gets at most one window of consumer_byte_rate; over it, no records, a throttle time and a muted connection', async (t) => {
+    // Kafka's default windows (11 of 1 s), so that one response's bytes spread over ten seconds.
+    const own = await startBroker()
+    t.after(() => own.close())
+    const ownRaw = await RawClient.connect(own.port)
+    t.after(() => ownRaw.close())
+    const set = await ownRaw.send<AlterClientQuotasResponse>(
+      ApiKey.AlterClientQuotas,
+      1,
+      createAlterClientQuotasRequest({
+        entries: [
+          {
+            entity: [{ entityType: 'client-id', entityName: null }],
+            ops: [{ key: 'consumer_byte_rate', value: 20_000, remove: false }],
+          },
+        ],
+        validateOnly: false,
+      }),
+    )
+    assert.equal(set.entries[0]?.errorCode, ErrorCode.NONE)
+    await own.core.topics.create('quota-fetch', 1, {})
+    const writer = kafkajsClient(own.bootstrap, { clientId: 'writer' }).producer()
     await writer.connect()
-    for (let i = 0; i < 6; i++) {
-      await writer.send({
-        topic: 'quota-fetch',
-        acks: 1,
-        messages: Array.from({ length: 10 }, () => ({ value: VALUE })),
-      })
-    }
-    await writer.disconnect()
-    const reader = await RawClient.connect(broker.port)
     try {
-      const fetch = () =>
-        reader.send<FetchResponse>(
-          ApiKey.Fetch,
-          12,
-          createFetchRequest({
-            maxWaitMs: 0,
-            maxBytes: 4 << 20,
-            topics: [
-              createFetchTopic({
-                topic: 'quota-fetch',
-                partitions: [createFetchPartition({ partition: 0, fetchOffset: 0n, partitionMaxBytes: 4 << 20 })],
-              }),
-            ],
-          }),
-        )
-      const first = await fetch()
-      const bytes = first.responses[0]?.partitions[0]?.records?.length ?? 0
-      assert.ok(bytes >= 600_000, `read ${bytes} bytes`)
-      assert.ok(first.throttleTimeMs > 0, 'the response says how long to hold back')
-      const sent = Date.now()
-      await fetch()
-      assert.ok(Date.now() - sent >= first.throttleTimeMs * 0.9, 'the next request waited for the throttle time')
+      for (let i = 0; i < 6; i++) {
+        await writer.send({
+          topic: 'quota-fetch',
+          acks: 1,
+          messages: Array.from({ length: 10 }, () => ({ value: VALUE })),
+        })
+      }
     } finally {
-      await reader.close()
+      await writer.disconnect()
     }
+    const fetch = () =>
+      ownRaw.send<FetchResponse>(
+        ApiKey.Fetch,
+        12,
+        createFetchRequest({
+          maxWaitMs: 0,
+          maxBytes: 4 << 20,
+          topics: [
+            createFetchTopic({
+              topic: 'quota-fetch',
+              partitions: [createFetchPartition({ partition: 0, fetchOffset: 0n, partitionMaxBytes: 4 << 20 })],
+            }),
+          ],
+        }),
+      )
+    const recordBytes = (res: FetchResponse) => res.responses[0]?.partitions[0]?.records?.length ?? 0
+    // 20 000 B in a window, and a batch of 100 kB returned whole (KIP-74): one batch, not all six.
+    const first = await fetch()
+    assert.ok(recordBytes(first) >= 100_000 && recordBytes(first) < 200_000, `read ${recordBytes(first)} bytes`)
+    let throttled: { res: FetchResponse; sentAt: number } | undefined
+    for (let i = 0; i < 10 && throttled === undefined; i++) {
+      const sentAt = Date.now()
+      const res = await fetch()
+      if (res.throttleTimeMs > 0) throttled = { res, sentAt }
+      else assert.ok(recordBytes(res) < 200_000, `read ${recordBytes(res)} bytes`)
+    }
+    assert.ok(throttled, 'a fetch over the quota says how long to hold back')
+    assert.equal(recordBytes(throttled.res), 0, 'a throttled fetch returns no records')
+    await fetch()
+    const waited = Date.now() - throttled.sentAt
+    assert.ok(waited >= throttled.res.throttleTimeMs - 5, `the next request waited ${waited} ms`)
+
+    // A kafkajs consumer held to 50 000 B/s (its client id's own quota) still reads every record.
+    await ownRaw.send<AlterClientQuotasResponse>(
+      ApiKey.AlterClientQuotas,
+      1,
+      createAlterClientQuotasRequest({
+        entries: [
+          {
+            entity: [{ entityType: 'client-id', entityName: 'reader' }],
+            ops: [{ key: 'consumer_byte_rate', value: 50_000, remove: false }],
+          },
+        ],
+        validateOnly: false,
+      }),
+    )
+    const consumer = kafkajsClient(own.bootstrap, { clientId: 'reader' }).consumer({ groupId: 'quota-readers' })
+    t.after(() => consumer.disconnect())
+    await consumer.connect()
+    await consumer.subscribe({ topic: 'quota-fetch', fromBeginning: true })
+    let read = 0
+    await consumer.run({
+      eachMessage: async () => {
+        read++
+      },
+    })
+    await waitUntil('the consumer read all 60 records', () => read === 60, { timeoutMs: 90_000 })
   })
 
   // Last: it throttles new connections from this machine while its quota is set.

@@ -14,6 +14,8 @@
 // a long poll, as it may move meanwhile.
 // A connection's fetches are answered one at a time (server/large-responses.ts), so a client
 // that pipelines fetches and does not read holds a bounded amount of memory.
+// A consumer with a consumer_byte_rate gets at most one window of its quota per response, and a
+// throttled one gets no records (quotas/throttle.ts), as in Kafka.
 // Deliberate gaps: no preferred read replica (one copy per partition).
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
@@ -34,6 +36,7 @@ import type { BrokerCore } from '../broker-core.ts'
 import type { RequestContext } from '../context.ts'
 import { FetchSession, type SessionPartition } from '../fetch-sessions.ts'
 import { defineHandler } from '../handler.ts'
+import { userOf } from '../quotas/throttle.ts'
 import { currentLeader, nodeEndpoints, preferredReadReplica, readError } from '../routing.ts'
 
 const READ_COMMITTED = 1
@@ -63,13 +66,15 @@ async function answerFetch(ctx: RequestContext, req: FetchRequest): Promise<Fetc
   const session = lookup?.kind === 'full' || lookup?.kind === 'incremental' ? lookup.session : undefined
   const readable = (topic: string): boolean => topicAuthorized(ctx, AclOperation.READ, topic)
   const wanted = collectPartitions(core, req, v, session, lookup?.kind === 'incremental', readable)
-  const maxBytes = v >= 3 ? req.maxBytes : 0x7fffffff
+  // A consumer with a byte-rate quota gets no more than one window of it (as Kafka caps it).
+  const maxBytes = Math.min(v >= 3 ? req.maxBytes : 0x7fffffff, core.quotas.fetchLimit(userOf(ctx), ctx.clientId ?? ''))
+  const minBytes = Math.min(req.minBytes, maxBytes)
   const deadline = core.now() + req.maxWaitMs
   for (;;) {
     const round = await readPartitions(ctx, wanted, maxBytes, req.isolationLevel, v >= 11 ? req.rackId : '')
     const remaining = deadline - core.now()
     const closing = core.closing.signal
-    if (round.bytes >= req.minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
+    if (round.bytes >= minBytes || round.errors > 0 || remaining <= 0 || closing.aborted) {
       const response = buildResponse(wanted, round.results, v, session, lookup?.kind === 'incremental')
       const leaders = round.results.filter((r) => r.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER)
       response.nodeEndpoints = nodeEndpoints(

@@ -109,6 +109,17 @@ export class ClientQuotas {
   }
 
   /**
+   * The most bytes a fetch may return to the client: what its consumer_byte_rate allows in one
+   * window, as Kafka caps a consumer's fetch.max.bytes, so that one response never takes more
+   * than the quota allows (unlimited without a quota).
+   */
+  fetchLimit(user: string, clientId: string): number {
+    if (!this.enforcingBytes) return Number.POSITIVE_INFINITY
+    const applied = this.#applied('consumer_byte_rate', user, clientId)
+    return applied === null ? Number.POSITIVE_INFINITY : Math.floor((applied.quota * this.#options.windowMs) / 1000)
+  }
+
+  /**
    * Records `ms` of the event loop's time spent on a client's request against its
    * request_percentage and answers how long it must be throttled: 0 within its quota (or none
    * applies), else at most one window, as Kafka bounds request-time throttles.

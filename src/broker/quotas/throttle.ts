@@ -4,7 +4,8 @@
  * loop's time spent on any request (decoding, the handler's synchronous part, encoding) against
  * its request_percentage (KIP-124). Over a quota, the response carries the throttle time (the
  * longer one when both apply) and the connection reads nothing for that long, as Kafka does since
- * KIP-219. acks=0 produce, which gets no response, is throttled by its byte rate's mute alone.
+ * KIP-219; a throttled Fetch returns no records, which then do not count. acks=0 produce, which
+ * gets no response, is throttled by its byte rate's mute alone.
  */
 import { ApiKey } from '../../protocol/generated/api-keys.ts'
 import type { FetchResponse } from '../../protocol/generated/fetch.ts'
@@ -27,8 +28,12 @@ function fetchedBytes(response: FetchResponse): number {
   return bytes
 }
 
+function dropRecords(response: FetchResponse): void {
+  for (const topic of response.responses) for (const p of topic.partitions) p.records = null
+}
+
 /** The user name of the connection's principal (User:name), as quota entities name users. */
-function userOf(ctx: RequestContext): string {
+export function userOf(ctx: RequestContext): string {
   const principal = ctx.connection.principal
   return principal.slice(principal.indexOf(':') + 1)
 }
@@ -47,18 +52,25 @@ export function throttleRequest(
   const quotas = ctx.broker.quotas
   const now = Date.now()
   let throttleMs = 0
+  const fetch = apiKey === ApiKey.Fetch && response !== null
+  let fetched = 0
   if (quotas.enforcingBytes) {
     const produce = apiKey === ApiKey.Produce
-    if (produce || (apiKey === ApiKey.Fetch && response !== null)) {
-      const bytes = produce ? requestBytes : fetchedBytes(response as FetchResponse)
+    if (produce || fetch) {
+      if (fetch) fetched = fetchedBytes(response as FetchResponse)
       const key = produce ? 'producer_byte_rate' : 'consumer_byte_rate'
-      throttleMs = quotas.record(key, userOf(ctx), ctx.clientId ?? '', bytes, now)
+      throttleMs = quotas.record(key, userOf(ctx), ctx.clientId ?? '', produce ? requestBytes : fetched, now)
     }
   }
   if (loopMs >= 0 && response !== null && !TIME_EXEMPT.has(apiKey)) {
     throttleMs = Math.max(throttleMs, quotas.recordTime(userOf(ctx), ctx.clientId ?? '', loopMs, now))
   }
   if (throttleMs <= 0) return
+  if (fetch) {
+    // As Kafka answers a throttled fetch: without records, which the client fetches again later.
+    if (fetched > 0) quotas.record('consumer_byte_rate', userOf(ctx), ctx.clientId ?? '', -fetched, now)
+    dropRecords(response as FetchResponse)
+  }
   if (response !== null && typeof response === 'object' && 'throttleTimeMs' in response) {
     const r = response as { throttleTimeMs: number }
     r.throttleTimeMs = Math.max(r.throttleTimeMs, throttleMs)
