@@ -76,12 +76,24 @@ export class TxnVerification {
     return !this.#core.producers.inTransaction(topic, partition, producerId)
   }
 
-  /** Whether a Produce v12+ batch must add its partition first: the producer has no transaction open there. */
-  addNeeded(transactionalId: string | null, topic: string, partition: number, producerId: number): boolean {
+  /**
+   * Whether a Produce v12+ batch must add its partition first: the producer has no transaction of
+   * this epoch open there (one of an older epoch is a transaction whose marker is still to come:
+   * the coordinator answers CONCURRENT_TRANSACTIONS until it is written).
+   */
+  addNeeded(
+    transactionalId: string | null,
+    topic: string,
+    partition: number,
+    producerId: number,
+    producerEpoch: number,
+  ): boolean {
     if (transactionalId === null) return false
+    const { producers } = this.#core
     return (
       this.#adding.has(addKey(topic, partition, producerId)) ||
-      !this.#core.producers.inTransaction(topic, partition, producerId)
+      !producers.inTransaction(topic, partition, producerId) ||
+      producers.peek(topic, partition)?.producers.get(producerId)?.epoch !== producerEpoch
     )
   }
 

@@ -154,6 +154,8 @@ async function refusedByProducerState(
   const leads = await core.leadership.confirm(topic, partition).catch(() => false)
   core.log.debug({ topic, partition, errorCode: refusal.errorCode, message, leads }, 'produce refused')
   if (leads) {
+    // As Kafka, a refusal by the partition's producer state still tells its log start offset.
+    res.logStartOffset = BigInt((await core.storage.offsets(topic, partition)).logStartOffset)
     fail(res, refusal.errorCode, message)
     return
   }
@@ -256,10 +258,15 @@ function produceToPartition(
     const txnId = req.transactionalId
     const { txnVerification } = core
     let asked: Promise<Verdict> | undefined
-    if (first.isTransactional && version >= 12 && txnVerification.addNeeded(txnId, topic, p.index, first.producerId)) {
-      asked = txnVerification.add(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
-    } else if (first.isTransactional && txnVerification.needed(txnId, topic, p.index, first.producerId)) {
-      asked = txnVerification.verify(txnId as string, first.producerId, first.producerEpoch, topic, p.index)
+    const { producerId, producerEpoch } = first
+    if (
+      first.isTransactional &&
+      version >= 12 &&
+      txnVerification.addNeeded(txnId, topic, p.index, producerId, producerEpoch)
+    ) {
+      asked = txnVerification.add(txnId as string, producerId, producerEpoch, topic, p.index)
+    } else if (first.isTransactional && txnVerification.needed(txnId, topic, p.index, producerId)) {
+      asked = txnVerification.verify(txnId as string, producerId, producerEpoch, topic, p.index)
     }
     if (asked === undefined) return appendStateful()
     return asked.then((v) =>
