@@ -9,6 +9,14 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import {
+  type AclBinding,
+  AclOperation,
+  CLUSTER_NAME,
+  PatternType,
+  PermissionType,
+  ResourceType,
+} from '../../src/broker/acls/acl-model.ts'
 import { assignTasks, emptyRoles, type TaskRoles } from '../../src/coordinator/streams/task-assignor.ts'
 import { configureTopology, StreamsStatus, type StreamsTopology } from '../../src/coordinator/streams/topology.ts'
 import { ErrorCode } from '../../src/protocol/error-codes.ts'
@@ -450,6 +458,7 @@ test('a streams group is rebuilt from its record by the next coordinator: member
     shutdownApplication: false,
     clientId: 'c',
     clientHost: '/127.0.0.1',
+    mayCreateTopic: () => true,
   }
   const empty: never[] = []
   const joined = await h.coordinator.streamsGroupHeartbeat('r', {
@@ -479,6 +488,70 @@ test('a streams group is rebuilt from its record by the next coordinator: member
   const g = next.group('r')
   assert.equal(g?.type, 'streams')
   assert.equal(g?.state, 'Stable')
+})
+
+test('with an authorizer, internal topics are created only for a member allowed to CREATE them', async (t) => {
+  const secured = await startBroker({
+    config: {
+      'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      'group.streams.heartbeat.interval.ms': '100',
+    },
+    topics: [{ name: 'acl-in', partitions: 1 }],
+  })
+  const client = await RawClient.connect(secured.port)
+  t.after(async () => {
+    await client.close()
+    await secured.close()
+  })
+  // A PLAINTEXT client is User:ANONYMOUS.
+  const allow = (resourceType: number, resourceName: string, operation: number): AclBinding => ({
+    resourceType,
+    resourceName,
+    patternType: PatternType.LITERAL,
+    principal: 'User:ANONYMOUS',
+    host: '*',
+    operation,
+    permissionType: PermissionType.ALLOW,
+  })
+  await secured.core.acls.change(
+    [
+      allow(ResourceType.GROUP, 'acl-app', AclOperation.READ),
+      allow(ResourceType.TOPIC, 'acl-in', AclOperation.DESCRIBE),
+    ],
+    [],
+  )
+  const joinAcl = () =>
+    client.send<StreamsGroupHeartbeatResponse>(
+      ApiKey.StreamsGroupHeartbeat,
+      0,
+      createStreamsGroupHeartbeatRequest({
+        groupId: 'acl-app',
+        memberId: 'm',
+        memberEpoch: 0,
+        rebalanceTimeoutMs: 1000,
+        processId: 'p',
+        topology: wordCount('acl-app', 'acl-in'),
+        activeTasks: [],
+        standbyTasks: [],
+        warmupTasks: [],
+      }),
+    )
+  const refused = await joinAcl()
+  assert.equal(refused.errorCode, ErrorCode.NONE)
+  assert.deepEqual(
+    refused.status?.map((s) => [s.statusCode, s.statusDetail]),
+    [
+      [
+        StreamsStatus.MISSING_INTERNAL_TOPICS,
+        'Unauthorized to CREATE on topics acl-app-changelog,acl-app-repartition.',
+      ],
+      [StreamsStatus.MISSING_INTERNAL_TOPICS, 'Internal topics are missing: acl-app-changelog, acl-app-repartition'],
+    ],
+  )
+  assert.equal(secured.core.topics.get('acl-app-changelog'), undefined, 'nothing created')
+  await secured.core.acls.change([allow(ResourceType.CLUSTER, CLUSTER_NAME, AclOperation.CREATE)], [])
+  await joinAcl()
+  await waitUntil('the internal topics', () => secured.core.topics.get('acl-app-changelog') !== undefined)
 })
 
 describe('the sticky task assignor', () => {

@@ -5,7 +5,8 @@
 // topics, assigns active and standby tasks with its sticky assignor and reconciles each member
 // (coordinator/streams/streams-group.ts); what keeps a group from running is told through the
 // status list (STALE_TOPOLOGY, MISSING_SOURCE_TOPICS, INCORRECTLY_PARTITIONED_TOPICS,
-// MISSING_INTERNAL_TOPICS, SHUTDOWN_APPLICATION). Request checks as in Kafka: INVALID_REQUEST for
+// MISSING_INTERNAL_TOPICS, SHUTDOWN_APPLICATION; internal topics are created only for a member
+// with CREATE on the cluster or on each of them). Request checks as in Kafka: INVALID_REQUEST for
 // missing or contradictory fields, STREAMS_INVALID_TOPOLOGY for an inconsistent topology,
 // TOPIC_AUTHORIZATION_FAILED for source topics without DESCRIBE, GROUP_ID_NOT_FOUND for a group
 // of another type.
@@ -20,7 +21,7 @@ import {
   type StreamsGroupHeartbeatResponse,
 } from '../../protocol/generated/streams-group-heartbeat.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized, topicAuthorized } from '../authorize.ts'
+import { clusterAuthorized, groupAuthorized, topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 /** Kafka's defaults of group.streams.acceptable.recovery.lag and group.streams.task.offset.interval.ms. */
@@ -48,6 +49,8 @@ export default defineHandler<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeat
       ...req,
       clientId: ctx.clientId ?? '',
       clientHost: `/${ctx.connection.socket.remoteAddress ?? ''}`,
+      mayCreateTopic: (name) =>
+        clusterAuthorized(ctx, AclOperation.CREATE) || topicAuthorized(ctx, AclOperation.CREATE, name),
     })
     return createStreamsGroupHeartbeatResponse({
       ...r,

@@ -96,6 +96,8 @@ export interface StreamsHeartbeat {
   shutdownApplication: boolean
   clientId: string
   clientHost: string
+  /** Whether the member may create a topic (CREATE on the cluster or the topic), for internal topics. */
+  mayCreateTopic(name: string): boolean
 }
 
 export interface EndpointPartitions {
@@ -251,6 +253,7 @@ export class StreamsGroup {
     if (req.taskEndOffsets !== null) member.taskEndOffsets = offsets(req.taskEndOffsets)
     if (req.shutdownApplication) this.shutdownRequested = true
     this.#refresh(force)
+    const unauthorized = this.#createInternalTopics(req)
     const owned =
       req.activeTasks === null
         ? null
@@ -267,7 +270,7 @@ export class StreamsGroup {
       memberId: member.memberId,
       memberEpoch: member.memberEpoch,
       heartbeatIntervalMs: this.#host.heartbeatIntervalMs(this.groupId),
-      status: this.#statuses(member),
+      status: this.#statuses(member, unauthorized),
       activeTasks: full ? taskList(member.assigned.active) : null,
       standbyTasks: full ? taskList(member.assigned.standby) : null,
       warmupTasks: full ? taskList(member.assigned.warmup) : null,
@@ -297,8 +300,14 @@ export class StreamsGroup {
     return undefined
   }
 
-  #statuses(member: StreamsMember): StreamsStatusEntry[] {
+  #statuses(member: StreamsMember, unauthorized: string[]): StreamsStatusEntry[] {
     const out: StreamsStatusEntry[] = []
+    if (unauthorized.length > 0) {
+      out.push({
+        statusCode: StreamsStatus.MISSING_INTERNAL_TOPICS,
+        statusDetail: `Unauthorized to CREATE on topics ${unauthorized.join(',')}.`,
+      })
+    }
     if (this.topology !== null && member.topologyEpoch !== this.topology.epoch) {
       out.push({
         statusCode: StreamsStatus.STALE_TOPOLOGY,
@@ -440,13 +449,22 @@ export class StreamsGroup {
   }
 
   /**
-   * Configures the topology again, asks for the internal topics it lacks, and bumps the group
-   * epoch and recomputes the target when forced or when what the assignment depends on changed.
+   * Has the broker create the internal topics the topology lacks, as Kafka does on a heartbeat's
+   * behalf: all of them, or none when the member may not create one (those are returned).
+   */
+  #createInternalTopics(req: StreamsHeartbeat): string[] {
+    const toCreate = this.configured?.toCreate ?? []
+    const unauthorized = toCreate.filter((t) => !req.mayCreateTopic(t.name)).map((t) => t.name)
+    if (unauthorized.length === 0 && toCreate.length > 0) this.#host.createTopics(toCreate)
+    return unauthorized
+  }
+
+  /**
+   * Configures the topology again, and bumps the group epoch and recomputes the target when
+   * forced or when what the assignment depends on changed.
    */
   #refresh(force: boolean): void {
     this.configured = this.#configure()
-    if (this.configured !== null && this.configured.toCreate.length > 0)
-      this.#host.createTopics(this.configured.toCreate)
     const ready = this.configured?.problem === null ? this.configured.subtopologies : null
     const numStandby = this.#host.numStandbyReplicas(this.groupId)
     const key = JSON.stringify([

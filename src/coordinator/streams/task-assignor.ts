@@ -6,8 +6,9 @@
  * its share, the rest going to the least loaded process (load: tasks per member of the process)
  * and its least loaded member. Then each stateful task gets streams.num.standby.replicas standby
  * replicas on processes other than the one running it and other than each other, previous
- * holders first. Like Kafka 4.2's assignor it plans no warm-up tasks; members report warm-ups
- * they own and those are reconciled like the other tasks.
+ * holders first. It plans no warm-up tasks: Kafka hands those only to members that heartbeat
+ * with version 1 or newer (they report how far they restored a task), and samsa serves version
+ * 0; warm-ups a member reports are reconciled like its other tasks.
  */
 import type { TopicAssignment } from '../group/assignors.ts'
 
