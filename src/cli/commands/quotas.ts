@@ -123,8 +123,9 @@ ${EXIT_CODES_HELP}`,
     .addHelpText(
       'after',
       `
-Keys: producer_byte_rate, consumer_byte_rate (bytes/s; enforced), request_percentage,
-controller_mutation_rate, and for an ip connection_creation_rate.
+Keys: producer_byte_rate, consumer_byte_rate (bytes/s), request_percentage (percent of one
+thread: of the broker's event loop), controller_mutation_rate (kept, not enforced), and for an
+ip connection_creation_rate (connections/s).
 
 Examples:
   samsa quotas alter --name client-id=reporting --add consumer_byte_rate=1048576
