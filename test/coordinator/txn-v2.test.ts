@@ -5,7 +5,8 @@
  * the bumped one, DescribeProducers shows it) and returns the pair to continue with, a retried
  * EndTxn is answered with it again, a zombie of the previous epoch is fenced, and an exhausted
  * epoch moves the transactional id to a new producer id. The same requests one version lower
- * keep transaction version 1's rules.
+ * keep transaction version 1's rules. The coordinator's own abort of a timed-out transaction runs
+ * at the finalized transaction.version (UpdateFeatures).
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
@@ -33,14 +34,20 @@ import {
   type ProduceResponse,
 } from '../../src/protocol/generated/produce.ts'
 import type { TxnOffsetCommitResponse } from '../../src/protocol/generated/txn-offset-commit.ts'
+import {
+  createFeatureUpdateKey,
+  createUpdateFeaturesRequest,
+  type UpdateFeaturesResponse,
+} from '../../src/protocol/generated/update-features.ts'
 import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
+import { waitUntil } from '../../src/testing/wait.ts'
 import { RawClient } from '../helpers/raw-client.ts'
 
 let broker: Broker
 let c: RawClient
 
 before(async () => {
-  broker = await startBroker()
+  broker = await startBroker({ config: { 'transaction.abort.timed.out.transaction.cleanup.interval.ms': '50' } })
   await broker.core.topics.create('v2', 3, {})
   c = await RawClient.connect(broker.port)
 })
@@ -54,13 +61,13 @@ interface P {
   epoch: number
 }
 
-async function initOk(id: string): Promise<P> {
+async function initOk(id: string, transactionTimeoutMs = 30_000): Promise<P> {
   const r = await c.send<InitProducerIdResponse>(
     ApiKey.InitProducerId,
     5,
     createInitProducerIdRequest({
       transactionalId: id,
-      transactionTimeoutMs: 30_000,
+      transactionTimeoutMs,
       producerId: -1n,
       producerEpoch: -1,
     }),
@@ -292,4 +299,31 @@ test('an end that exhausts the epoch moves the transactional id to a new produce
   assert.equal(await produce('v2-overflow', p1, 2, 0, ['zombie']), ErrorCode.INVALID_PRODUCER_ID_MAPPING)
   assert.equal(await produce('v2-overflow', p2, 1, 0, ['z']), ErrorCode.NONE)
   assert.deepEqual(next(await end('v2-overflow', p2, true)), { pid: p2.pid, epoch: 1 })
+})
+
+test('a timed-out transaction is aborted at the finalized level: two bumps at 2 (fence and end), one at 1', async (t) => {
+  const setLevel = async (maxVersionLevel: number, upgradeType: number): Promise<void> => {
+    const r = await c.send<UpdateFeaturesResponse>(
+      ApiKey.UpdateFeatures,
+      2,
+      createUpdateFeaturesRequest({
+        featureUpdates: [createFeatureUpdateKey({ feature: 'transaction.version', maxVersionLevel, upgradeType })],
+      }),
+    )
+    assert.equal(r.errorCode, 0)
+  }
+  const timedOut = async (id: string): Promise<{ p: P; epoch: number | undefined }> => {
+    const p = await initOk(id, 200)
+    assert.equal(await produce(id, p, 2, 0, ['late']), ErrorCode.NONE)
+    await waitUntil(`${id} aborted at its timeout`, async () => (await describe(id)).state === 'CompleteAbort')
+    return { p, epoch: (await describe(id)).epoch }
+  }
+  const at2 = await timedOut('v2-timeout')
+  assert.equal(at2.epoch, at2.p.epoch + 2)
+  assert.equal(await partitionEpoch(2, at2.p.pid), at2.p.epoch + 2, 'the abort marker carries the last bump')
+  assert.equal((await end('v2-timeout', at2.p, false)).errorCode, ErrorCode.PRODUCER_FENCED)
+  await setLevel(1, 2)
+  t.after(() => setLevel(2, 1))
+  const at1 = await timedOut('v1-timeout')
+  assert.equal(at1.epoch, at1.p.epoch + 1)
 })
