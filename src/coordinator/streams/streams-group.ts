@@ -12,7 +12,8 @@
  *   member must give up are revoked first (it keeps its epoch until a heartbeat shows it owns
  *   them no more), and an active task goes to a member only once no other member runs it and
  *   no member of its own process holds it as a standby or warm-up (a standby or warm-up only
- *   once its process no longer holds it in any role), as Kafka's CurrentAssignmentBuilder does.
+ *   once its process no longer holds it in any role), as Kafka's CurrentAssignmentBuilder does
+ *   (current-assignment.ts).
  * - A member that stops heartbeating is removed after streams.session.timeout.ms; one that does
  *   not revoke within its rebalance timeout is fenced.
  */
@@ -27,11 +28,11 @@ import {
   decodeAssignment,
   type EncodedAssignment,
   encodeAssignment,
-  isEmptyAssignment,
 } from '../group/assignment-maps.ts'
 import { newMemberId } from '../group/consumer-group.ts'
 import { validateMemberCommit, validateMemberFetch } from '../group/member-epochs.ts'
 import { GroupTimers } from '../group/timers.ts'
+import { type ReconciledMember, ROLES, reconcileTasks } from './current-assignment.ts'
 import { assignTasks, emptyRoles, type TaskRoles, type Tasks } from './task-assignor.ts'
 import {
   type ConfiguredTopology,
@@ -50,7 +51,6 @@ export const STREAMS_INVALID_TOPOLOGY_EPOCH = 131
 
 const LEAVE_EPOCH = -1
 const STATIC_LEAVE_EPOCH = -2
-const ROLES = ['active', 'standby', 'warmup'] as const
 
 export interface StreamsGroupHost {
   now(): number
@@ -120,25 +120,19 @@ export interface StreamsHeartbeatResult {
   partitionsByUserEndpoint: EndpointPartitions[] | null
 }
 
-export interface StreamsMember {
+export interface StreamsMember extends ReconciledMember {
   memberId: string
   instanceId: string | null
   rackId: string | null
   clientId: string
   clientHost: string
-  memberEpoch: number
-  previousMemberEpoch: number
-  state: 'stable' | 'unrevoked' | 'unreleased'
   rebalanceTimeoutMs: number
   topologyEpoch: number
-  processId: string
   userEndpoint: { host: string; port: number } | null
   clientTags: { key: string; value: string }[]
   /** Stored as strings: offsets are int64. */
   taskOffsets: { subtopologyId: string; partition: number; offset: string }[]
   taskEndOffsets: { subtopologyId: string; partition: number; offset: string }[]
-  assigned: TaskRoles
-  pendingRevocation: TaskRoles
 }
 
 /** A heartbeat refused with an error code. */
@@ -170,10 +164,6 @@ function fromList(list: TaskIdList[] | null): Tasks {
 }
 
 const rolesSignature = (r: TaskRoles) => ROLES.map((role) => assignmentSignature(r[role])).join('|')
-
-function ownsAny(owned: TaskRoles, tasks: TaskRoles): boolean {
-  return ROLES.some((role) => [...assignmentEntries(tasks[role])].some(([s, p]) => assignmentHas(owned[role], s, p)))
-}
 
 export class StreamsGroup {
   readonly type = 'streams'
@@ -497,77 +487,14 @@ export class StreamsGroup {
     if (this.groupEpoch !== before) void this.#host.persist(this)
   }
 
-  // ---- reconciliation (Kafka's streams CurrentAssignmentBuilder)
+  // ---- reconciliation (current-assignment.ts)
 
   #reconcile(m: StreamsMember, owned: TaskRoles | null): void {
     if (m.memberEpoch === STATIC_LEAVE_EPOCH) return
-    if (m.state === 'unrevoked') {
-      if (owned === null || ownsAny(owned, m.pendingRevocation)) return
-      m.pendingRevocation = emptyRoles()
-      m.state = 'stable'
-      this.#timers.clear(`revoke:${m.memberId}`)
-    }
-    if (m.state === 'stable' && m.memberEpoch === this.assignmentEpoch) return
-    const target = this.target.get(m.memberId) ?? emptyRoles()
-    const keep = emptyRoles()
-    const revoke = emptyRoles()
-    const add = emptyRoles()
-    const held = this.#heldByOthers(m)
-    let unreleased = false
-    for (const role of ROLES) {
-      for (const [s, p] of assignmentEntries(m.assigned[role])) {
-        addToAssignment(assignmentHas(target[role], s, p) ? keep[role] : revoke[role], s, p)
-      }
-      for (const [s, p] of assignmentEntries(target[role])) {
-        if (assignmentHas(keep[role], s, p)) continue
-        const k = `${s}:${p}`
-        const sameProcessHolds = held.passive.get(k)?.has(m.processId) ?? false
-        const busy =
-          role === 'active'
-            ? held.active.has(k) || sameProcessHolds
-            : held.active.get(k) === m.processId || sameProcessHolds
-        if (busy) unreleased = true
-        else addToAssignment(add[role], s, p)
-      }
-    }
-    const mustRevoke = ROLES.some((r) => !isEmptyAssignment(revoke[r])) && (owned === null || ownsAny(owned, revoke))
-    if (mustRevoke) {
-      m.assigned = keep
-      m.pendingRevocation = revoke
-      m.state = 'unrevoked'
-      this.#startRevocation(m)
-      return
-    }
-    for (const role of ROLES) for (const [s, p] of assignmentEntries(add[role])) addToAssignment(keep[role], s, p)
-    m.assigned = keep
-    m.pendingRevocation = emptyRoles()
-    if (m.memberEpoch !== this.assignmentEpoch) {
-      m.previousMemberEpoch = m.memberEpoch
-      m.memberEpoch = this.assignmentEpoch
-    }
-    m.state = unreleased ? 'unreleased' : 'stable'
-  }
-
-  /**
-   * What the other members still hold, assigned or pending revocation: the process running each
-   * active task, and the processes holding each task as a standby or warm-up.
-   */
-  #heldByOthers(m: StreamsMember): { active: Map<string, string>; passive: Map<string, Set<string>> } {
-    const active = new Map<string, string>()
-    const passive = new Map<string, Set<string>>()
-    for (const o of this.members.values()) {
-      if (o === m) continue
-      for (const roles of [o.assigned, o.pendingRevocation]) {
-        for (const [s, p] of assignmentEntries(roles.active)) active.set(`${s}:${p}`, o.processId)
-        for (const tasks of [roles.standby, roles.warmup]) {
-          for (const [s, p] of assignmentEntries(tasks)) {
-            const k = `${s}:${p}`
-            passive.set(k, (passive.get(k) ?? new Set()).add(o.processId))
-          }
-        }
-      }
-    }
-    return { active, passive }
+    const others = [...this.members.values()].filter((o) => o !== m)
+    const step = reconcileTasks(m, this.target.get(m.memberId) ?? emptyRoles(), others, owned, this.assignmentEpoch)
+    if (step.revoked) this.#timers.clear(`revoke:${m.memberId}`)
+    if (step.revoking) this.#startRevocation(m)
   }
 
   #startRevocation(m: StreamsMember): void {
