@@ -120,6 +120,7 @@ test('raw produce: duplicate answered with the original offset, gaps and old epo
   )
   assert.equal(init.errorCode, 0)
   const pid = init.producerId
+  let lastLogStartOffset = -2n
   const produce = async (seq: number, count: number, epoch = init.producerEpoch): Promise<[number, bigint]> => {
     const records = encodeBatchSync({
       producerId: pid,
@@ -137,12 +138,14 @@ test('raw produce: duplicate answered with the original offset, gaps and old epo
       }),
     )
     const p = res.responses[0]?.partitionResponses[0]
+    lastLogStartOffset = p?.logStartOffset ?? -2n
     return [p?.errorCode ?? -1, p?.baseOffset ?? -1n]
   }
   assert.deepEqual(await produce(0, 3), [ErrorCode.NONE, 0n])
   assert.deepEqual(await produce(3, 2), [ErrorCode.NONE, 3n])
   assert.deepEqual(await produce(0, 3), [ErrorCode.NONE, 0n], 'a duplicate gets its original offset')
   assert.deepEqual((await produce(7, 1))[0], ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
+  assert.equal(lastLogStartOffset, 0n, "a refusal tells the partition's log start offset, as Kafka's does")
   assert.deepEqual((await produce(5, 1, init.producerEpoch + 1))[0], ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER)
   assert.deepEqual(await produce(0, 1, init.producerEpoch + 1), [ErrorCode.NONE, 5n], 'a new epoch restarts at 0')
   assert.deepEqual((await produce(5, 1))[0], ErrorCode.INVALID_PRODUCER_EPOCH)
