@@ -22,6 +22,7 @@ import {
   createTopicsScenario,
   deleteRecordsScenario,
   describeConfigsScenario,
+  idempotentProduceScenario,
   listOffsetsScenario,
   produceFetchErrorsScenario,
   topicAdminScenario,
@@ -42,6 +43,8 @@ const ALLOWED = {
     'IncrementalAlterConfigs with an operation byte outside 0-3: Kafka fails on it unexpectedly (UNKNOWN_SERVER_ERROR), samsa refuses it as INVALID_REQUEST, which says what is wrong.',
   'metadata-auto-create':
     'Metadata naming a topic to auto-create: Kafka answers UNKNOWN_TOPIC_OR_PARTITION while its controller creates the topic (clients ask again), samsa creates it before answering and describes it at once. The topic exists on both afterwards.',
+  'duplicate-append-time':
+    "A duplicate of an idempotent producer's batch on a CreateTime topic: Kafka answers its first offset with logAppendTimeMs set to the batch's max timestamp, samsa with -1 as for any CreateTime append (the spec's -1 for CreateTime topics).",
   'consumer-group-epochs':
     "KIP-848 epochs: a member's first heartbeat to a new group gets epoch 2 from Kafka (the group's epoch moves once for the member and once more for the subscribed topics' metadata), 1 from samsa. Clients only echo the epoch they were given; the member, group and assignment epochs agree with each other on both.",
   'consumer-group-describe-regex':
@@ -288,6 +291,15 @@ describe('Apache Kafka and samsa observed alike', { skip: SKIP }, () => {
     }
     for (const e of epochs) accept('consumer-group-epochs', seen, e)
     accept('consumer-group-describe-regex', seen, at('described', 0, 'members', 0, 'subscribedTopicRegex'))
+    assert.deepEqual(seen.samsa, seen.kafka)
+  })
+
+  test('idempotent Produce: duplicates, sequence gaps, unknown producer ids, fenced epochs', async () => {
+    const seen = await same('idempotent produce', async (target) => {
+      await createTopic(target, 'diff-idempotent', 1)
+      return idempotentProduceScenario(target, 'diff-idempotent')
+    })
+    accept('duplicate-append-time', seen, at('duplicate', 'logAppendTimeMs'))
     assert.deepEqual(seen.samsa, seen.kafka)
   })
 

@@ -6,7 +6,12 @@
 import { errorInfo } from '../../src/protocol/error-codes.ts'
 import * as api from '../../src/protocol/generated/index.ts'
 import { ApiKey } from '../../src/protocol/generated/index.ts'
-import { decodeBatchesSync, encodeBatchSync, type RecordInput } from '../../src/protocol/records/batch.ts'
+import {
+  type BatchInput,
+  decodeBatchesSync,
+  encodeBatchSync,
+  type RecordInput,
+} from '../../src/protocol/records/batch.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import type { RawClient } from '../helpers/raw-client.ts'
 import {
@@ -29,7 +34,13 @@ const memberIdShape = (id: string | null): string | null =>
   id === null ? null : id.replace(/^(.*)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, '$1-<uuid>')
 
 /** Produce v9 (names, not topic ids) of one batch; the partition's answer. */
-async function produce(client: RawClient, topic: string, partition: number, records: RecordInput[]): Promise<unknown> {
+async function produce(
+  client: RawClient,
+  topic: string,
+  partition: number,
+  records: RecordInput[],
+  batch: Omit<BatchInput, 'records'> = {},
+): Promise<unknown> {
   const res = await client.send<api.produce.ProduceResponse>(
     ApiKey.Produce,
     9,
@@ -40,7 +51,10 @@ async function produce(client: RawClient, topic: string, partition: number, reco
         api.produce.createTopicProduceData({
           name: topic,
           partitionData: [
-            api.produce.createPartitionProduceData({ index: partition, records: encodeBatchSync({ records }) }),
+            api.produce.createPartitionProduceData({
+              index: partition,
+              records: encodeBatchSync({ ...batch, records }),
+            }),
           ],
         }),
       ],
@@ -661,29 +675,72 @@ export async function consumerGroupScenario(target: Target, topic: string): Prom
 }
 
 /**
- * Transaction refusals by raw requests: EndTxn with no transaction begun, EndTxn and
- * AddPartitionsToTxn with the epoch a later InitProducerId fenced, an unknown producer id, and a
- * transaction timeout beyond the broker's maximum.
+ * InitProducerId v4, retried as clients do while the answer is retriable (Kafka loads its
+ * producer id block and transaction state on first use).
+ */
+function initProducerId(
+  target: Target,
+  client: RawClient,
+  fields: Partial<api.initProducerId.InitProducerIdRequest>,
+): Promise<api.initProducerId.InitProducerIdResponse> {
+  return waitUntil(
+    `${target.name}: InitProducerId`,
+    async () => {
+      const res = await client.send<api.initProducerId.InitProducerIdResponse>(
+        ApiKey.InitProducerId,
+        4,
+        api.initProducerId.createInitProducerIdRequest({ transactionTimeoutMs: 60_000, ...fields }),
+      )
+      return errorInfo(res.errorCode).retriable ? undefined : res
+    },
+    { timeoutMs: PATIENCE_MS },
+  )
+}
+
+/**
+ * An idempotent producer by raw requests: a batch, the same batch again (a duplicate answered
+ * with its first offset), a sequence gap, a producer id the broker never gave, and a second
+ * InitProducerId naming the first producer (a new id on both brokers; the first stays valid).
+ */
+export async function idempotentProduceScenario(target: Target, topic: string): Promise<unknown> {
+  return withRaw(target, async (client) => {
+    const init = (producerId = -1n, producerEpoch = -1) =>
+      initProducerId(target, client, { transactionalId: null, producerId, producerEpoch })
+    const first = await init()
+    const records = [1, 2].map((i) => ({ value: utf8(`idem-${i}`), timestamp: BigInt(i) }))
+    const send = (producerId: bigint, producerEpoch: number, baseSequence: number) =>
+      produce(client, topic, 0, records, { producerId, producerEpoch, baseSequence })
+    const out: Record<string, unknown> = {}
+    out.init = plain({ errorCode: first.errorCode, producerEpoch: first.producerEpoch })
+    out.first = await send(first.producerId, first.producerEpoch, 0)
+    out.duplicate = await send(first.producerId, first.producerEpoch, 0)
+    out.next = await send(first.producerId, first.producerEpoch, 2)
+    out.gap = await send(first.producerId, first.producerEpoch, 9)
+    out.unknownProducerId = await send(first.producerId + 1000n, 0, 5)
+    const bumped = await init(first.producerId, first.producerEpoch)
+    out.bump = plain({
+      errorCode: bumped.errorCode,
+      sameProducerId: bumped.producerId === first.producerId,
+      epochBump: bumped.producerEpoch - first.producerEpoch,
+    })
+    out.previousProducerId = await send(first.producerId, first.producerEpoch, 4)
+    out.newProducerId = await send(bumped.producerId, bumped.producerEpoch, 0)
+    return out
+  })
+}
+
+/**
+ * Transaction refusals by raw requests: EndTxn with no transaction begun; EndTxn,
+ * AddPartitionsToTxn with the epoch a later InitProducerId fenced, and an idempotent Produce with it
+ * (accepted: the partition never saw the later epoch); an
+ * unknown producer id; a transaction timeout beyond the broker's maximum.
  */
 export async function transactionErrorsScenario(target: Target): Promise<unknown> {
   const transactionalId = 'diff-txn-errors'
   await waitForCoordinator(target, transactionalId, COORDINATOR.transaction)
   return withRaw(target, async (client) => {
-    // As a client does, InitProducerId is retried while the coordinator loads or moves (Kafka's
-    // transaction state topic is created on first use).
-    const init = (timeoutMs = 60_000) =>
-      waitUntil(
-        `${target.name}: InitProducerId`,
-        async () => {
-          const res = await client.send<api.initProducerId.InitProducerIdResponse>(
-            ApiKey.InitProducerId,
-            4,
-            api.initProducerId.createInitProducerIdRequest({ transactionalId, transactionTimeoutMs: timeoutMs }),
-          )
-          return errorInfo(res.errorCode).retriable ? undefined : res
-        },
-        { timeoutMs: PATIENCE_MS },
-      )
+    const init = (transactionTimeoutMs = 60_000) =>
+      initProducerId(target, client, { transactionalId, transactionTimeoutMs })
     const endTxn = async (producerId: bigint, producerEpoch: number, committed: boolean) =>
       errorName(
         (
@@ -707,6 +764,11 @@ export async function transactionErrorsScenario(target: Target): Promise<unknown
     })
     out.endTxnFencedEpoch = await endTxn(first.producerId, first.producerEpoch, true)
     out.endTxnUnknownProducerId = await endTxn(second.producerId + 1000n, 0, true)
+    out.produceWithEarlierEpoch = await produce(client, OFFSETS_TOPIC, 0, [{ value: utf8('fenced'), timestamp: 1n }], {
+      producerId: first.producerId,
+      producerEpoch: first.producerEpoch,
+      baseSequence: 0,
+    })
     const add = await client.send<api.addPartitionsToTxn.AddPartitionsToTxnResponse>(
       ApiKey.AddPartitionsToTxn,
       3,
