@@ -4,7 +4,8 @@
  * for one listener (listener.name.<listener>.max.connections, .max.connection.creation.rate). A
  * connection beyond them is not refused: it waits unread, in arrival order, until the rates allow
  * it (each connection holds the listener back for at most one window, as Kafka's acceptor blocks)
- * and a slot is free. The per-address checks come after (the listener's).
+ * and a slot is free. The per-address checks come after (the listener's), against the broker's
+ * connections from that address on any listener.
  */
 import { lookup } from 'node:dns/promises'
 import { isIP, type Socket } from 'node:net'
@@ -69,6 +70,8 @@ export class BrokerAdmission {
   readonly limit: Limit
   readonly #windows: RateWindows
   readonly #listeners = new Set<ListenerAdmission>()
+  /** Open connections per remote address, on every listener. */
+  readonly #fromAddress = new Map<string, number>()
 
   constructor(limits: AdmissionLimits, windows: RateWindows) {
     this.limit = new Limit(limits, windows)
@@ -82,6 +85,21 @@ export class BrokerAdmission {
     return listener
   }
 
+  /** The broker's open connections from an address. */
+  connectionsFrom(ip: string): number {
+    return this.#fromAddress.get(ip) ?? 0
+  }
+
+  /** Counts a served socket against its address until it closes. */
+  countAddress(ip: string, socket: Socket): void {
+    this.#fromAddress.set(ip, this.connectionsFrom(ip) + 1)
+    socket.once('close', () => {
+      const left = this.connectionsFrom(ip) - 1
+      if (left > 0) this.#fromAddress.set(ip, left)
+      else this.#fromAddress.delete(ip)
+    })
+  }
+
   /** A connection closed: listeners waiting for a slot may go on. */
   released(): void {
     for (const l of this.#listeners) l.next()
@@ -90,7 +108,8 @@ export class BrokerAdmission {
 
 /** One listener's queue of accepted sockets waiting to be served. */
 export class ListenerAdmission {
-  readonly #broker: BrokerAdmission
+  /** The broker's admission, which counts connections per address. */
+  readonly broker: BrokerAdmission
   readonly #own: Limit
   readonly #queue: Socket[] = []
   #serve: ((socket: Socket) => AdmissionOutcome) | undefined
@@ -101,7 +120,7 @@ export class ListenerAdmission {
   #timer: NodeJS.Timeout | undefined
 
   constructor(broker: BrokerAdmission, own: Limit) {
-    this.#broker = broker
+    this.broker = broker
     this.#own = own
   }
 
@@ -112,7 +131,7 @@ export class ListenerAdmission {
 
   /** A socket the listener accepted. */
   admit(socket: Socket): void {
-    if (this.#queue.length === 0 && !this.#own.limited && !this.#broker.limit.limited) {
+    if (this.#queue.length === 0 && !this.#own.limited && !this.broker.limit.limited) {
       this.#open(socket)
       return
     }
@@ -136,14 +155,14 @@ export class ListenerAdmission {
       if (this.#recorded !== head) {
         // Counted once, when its turn comes, as Kafka's acceptor records it before waiting.
         this.#recorded = head
-        const holdMs = Math.max(this.#broker.limit.record(now), this.#own.record(now))
+        const holdMs = Math.max(this.broker.limit.record(now), this.#own.record(now))
         this.#blockedUntil = Math.max(this.#blockedUntil, now + holdMs)
       }
       if (now < this.#blockedUntil) {
         this.#timer = setTimeout(() => this.next(), this.#blockedUntil - now)
         return
       }
-      if (this.#own.full || this.#broker.limit.full) return
+      if (this.#own.full || this.broker.limit.full) return
       this.#queue.shift()
       this.#open(head)
     }
@@ -154,17 +173,17 @@ export class ListenerAdmission {
     if (outcome === 'throttled') {
       // Not accepted after all (its address is over its rate): it does not count, as in Kafka.
       const now = Date.now()
-      this.#broker.limit.unrecord(now)
+      this.broker.limit.unrecord(now)
       this.#own.unrecord(now)
       return
     }
     if (outcome !== 'open') return
     this.#own.count++
-    this.#broker.limit.count++
+    this.broker.limit.count++
     socket.once('close', () => {
       this.#own.count--
-      this.#broker.limit.count--
-      this.#broker.released()
+      this.broker.limit.count--
+      this.broker.released()
     })
   }
 

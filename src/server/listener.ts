@@ -16,7 +16,7 @@ export interface ListenerOptions extends ConnectionLimits {
   port: number
   /** The broker's and this listener's max.connections and max.connection.creation.rate. */
   admission: ListenerAdmission
-  /** max.connections.per.ip: connections beyond this from one address are closed on arrival. */
+  /** max.connections.per.ip: connections beyond this from one address, on any of the broker's listeners, are closed on arrival. */
   maxConnectionsPerIp?: number
   /** max.connections.per.ip.overrides: other limits for some addresses. */
   maxConnectionsPerIpOverrides?: ReadonlyMap<string, number>
@@ -37,8 +37,6 @@ export interface ListenerOptions extends ConnectionLimits {
 export class Listener {
   readonly #servers: Server[] = []
   readonly #connections = new Set<Connection>()
-  /** Open connections per remote address. */
-  readonly #perIp = new Map<string, number>()
   readonly #options: ListenerOptions
   readonly #dispatch: Dispatcher
   readonly #log: Log
@@ -139,19 +137,15 @@ export class Listener {
       setTimeout(() => socket.destroy(), throttleMs).unref()
       return 'throttled'
     }
-    const fromIp = this.#perIp.get(ip) ?? 0
+    const admission = this.#options.admission.broker
+    const fromIp = admission.connectionsFrom(ip)
     const max = this.#options.maxConnectionsPerIpOverrides?.get(ip) ?? this.#options.maxConnectionsPerIp
     if (fromIp >= (max ?? Number.POSITIVE_INFINITY)) {
       this.#log.warn({ remote: socket.remoteAddress, max }, 'connection refused: max.connections.per.ip reached')
       socket.destroy()
       return 'refused'
     }
-    this.#perIp.set(ip, fromIp + 1)
-    socket.on('close', () => {
-      const left = (this.#perIp.get(ip) ?? 1) - 1
-      if (left > 0) this.#perIp.set(ip, left)
-      else this.#perIp.delete(ip)
-    })
+    admission.countAddress(ip, socket)
     if (this.#tls) this.#tls.accept(socket)
     else this.#open(socket, ANONYMOUS)
     return 'open'

@@ -2,8 +2,9 @@
  * The broker's connection limits as Kafka's acceptors apply them, over real sockets:
  * max.connection.creation.rate (KIP-612) broker-wide and per listener delays connections beyond
  * the rate instead of refusing them; max.connections makes a connection wait for a free slot;
- * max.connections.per.ip.overrides gives some addresses another limit than max.connections.per.ip
- * (connections beyond it are closed).
+ * max.connections.per.ip counts an address's connections on all listeners, and
+ * max.connections.per.ip.overrides gives some addresses another limit (connections beyond it are
+ * closed).
  */
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
@@ -127,6 +128,26 @@ describe('connection admission', () => {
         assert.notEqual(await c.answer, 'closed', 'the third connection is served once one closed')
       } finally {
         for (const s of [a, b, c]) s?.socket.destroy()
+      }
+    })
+  })
+
+  test("max.connections.per.ip counts an address's connections on every listener of the broker", async () => {
+    const config = {
+      listeners: 'PLAINTEXT://127.0.0.1:0,OTHER://127.0.0.1:0',
+      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,OTHER:PLAINTEXT',
+      'max.connections.per.ip': '2',
+    }
+    await withBroker(config, async (broker) => {
+      const ports = [broker.listeners.PLAINTEXT, broker.listeners.OTHER].map((l) =>
+        portOf((l as string[])[0] as string),
+      )
+      const open = ports.map((port) => ask(port))
+      try {
+        for (const a of open) assert.notEqual(await a.answer, 'closed')
+        for (const port of ports) assert.equal(await ask(port).answer, 'closed', `a third connection (port ${port})`)
+      } finally {
+        for (const a of open) a.socket.destroy()
       }
     })
   })
