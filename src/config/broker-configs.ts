@@ -5,7 +5,7 @@
  */
 import { closest } from '../util/edit-distance.ts'
 import { IGNORED_BROKER_CONFIG_NAMES, ignoredConfigReason } from './ignored-broker-configs.ts'
-import { isAppliedListenerConfig, SECURITY_CONFIGS } from './security-configs.ts'
+import { isAppliedListenerConfig, listenerLimitOf, SECURITY_CONFIGS } from './security-configs.ts'
 import { type ConfigDefinition, TOPIC_CONFIGS, validateConfigValue } from './topic-configs.ts'
 
 const BROKER_ONLY: readonly ConfigDefinition[] = [
@@ -571,7 +571,7 @@ export function suggestBrokerConfig(name: string): string | undefined {
 export function validateBrokerProps(set: Record<string, string>): string[] {
   const problems: string[] = []
   for (const [name, value] of Object.entries(set)) {
-    const def = BROKER_CONFIG_BY_NAME.get(BROKER_CONFIG_ALIASES[name] ?? name)
+    const def = BROKER_CONFIG_BY_NAME.get(BROKER_CONFIG_ALIASES[name] ?? listenerLimitOf(name) ?? name)
     if (!def) {
       if (ignoredConfigReason(name) !== undefined) continue
       const suggestion = suggestBrokerConfig(name)

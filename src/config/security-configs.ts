@@ -210,6 +210,12 @@ export const SECURITY_CONFIGS: readonly ConfigDefinition[] = [
 /** Connection limits a listener may have of its own (KIP-612), besides the broker's. */
 const LISTENER_LIMITS = ['max.connections', 'max.connection.creation.rate']
 
+/** The broker config a `listener.name.<listener>.<limit>` name sets for one listener, if it is a connection limit. */
+export function listenerLimitOf(name: string): string | undefined {
+  const suffix = /^listener\.name\.[^.]+\.(.+)$/.exec(name)?.[1]
+  return suffix !== undefined && LISTENER_LIMITS.includes(suffix) ? suffix : undefined
+}
+
 /**
  * Whether a `listener.name.<listener>.<config>` name sets, for one listener, a config samsa
  * applies (`<mechanism>.sasl.jaas.config` and the connection limits included).
@@ -219,5 +225,5 @@ export function isAppliedListenerConfig(name: string): boolean {
   if (!m) return false
   // Mechanism-prefixed SASL configs: <mechanism>.sasl.jaas.config, oauthbearer.sasl.oauthbearer.*.
   const suffix = (m[1] as string).replace(/^[a-z0-9-]+\.(?=sasl\.)/, '')
-  return LISTENER_LIMITS.includes(suffix) || SECURITY_CONFIGS.some((c) => c.name === suffix)
+  return listenerLimitOf(name) !== undefined || SECURITY_CONFIGS.some((c) => c.name === suffix)
 }

@@ -108,6 +108,13 @@ describe('connection admission', () => {
     })
   })
 
+  test("a listener's own limits are checked like the broker's", async () => {
+    await assert.rejects(
+      startBroker({ config: { 'listener.name.plaintext.max.connection.creation.rate': 'lots' } }),
+      /listener\.name\.plaintext\.max\.connection\.creation\.rate: max\.connection\.creation\.rate must be an integer/,
+    )
+  })
+
   test('max.connections makes a connection wait for a free slot', async () => {
     await withBroker({ 'max.connections': '2' }, async (broker) => {
       const a = ask(broker.port)
