@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream, existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -154,13 +155,45 @@ async function waitUntilServing(port: number, child: ChildProcess): Promise<void
   }
 }
 
+/** A failed start, with the end of Kafka's output and whether a port was taken meanwhile. */
+class KafkaStartError extends Error {
+  readonly portTaken: boolean
+  constructor(portTaken: boolean, message: string, cause: unknown) {
+    super(message, { cause })
+    this.portTaken = portTaken
+  }
+}
+
+/** Whether a listener can bind 127.0.0.1:port right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+}
+
+/** How many times a start is tried when another process took one of its free ports meanwhile. */
+const PORT_ATTEMPTS = 3
+
 /**
  * One Kafka node, broker and controller: storage formatted with a new cluster id (what
  * `kafka-storage.sh format` does), then kafka.Kafka. Apart from the listeners and `properties`,
  * the settings are those of Kafka's own single-node config/server.properties: internal topics
- * with one replica.
+ * with one replica. The ports are free when chosen but the JVM binds them seconds later, so a
+ * start that finds one taken is tried again on new ports.
  */
 export async function startKafka(dist: KafkaDist, options: KafkaOptions = {}): Promise<ApacheKafka> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dist, options)
+    } catch (err) {
+      if (!(err instanceof KafkaStartError && err.portTaken) || attempt >= PORT_ATTEMPTS) throw err
+    }
+  }
+}
+
+async function startOnce(dist: KafkaDist, options: KafkaOptions): Promise<ApacheKafka> {
   const dir = await mkdtemp(join(tmpdir(), 'samsa-apache-kafka-'))
   const [port, controllerPort] = [await freePort(), await freePort()]
   const properties = join(dir, 'server.properties')
@@ -207,13 +240,12 @@ export async function startKafka(dist: KafkaDist, options: KafkaOptions = {}): P
     process.off('exit', killAll)
     await rm(dir, { recursive: true, force: true })
   }
-  const logTail = async (): Promise<string> => (await readFile(log, 'utf8').catch(() => '')).slice(-2000)
   let broker: ChildProcess | undefined
   try {
     const clusterId = randomBytes(16).toString('base64url')
     const format = java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', properties])
     const [code] = (await once(format, 'exit')) as [number | null]
-    if (code !== 0) throw new Error(`formatting Kafka's storage failed (${code}):\n${await logTail()}`)
+    if (code !== 0) throw new Error(`formatting Kafka's storage failed (${code})`)
     const started = java('kafka.Kafka', [properties])
     broker = started
     await waitUntilServing(port, started)
@@ -228,8 +260,11 @@ export async function startKafka(dist: KafkaDist, options: KafkaOptions = {}): P
     }
   } catch (err) {
     if (broker !== undefined) await stopChild(broker, 0)
-    const tail = await logTail()
+    const output = await readFile(log, 'utf8').catch(() => '')
     await cleanup()
-    throw err instanceof Error && !err.message.includes('\n') ? new Error(`${err.message}\n${tail}`) : err
+    // Kafka logs nothing here (no logging backend among its jars): a port that cannot be bound
+    // now that it exited tells that another process took it.
+    const taken = !(await canListen(port)) || !(await canListen(controllerPort))
+    throw new KafkaStartError(taken, `${reason(err)}\n${output.slice(-2000)}`, err)
   }
 }
