@@ -143,6 +143,8 @@ export class BrokerCore {
     this.shares = new SharePartitions({
       kv: options.storage.kv,
       storage: options.storage,
+      read: (topic, partition, offset, maxBytes, readOptions) =>
+        this.producers.read(topic, partition, offset, maxBytes, readOptions),
       settings: (groupId) => this.shareSettings(groupId),
       notify: (topic, partition) => this.waiters.notify(topic, partition),
       clock,

@@ -68,3 +68,18 @@ function stableBatches(records: Buffer, from: number, lastStableOffset: number):
   }
   return { records: pos >= records.length ? records : records.subarray(0, pos), end }
 }
+
+/**
+ * Whether a batch holds records of one of `aborted` (a read_committed reader drops them): a
+ * transactional data batch of the transaction's producer between its first offset and its abort
+ * marker. Share groups use it where a consumer would, as the broker acquires for their members.
+ */
+export function inAbortedTransaction(
+  batch: { producerId: number; isTransactional: boolean; isControl: boolean; baseOffset: number },
+  aborted: readonly AbortedTxn[],
+): boolean {
+  if (!batch.isTransactional || batch.isControl) return false
+  return aborted.some(
+    (a) => a.producerId === batch.producerId && a.firstOffset <= batch.baseOffset && batch.baseOffset < a.lastOffset,
+  )
+}

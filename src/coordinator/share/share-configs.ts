@@ -5,8 +5,8 @@
  * bounds, the delivery count limit within 2-10, the start offset reset `latest`, `earliest` or
  * `by_duration:<ISO-8601 duration>`. Streams groups' (KIP-1071) session timeout and heartbeat
  * interval likewise within group.streams.min/max.*, their standby replicas up to
- * group.streams.max.standby.replicas.
- * Only read_uncommitted is served for share.isolation.level.
+ * group.streams.max.standby.replicas. share.isolation.level is read_uncommitted (the default)
+ * or read_committed.
  */
 import { type ConfigDefinition, validateConfigValue } from '../../config/topic-configs.ts'
 
@@ -84,8 +84,8 @@ export const GROUP_CONFIGS: readonly ConfigDefinition[] = [
     name: 'share.isolation.level',
     type: 'STRING',
     default: 'read_uncommitted',
-    validValues: ['read_uncommitted'],
-    doc: 'Which records the share group reads; samsa serves read_uncommitted only.',
+    validValues: ['read_committed', 'read_uncommitted'],
+    doc: 'Which records the share group reads: read_committed acquires only committed records, up to the last stable offset; read_uncommitted every record.',
   },
 ]
 
@@ -126,6 +126,8 @@ export interface ShareSettings {
   autoOffsetReset: string
   deliveryCountLimit: number
   recordLockDurationMs: number
+  /** share.isolation.level is read_committed. */
+  readCommitted: boolean
   /** group.share.partition.max.record.locks. */
   maxInFlight: number
 }
@@ -143,6 +145,7 @@ export function shareSettings(
     autoOffsetReset: value('share.auto.offset.reset'),
     deliveryCountLimit: Number(value('share.delivery.count.limit')),
     recordLockDurationMs: Number(value('share.record.lock.duration.ms')),
+    readCommitted: value('share.isolation.level') === 'read_committed',
     maxInFlight: Number(prop('group.share.partition.max.record.locks')),
   }
 }

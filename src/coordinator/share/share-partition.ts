@@ -32,6 +32,8 @@ export interface LogBatch {
   baseOffset: number
   lastOffset: number
   isControl: boolean
+  /** Holds records of an aborted transaction (read_committed): archived, never delivered. */
+  aborted?: boolean
 }
 
 export interface AcquiredRange {
@@ -91,8 +93,10 @@ export class SharePartition {
 
   /**
    * Acquires, for one member, the available records of `batches` (read from the log at
-   * nextFetchOffset) and the new ones past the end offset. Returns the acquired ranges and the
-   * indexes of the batches holding them.
+   * nextFetchOffset) and the new ones past the end offset. Records of aborted batches are
+   * acquired and archived at once, as Kafka does for a read_committed group, so they count as
+   * in flight but are never handed out. Returns the acquired ranges and the indexes of the
+   * batches holding them.
    */
   acquire(batches: readonly LogBatch[], limits: AcquireLimits): { ranges: AcquiredRange[]; used: number[] } {
     const ranges: AcquiredRange[] = []
@@ -108,20 +112,31 @@ export class SharePartition {
       if (last && last.lastOffset === offset - 1 && last.deliveryCount === r.deliveryCount) last.lastOffset = offset
       else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount: r.deliveryCount })
     }
+    let archived = false
+    const archive = (r: InFlight): void => {
+      r.deliveryCount++
+      this.#settle(r, 'archived')
+      archived = true
+    }
     scan: for (let i = 0; i < batches.length; i++) {
       const b = batches[i] as LogBatch
       if (b.lastOffset < this.startOffset) continue
-      if (count >= limits.maxRecords) break
       if (b.isControl) {
-        if (b.lastOffset >= this.endOffset) this.endOffset = b.lastOffset + 1
+        // Markers hold no record to hand out: passed even at the record limit, when nothing
+        // unread lies before them, so the start offset can reach the end of a log ending in one.
+        const unreadBefore = count >= limits.maxRecords && b.baseOffset > this.endOffset
+        if (b.lastOffset >= this.endOffset && !unreadBefore) this.endOffset = b.lastOffset + 1
         continue
       }
+      if (count >= limits.maxRecords) break
       const before = count
       for (let o = Math.max(b.baseOffset, this.startOffset); o <= b.lastOffset; o++) {
         if (limits.strict && count >= limits.maxRecords) break
         if (o < this.endOffset) {
           const r = this.#records.get(o)
-          if (r?.state === 'available') take(o, r)
+          if (r?.state !== 'available') continue
+          if (b.aborted) archive(r)
+          else take(o, r)
           continue
         }
         if (o - this.startOffset >= limits.maxInFlight) {
@@ -131,10 +146,12 @@ export class SharePartition {
         const r: InFlight = { state: 'available', deliveryCount: 0, memberId: null, lockId: 0 }
         this.#records.set(o, r)
         this.endOffset = o + 1
-        take(o, r)
+        if (b.aborted) archive(r)
+        else take(o, r)
       }
       if (count > before) used.push(i)
     }
+    if (archived) this.#advance()
     return { ranges, used }
   }
 

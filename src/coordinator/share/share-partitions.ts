@@ -12,6 +12,9 @@
  * Writes of one partition go out in order and coalesce: a write not yet started carries every
  * change made until it starts. Acknowledgements are answered once their write is durable;
  * acquisitions are written without waiting (after a crash their delivery count may be one low).
+ * A read_committed group (share.isolation.level) reads the log as a read_committed consumer
+ * would (isolated-read.ts): nothing at or past the last stable offset is acquired, and records of
+ * aborted transactions are archived as they are reached, so the start offset moves past them.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts'
 import { lastOffsetOf, readBatchHeader } from '../../protocol/records/batch-header.ts'
@@ -20,6 +23,8 @@ import type { KeyValueStore, Storage } from '../../storage/types.ts'
 import type { Log } from '../../util/logger.ts'
 import { type Clock, systemClock } from '../clock.ts'
 import { GroupTimers } from '../group/timers.ts'
+import { type IsolatedRead, type IsolatedReadOptions, inAbortedTransaction } from '../producer/isolated-read.ts'
+import type { AbortedTxn } from '../producer/partition-state.ts'
 import { byDurationMs, type ShareSettings } from './share-configs.ts'
 import {
   type AckBatch,
@@ -34,7 +39,15 @@ export const SHARE_STATE_NAMESPACE = 'share-state'
 
 export interface SharePartitionsDeps {
   kv: KeyValueStore
-  storage: Pick<Storage, 'read' | 'offsets' | 'offsetForTimestamp'>
+  storage: Pick<Storage, 'offsets' | 'offsetForTimestamp'>
+  /** Reads a partition at an isolation level (the producer state's read, isolated-read.ts). */
+  read(
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+    options: IsolatedReadOptions,
+  ): Promise<IsolatedRead>
   /** A group's resolved settings (share.* group configs over the broker's defaults). */
   settings(groupId: string): ShareSettings
   /** Records became available in a partition: wakes share fetches waiting on it. */
@@ -178,34 +191,40 @@ export class SharePartitions {
     const h = await this.#get(key)
     const settings = this.#deps.settings(key.groupId)
     const none = (errorCode: number): Acquisition => ({ errorCode, records: Buffer.alloc(0), ranges: [] })
-    for (let attempt = 0; attempt < 2; attempt++) {
+    let truncated = false
+    for (;;) {
       if (h.dropped || this.#closed) return none(ErrorCode.NOT_LEADER_OR_FOLLOWER)
       if (h.sp.full(settings.maxInFlight)) return none(ErrorCode.NONE)
       const from = h.sp.nextFetchOffset()
-      const read = await this.#deps.storage.read(key.topic, key.partition, from, limits.maxBytes, {
+      const read = await this.#deps.read(key.topic, key.partition, from, limits.maxBytes, {
         minOneBatch: true,
+        readCommitted: settings.readCommitted,
       })
-      if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && from < read.offsets.logStartOffset) {
+      if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE && from < read.offsets.logStartOffset && !truncated) {
         // Retention or DeleteRecords removed records before they were delivered: skip them.
         h.sp.truncateTo(read.offsets.logStartOffset)
         void this.#persist(h)
+        truncated = true
         continue
       }
       // Past the high watermark (a partition that lost its tail): nothing to acquire yet.
       if (read.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) return none(ErrorCode.NONE)
       if (read.errorCode !== ErrorCode.NONE) return none(read.errorCode)
-      const batches = splitBatches(read.records)
+      const batches = splitBatches(read.records, read.abortedTransactions ?? [])
       if (batches.length === 0) return none(ErrorCode.NONE)
       const lockId = this.#nextLockId++
       const { ranges, used } = h.sp.acquire(batches, { memberId, ...limits, maxInFlight: settings.maxInFlight, lockId })
       if (ranges.length > 0) {
         this.#lock(h, ranges, lockId, settings)
         void this.#persist(h)
-      } else if (batches.some((b) => b.isControl)) void this.#persist(h)
-      const records = Buffer.concat(used.map((i) => (batches[i] as SplitBatch).bytes))
-      return { errorCode: ErrorCode.NONE, records, ranges }
+        const records = Buffer.concat(used.map((i) => (batches[i] as SplitBatch).bytes))
+        return { errorCode: ErrorCode.NONE, records, ranges }
+      }
+      if (!batches.some((b) => b.isControl || b.aborted)) return none(ErrorCode.NONE)
+      void this.#persist(h)
+      // Only markers and aborted records were read: read on past them rather than wait for appends.
+      if (h.sp.nextFetchOffset() <= from) return none(ErrorCode.NONE)
     }
-    return none(ErrorCode.NONE)
   }
 
   /** Arms the lock of acquired records: when it expires, those it still holds become available. */
@@ -346,8 +365,8 @@ interface SplitBatch extends LogBatch {
   bytes: Buffer
 }
 
-/** The batches of stored log bytes, by their headers alone. */
-function splitBatches(buf: Buffer): SplitBatch[] {
+/** The batches of stored log bytes, by their headers alone; those of `aborted` transactions marked. */
+function splitBatches(buf: Buffer, aborted: readonly AbortedTxn[]): SplitBatch[] {
   const out: SplitBatch[] = []
   let pos = 0
   while (pos < buf.length) {
@@ -357,6 +376,7 @@ function splitBatches(buf: Buffer): SplitBatch[] {
       baseOffset: info.baseOffset,
       lastOffset: lastOffsetOf(info),
       isControl: info.isControl,
+      aborted: aborted.length > 0 && inAbortedTransaction(info, aborted),
       bytes: buf.subarray(pos, pos + info.size),
     })
     pos += info.size
