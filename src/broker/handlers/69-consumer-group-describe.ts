@@ -16,12 +16,9 @@ import {
   type DescribedGroup,
   type TopicPartitions,
 } from '../../protocol/generated/consumer-group-describe.ts'
-import { authorizedOperations } from '../acl-operations.ts'
-import { AclOperation, ResourceType } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import { describeGroups } from '../group-describe.ts'
 import { defineHandler } from '../handler.ts'
-import { isCoordinator } from '../routing.ts'
 
 /** KIP-1099's member type of a member that joined with ConsumerGroupHeartbeat. */
 const CONSUMER_MEMBER = 1
@@ -31,22 +28,14 @@ export default defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribe
   minVersion: 0,
   maxVersion: 1,
   handle(ctx, req) {
-    return createConsumerGroupDescribeResponse({
-      groups: req.groupIds.map((groupId) => {
-        if (!groupAuthorized(ctx, AclOperation.DESCRIBE, groupId))
-          return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
-        if (!isCoordinator(ctx, groupId)) return createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
-        const ops = authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, groupId)
-        return describe(ctx.broker, groupId, ops)
-      }),
-    })
+    return createConsumerGroupDescribeResponse({ groups: describeGroups(ctx, req, { failed, describe }) })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createConsumerGroupDescribeResponse({
-      groups: req.groupIds.map((groupId) => createDescribedGroup({ groupId, errorCode })),
-    })
+    return createConsumerGroupDescribeResponse({ groups: req.groupIds.map((groupId) => failed(groupId, errorCode)) })
   },
 })
+
+const failed = (groupId: string, errorCode: number): DescribedGroup => createDescribedGroup({ groupId, errorCode })
 
 function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
   const g = core.groups.group(groupId)

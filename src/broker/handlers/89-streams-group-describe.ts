@@ -18,32 +18,19 @@ import {
   type StreamsGroupDescribeRequest,
   type StreamsGroupDescribeResponse,
 } from '../../protocol/generated/streams-group-describe.ts'
-import { authorizedOperations } from '../acl-operations.ts'
-import { AclOperation, ResourceType } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
+import { describeGroups } from '../group-describe.ts'
 import { defineHandler } from '../handler.ts'
-import { isCoordinator } from '../routing.ts'
 
 export default defineHandler<StreamsGroupDescribeRequest, StreamsGroupDescribeResponse>({
   api,
   minVersion: 0,
   maxVersion: 0,
   handle(ctx, req) {
-    return createStreamsGroupDescribeResponse({
-      groups: req.groupIds.map((groupId) => {
-        if (!groupAuthorized(ctx, AclOperation.DESCRIBE, groupId))
-          return createDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
-        if (!isCoordinator(ctx, groupId)) return createDescribedGroup({ groupId, errorCode: ErrorCode.NOT_COORDINATOR })
-        const ops = authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, groupId)
-        return describe(ctx.broker, groupId, ops)
-      }),
-    })
+    return createStreamsGroupDescribeResponse({ groups: describeGroups(ctx, req, { failed, describe }) })
   },
   errorResponse(_ctx, req, errorCode) {
-    return createStreamsGroupDescribeResponse({
-      groups: req.groupIds.map((groupId) => createDescribedGroup({ groupId, errorCode })),
-    })
+    return createStreamsGroupDescribeResponse({ groups: req.groupIds.map((groupId) => failed(groupId, errorCode)) })
   },
 })
 
@@ -52,6 +39,8 @@ const assignment = (r: TaskRoles) => ({
   standbyTasks: taskList(r.standby),
   warmupTasks: taskList(r.warmup),
 })
+
+const failed = (groupId: string, errorCode: number): DescribedGroup => createDescribedGroup({ groupId, errorCode })
 
 function describe(core: BrokerCore, groupId: string, authorizedOperations: number): DescribedGroup {
   const g = core.groups.group(groupId)
