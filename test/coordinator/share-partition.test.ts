@@ -63,6 +63,25 @@ test('control batches are skipped; group.share.partition.max.record.locks caps w
   assert.ok(capped.full(4))
 })
 
+test('aborted batches (read_committed) are archived, not delivered; markers are passed even at the record limit', () => {
+  const sp = new SharePartition(0)
+  const got = sp.acquire(
+    [
+      { baseOffset: 0, lastOffset: 1, isControl: false, aborted: true },
+      { baseOffset: 2, lastOffset: 2, isControl: false },
+      { baseOffset: 3, lastOffset: 3, isControl: true },
+      { baseOffset: 4, lastOffset: 4, isControl: false },
+    ],
+    limits('a', 1),
+  )
+  assert.deepEqual(got.ranges, [{ firstOffset: 2, lastOffset: 2, deliveryCount: 1 }])
+  assert.deepEqual(got.used, [1], 'the aborted batch is not handed out')
+  assert.equal(sp.startOffset, 2, 'the archived records at the start are passed')
+  assert.equal(sp.endOffset, 4, 'the marker after the last record taken is passed; the record after it is not')
+  assert.deepEqual(sp.toState().batches, [[2, 2, 0, 1]])
+  assert.equal(sp.canAcknowledge('a', [{ firstOffset: 0, lastOffset: 0, acknowledgeTypes: [AckType.ACCEPT] }]), false)
+})
+
 test('acknowledgements: only the holder may acknowledge; ACCEPT and REJECT move the start offset', () => {
   const sp = new SharePartition(0)
   sp.acquire(records(0, 3), limits('a'))
