@@ -112,11 +112,9 @@ export class SharePartition {
       if (last && last.lastOffset === offset - 1 && last.deliveryCount === r.deliveryCount) last.lastOffset = offset
       else ranges.push({ firstOffset: offset, lastOffset: offset, deliveryCount: r.deliveryCount })
     }
-    let archived = false
     const archive = (r: InFlight): void => {
       r.deliveryCount++
       this.#settle(r, 'archived')
-      archived = true
     }
     scan: for (let i = 0; i < batches.length; i++) {
       const b = batches[i] as LogBatch
@@ -151,7 +149,8 @@ export class SharePartition {
       }
       if (count > before) used.push(i)
     }
-    if (archived) this.#advance()
+    // Archived records and passed markers at the start move the start offset.
+    this.#advance()
     return { ranges, used }
   }
 
