@@ -56,6 +56,15 @@ import {
   type StreamsGroupHeartbeatRequest,
   type StreamsGroupHeartbeatResponse,
 } from '../../src/protocol/generated/streams-group-heartbeat.ts'
+import {
+  createStreamsGroupTopologyDescriptionUpdateRequest,
+  createTopologyDescription,
+  createTopologyDescriptionNode,
+  createTopologyDescriptionSubtopology,
+  type StreamsGroupTopologyDescriptionUpdateRequest,
+  type StreamsGroupTopologyDescriptionUpdateResponse,
+  type TopologyDescriptionNode,
+} from '../../src/protocol/generated/streams-group-topology-description-update.ts'
 import { startBroker, type TestBroker } from '../../src/testing/index.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { RawClient } from '../helpers/raw-client.ts'
@@ -189,20 +198,89 @@ async function joinUntilAssigned(groupId: string, memberId: string, processId: s
   )
 }
 
-test('ApiVersions advertises StreamsGroupHeartbeat and StreamsGroupDescribe v0 and finalizes streams.version 1', async () => {
+test('ApiVersions advertises StreamsGroupHeartbeat and StreamsGroupDescribe v0-1, StreamsGroupTopologyDescriptionUpdate v0, and finalizes streams.version 1', async () => {
   const res = await raw.send<ApiVersionsResponse>(
     ApiKey.ApiVersions,
     4,
     createApiVersionsRequest({ clientSoftwareName: 'raw', clientSoftwareVersion: '1' }),
   )
-  for (const key of [ApiKey.StreamsGroupHeartbeat, ApiKey.StreamsGroupDescribe]) {
+  for (const [key, max] of [
+    [ApiKey.StreamsGroupHeartbeat, 1],
+    [ApiKey.StreamsGroupDescribe, 1],
+    [ApiKey.StreamsGroupTopologyDescriptionUpdate, 0],
+  ]) {
     const entry = res.apiKeys.find((k) => k.apiKey === key)
-    assert.deepEqual([entry?.minVersion, entry?.maxVersion], [0, 0], `api ${key}`)
+    assert.deepEqual([entry?.minVersion, entry?.maxVersion], [0, max], `api ${key}`)
   }
   const finalized = res.finalizedFeatures.find((f) => f.name === 'streams.version')
   assert.deepEqual([finalized?.minVersionLevel, finalized?.maxVersionLevel], [1, 1])
   const supported = res.supportedFeatures.find((f) => f.name === 'streams.version')
   assert.deepEqual([supported?.minVersion, supported?.maxVersion], [0, 1])
+})
+
+test('KIP-1331: a v1 heartbeat asks for the topology description until a member sends it; StreamsGroupDescribe v1 returns it when asked', async () => {
+  await broker.core.topics.create('kip1331-input', 2, {})
+  const topology = wordCount('kip1331', 'kip1331-input')
+  const first = await joinUntilAssigned('kip1331', 'm1', 'p1', topology)
+  const beatV1 = () =>
+    raw.send<StreamsGroupHeartbeatResponse>(
+      ApiKey.StreamsGroupHeartbeat,
+      1,
+      createStreamsGroupHeartbeatRequest({ groupId: 'kip1331', memberId: 'm1', memberEpoch: first.memberEpoch }),
+    )
+  const before = await beatV1()
+  assert.equal(before.errorCode, ErrorCode.NONE)
+  assert.equal(before.topologyDescriptionRequired, true)
+  assert.equal(before.acceptableRecoveryLag, 10_000n)
+  const node = (name: string, nodeType: number, more: Partial<TopologyDescriptionNode> = {}) =>
+    createTopologyDescriptionNode({ name, nodeType, ...more })
+  const description = createTopologyDescription({
+    subtopologies: [
+      createTopologyDescriptionSubtopology({
+        subtopologyId: '0',
+        nodes: [
+          node('KSTREAM-SOURCE-0000000000', 1, { sourceTopics: ['kip1331-input'], successors: ['KSTREAM-SINK-1'] }),
+          node('KSTREAM-SINK-1', 3, { sinkTopic: 'kip1331-repartition' }),
+        ],
+      }),
+    ],
+  })
+  const update = (init: Partial<StreamsGroupTopologyDescriptionUpdateRequest>) =>
+    raw.send<StreamsGroupTopologyDescriptionUpdateResponse>(
+      ApiKey.StreamsGroupTopologyDescriptionUpdate,
+      0,
+      createStreamsGroupTopologyDescriptionUpdateRequest({
+        groupId: 'kip1331',
+        memberId: 'm1',
+        topologyEpoch: topology.epoch,
+        topologyDescription: description,
+        ...init,
+      }),
+    )
+  const describeV1 = async (includeTopologyDescription: boolean) =>
+    (
+      await raw.send<StreamsGroupDescribeResponse>(
+        ApiKey.StreamsGroupDescribe,
+        1,
+        createStreamsGroupDescribeRequest({ groupIds: ['kip1331'], includeTopologyDescription }),
+      )
+    ).groups[0]
+  assert.deepEqual(
+    [(await describeV1(true))?.topologyDescriptionStatus, (await describeV1(true))?.topologyDescription],
+    [1, null],
+    'NOT_STORED before any member sent one',
+  )
+  assert.equal((await update({ memberId: 'stranger' })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID)
+  assert.equal((await update({ topologyEpoch: topology.epoch + 1 })).errorCode, ErrorCode.INVALID_REQUEST)
+  assert.equal((await update({ groupId: 'no-such-streams-group' })).errorCode, ErrorCode.GROUP_ID_NOT_FOUND)
+  assert.equal((await update({})).errorCode, ErrorCode.NONE)
+  assert.equal((await beatV1()).topologyDescriptionRequired, false, 'no longer asked once stored')
+  const described = await describeV1(true)
+  assert.equal(described?.topologyDescriptionStatus, 3, 'AVAILABLE')
+  assert.deepEqual(described?.topologyDescription, description)
+  assert.equal(described?.assignorName, 'sticky')
+  const notAsked = await describeV1(false)
+  assert.deepEqual([notAsked?.topologyDescriptionStatus, notAsked?.topologyDescription], [0, null], 'NOT_REQUESTED')
 })
 
 test('requests are checked as Kafka checks them', async () => {

@@ -10,7 +10,10 @@
 // missing or contradictory fields, STREAMS_INVALID_TOPOLOGY for an inconsistent topology,
 // TOPIC_AUTHORIZATION_FAILED for source topics without DESCRIBE, GROUP_ID_NOT_FOUND for a group
 // of another type.
-// Version notes: v1 (KIP-1331, topology descriptions) is unstable in Kafka 4.4 and not served.
+// Version notes: v1 (KIP-1331) adds AcceptableRecoveryLag as an int64 and
+// TopologyDescriptionRequired, true while the group holds no description of its current topology
+// (the member then sends one with StreamsGroupTopologyDescriptionUpdate); MISSING_CLIENT_TAGS is
+// never told, as the assignor does not place standbys by client tags.
 import { STREAMS_INVALID_TOPOLOGY } from '../../coordinator/streams/streams-group.ts'
 import { topologyProblem } from '../../coordinator/streams/topology.ts'
 import { ErrorCode } from '../../protocol/error-codes.ts'
@@ -31,7 +34,7 @@ const TASK_OFFSET_INTERVAL_MS = 60_000
 export default defineHandler<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeatResponse>({
   api,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   refuse: (ctx, req) =>
     groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
   coordinatorKey: (_ctx, req) => req.groupId,
@@ -55,6 +58,7 @@ export default defineHandler<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeat
     return createStreamsGroupHeartbeatResponse({
       ...r,
       acceptableRecoveryLagLegacy: ACCEPTABLE_RECOVERY_LAG,
+      acceptableRecoveryLag: BigInt(ACCEPTABLE_RECOVERY_LAG),
       taskOffsetIntervalMs: TASK_OFFSET_INTERVAL_MS,
     })
   },

@@ -69,12 +69,13 @@ import streamsGroupDescribe from './89-streams-group-describe.ts'
 import describeShareGroupOffsets from './90-describe-share-group-offsets.ts'
 import alterShareGroupOffsets from './91-alter-share-group-offsets.ts'
 import deleteShareGroupOffsets from './92-delete-share-group-offsets.ts'
+import streamsGroupTopologyDescriptionUpdate from './93-streams-group-topology-description-update.ts'
 
 /** The group coordinator's APIs. */
 const GROUP_HANDLERS: readonly AnyHandler[] = [
   ...[offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups],
   ...[listGroups, deleteGroups, offsetDelete, consumerGroupHeartbeat, consumerGroupDescribe],
-  ...[streamsGroupHeartbeat, streamsGroupDescribe],
+  ...[streamsGroupHeartbeat, streamsGroupDescribe, streamsGroupTopologyDescriptionUpdate],
 ]
 
 /** Share groups (KIP-932): membership at the group coordinator, records at the partition leaders. */

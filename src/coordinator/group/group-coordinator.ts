@@ -40,6 +40,7 @@ import {
   type StreamsHeartbeat,
   type StreamsHeartbeatResult,
   streamsHeartbeatError,
+  type TopologyDescription,
 } from '../streams/streams-group.ts'
 import type { InternalTopicToCreate } from '../streams/topology.ts'
 import { SERVER_ASSIGNORS } from './assignors.ts'
@@ -520,6 +521,24 @@ export class GroupCoordinator {
       }
       return group.heartbeat(req)
     })
+  }
+
+  /** StreamsGroupTopologyDescriptionUpdate (KIP-1331): an unknown group, or one of another type, is GROUP_ID_NOT_FOUND. */
+  streamsTopologyDescriptionUpdate(
+    groupId: string,
+    memberId: string,
+    topologyEpoch: number,
+    description: TopologyDescription,
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    const fail = (errorCode: number, errorMessage: string | null = null) => ({ errorCode, errorMessage })
+    return Promise.resolve(
+      this.#whenHeld(groupId, fail, () => {
+        const group = this.#groups.get(groupId)
+        if (group?.type !== 'streams')
+          return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a streams group.`)
+        return group.updateTopologyDescription(memberId, topologyEpoch, description)
+      }),
+    )
   }
 
   // ---- offsets

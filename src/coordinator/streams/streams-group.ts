@@ -118,6 +118,27 @@ export interface StreamsHeartbeatResult {
   warmupTasks: TaskIdList[] | null
   endpointInformationEpoch: number
   partitionsByUserEndpoint: EndpointPartitions[] | null
+  /** KIP-1331: the group has no description of its topology's current epoch; the member should send one. */
+  topologyDescriptionRequired: boolean
+}
+
+/**
+ * A topology's description as a Kafka Streams member sends it (KIP-1331,
+ * StreamsGroupTopologyDescriptionUpdate), kept for StreamsGroupDescribe: the JSON-safe shape
+ * of the protocol's TopologyDescription.
+ */
+export interface TopologyDescription {
+  subtopologies: { subtopologyId: string; nodes: TopologyDescriptionNode[] }[]
+  globalStores: { source: TopologyDescriptionNode; processor: TopologyDescriptionNode }[]
+}
+
+export interface TopologyDescriptionNode {
+  name: string
+  nodeType: number
+  sourceTopics: string[]
+  sinkTopic: string | null
+  stores: string[]
+  successors: string[]
 }
 
 export interface StreamsMember extends ReconciledMember {
@@ -149,6 +170,7 @@ export function streamsHeartbeatError(errorCode: number, errorMessage: string | 
     warmupTasks: null,
     endpointInformationEpoch: 0,
     partitionsByUserEndpoint: null,
+    topologyDescriptionRequired: false,
   }
 }
 
@@ -182,6 +204,8 @@ export class StreamsGroup {
   /** A member asked every member to shut down (KIP-1071 SHUTDOWN_APPLICATION), until the group empties. */
   shutdownRequested = false
   configured: ConfiguredTopology | null = null
+  /** The description of the topology of `epoch` a member sent, if any (KIP-1331). */
+  topologyDescription: { epoch: number; description: TopologyDescription } | null = null
   readonly #host: StreamsGroupHost
   readonly #timers: GroupTimers
   readonly #static = new Map<string, string>()
@@ -267,7 +291,38 @@ export class StreamsGroup {
       endpointInformationEpoch: this.endpointInformationEpoch,
       partitionsByUserEndpoint:
         req.endpointInformationEpoch < this.endpointInformationEpoch ? this.#partitionsByEndpoint() : null,
+      topologyDescriptionRequired: this.currentTopologyDescription() === null && this.topology !== null,
     }
+  }
+
+  /** The stored description, if it describes the group's current topology. */
+  currentTopologyDescription(): TopologyDescription | null {
+    const d = this.topologyDescription
+    return d !== null && d.epoch === this.topology?.epoch ? d.description : null
+  }
+
+  /**
+   * StreamsGroupTopologyDescriptionUpdate: a member's description of the group's current topology
+   * is kept (durably, with the group); a sender that is not a member is UNKNOWN_MEMBER_ID, as
+   * KIP-1331 asks, and a description of another topology epoch INVALID_REQUEST.
+   */
+  async updateTopologyDescription(
+    memberId: string,
+    epoch: number,
+    description: TopologyDescription,
+  ): Promise<{ errorCode: number; errorMessage: string | null }> {
+    if (!this.members.has(memberId)) {
+      return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, errorMessage: `Member ${memberId} is not in the group.` }
+    }
+    if (this.topology === null || epoch !== this.topology.epoch) {
+      return {
+        errorCode: ErrorCode.INVALID_REQUEST,
+        errorMessage: `The topology epoch ${epoch} is not the group's (${this.topology?.epoch ?? 'none'}).`,
+      }
+    }
+    this.topologyDescription = { epoch, description }
+    if (await this.#host.persist(this)) return { errorCode: ErrorCode.NONE, errorMessage: null }
+    return { errorCode: ErrorCode.NOT_COORDINATOR, errorMessage: null }
   }
 
   /**
@@ -581,6 +636,7 @@ export class StreamsGroup {
       stateTimestamp: this.stateTimestamp,
       assignmentKey: this.#assignmentKey,
       topology: this.topology,
+      topologyDescription: this.topologyDescription,
       endpointInformationEpoch: this.endpointInformationEpoch,
       shutdownRequested: this.shutdownRequested,
       members: [...this.members.values()].map((m) => ({
@@ -605,6 +661,7 @@ export class StreamsGroup {
     g.stateTimestamp = rec.stateTimestamp
     g.#assignmentKey = rec.assignmentKey
     g.topology = rec.topology
+    g.topologyDescription = rec.topologyDescription ?? null
     g.endpointInformationEpoch = rec.endpointInformationEpoch
     g.shutdownRequested = rec.shutdownRequested
     g.target = new Map(rec.target.map(([id, r]) => [id, dec(r)]))
@@ -629,6 +686,8 @@ export interface StreamsGroupRecord {
   stateTimestamp: number
   assignmentKey: string
   topology: StreamsTopology | null
+  /** Absent from records written before KIP-1331 was served. */
+  topologyDescription?: { epoch: number; description: TopologyDescription } | null
   endpointInformationEpoch: number
   shutdownRequested: boolean
   members: (Omit<StreamsMember, 'assigned' | 'pendingRevocation'> & {

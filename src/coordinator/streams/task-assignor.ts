@@ -6,11 +6,14 @@
  * its share, the rest going to the least loaded process (load: tasks per member of the process)
  * and its least loaded member. Then each stateful task gets streams.num.standby.replicas standby
  * replicas on processes other than the one running it and other than each other, previous
- * holders first. It plans no warm-up tasks: Kafka hands those only to members that heartbeat
- * with version 1 or newer (they report how far they restored a task), and samsa serves version
- * 0; warm-ups a member reports are reconciled like its other tasks.
+ * holders first. It plans no warm-up tasks: Kafka hands those to members that heartbeat with
+ * version 1 or newer, from the task lags they report, and samsa does not use those lags yet;
+ * warm-ups a member reports are reconciled like its other tasks.
  */
 import type { TopicAssignment } from '../group/assignors.ts'
+
+/** The assignor's name, as StreamsGroupDescribe v1 reports it (Kafka's group.streams.assignors default). */
+export const STREAMS_ASSIGNOR = 'sticky'
 
 /** Tasks by subtopology id: the same shape as a topic assignment. */
 export type Tasks = TopicAssignment
