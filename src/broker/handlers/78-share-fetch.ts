@@ -4,7 +4,9 @@
 // records for the member under the group's record lock (share.record.lock.duration.ms) and returns
 // the whole stored batches holding them with the acquired offset ranges and delivery counts;
 // clients skip the records of a batch that were not acquired. Long-polls up to max_wait_ms when
-// nothing could be acquired, woken by appends and by records becoming available again.
+// nothing could be acquired, woken by appends and by records becoming available again. A
+// read_committed group (share.isolation.level) is handed committed records only: nothing past
+// the last stable offset, no record of an aborted transaction (share-partitions.ts).
 // Share sessions: epoch 0 opens one (acknowledgements then are INVALID_REQUEST), later epochs
 // add and forget partitions incrementally, -1 acknowledges and closes it, releasing what the
 // member still holds; SHARE_SESSION_NOT_FOUND and INVALID_SHARE_SESSION_EPOCH as in Kafka.
