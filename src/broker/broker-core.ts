@@ -228,7 +228,11 @@ export class BrokerCore {
         .catch((err: unknown) => this.log.error({ err }, 'moving transactions failed'))
     })
     this.topics.onChange(async ({ kind, name }) => {
-      void this.leadership.rebalance()
+      const claimed = this.leadership.rebalance()
+      // A create (or new partitions) returns once this broker leads its share of them, so a
+      // producer following CreateTopics, or a Metadata that auto-created, is not refused
+      // NOT_LEADER_OR_FOLLOWER meanwhile; other brokers claim theirs as they hear of the topic.
+      if (kind === 'created' || kind === 'partitions') await claimed
       if (kind === 'replicas') return
       if (kind !== 'deleted') return this.groups.onTopicsChanged()
       this.fetchSessions.forgetTopic(name)

@@ -12,12 +12,26 @@ import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import type { Kafka } from 'kafkajs'
 import { CompressionTypes } from 'kafkajs'
+import { ErrorCode } from '../../src/protocol/error-codes.ts'
+import {
+  type CreateTopicsResponse,
+  createCreatableTopic,
+  createCreateTopicsRequest,
+} from '../../src/protocol/generated/create-topics.ts'
+import { ApiKey } from '../../src/protocol/generated/index.ts'
+import {
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceResponse,
+} from '../../src/protocol/generated/produce.ts'
+import { encodeBatchSync } from '../../src/protocol/records/batch.ts'
 import { startBroker, type TestBroker, uniqueName } from '../../src/testing/index.ts'
 import { waitUntil } from '../../src/testing/wait.ts'
 import { spawnBroker } from '../helpers/broker-process.ts'
 import { kafkajsClient, platformatic, platformaticMemberOptions } from '../helpers/clients.ts'
 import { hasKcat, kcat } from '../helpers/kcat.ts'
 import { freshDatabase, hasPostgres, POSTGRES_MISSING } from '../helpers/postgres.ts'
+import { RawClient } from '../helpers/raw-client.ts'
 import { freshDirs } from '../storage/helpers.ts'
 
 const skip = (await hasPostgres()) ? false : POSTGRES_MISSING
@@ -198,6 +212,42 @@ describe('postgres engine through startBroker({ storage: url })', { skip }, () =
     const committed = (await readAll(kafka, topic, 10)).map((r) => r.value).sort()
     assert.deepEqual(committed, [...['c1-', 'c2-'].flatMap((p) => [0, 1, 2, 3, 4].map((i) => `${p}${i}`))].sort())
     assert.equal((await readAll(kafka, topic, 15, true)).length, 15)
+  })
+
+  test('a produce right after CreateTopics is accepted on every partition (the broker leads them when the create returns)', async () => {
+    const topic = uniqueName('pg-created')
+    const raw = await RawClient.connect(broker.port)
+    try {
+      const created = await raw.send<CreateTopicsResponse>(
+        ApiKey.CreateTopics,
+        7,
+        createCreateTopicsRequest({
+          topics: [createCreatableTopic({ name: topic, numPartitions: 8, replicationFactor: -1 })],
+          timeoutMs: 10_000,
+        }),
+      )
+      assert.equal(created.topics[0]?.errorCode, ErrorCode.NONE)
+      const batch = encodeBatchSync({ records: [{ value: Buffer.from('first') }] })
+      const errors = await Promise.all(
+        Array.from({ length: 8 }, async (_, partition) => {
+          const res = await raw.send<ProduceResponse>(
+            ApiKey.Produce,
+            9,
+            createProduceRequest({
+              acks: -1,
+              timeoutMs: 10_000,
+              topicData: [
+                createTopicProduceData({ name: topic, partitionData: [{ index: partition, records: batch }] }),
+              ],
+            }),
+          )
+          return res.responses[0]?.partitionResponses[0]?.errorCode
+        }),
+      )
+      assert.deepEqual(errors, Array(8).fill(ErrorCode.NONE))
+    } finally {
+      await raw.close()
+    }
   })
 
   test('DeleteRecords moves the log start; ListOffsets earliest follows', async () => {
