@@ -8,8 +8,17 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose'
+import type { JWTPayload, jwtVerify } from 'jose'
 import { type BearerIdentity, TokenRefusal, type TokenValidator } from './oauthbearer.ts'
+
+type Jose = typeof import('jose')
+
+/** jose, loaded on the first token a JWKS validator checks: it adds ~40 ms to every broker's start otherwise. */
+let jose: Promise<Jose> | undefined
+const loadJose = (): Promise<Jose> => {
+  jose ??= import('jose')
+  return jose
+}
 
 export interface JwksValidatorOptions {
   /** sasl.oauthbearer.jwks.endpoint.url */
@@ -31,7 +40,7 @@ export interface JwksValidatorOptions {
 type KeySet = Parameters<typeof jwtVerify>[1]
 
 /** The keys of a JWKS file, read again when the file changes. */
-function fileKeySet(path: string): KeySet {
+function fileKeySet({ createLocalJWKSet }: Jose, path: string): KeySet {
   let loaded: { mtimeMs: number; keys: ReturnType<typeof createLocalJWKSet> } | undefined
   return async (header, token) => {
     const { mtimeMs } = await stat(path)
@@ -42,10 +51,10 @@ function fileKeySet(path: string): KeySet {
   }
 }
 
-function keySetOf(options: JwksValidatorOptions): KeySet {
+function keySetOf(j: Jose, options: JwksValidatorOptions): KeySet {
   const url = new URL(options.jwksUrl)
-  if (url.protocol === 'file:') return fileKeySet(fileURLToPath(url))
-  return createRemoteJWKSet(url, { cacheMaxAge: options.refreshMs })
+  if (url.protocol === 'file:') return fileKeySet(j, fileURLToPath(url))
+  return j.createRemoteJWKSet(url, { cacheMaxAge: options.refreshMs })
 }
 
 /** A scope claim's scopes: a space-separated string or a list of strings (anything else is refused). */
@@ -66,7 +75,7 @@ function subjectOf(payload: JWTPayload, claim: string): string {
 }
 
 /** Why jose refused a token, in a line for the log. */
-function reasonOf(err: unknown): string {
+function reasonOf({ errors }: Jose, err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'the token expired'
   if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} refused: ${err.reason}`
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'the signature does not verify'
@@ -75,18 +84,20 @@ function reasonOf(err: unknown): string {
 }
 
 export function jwksValidator(options: JwksValidatorOptions): TokenValidator {
-  const keys = keySetOf(options)
+  let keys: KeySet | undefined
   return async (token) => {
+    const j = await loadJose()
+    keys ??= keySetOf(j, options)
     let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, keys, {
+      ;({ payload } = await j.jwtVerify(token, keys, {
         audience: options.audiences.length > 0 ? [...options.audiences] : undefined,
         issuer: options.issuer,
         clockTolerance: options.clockSkewSeconds,
         requiredClaims: ['exp', 'iat'],
       }))
     } catch (err) {
-      throw err instanceof TokenRefusal ? err : new TokenRefusal(reasonOf(err))
+      throw err instanceof TokenRefusal ? err : new TokenRefusal(reasonOf(j, err))
     }
     scopesOf(payload, options.scopeClaim)
     return { principal: subjectOf(payload, options.subClaim), expiresAtMs: (payload.exp as number) * 1000 }
