@@ -18,6 +18,7 @@
  *   not revoke within its rebalance timeout is fenced.
  */
 import { ErrorCode } from '../../protocol/error-codes.ts'
+import type { TopologyDescription } from '../../protocol/generated/streams-group-topology-description-update.ts'
 import type { TopicMetadata } from '../../storage/types.ts'
 import type { Clock } from '../clock.ts'
 import {
@@ -123,23 +124,10 @@ export interface StreamsHeartbeatResult {
 }
 
 /**
- * A topology's description as a Kafka Streams member sends it (KIP-1331,
- * StreamsGroupTopologyDescriptionUpdate), kept for StreamsGroupDescribe: the JSON-safe shape
- * of the protocol's TopologyDescription.
+ * A topology's description as a Kafka Streams member sends it (KIP-1331), kept as it came for
+ * StreamsGroupDescribe (plain JSON: it is stored with the group's record).
  */
-export interface TopologyDescription {
-  subtopologies: { subtopologyId: string; nodes: TopologyDescriptionNode[] }[]
-  globalStores: { source: TopologyDescriptionNode; processor: TopologyDescriptionNode }[]
-}
-
-export interface TopologyDescriptionNode {
-  name: string
-  nodeType: number
-  sourceTopics: string[]
-  sinkTopic: string | null
-  stores: string[]
-  successors: string[]
-}
+export type { TopologyDescription }
 
 export interface StreamsMember extends ReconciledMember {
   memberId: string
