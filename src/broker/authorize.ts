@@ -4,6 +4,7 @@
  * Without an authorizer configured every check passes at the cost of one property read.
  */
 
+import { ErrorCode } from '../protocol/error-codes.ts'
 import type { Connection } from '../server/connection.ts'
 import { type AclOperation, CLUSTER_NAME, ResourceType } from './acls/acl-model.ts'
 import type { Requester } from './acls/authorizer.ts'
@@ -52,6 +53,12 @@ export function topicAuthorized(ctx: RequestContext, operation: Operation, topic
 /** Whether the request's principal may perform `operation` on the named group. */
 export function groupAuthorized(ctx: RequestContext, operation: Operation, group: string): boolean {
   return authorized(ctx, operation, ResourceType.GROUP, group)
+}
+
+/** A handler's `refuse` for a request about one group: GROUP_AUTHORIZATION_FAILED without `operation` on it. */
+export function refuseWithoutGroup(operation: Operation) {
+  return (ctx: RequestContext, req: { groupId: string }): number | undefined =>
+    groupAuthorized(ctx, operation, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED
 }
 
 /** Whether the request's principal may perform `operation` on the transactional id. */

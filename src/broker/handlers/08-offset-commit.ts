@@ -10,7 +10,6 @@
 // for a missing group, and the member epoch of KIP-848 groups; v10+ topics by id (UNKNOWN_TOPIC_ID).
 
 import type { OffsetToCommit } from '../../coordinator/group/offset-store.ts'
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createOffsetCommitResponse,
@@ -18,7 +17,7 @@ import {
   type OffsetCommitResponse,
 } from '../../protocol/generated/offset-commit.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { checkCommitPartitions, commitResults } from '../offset-commit-items.ts'
 
@@ -26,8 +25,7 @@ export default defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api,
   minVersion: 0,
   maxVersion: 10,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker

@@ -8,7 +8,6 @@
 // v8+ reason; v9+ skip_assignment for a static leader rejoining a Stable group.
 
 import type { JoinResult } from '../../coordinator/group/classic-group.ts'
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createJoinGroupResponse,
@@ -16,15 +15,14 @@ import {
   type JoinGroupResponse,
 } from '../../protocol/generated/join-group.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<JoinGroupRequest, JoinGroupResponse>({
   api,
   minVersion: 0,
   maxVersion: 9,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const result = await ctx.broker.groups.joinGroup(req.groupId, {

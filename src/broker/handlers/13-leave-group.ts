@@ -11,15 +11,14 @@ import {
   type LeaveGroupResponse,
 } from '../../protocol/generated/leave-group.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   api,
   minVersion: 0,
   maxVersion: 5,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const batched = ctx.apiVersion >= 3

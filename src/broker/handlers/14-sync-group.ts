@@ -4,7 +4,6 @@
 // ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS, INCONSISTENT_GROUP_PROTOCOL (protocol type or
 // name that does not match the group's, v5+).
 // Version notes: v3+ group.instance.id; v5+ protocol type and name in request and response.
-import { ErrorCode } from '../../protocol/error-codes.ts'
 import {
   api,
   createSyncGroupResponse,
@@ -12,15 +11,14 @@ import {
   type SyncGroupResponse,
 } from '../../protocol/generated/sync-group.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<SyncGroupRequest, SyncGroupResponse>({
   api,
   minVersion: 0,
   maxVersion: 5,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const r = await ctx.broker.groups.syncGroup(req.groupId, {

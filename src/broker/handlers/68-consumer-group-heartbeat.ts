@@ -14,7 +14,7 @@ import {
 } from '../../protocol/generated/consumer-group-heartbeat.ts'
 import { wholeMatchRegex } from '../../util/whole-match-regex.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized, topicAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup, topicAuthorized } from '../authorize.ts'
 import type { BrokerCore } from '../broker-core.ts'
 import { defineHandler } from '../handler.ts'
 
@@ -25,8 +25,7 @@ export default defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbe
   api,
   minVersion: 0,
   maxVersion: 1,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   handle(ctx, req) {
     const invalid = validate(ctx.broker, req, ctx.apiVersion)

@@ -14,15 +14,14 @@ import {
   type ShareGroupHeartbeatResponse,
 } from '../../protocol/generated/share-group-heartbeat.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized, topicAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup, topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse>({
   api,
   minVersion: 1,
   maxVersion: 1,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const invalid = validate(req)

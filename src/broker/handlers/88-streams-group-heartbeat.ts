@@ -24,7 +24,7 @@ import {
   type StreamsGroupHeartbeatResponse,
 } from '../../protocol/generated/streams-group-heartbeat.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { clusterAuthorized, groupAuthorized, topicAuthorized } from '../authorize.ts'
+import { clusterAuthorized, refuseWithoutGroup, topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 /** Kafka's defaults of group.streams.acceptable.recovery.lag and group.streams.task.offset.interval.ms. */
@@ -35,8 +35,7 @@ export default defineHandler<StreamsGroupHeartbeatRequest, StreamsGroupHeartbeat
   api,
   minVersion: 0,
   maxVersion: 1,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const invalid = validate(req)

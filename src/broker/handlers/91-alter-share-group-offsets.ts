@@ -13,7 +13,7 @@ import {
 } from '../../protocol/generated/alter-share-group-offsets.ts'
 import { ZERO_UUID } from '../../protocol/wire/uuid.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized, topicAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup, topicAuthorized } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 import { emptyShareGroupError } from '../share-requests.ts'
 
@@ -21,8 +21,7 @@ export default defineHandler<AlterShareGroupOffsetsRequest, AlterShareGroupOffse
   api,
   minVersion: 0,
   maxVersion: 0,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     const core = ctx.broker

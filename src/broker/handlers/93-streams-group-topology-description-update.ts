@@ -13,7 +13,7 @@ import {
   type StreamsGroupTopologyDescriptionUpdateResponse,
 } from '../../protocol/generated/streams-group-topology-description-update.ts'
 import { AclOperation } from '../acls/acl-model.ts'
-import { groupAuthorized } from '../authorize.ts'
+import { refuseWithoutGroup } from '../authorize.ts'
 import { defineHandler } from '../handler.ts'
 
 export default defineHandler<
@@ -23,8 +23,7 @@ export default defineHandler<
   api,
   minVersion: 0,
   maxVersion: 0,
-  refuse: (ctx, req) =>
-    groupAuthorized(ctx, AclOperation.READ, req.groupId) ? undefined : ErrorCode.GROUP_AUTHORIZATION_FAILED,
+  refuse: refuseWithoutGroup(AclOperation.READ),
   coordinatorKey: (_ctx, req) => req.groupId,
   async handle(ctx, req) {
     if (req.groupId === '' || req.memberId === '') {
