@@ -3,18 +3,19 @@
  * partitions, each connection writing to its partition's leader) with 1, 2 and 3 broker processes
  * over one embedded PostgreSQL, next to the raw rate at which that PostgreSQL takes the same
  * batches as rows; consume throughput reading that data back from the leaders (one connection
- * per partition, 2 fetches in flight, ~1 MB per response, cycling over what was produced: the
- * leaders' in-memory tails hold only the newest 2 MiB of each partition, so most reads query
- * PostgreSQL); then the gap a kafkajs producer sees when one of three brokers is killed.
+ * per partition, as many fetches in flight as the fetch section keeps, ~1 MB per response,
+ * cycling over what was produced: the leaders' in-memory tails hold only the newest 2 MiB of
+ * each partition, so most reads query PostgreSQL); then the gap a kafkajs producer sees when one of three brokers is killed.
  */
 import { Kafka, logLevel } from 'kafkajs'
 import pg from 'pg'
 import { Admin } from '../src/client/admin.ts'
 import { type ServerProcess, startServer } from './children.ts'
+import { FETCH_IN_FLIGHT, type FetchStep, fetchSteps } from './fetch.ts'
 import { type Conn, openConns, runLoad } from './load-generator.ts'
 import { type BenchPostgres, databaseUrl, rawInsertRate, startPostgres } from './postgres.ts'
 import { createTopics } from './produce.ts'
-import { checkProduceResponse, fetchFrame, makeBatch, parseFetchHead, produceFrame } from './requests.ts'
+import { checkProduceResponse, makeBatch, parseFetchHead, produceFrame } from './requests.ts'
 import { fmt, MB, percentile, table } from './util.ts'
 
 const PARTITIONS = 12
@@ -23,7 +24,6 @@ const RECORDS = 16
 const RECORD_SIZE = 1024
 /** Batches of RECORDS records one fetch asks for (~1 MB). */
 const BATCHES_PER_FETCH = 64
-const FETCH_IN_FLIGHT = 2
 /** Short leases, so the failover case fits in the benchmark (defaults: 9000 / 2000). */
 const LEASE = { 'broker.session.timeout.ms': '3000', 'broker.heartbeat.interval.ms': '500' }
 
@@ -118,18 +118,11 @@ async function produceToLeaders(topic: string, leaderPorts: number[]): Promise<R
 
 /** Fetch load reading every partition back from its leader, from offset 0 to its end and round again. */
 async function consumeFromLeaders(topic: string, leaderPorts: number[], endOffsets: number[]): Promise<Row> {
-  const batchBytes = makeBatch(RECORDS, RECORD_SIZE).length
-  const perFetch = BATCHES_PER_FETCH * RECORDS
-  const steps = endOffsets.map((end, partition) =>
-    Array.from({ length: Math.ceil(end / perFetch) }, (_, i) => {
-      const batches = Math.min(BATCHES_PER_FETCH, Math.ceil((end - i * perFetch) / RECORDS))
-      return {
-        frame: fetchFrame({ topic, partition, offset: i * perFetch, maxBytes: BATCHES_PER_FETCH * batchBytes }),
-        bytes: batches * batchBytes,
-        records: batches * RECORDS,
-      }
-    }),
-  )
+  const steps = fetchSteps(topic, endOffsets, {
+    batchBytes: makeBatch(RECORDS, RECORD_SIZE).length,
+    recordsPerBatch: RECORDS,
+    batchesPerFetch: BATCHES_PER_FETCH,
+  })
   const conns: Conn[] = []
   for (let p = 0; p < PARTITIONS; p++) conns.push(...(await openConns(leaderPorts[p] as number, 1, 512)))
   const cursor = steps.map(() => 0)
@@ -140,9 +133,9 @@ async function consumeFromLeaders(topic: string, leaderPorts: number[], endOffse
       warmupMs: 500,
       durationMs: 2500,
       next(p) {
-        const list = steps[p] as { frame: Buffer; bytes: number; records: number }[]
+        const list = steps[p] as FetchStep[]
         cursor[p] = (cursor[p] as number) + 1
-        return list[(cursor[p] as number) % list.length] as { frame: Buffer; bytes: number; records: number }
+        return list[(cursor[p] as number) % list.length] as FetchStep
       },
       check(_p, _req, head) {
         const h = parseFetchHead(head)

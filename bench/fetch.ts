@@ -27,13 +27,39 @@ export const BATCHES_PER_FETCH = 4
 export const FETCH_IN_FLIGHT = 2
 const HEAD_BYTES = 512
 
-interface FetchStep extends LoadRequest {
+export interface FetchStep extends LoadRequest {
   offset: number
 }
 
 export interface FetchRun extends Throughput {
   /** Responses whose size or first offset differed from what was produced. */
   mismatches: number
+}
+
+/**
+ * Every request of a read-back, pre-encoded: per partition, a Fetch at offsets 0, n, 2n, ... up
+ * to its end offset, each asking for `batchesPerFetch` batches of equal size (n records).
+ */
+export function fetchSteps(
+  topic: string,
+  endOffsets: readonly number[],
+  o: { batchBytes: number; recordsPerBatch: number; batchesPerFetch: number },
+): FetchStep[][] {
+  const perFetch = o.batchesPerFetch * o.recordsPerBatch
+  const maxBytes = o.batchesPerFetch * o.batchBytes
+  return endOffsets.map((end, partition) => {
+    const list: FetchStep[] = []
+    for (let offset = 0; offset < end; offset += perFetch) {
+      const batches = Math.min(o.batchesPerFetch, Math.ceil((end - offset) / o.recordsPerBatch))
+      list.push({
+        frame: fetchFrame({ topic, partition, offset, maxBytes }),
+        bytes: batches * o.batchBytes,
+        records: batches * o.recordsPerBatch,
+        offset,
+      })
+    }
+    return list
+  })
 }
 
 /**
@@ -47,20 +73,10 @@ export async function fetchLoad(
   onWindow?: (phase: 'start' | 'end') => void,
 ) {
   const batchBytes = benchBatch().length
-  const maxBytes = BATCHES_PER_FETCH * batchBytes
-  // Every request of the read-back, pre-encoded: per partition, offsets 0, 4000, 8000, ...
-  const steps: FetchStep[][] = fixture.endOffsets.map((end, partition) => {
-    const list: FetchStep[] = []
-    for (let offset = 0; offset < end; offset += BATCHES_PER_FETCH * RECORDS_PER_BATCH) {
-      const batches = Math.min(BATCHES_PER_FETCH, Math.ceil((end - offset) / RECORDS_PER_BATCH))
-      list.push({
-        frame: fetchFrame({ topic: fixture.topic, partition, offset, maxBytes }),
-        bytes: batches * batchBytes,
-        records: batches * RECORDS_PER_BATCH,
-        offset,
-      })
-    }
-    return list
+  const steps = fetchSteps(fixture.topic, fixture.endOffsets, {
+    batchBytes,
+    recordsPerBatch: RECORDS_PER_BATCH,
+    batchesPerFetch: BATCHES_PER_FETCH,
   })
   const conns = await openConns(server.port, CONNECTIONS, HEAD_BYTES)
   const owned = conns.map((_, c) => steps.map((_, p) => p).filter((p) => p % CONNECTIONS === c && steps[p]?.length))
